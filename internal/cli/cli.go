@@ -1,0 +1,236 @@
+// Package cli is the abch command line: serve, user, migrate, certs and the
+// tools later work adds. main is only os.Exit(cli.Run(...)).
+package cli
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"os/signal"
+	"strings"
+	"syscall"
+	"text/tabwriter"
+
+	"github.com/spf13/cobra"
+
+	"github.com/abch-im/abch/internal/auth"
+	"github.com/abch-im/abch/internal/config"
+	"github.com/abch-im/abch/internal/server"
+	"github.com/abch-im/abch/internal/store"
+	"github.com/abch-im/abch/models"
+)
+
+// Run executes the command line and returns the process exit code.
+func Run(args []string, stdout, stderr io.Writer) int {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	root := NewRoot(stdout, stderr)
+	root.SetArgs(args)
+	if err := root.ExecuteContext(ctx); err != nil {
+		fmt.Fprintln(stderr, "abch:", err)
+		return 1
+	}
+	return 0
+}
+
+// app carries the configuration shared by every subcommand.
+type app struct {
+	cfg    config.Config
+	stdout io.Writer
+	stderr io.Writer
+}
+
+// NewRoot builds the command tree.
+func NewRoot(stdout, stderr io.Writer) *cobra.Command {
+	a := &app{stdout: stdout, stderr: stderr}
+	root := &cobra.Command{
+		Use:           "abch",
+		Short:         "abch: the contact-list backend (Address Book, Sharing, Passport RST, OIM) for MSN revival servers",
+		SilenceUsage:  true,
+		SilenceErrors: true,
+	}
+	root.SetOut(stdout)
+	root.SetErr(stderr)
+	var err error
+	a.cfg, err = config.FromEnv()
+	pf := root.PersistentFlags()
+	pf.StringVar(&a.cfg.DataDir, "data-dir", a.cfg.DataDir, "data directory (ABCH_DATA_DIR)")
+	pf.StringVar(&a.cfg.DatabaseURL, "database-url", a.cfg.DatabaseURL, "postgres:// URL; empty = embedded database (ABCH_DATABASE_URL)")
+	root.PersistentPreRunE = func(cmd *cobra.Command, _ []string) error {
+		if err != nil {
+			return err
+		}
+		return nil
+	}
+	root.AddCommand(a.serveCmd(), a.userCmd(), a.migrateCmd())
+	for _, extra := range extraCommands {
+		root.AddCommand(extra(a))
+	}
+	return root
+}
+
+// extraCommands lets other files of this package add subcommands without
+// touching NewRoot (certs, events, import, export, bench).
+var extraCommands []func(*app) *cobra.Command
+
+func (a *app) logger() *slog.Logger {
+	var lvl slog.Level
+	_ = lvl.UnmarshalText([]byte(a.cfg.LogLevel))
+	opts := &slog.HandlerOptions{Level: lvl}
+	if strings.EqualFold(a.cfg.LogFormat, "json") {
+		return slog.New(slog.NewJSONHandler(a.stderr, opts))
+	}
+	return slog.New(slog.NewTextHandler(a.stderr, opts))
+}
+
+func (a *app) serveCmd() *cobra.Command {
+	c := &cobra.Command{
+		Use:   "serve",
+		Short: "Run the server (applies migrations first)",
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			log := a.logger()
+			log.Info("starting abch", "config", fmt.Sprintf("%+v", a.cfg.Redacted()))
+			s, err := server.Start(cmd.Context(), a.cfg, log)
+			if err != nil {
+				return err
+			}
+			err = s.Run(cmd.Context())
+			log.Info("abch stopped")
+			return err
+		},
+	}
+	f := c.Flags()
+	f.StringVar(&a.cfg.HTTPAddr, "http-addr", a.cfg.HTTPAddr, "client-facing listener (ABCH_HTTP_ADDR)")
+	f.StringVar(&a.cfg.HTTPSAddr, "https-addr", a.cfg.HTTPSAddr, "TLS listener (ABCH_HTTPS_ADDR)")
+	f.StringVar(&a.cfg.TLSCert, "tls-cert", a.cfg.TLSCert, "TLS certificate (ABCH_TLS_CERT)")
+	f.StringVar(&a.cfg.TLSKey, "tls-key", a.cfg.TLSKey, "TLS key (ABCH_TLS_KEY)")
+	f.StringVar(&a.cfg.NSAddr, "ns-addr", a.cfg.NSAddr, "NS-facing API listener (ABCH_NS_ADDR)")
+	return c
+}
+
+func (a *app) migrateCmd() *cobra.Command {
+	return &cobra.Command{
+		Use:   "migrate",
+		Short: "Apply database migrations",
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			st, err := a.openStore(cmd.Context())
+			if err != nil {
+				return err
+			}
+			defer st.Close()
+			fmt.Fprintln(a.stdout, "migrations applied")
+			return nil
+		},
+	}
+}
+
+// openStore opens and migrates the configured database.
+func (a *app) openStore(ctx context.Context) (*store.Store, error) {
+	if err := a.cfg.Validate(); err != nil {
+		return nil, err
+	}
+	st, err := store.Open(ctx, a.cfg, a.logger())
+	if err != nil {
+		return nil, err
+	}
+	if err := st.Migrate(ctx); err != nil {
+		_ = st.Close()
+		return nil, err
+	}
+	return st, nil
+}
+
+func (a *app) argon2() auth.Argon2Params {
+	return auth.Argon2Params{MemoryKiB: a.cfg.Argon2Memory, Time: a.cfg.Argon2Time, Parallelism: a.cfg.Argon2Par}
+}
+
+func (a *app) userCmd() *cobra.Command {
+	user := &cobra.Command{Use: "user", Short: "Manage accounts"}
+	var password, name string
+	add := &cobra.Command{
+		Use:   "add EMAIL --password PASSWORD [--name NAME]",
+		Short: "Create an account with its address book and Me contact",
+		Args:  cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if password == "" {
+				return errors.New("--password is required")
+			}
+			if _, err := models.NormalizeEmail(args[0]); err != nil {
+				return err
+			}
+			st, err := a.openStore(cmd.Context())
+			if err != nil {
+				return err
+			}
+			defer st.Close()
+			hash, err := auth.HashPassword(password, a.argon2())
+			if err != nil {
+				return err
+			}
+			acct, err := st.CreateAccount(cmd.Context(), store.NewAccount{Email: args[0], PasswordHash: hash, DisplayName: name})
+			if err != nil {
+				return err
+			}
+			fmt.Fprintf(a.stdout, "created %s (cid %d, puid %016X)\n", acct.Email, acct.CID, uint64(acct.PUID))
+			return nil
+		},
+	}
+	add.Flags().StringVar(&password, "password", "", "password (required)")
+	add.Flags().StringVar(&name, "name", "", "display name (default: the address)")
+	var newPassword string
+	passwd := &cobra.Command{
+		Use:   "passwd EMAIL --password PASSWORD",
+		Short: "Set an account's password (every ticket issued before stops working)",
+		Args:  cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if newPassword == "" {
+				return errors.New("--password is required")
+			}
+			st, err := a.openStore(cmd.Context())
+			if err != nil {
+				return err
+			}
+			defer st.Close()
+			acct, err := st.AccountByEmail(cmd.Context(), args[0])
+			if err != nil {
+				return err
+			}
+			hash, err := auth.HashPassword(newPassword, a.argon2())
+			if err != nil {
+				return err
+			}
+			if err := st.SetPassword(cmd.Context(), acct.ID, hash, true); err != nil {
+				return err
+			}
+			fmt.Fprintf(a.stdout, "password changed for %s\n", acct.Email)
+			return nil
+		},
+	}
+	passwd.Flags().StringVar(&newPassword, "password", "", "new password (required)")
+	list := &cobra.Command{
+		Use:   "list",
+		Short: "List accounts",
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			st, err := a.openStore(cmd.Context())
+			if err != nil {
+				return err
+			}
+			defer st.Close()
+			accts, err := st.ListAccounts(cmd.Context())
+			if err != nil {
+				return err
+			}
+			tw := tabwriter.NewWriter(a.stdout, 0, 4, 2, ' ', 0)
+			fmt.Fprintln(tw, "EMAIL\tDISPLAY NAME\tCID\tPUID\tCREATED")
+			for _, ac := range accts {
+				fmt.Fprintf(tw, "%s\t%s\t%d\t%016X\t%s\n", ac.Email, ac.DisplayName, ac.CID, uint64(ac.PUID), ac.CreatedAt.UTC().Format("2006-01-02 15:04:05"))
+			}
+			return tw.Flush()
+		},
+	}
+	user.AddCommand(add, passwd, list)
+	return user
+}

@@ -1,0 +1,225 @@
+// Package config reads abch's configuration from the environment (and flags
+// that override it) in one place, validates it once and prints it with
+// secrets redacted. Every subcommand reads the same configuration, so
+// `abch user add` writes where `abch serve` reads.
+package config
+
+import (
+	"fmt"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// Config is the whole configuration of an abch process.
+type Config struct {
+	DataDir     string // ABCH_DATA_DIR: embedded database, NATS storage, secrets
+	DatabaseURL string // ABCH_DATABASE_URL: empty = embedded SQLite; postgres://… = Postgres
+
+	HTTPAddr  string // ABCH_HTTP_ADDR: client-facing SOAP listener
+	HTTPSAddr string // ABCH_HTTPS_ADDR: optional TLS listener with the same routes
+	TLSCert   string // ABCH_TLS_CERT
+	TLSKey    string // ABCH_TLS_KEY
+	NSAddr    string // ABCH_NS_ADDR: NS-facing JSON API
+	NSKey     string // ABCH_NS_KEY: bearer key the NS presents
+
+	TicketSecret   string        // ABCH_TICKET_SECRET: generated and stored on first start unless given
+	TicketLifetime time.Duration // ABCH_TICKET_LIFETIME (>= 24h, RST_OIM.md §1.3 rule 7)
+
+	MaxBodyBytes     int64         // ABCH_MAX_BODY_BYTES: SOAP request body limit
+	TombstoneHorizon time.Duration // ABCH_TOMBSTONE_HORIZON: how long deleted rows serve deltas
+	MaxContacts      int           // ABCH_MAX_CONTACTS: contacts per address book
+	MaxGroups        int           // ABCH_MAX_GROUPS: groups per address book
+	MaxMembers       int           // ABCH_MAX_MEMBERS: members per role
+
+	// Argon2id parameters for new password hashes.
+	Argon2Memory uint32 // ABCH_ARGON2_MEMORY_KIB
+	Argon2Time   uint32 // ABCH_ARGON2_TIME
+	Argon2Par    uint8  // ABCH_ARGON2_PARALLELISM
+
+	LoginFailuresPerAccount int           // ABCH_LOGIN_FAILURES: failures allowed per window per account and per source address
+	LoginFailureWindow      time.Duration // ABCH_LOGIN_FAILURE_WINDOW
+
+	NATSURL    string // ABCH_NATS_URL: external NATS cluster; empty = embedded server
+	NATSListen string // ABCH_NATS_LISTEN: where the embedded NATS server listens
+
+	OIMMaxPerRecipient int // ABCH_OIM_MAX_PER_RECIPIENT: stored OIMs per recipient
+	OIMMaxBytes        int // ABCH_OIM_MAX_BYTES: size of one OIM
+
+	LogLevel  string // ABCH_LOG_LEVEL: debug, info, warn, error
+	LogFormat string // ABCH_LOG_FORMAT: text or json
+	Hostname  string // ABCH_MACHINE_NAME: machineName in faults
+}
+
+// Defaults returns the configuration with every default filled in.
+func Defaults() Config {
+	return Config{
+		DataDir:                 "./abch-data",
+		HTTPAddr:                "127.0.0.1:8080",
+		NSAddr:                  "127.0.0.1:8090",
+		TicketLifetime:          24 * time.Hour,
+		MaxBodyBytes:            1 << 20,
+		TombstoneHorizon:        30 * 24 * time.Hour,
+		MaxContacts:             1000,
+		MaxGroups:               100,
+		MaxMembers:              1500,
+		Argon2Memory:            19 * 1024,
+		Argon2Time:              2,
+		Argon2Par:               1,
+		LoginFailuresPerAccount: 10,
+		LoginFailureWindow:      5 * time.Minute,
+		NATSListen:              "127.0.0.1:4222",
+		OIMMaxPerRecipient:      200,
+		OIMMaxBytes:             16 << 10,
+		LogLevel:                "info",
+		LogFormat:               "text",
+		Hostname:                "ABCH01",
+	}
+}
+
+// FromEnv returns Defaults overridden by the ABCH_* environment variables.
+func FromEnv() (Config, error) { return fromLookup(os.LookupEnv) }
+
+func fromLookup(lookup func(string) (string, bool)) (Config, error) {
+	c := Defaults()
+	var errs []string
+	str := func(name string, dst *string) {
+		if v, ok := lookup(name); ok {
+			*dst = v
+		}
+	}
+	integer := func(name string, dst *int) {
+		if v, ok := lookup(name); ok && v != "" {
+			n, err := strconv.Atoi(v)
+			if err != nil {
+				errs = append(errs, fmt.Sprintf("%s: %v", name, err))
+				return
+			}
+			*dst = n
+		}
+	}
+	dur := func(name string, dst *time.Duration) {
+		if v, ok := lookup(name); ok && v != "" {
+			d, err := time.ParseDuration(v)
+			if err != nil {
+				errs = append(errs, fmt.Sprintf("%s: %v", name, err))
+				return
+			}
+			*dst = d
+		}
+	}
+	str("ABCH_DATA_DIR", &c.DataDir)
+	str("ABCH_DATABASE_URL", &c.DatabaseURL)
+	str("ABCH_HTTP_ADDR", &c.HTTPAddr)
+	str("ABCH_HTTPS_ADDR", &c.HTTPSAddr)
+	str("ABCH_TLS_CERT", &c.TLSCert)
+	str("ABCH_TLS_KEY", &c.TLSKey)
+	str("ABCH_NS_ADDR", &c.NSAddr)
+	str("ABCH_NS_KEY", &c.NSKey)
+	str("ABCH_TICKET_SECRET", &c.TicketSecret)
+	dur("ABCH_TICKET_LIFETIME", &c.TicketLifetime)
+	var maxBody = int(c.MaxBodyBytes)
+	integer("ABCH_MAX_BODY_BYTES", &maxBody)
+	c.MaxBodyBytes = int64(maxBody)
+	dur("ABCH_TOMBSTONE_HORIZON", &c.TombstoneHorizon)
+	integer("ABCH_MAX_CONTACTS", &c.MaxContacts)
+	integer("ABCH_MAX_GROUPS", &c.MaxGroups)
+	integer("ABCH_MAX_MEMBERS", &c.MaxMembers)
+	mem, tm, par := int(c.Argon2Memory), int(c.Argon2Time), int(c.Argon2Par)
+	integer("ABCH_ARGON2_MEMORY_KIB", &mem)
+	integer("ABCH_ARGON2_TIME", &tm)
+	integer("ABCH_ARGON2_PARALLELISM", &par)
+	c.Argon2Memory, c.Argon2Time, c.Argon2Par = uint32(mem), uint32(tm), uint8(par)
+	integer("ABCH_LOGIN_FAILURES", &c.LoginFailuresPerAccount)
+	dur("ABCH_LOGIN_FAILURE_WINDOW", &c.LoginFailureWindow)
+	str("ABCH_NATS_URL", &c.NATSURL)
+	str("ABCH_NATS_LISTEN", &c.NATSListen)
+	integer("ABCH_OIM_MAX_PER_RECIPIENT", &c.OIMMaxPerRecipient)
+	integer("ABCH_OIM_MAX_BYTES", &c.OIMMaxBytes)
+	str("ABCH_LOG_LEVEL", &c.LogLevel)
+	str("ABCH_LOG_FORMAT", &c.LogFormat)
+	str("ABCH_MACHINE_NAME", &c.Hostname)
+	if len(errs) > 0 {
+		return c, fmt.Errorf("config: %s", strings.Join(errs, "; "))
+	}
+	return c, nil
+}
+
+// Validate checks the configuration once, before anything starts.
+func (c *Config) Validate() error {
+	var errs []string
+	if c.DataDir == "" {
+		errs = append(errs, "ABCH_DATA_DIR must not be empty")
+	}
+	if c.DatabaseURL != "" && !c.IsPostgres() {
+		errs = append(errs, "ABCH_DATABASE_URL must be empty (embedded) or a postgres:// URL")
+	}
+	if (c.TLSCert == "") != (c.TLSKey == "") {
+		errs = append(errs, "ABCH_TLS_CERT and ABCH_TLS_KEY go together")
+	}
+	if c.HTTPSAddr != "" && c.TLSCert == "" {
+		errs = append(errs, "ABCH_HTTPS_ADDR needs ABCH_TLS_CERT and ABCH_TLS_KEY")
+	}
+	if c.TicketLifetime < 24*time.Hour {
+		errs = append(errs, "ABCH_TICKET_LIFETIME must be at least 24h (clients keep tickets for the session)")
+	}
+	if c.MaxBodyBytes < 4096 {
+		errs = append(errs, "ABCH_MAX_BODY_BYTES must be at least 4096")
+	}
+	if c.TombstoneHorizon <= 0 {
+		errs = append(errs, "ABCH_TOMBSTONE_HORIZON must be positive")
+	}
+	if c.MaxContacts <= 0 || c.MaxGroups <= 0 || c.MaxMembers <= 0 {
+		errs = append(errs, "ABCH_MAX_CONTACTS, ABCH_MAX_GROUPS and ABCH_MAX_MEMBERS must be positive")
+	}
+	if c.Argon2Memory < 1024 || c.Argon2Time < 1 || c.Argon2Par < 1 {
+		errs = append(errs, "argon2 parameters too small (memory >= 1024 KiB, time >= 1, parallelism >= 1)")
+	}
+	if c.LoginFailuresPerAccount <= 0 || c.LoginFailureWindow <= 0 {
+		errs = append(errs, "ABCH_LOGIN_FAILURES and ABCH_LOGIN_FAILURE_WINDOW must be positive")
+	}
+	if c.OIMMaxPerRecipient <= 0 || c.OIMMaxBytes <= 0 {
+		errs = append(errs, "OIM limits must be positive")
+	}
+	if len(errs) > 0 {
+		return fmt.Errorf("config: %s", strings.Join(errs, "; "))
+	}
+	return nil
+}
+
+// IsPostgres reports whether the configured database is Postgres.
+func (c *Config) IsPostgres() bool {
+	return strings.HasPrefix(c.DatabaseURL, "postgres://") || strings.HasPrefix(c.DatabaseURL, "postgresql://")
+}
+
+// SQLitePath is the embedded database file in the data dir.
+func (c *Config) SQLitePath() string { return filepath.Join(c.DataDir, "abch.db") }
+
+// Redacted returns a printable copy with secrets replaced.
+func (c Config) Redacted() Config {
+	if c.NSKey != "" {
+		c.NSKey = "<redacted>"
+	}
+	if c.TicketSecret != "" {
+		c.TicketSecret = "<redacted>"
+	}
+	if c.DatabaseURL != "" {
+		c.DatabaseURL = redactURL(c.DatabaseURL)
+	}
+	return c
+}
+
+func redactURL(u string) string {
+	at := strings.LastIndex(u, "@")
+	scheme := strings.Index(u, "://")
+	if at < 0 || scheme < 0 || at < scheme {
+		return u
+	}
+	userinfo := u[scheme+3 : at]
+	if i := strings.IndexByte(userinfo, ':'); i >= 0 {
+		return u[:scheme+3] + userinfo[:i] + ":<redacted>" + u[at:]
+	}
+	return u
+}

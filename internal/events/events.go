@@ -1,0 +1,156 @@
+// Package events defines the change events abch sends to Notification
+// Servers: their JSON document, their NATS subject, and the NS command
+// payloads (ADL/RML/NOT/MSG) ready to write to a client socket, byte for byte
+// as PROTOCOL.md §5 and §7.2 give them.
+//
+// Events are written to the outbox table inside the transaction of the change
+// they describe (internal/store) and published after commit by the relay.
+package events
+
+import (
+	"fmt"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// Event types.
+const (
+	// TypeReverseAdded: someone put the recipient on their Forward List. The
+	// recipient is now on... rather, the actor is now on the recipient's
+	// Reverse (and maybe Pending) list. NS: ADL 0 l=8 + NOT.
+	TypeReverseAdded = "reverse.added"
+	// TypeReverseRemoved: the actor removed the recipient from their FL.
+	// NS: RML 0 l=8 + NOT.
+	TypeReverseRemoved = "reverse.removed"
+	// TypeMembershipChanged: the recipient's own Allow/Block/Pending lists
+	// changed (by one of the recipient's sessions). NS: NOT; presence must be
+	// re-evaluated for the member named in Data.
+	TypeMembershipChanged = "membership.changed"
+	// TypeAddressBookChanged: the recipient's address book changed. NS: NOT.
+	TypeAddressBookChanged = "addressbook.changed"
+	// TypeProfileChanged: display name changed. NS: NOT.
+	TypeProfileChanged = "profile.changed"
+	// TypePrivacyChanged: BLP/GTC changed. NS: NOT, re-evaluate visibility.
+	TypePrivacyChanged = "privacy.changed"
+	// TypeVisibilityChanged: the actor changed whether the recipient may see
+	// the actor's presence (block/unblock/allow). No NS command: the NS sends
+	// FLN/NLN as its presence state dictates.
+	TypeVisibilityChanged = "visibility.changed"
+	// TypeOIMStored: a new offline message for the recipient. NS: MSG Hotmail.
+	TypeOIMStored = "oim.stored"
+	// TypeOIMDeleted: the recipient deleted offline messages. NS: MSG Hotmail.
+	TypeOIMDeleted = "oim.deleted"
+)
+
+// Party identifies an account in an event.
+type Party struct {
+	Email       string `json:"email"`
+	CID         int64  `json:"cid"`
+	PUID        uint64 `json:"puid"`
+	DisplayName string `json:"display_name,omitempty"`
+}
+
+// NSCommand is a command the NS writes to the recipient's sockets. Payload is
+// the bytes after the command line: the NS sends
+// "<Command> <Args> <len(Payload)>\r\n" followed by Payload (for NOT, which
+// has no transaction id, "NOT <len>\r\n").
+type NSCommand struct {
+	Command string `json:"command"`
+	Args    string `json:"args,omitempty"`
+	Payload string `json:"payload"`
+}
+
+// Event is one change event as published on the queue.
+type Event struct {
+	ID        string    `json:"id"`
+	Time      time.Time `json:"time"`
+	Type      string    `json:"type"`
+	Recipient Party     `json:"recipient"`
+	Actor     *Party    `json:"actor,omitempty"`
+	// Revision is the recipient's address-book/membership cursor after the
+	// change, in the lastChange form clients use.
+	Revision string `json:"revision"`
+	// NS lists the commands to send to the recipient's sessions.
+	NS []NSCommand `json:"ns"`
+	// ToActorSessions tells the NS whether the session that made the change
+	// (recipient == actor) should get the commands as well. abch cannot tell
+	// sessions apart, so for self-events this is false and the NS may skip
+	// the session it believes made the call; when false and the NS cannot
+	// tell, sending to every session is harmless (NOT is only a hint).
+	ToActorSessions bool `json:"to_actor_sessions"`
+	// Data carries type-specific details (member, role, message id, ...).
+	Data map[string]string `json:"data,omitempty"`
+}
+
+// SubjectPrefix is the NATS subject prefix of per-recipient events.
+const SubjectPrefix = "abch.events."
+
+// Subject returns the NATS subject of events for the account with cid: one
+// subject per recipient, so an NS instance subscribes only to the accounts
+// it holds ("abch.events.<cid>", cid as signed decimal; "abch.events.>" for
+// all).
+func Subject(cid int64) string { return SubjectPrefix + strconv.FormatInt(cid, 10) }
+
+// ListPayload builds the ADL/RML payload for one contact:
+// <ml><d n="example.com"><c n="bob" t="1" l="8" f="Bob%20B" /></d></ml>
+// (PROTOCOL.md §5.1, §5.2). friendly is URL-encoded; empty omits f=.
+func ListPayload(email string, network, list int, friendly string) string {
+	local, domain := email, ""
+	if i := strings.LastIndexByte(email, '@'); i >= 0 {
+		local, domain = email[:i], email[i+1:]
+	}
+	var b strings.Builder
+	b.WriteString(`<ml><d n="`)
+	b.WriteString(xmlAttr(domain))
+	b.WriteString(`"><c n="`)
+	b.WriteString(xmlAttr(local))
+	fmt.Fprintf(&b, `" t="%d" l="%d"`, network, list)
+	if friendly != "" {
+		b.WriteString(` f="`)
+		b.WriteString(xmlAttr(URLEncode(friendly)))
+		b.WriteString(`"`)
+	}
+	b.WriteString(` /></d></ml>`)
+	return b.String()
+}
+
+// NotifyPayload builds the NOT body that tells a client its address book
+// changed (ABCHInternal NotificationData, PROTOCOL.md §5.3). MSNPSharp acts
+// only when id=0, siteid=45705, MSG id=0, VIA agent=messenger, TO name and
+// CID match its own account.
+func NotifyPayload(recipient Party, lastModified string) string {
+	inner := `<NotificationData xmlns:xsd="http://www.w3.org/2001/XMLSchema" xmlns:xsi="http://www.w3.org/2001/XMLSchema-instance">` +
+		`<Service>ABCHInternal</Service><CID>` + strconv.FormatInt(recipient.CID, 10) + `</CID>` +
+		`<LastModifiedDate>` + lastModified + `</LastModifiedDate><HasNewItem>false</HasNewItem></NotificationData>`
+	low := uint32(recipient.PUID)
+	high := uint32(recipient.PUID >> 32)
+	return `<NOTIFICATION id="0" siteid="45705" siteurl="http://contacts.msn.com">` +
+		fmt.Sprintf(`<TO pid="0x%08x:0x%08x" name="%s">`, low, high, xmlAttr(recipient.Email)) +
+		`<VIA agent="messenger" /></TO><MSG id="0"><SUBSCR url="s.htm" /><ACTION url="a.htm" /><BODY>` +
+		xmlText(inner) + `</BODY></MSG></NOTIFICATION>`
+}
+
+// URLEncode percent-encodes s the way MSNP friendly names are encoded: every
+// byte except ASCII letters, digits and -_.~ becomes %XX.
+func URLEncode(s string) string {
+	const hex = "0123456789ABCDEF"
+	var b strings.Builder
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '-' || c == '_' || c == '.' || c == '~' {
+			b.WriteByte(c)
+			continue
+		}
+		b.WriteByte('%')
+		b.WriteByte(hex[c>>4])
+		b.WriteByte(hex[c&15])
+	}
+	return b.String()
+}
+
+var attrEscaper = strings.NewReplacer("&", "&amp;", "<", "&lt;", ">", "&gt;", `"`, "&quot;")
+var textEscaper = strings.NewReplacer("&", "&amp;", "<", "&lt;", ">", "&gt;")
+
+func xmlAttr(s string) string { return attrEscaper.Replace(s) }
+func xmlText(s string) string { return textEscaper.Replace(s) }

@@ -1,0 +1,231 @@
+// Package server wires abch together: it opens the store, applies migrations,
+// builds the services and listens on the client-facing, TLS and NS-facing
+// addresses until its context ends, then lets in-flight requests finish.
+package server
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"sync"
+	"time"
+
+	"github.com/gin-gonic/gin"
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+
+	"github.com/abch-im/abch/internal/auth"
+	"github.com/abch-im/abch/internal/config"
+	"github.com/abch-im/abch/internal/store"
+	"github.com/abch-im/abch/services"
+	"github.com/abch-im/abch/services/nsapi"
+	"github.com/abch-im/abch/services/soap"
+)
+
+func init() { gin.SetMode(gin.ReleaseMode) }
+
+// Server is a running abch.
+type Server struct {
+	Config config.Config
+	Store  *store.Store
+	Deps   soap.Deps
+	Log    *slog.Logger
+
+	// Addresses actually bound (useful with port 0 in tests).
+	HTTPAddr, HTTPSAddr, NSAddr string
+
+	servers []*http.Server
+	closers []func(context.Context) error
+	wg      sync.WaitGroup
+	errc    chan error
+}
+
+// OpenDeps opens the store, migrates it and builds the dependencies every
+// subcommand shares (ticket secret included).
+func OpenDeps(ctx context.Context, cfg config.Config, log *slog.Logger) (soap.Deps, error) {
+	st, err := store.Open(ctx, cfg, log)
+	if err != nil {
+		return soap.Deps{}, err
+	}
+	if err := st.Migrate(ctx); err != nil {
+		_ = st.Close()
+		return soap.Deps{}, err
+	}
+	secret := cfg.TicketSecret
+	if secret == "" {
+		var b [32]byte
+		if _, err := rand.Read(b[:]); err != nil {
+			return soap.Deps{}, err
+		}
+		// Generated once and stored: every process and restart agrees on it.
+		secret, err = st.EnsureSetting(ctx, "ticket_secret", hex.EncodeToString(b[:]))
+		if err != nil {
+			_ = st.Close()
+			return soap.Deps{}, fmt.Errorf("server: ticket secret: %w", err)
+		}
+	}
+	tk := auth.NewTicketer([]byte(secret), cfg.TicketLifetime)
+	return soap.Deps{
+		Config: cfg, Store: st, Tickets: tk,
+		Auth:     &auth.Authenticator{Tickets: tk, Store: st},
+		Throttle: auth.NewThrottle(cfg.LoginFailuresPerAccount, cfg.LoginFailureWindow),
+		Log:      log,
+	}, nil
+}
+
+// Start opens everything and starts listening. It returns once the listeners
+// are bound; Wait blocks until they stop.
+func Start(ctx context.Context, cfg config.Config, log *slog.Logger) (*Server, error) {
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+	deps, err := OpenDeps(ctx, cfg, log)
+	if err != nil {
+		return nil, err
+	}
+	s := &Server{Config: cfg, Store: deps.Store, Deps: deps, Log: log, errc: make(chan error, 4)}
+	s.closers = append(s.closers, func(context.Context) error { return deps.Store.Close() })
+
+	reg := prometheus.NewRegistry()
+	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	disp := soap.NewDispatcher(cfg.MaxBodyBytes, log, soap.NewMetrics(reg), services.SOAP(deps)...)
+	client := s.clientHandler(disp, reg)
+
+	if s.HTTPAddr, err = s.listen(cfg.HTTPAddr, client, nil); err != nil {
+		s.shutdown(context.Background())
+		return nil, err
+	}
+	if cfg.HTTPSAddr != "" {
+		if s.HTTPSAddr, err = s.listenTLS(cfg.HTTPSAddr, client, cfg.TLSCert, cfg.TLSKey); err != nil {
+			s.shutdown(context.Background())
+			return nil, err
+		}
+	}
+	if s.NSAddr, err = s.listen(cfg.NSAddr, nsapi.New(deps), nil); err != nil {
+		s.shutdown(context.Background())
+		return nil, err
+	}
+	log.Info("abch listening", "http", s.HTTPAddr, "https", s.HTTPSAddr, "ns", s.NSAddr, "database", deps.Store.Dialect)
+	return s, nil
+}
+
+// clientHandler is the client-facing HTTP surface: the SOAP dispatcher for
+// every service path (any slashes, any case, never a redirect), plus
+// /healthz, /readyz and /metrics.
+func (s *Server) clientHandler(disp *soap.Dispatcher, reg *prometheus.Registry) http.Handler {
+	r := gin.New()
+	r.RedirectTrailingSlash = false
+	r.RedirectFixedPath = false
+	r.HandleMethodNotAllowed = false
+	r.GET("/healthz", func(c *gin.Context) { c.String(http.StatusOK, "ok\n") })
+	r.GET("/readyz", func(c *gin.Context) {
+		if err := s.Store.Ping(c.Request.Context()); err != nil {
+			c.String(http.StatusServiceUnavailable, "database unreachable\n")
+			return
+		}
+		c.String(http.StatusOK, "ready\n")
+	})
+	r.GET("/metrics", gin.WrapH(promhttp.HandlerFor(reg, promhttp.HandlerOpts{})))
+	r.NoRoute(gin.WrapH(disp))
+	return http11(r)
+}
+
+// http11 answers HTTP/1.0 requests (papyon, BitlBee) with an "HTTP/1.1"
+// status line too: pidgin parses the status with sscanf("HTTP/1.1 %d") and
+// RESPONSES.md §1 rule 1 asks for it on every answer. Go writes the status
+// line from the request's version, so the version is raised before any
+// handler runs; the connection still closes after the reply as the 1.0
+// client expects, and the body always carries Content-Length.
+func http11(h http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.ProtoMajor == 1 && r.ProtoMinor == 0 {
+			r.Proto, r.ProtoMinor = "HTTP/1.1", 1
+			w.Header().Set("Connection", "close")
+		}
+		h.ServeHTTP(w, r)
+	})
+}
+
+func (s *Server) newHTTPServer(h http.Handler) *http.Server {
+	return &http.Server{
+		Handler:           h,
+		ReadHeaderTimeout: 10 * time.Second,
+		ReadTimeout:       60 * time.Second,
+		WriteTimeout:      60 * time.Second,
+		IdleTimeout:       120 * time.Second,
+		MaxHeaderBytes:    64 << 10,
+		ErrorLog:          slog.NewLogLogger(s.Log.Handler(), slog.LevelWarn),
+	}
+}
+
+func (s *Server) listen(addr string, h http.Handler, _ any) (string, error) {
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		return "", fmt.Errorf("server: listen %s: %w", addr, err)
+	}
+	srv := s.newHTTPServer(h)
+	s.servers = append(s.servers, srv)
+	s.wg.Add(1)
+	go func() {
+		defer s.wg.Done()
+		if err := srv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
+			s.errc <- err
+		}
+	}()
+	return ln.Addr().String(), nil
+}
+
+func (s *Server) listenTLS(addr string, h http.Handler, cert, key string) (string, error) {
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		return "", fmt.Errorf("server: listen %s: %w", addr, err)
+	}
+	srv := s.newHTTPServer(h)
+	s.servers = append(s.servers, srv)
+	s.wg.Add(1)
+	go func() {
+		defer s.wg.Done()
+		if err := srv.ServeTLS(ln, cert, key); err != nil && !errors.Is(err, http.ErrServerClosed) {
+			s.errc <- err
+		}
+	}()
+	return ln.Addr().String(), nil
+}
+
+// AddCloser registers f to run at shutdown, after the listeners stop (the
+// event relay and the embedded broker use it).
+func (s *Server) AddCloser(f func(context.Context) error) {
+	s.closers = append([]func(context.Context) error{f}, s.closers...)
+}
+
+// Run serves until ctx ends (SIGTERM in `abch serve`), then shuts down
+// gracefully: in-flight requests finish, then the store closes.
+func (s *Server) Run(ctx context.Context) error {
+	var err error
+	select {
+	case <-ctx.Done():
+	case err = <-s.errc:
+	}
+	sctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	s.shutdown(sctx)
+	return err
+}
+
+func (s *Server) shutdown(ctx context.Context) {
+	for _, srv := range s.servers {
+		_ = srv.Shutdown(ctx)
+	}
+	s.wg.Wait()
+	for _, c := range s.closers {
+		if err := c(ctx); err != nil {
+			s.Log.Warn("shutdown", "error", err)
+		}
+	}
+}

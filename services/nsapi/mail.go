@@ -1,0 +1,5 @@
+package nsapi
+
+import "github.com/gin-gonic/gin"
+
+func (a *API) getMailData(c *gin.Context) { notImplemented(c) }

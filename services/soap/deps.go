@@ -1,0 +1,59 @@
+package soap
+
+import (
+	"log/slog"
+	"net/http"
+
+	"github.com/abch-im/abch/internal/auth"
+	"github.com/abch-im/abch/internal/config"
+	"github.com/abch-im/abch/internal/store"
+	"github.com/abch-im/abch/models"
+)
+
+// Deps is what every service is built from; only the router wires in the
+// concrete values.
+type Deps struct {
+	Config   config.Config
+	Store    *store.Store
+	Tickets  *auth.Ticketer
+	Auth     *auth.Authenticator
+	Throttle *auth.Throttle
+	Log      *slog.Logger
+}
+
+// ABFaults is the FaultFunc of the Address Book and Sharing services: HTTP
+// 500 with the fault shape of clients/RESPONSES.md §2.
+func ABFaults(machine string) FaultFunc {
+	return func(r *Request, e *models.Error) *Response {
+		return &Response{Status: http.StatusInternalServerError, Body: ABFault(e, r.Operation, machine)}
+	}
+}
+
+// ABCredentials returns the ticket an AB/Sharing request carries:
+// ABAuthHeader/TicketToken (MSNP15), else the MSPAuth cookie (MSNP13: pidgin
+// 2.4 sends no TicketToken, PROTOCOL.md §0.3). "" when there is none.
+func ABCredentials(r *Request) string {
+	if t := PathText(r.Header, "ABAuthHeader", "TicketToken"); t != "" {
+		return t
+	}
+	if c, err := r.HTTP.Cookie("MSPAuth"); err == nil && c.Value != "" {
+		return c.Value
+	}
+	return ""
+}
+
+// ABAudiences are the tickets the AB and Sharing services accept: the
+// contacts ticket (TicketToken) and the messenger.msn.com ticket whose t=
+// part the NS hands out as MSPAuth (PROTOCOL.md §0.3, §6.4).
+var ABAudiences = []auth.Audience{auth.AudContacts, auth.AudMessenger}
+
+// Authenticate checks the AB/Sharing credentials of r and records the
+// account for the log.
+func (d Deps) Authenticate(r *Request) (*auth.Principal, error) {
+	p, err := d.Auth.Verify(r.Ctx, ABCredentials(r), ABAudiences...)
+	if err != nil {
+		return nil, err
+	}
+	r.Account = p.Email
+	return p, nil
+}

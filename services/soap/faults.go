@@ -1,0 +1,108 @@
+package soap
+
+import (
+	"strings"
+
+	"github.com/abch-im/abch/models"
+)
+
+// faultText is how one error code is shown to Address Book and Sharing
+// clients. String is the faultstring (and errorstring), worded the way the
+// historical service did: MSNPSharp matches substrings of it ("Need to do full
+// sync", "Address Book Does Not Exist", "Member already exists", "Member does
+// not exist"), emesene shows it. UseMessage puts the error's own message in
+// instead (for texts that name the argument).
+type faultText struct {
+	String     string
+	UseMessage bool
+	Server     bool // soap:Server rather than soap:Client
+}
+
+// abFaults is the one table that maps error codes to AB/Sharing faults
+// (PROTOCOL.md §0.5, §1.4, §2.5, §3.3; clients/RESPONSES.md §2).
+var abFaults = map[models.Code]faultText{
+	models.CodeFullSyncRequired:     {String: "Full sync required.  Details: Need to do full sync. Can't sync deltas; client has too old a copy."},
+	models.CodeABDoesNotExist:       {String: "Address Book Does Not Exist"},
+	models.CodeABAlreadyExists:      {String: "Address Book Already Exists"},
+	models.CodeContactAlreadyExists: {String: "Contact Already Exists"},
+	models.CodeContactDoesNotExist:  {String: "Contact Does Not Exist"},
+	models.CodeInvalidPassportUser:  {UseMessage: true},
+	models.CodeBadEmailArgument:     {UseMessage: true},
+	models.CodeEmailDomainFederated: {String: "Email domain is federated"},
+	models.CodeGroupAlreadyExists:   {String: "Group Already Exists"},
+	models.CodeGroupDoesNotExist:    {String: "Group Does Not Exist"},
+	models.CodeBadArgumentLength:    {UseMessage: true},
+	models.CodeRequestLimit:         {String: "Request limit reached"},
+	models.CodeMemberAlreadyExists:  {String: "Member already exists"},
+	models.CodeMemberDoesNotExist:   {String: "Member does not exist"},
+	models.CodeUserDoesNotExist:     {String: "User does not exist"},
+	models.CodeRoleDoesNotExist:     {String: "Role Does Not Exist"},
+	models.CodeInvalidAbID:          {UseMessage: true},
+	models.CodeAuthFailed:           {String: "Passport authentication failed (PassportAuthFail). Sign in again."},
+	models.CodeUnknownOperation:     {UseMessage: true},
+	models.CodeBadRequest:           {UseMessage: true},
+	models.CodeRequestTooLarge:      {UseMessage: true},
+	models.CodeInternal:             {String: "Internal server error", Server: true},
+}
+
+// ABFaultString returns the faultstring for e as AB/Sharing clients see it.
+func ABFaultString(e *models.Error) (text string, server bool) {
+	ft, ok := abFaults[e.Code]
+	if !ok {
+		ft = faultText{UseMessage: true}
+	}
+	text = ft.String
+	if ft.UseMessage || text == "" {
+		text = e.Message
+	}
+	if text == "" {
+		text = string(e.Code)
+	}
+	return text, ft.Server
+}
+
+// ABFault renders the fault envelope every AB/Sharing client can read
+// (clients/RESPONSES.md §2): unprefixed faultcode/faultstring/faultactor/
+// detail, a non-empty errorcode in the AB namespace (an empty one crashes
+// pidgin), errorstring, machineName and additionalDetails.
+func ABFault(e *models.Error, operation, machine string) []byte {
+	text, server := ABFaultString(e)
+	env := NewEnvelope()
+	f := env.Body.CreateElement("soap:Fault")
+	code := "soap:Client"
+	if server {
+		code = "soap:Server"
+	}
+	Elem(f, "faultcode", code)
+	Elem(f, "faultstring", text)
+	if operation != "" {
+		Elem(f, "faultactor", NSAB+"/"+operation)
+	}
+	d := f.CreateElement("detail")
+	ec := Elem(d, "errorcode", string(e.Code))
+	ec.CreateAttr("xmlns", NSAB)
+	es := Elem(d, "errorstring", text)
+	es.CreateAttr("xmlns", NSAB)
+	mn := Elem(d, "machineName", machine)
+	mn.CreateAttr("xmlns", NSAB)
+	if e.Param != "" {
+		Elem(d, "parameterFault", e.Param)
+	}
+	ad := d.CreateElement("additionalDetails")
+	if e.ConflictID != "" {
+		Elem(ad, "conflictObjectId", e.ConflictID)
+	} else {
+		Elem(ad, "originalExceptionErrorMessage", text)
+	}
+	return env.Bytes()
+}
+
+// ActionName returns the last path segment of a SOAPAction header value,
+// without quotes ("…/AddressBook/ABFindAll" → ABFindAll).
+func ActionName(action string) string {
+	a := strings.Trim(strings.TrimSpace(action), `"`)
+	if i := strings.LastIndexByte(a, '/'); i >= 0 {
+		a = a[i+1:]
+	}
+	return a
+}
