@@ -1,0 +1,60 @@
+package config
+
+import (
+	"strings"
+	"testing"
+	"time"
+)
+
+func lookupFrom(m map[string]string) func(string) (string, bool) {
+	return func(k string) (string, bool) { v, ok := m[k]; return v, ok }
+}
+
+func TestFromEnv(t *testing.T) {
+	t.Run("defaults validate", func(t *testing.T) {
+		c, err := fromLookup(lookupFrom(nil))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := c.Validate(); err != nil {
+			t.Fatal(err)
+		}
+		if c.HTTPAddr != "127.0.0.1:8080" || c.NSAddr != "127.0.0.1:8090" || c.DataDir != "./abch-data" || c.MaxBodyBytes != 1<<20 {
+			t.Errorf("defaults: %+v", c)
+		}
+	})
+	t.Run("environment overrides", func(t *testing.T) {
+		c, err := fromLookup(lookupFrom(map[string]string{
+			"ABCH_DATABASE_URL": "postgres://u:pw@h/db", "ABCH_TICKET_LIFETIME": "48h", "ABCH_MAX_CONTACTS": "5",
+		}))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !c.IsPostgres() || c.TicketLifetime != 48*time.Hour || c.MaxContacts != 5 {
+			t.Errorf("overrides not applied: %+v", c)
+		}
+		if r := c.Redacted(); strings.Contains(r.DatabaseURL, "pw") {
+			t.Errorf("password not redacted: %s", r.DatabaseURL)
+		}
+	})
+	t.Run("bad values are errors", func(t *testing.T) {
+		if _, err := fromLookup(lookupFrom(map[string]string{"ABCH_MAX_CONTACTS": "many"})); err == nil {
+			t.Error("non-numeric limit accepted")
+		}
+		c := Defaults()
+		c.TicketLifetime = time.Hour
+		if err := c.Validate(); err == nil {
+			t.Error("ticket lifetime under 24h accepted")
+		}
+		c = Defaults()
+		c.DatabaseURL = "mysql://x"
+		if err := c.Validate(); err == nil {
+			t.Error("non-postgres URL accepted")
+		}
+		c = Defaults()
+		c.HTTPSAddr = ":443"
+		if err := c.Validate(); err == nil {
+			t.Error("TLS listener without certificate accepted")
+		}
+	})
+}
