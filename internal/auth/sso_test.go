@@ -45,6 +45,21 @@ func TestVerifySSOResponseKnownAnswers(t *testing.T) {
 		if VerifySSOResponse(bad, nonce, answer) {
 			t.Errorf("%s: answer verifies with another key", filepath.Base(dir))
 		}
+		// Our client-side computation with the client's IV gives the same
+		// header, IV and HMAC (the cipher tail differs: purple copies heap
+		// bytes past its buffer).
+		rawAnswer, _ := base64.StdEncoding.DecodeString(answer)
+		mine, err := SSOResponse(key, nonce, rawAnswer[28:36])
+		if err != nil {
+			t.Fatal(err)
+		}
+		rawMine, _ := base64.StdEncoding.DecodeString(mine)
+		if string(rawMine[:24]) != string(rawAnswer[:24]) || string(rawMine[28:56]) != string(rawAnswer[28:56]) {
+			t.Errorf("%s: SSOResponse differs from the client's answer", filepath.Base(dir))
+		}
+		if !VerifySSOResponse(key, nonce, mine) {
+			t.Errorf("%s: our own answer does not verify", filepath.Base(dir))
+		}
 		n++
 	}
 	if n < 3 {
