@@ -119,6 +119,7 @@ func (s *Service) requestTokens(r *soap.Request) (*soap.Response, error) {
 	if err != nil {
 		return nil, err
 	}
+	r.Account = in.Username // logged with the outcome (never the password)
 	acct, err := s.authenticate(r, in.Username, in.Password)
 	if err != nil {
 		return nil, err
