@@ -8,6 +8,7 @@ import (
 	"encoding/base64"
 	"encoding/binary"
 	"errors"
+	"io"
 	"strings"
 	"time"
 )
@@ -104,6 +105,9 @@ type Ticketer struct {
 	macKey, pKey, proofKey, lockKey []byte
 	Lifetime                        time.Duration
 	Now                             func() time.Time
+	// Rand supplies the ticket nonces; nil means crypto/rand. Tests set a
+	// fixed reader to get byte-identical golden answers.
+	Rand io.Reader
 }
 
 // NewTicketer derives the ticket keys from the server secret.
@@ -141,7 +145,11 @@ func (k *Ticketer) Issue(accountID int64, tokenVersion int, aud Audience) Ticket
 	binary.BigEndian.PutUint64(buf[2:], uint64(accountID))
 	binary.BigEndian.PutUint32(buf[10:], uint32(tokenVersion))
 	binary.BigEndian.PutUint64(buf[14:], uint64(exp.Unix()))
-	if _, err := rand.Read(buf[22:payloadLen]); err != nil {
+	src := k.Rand
+	if src == nil {
+		src = rand.Reader
+	}
+	if _, err := io.ReadFull(src, buf[22:payloadLen]); err != nil {
 		panic(err)
 	}
 	m := hmac.New(sha256.New, k.macKey)
@@ -150,6 +158,10 @@ func (k *Ticketer) Issue(accountID int64, tokenVersion int, aud Audience) Ticket
 	t := base64.RawURLEncoding.EncodeToString(buf)
 	return Ticket{T: t, P: k.profilePart(t), Expires: exp, ProofKey: k.ProofKey(t)}
 }
+
+// ProfilePart is the p= part that belongs to ticket part t; the NS ticket
+// check compares it with the p= a client presents so a tampered p is caught.
+func (k *Ticketer) ProfilePart(t string) string { return k.profilePart(t) }
 
 func (k *Ticketer) profilePart(t string) string {
 	m := hmac.New(sha256.New, k.pKey)

@@ -2,6 +2,7 @@
 package ab
 
 import "github.com/abch-im/abch/services/soap"
+import "github.com/abch-im/abch/wsdl"
 
 // New returns the Address Book service.
 func New(d soap.Deps) *soap.Service {
@@ -10,5 +11,6 @@ func New(d soap.Deps) *soap.Service {
 		Paths: []string{"/abservice/abservice.asmx"},
 		Ops:   map[string]soap.Handler{},
 		Fault: soap.ABFaults(d.Config.Hostname),
+		WSDL:  wsdl.AB,
 	}
 }

@@ -3,6 +3,7 @@
 package oim
 
 import "github.com/abch-im/abch/services/soap"
+import "github.com/abch-im/abch/wsdl"
 
 // NewStore returns the OIM Store service.
 func NewStore(d soap.Deps) *soap.Service {
@@ -11,6 +12,7 @@ func NewStore(d soap.Deps) *soap.Service {
 		Paths: []string{"/OimWS/oim.asmx"},
 		Ops:   map[string]soap.Handler{},
 		Fault: soap.ABFaults(d.Config.Hostname),
+		WSDL:  wsdl.OIM,
 	}
 }
 
@@ -21,5 +23,6 @@ func NewRSI(d soap.Deps) *soap.Service {
 		Paths: []string{"/rsi/rsi.asmx"},
 		Ops:   map[string]soap.Handler{},
 		Fault: soap.ABFaults(d.Config.Hostname),
+		WSDL:  wsdl.RSI,
 	}
 }

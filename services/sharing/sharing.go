@@ -3,6 +3,7 @@
 package sharing
 
 import "github.com/abch-im/abch/services/soap"
+import "github.com/abch-im/abch/wsdl"
 
 // New returns the Sharing service.
 func New(d soap.Deps) *soap.Service {
@@ -11,5 +12,6 @@ func New(d soap.Deps) *soap.Service {
 		Paths: []string{"/abservice/SharingService.asmx"},
 		Ops:   map[string]soap.Handler{},
 		Fault: soap.ABFaults(d.Config.Hostname),
+		WSDL:  wsdl.Sharing,
 	}
 }
