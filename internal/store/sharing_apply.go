@@ -78,9 +78,11 @@ func (s *Store) AddMembers(ctx context.Context, ownerID int64, specs []MemberSpe
 // one transaction, all or nothing. DeleteMember Pending is the owner
 // accepting or declining an invitation and never touches Reverse.
 // DeleteMember Reverse changes nothing (Reverse follows the other side's
-// address book). When nothing changed and at least one member was not on
-// its list the error is CodeMemberDoesNotExist; unknown MembershipIds and
-// CIDs fail the whole request with CodeMemberDoesNotExist.
+// address book), and neither does DeleteMember Pending of a member no
+// longer pending (see countsAsUnchanged). When nothing changed and at least
+// one Allow/Block member was not on its list the error is
+// CodeMemberDoesNotExist; unknown MembershipIds and CIDs fail the whole
+// request with CodeMemberDoesNotExist.
 func (s *Store) DeleteMembers(ctx context.Context, ownerID int64, specs []MemberSpec) (*MemberResult, error) {
 	return s.applyMembers(ctx, ownerID, specs, false)
 }
@@ -108,7 +110,7 @@ func (s *Store) applyMembers(ctx context.Context, ownerID int64, specs []MemberS
 			if err != nil {
 				return err
 			}
-			if n == 0 && spec.Role != models.RoleReverse && !(add && spec.Role == models.RolePending) {
+			if n == 0 && countsAsUnchanged(spec.Role) {
 				if unchanged == 0 {
 					firstUnchanged = spec.Label()
 				}
@@ -138,6 +140,17 @@ func (s *Store) applyMembers(ctx context.Context, ownerID int64, specs []MemberS
 		return nil, err
 	}
 	return res, nil
+}
+
+// countsAsUnchanged reports whether a member that changed nothing makes
+// the request fault (MemberAlreadyExists / MemberDoesNotExist). Reverse and
+// AddMember Pending are server-kept no-ops. DeleteMember Pending of a member
+// no longer pending succeeds: AddMember Allow/Block already resolved the
+// invitation, and every client's accept/decline flow follows it with
+// DeleteMember Pending (PROTOCOL.md §3.3) — emesene would report any fault
+// as a failure.
+func countsAsUnchanged(role string) bool {
+	return role == models.RoleAllow || role == models.RoleBlock
 }
 
 // listOf returns the role of the first spec labelled label.
