@@ -117,12 +117,12 @@ func TestMalformedInput(t *testing.T) {
 
 		t.Run("FindMembership never faults on odd input", func(t *testing.T) {
 			for name, body := range map[string]string{
-				"deltasOnly not a boolean": strings.Replace(findBody(""), "</serviceFilter>", "</serviceFilter><deltasOnly>maybe</deltasOnly><lastChange>x</lastChange>", 1),
+				"deltasOnly not a boolean":                  strings.Replace(findBody(""), "</serviceFilter>", "</serviceFilter><deltasOnly>maybe</deltasOnly><lastChange>x</lastChange>", 1),
 				"deltasOnly false with a lastChange (aMSN)": strings.Replace(findBody(""), "</serviceFilter>", "</serviceFilter><deltasOnly>false</deltasOnly><lastChange>2006-03-29T07:29:42.5200000-08:00</lastChange>", 1),
-				"no serviceFilter":       strings.Replace(findBody(""), "<serviceFilter><Types><ServiceType>Messenger</ServiceType></Types></serviceFilter>", "", 1),
-				"unknown service types":  strings.Replace(findBody(""), "<ServiceType>Messenger</ServiceType>", "<ServiceType>Messenger</ServiceType><ServiceType>Nonsense</ServiceType>", 1),
-				"deltas without cursor":  strings.Replace(findBody(""), "</serviceFilter>", "</serviceFilter><deltasOnly>true</deltasOnly>", 1),
-				"padded values (papyon)": strings.Replace(findBody(""), "<ServiceType>Messenger</ServiceType>", "<ServiceType>\n    Messenger\n  </ServiceType>", 1),
+				"no serviceFilter":                          strings.Replace(findBody(""), "<serviceFilter><Types><ServiceType>Messenger</ServiceType></Types></serviceFilter>", "", 1),
+				"unknown service types":                     strings.Replace(findBody(""), "<ServiceType>Messenger</ServiceType>", "<ServiceType>Messenger</ServiceType><ServiceType>Nonsense</ServiceType>", 1),
+				"deltas without cursor":                     strings.Replace(findBody(""), "</serviceFilter>", "</serviceFilter><deltasOnly>true</deltasOnly>", 1),
+				"padded values (papyon)":                    strings.Replace(findBody(""), "<ServiceType>Messenger</ServiceType>", "<ServiceType>\n    Messenger\n  </ServiceType>", 1),
 			} {
 				r := e.post(alice, body)
 				if r.Status != 200 {
