@@ -1,17 +1,116 @@
 // Package sharing is the Sharing service (/abservice/SharingService.asmx):
-// the Allow, Block, Reverse and Pending lists.
+// the Allow, Block, Reverse and Pending lists (PROTOCOL.md §3). It answers
+// FindMembership (full and delta), AddMember and DeleteMember; the rules
+// it follows are in docs/sharing.md.
 package sharing
 
-import "github.com/abch-im/abch/services/soap"
-import "github.com/abch-im/abch/wsdl"
+import (
+	"context"
+
+	"github.com/abch-im/abch/internal/store"
+	"github.com/abch-im/abch/models"
+	"github.com/abch-im/abch/services/soap"
+	"github.com/abch-im/abch/wsdl"
+)
+
+// DefaultCacheBytes bounds the rendered full FindMembership answers kept in
+// memory (about 100 accounts of 300 members).
+const DefaultCacheBytes = 32 << 20
+
+// Service holds the Sharing service's dependencies and its answer cache.
+type Service struct {
+	deps  soap.Deps
+	cache *answerCache
+}
 
 // New returns the Sharing service.
 func New(d soap.Deps) *soap.Service {
+	s := &Service{deps: d, cache: newAnswerCache(DefaultCacheBytes)}
 	return &soap.Service{
 		Name:  "sharing",
 		Paths: []string{"/abservice/SharingService.asmx"},
-		Ops:   map[string]soap.Handler{},
+		Ops: map[string]soap.Handler{
+			"FindMembership": s.findMembership,
+			"AddMember":      s.addMember,
+			"DeleteMember":   s.deleteMember,
+		},
 		Fault: soap.ABFaults(d.Config.Hostname),
 		WSDL:  wsdl.Sharing,
 	}
+}
+
+// findMembership answers FindMembership. A full answer is a pure function
+// of (account, revision, whether Messenger was asked for), so it is cached
+// under the revision the ticket check loaded; any change bumps the
+// revision and the stale entry is never hit again.
+func (s *Service) findMembership(r *soap.Request) (*soap.Response, error) {
+	p, err := s.deps.Authenticate(r)
+	if err != nil {
+		return nil, err
+	}
+	req, err := decodeFindMembership(r.Op)
+	if err != nil {
+		return nil, err
+	}
+	if req.Since == 0 {
+		key := cacheKey{account: p.AccountID, revision: p.Revision, messenger: req.Messenger}
+		if body, ok := s.cache.get(key); ok {
+			return soap.OK(body), nil
+		}
+		set, err := s.deps.Store.Memberships(r.Ctx, p.AccountID, 0)
+		if err != nil {
+			return nil, err
+		}
+		body := renderFindMembership(set, req.Messenger)
+		key.revision = set.Revision
+		s.cache.put(key, body)
+		return soap.OK(body), nil
+	}
+	set, err := s.deps.Store.Memberships(r.Ctx, p.AccountID, req.Since)
+	if err != nil {
+		return nil, err
+	}
+	return soap.OK(renderFindMembership(set, req.Messenger)), nil
+}
+
+func (s *Service) addMember(r *soap.Request) (*soap.Response, error) {
+	return s.change(r, true)
+}
+
+func (s *Service) deleteMember(r *soap.Request) (*soap.Response, error) {
+	return s.change(r, false)
+}
+
+// change runs AddMember/DeleteMember: decode every member first (a bad one
+// fails the request before anything is written), then one transaction.
+func (s *Service) change(r *soap.Request, add bool) (*soap.Response, error) {
+	p, err := s.deps.Authenticate(r)
+	if err != nil {
+		return nil, err
+	}
+	req, err := decodeMemberRequest(r.Op)
+	if err != nil {
+		return nil, err
+	}
+	if req.Messenger {
+		var fn func(ctx context.Context, id int64, specs []store.MemberSpec) (*store.MemberResult, error)
+		if add {
+			fn = s.deps.Store.AddMembers
+		} else {
+			fn = s.deps.Store.DeleteMembers
+		}
+		if _, err := fn(r.Ctx, p.AccountID, req.Members); err != nil {
+			return nil, err
+		}
+	}
+	name := "DeleteMemberResponse"
+	if add {
+		name = "AddMemberResponse"
+	}
+	return soap.OK(emptyResponse(name)), nil
+}
+
+// errBad is a CodeBadRequest error with a formatted message.
+func errBad(format string, args ...any) error {
+	return models.Errorf(models.CodeBadRequest, format, args...)
 }

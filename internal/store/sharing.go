@@ -1,0 +1,126 @@
+package store
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+
+	"github.com/abch-im/abch/models"
+)
+
+// MembershipRoles are the roles the Sharing service reports and manages, in
+// the order FindMembership lists them (PROTOCOL.md §3.1). Other roles of the
+// schema (Admin, ProfileExpression, ...) belong to circles and the profile
+// service; emesene aborts its sync on any of them (clients/RESPONSES.md §3).
+var MembershipRoles = []string{models.RoleAllow, models.RoleBlock, models.RoleReverse, models.RolePending}
+
+// roleOrder ranks roles for FindMembership.
+var roleOrder = map[string]int{models.RoleAllow: 0, models.RoleBlock: 1, models.RoleReverse: 2, models.RolePending: 3}
+
+// MembershipSet is an owner's memberships as of one revision of the owner's
+// book: every live row for a full sync, or every row changed after the
+// cursor (tombstones included) for a delta.
+type MembershipSet struct {
+	Account models.Account
+	// Revision is the owner's revision the set is consistent with; it is
+	// the LastChange cursor to hand out.
+	Revision int64
+	// Since is the cursor of a delta (0 for a full set).
+	Since int64
+	// Members are ordered by role (Allow, Block, Reverse, Pending), then
+	// MembershipId.
+	Members []models.Membership
+}
+
+// Memberships returns owner's memberships: all live ones when sinceRev is 0,
+// else the ones changed after sinceRev, deleted ones as tombstones. A cursor
+// the book cannot serve — beyond its current revision, older than its
+// tombstone horizon (pruned_revision) or older than the book itself — is
+// CodeFullSyncRequired (docs/DESIGN.md "Revisions and delta sync").
+//
+// The account row is read first and rows are limited to rev <= its
+// revision: every row with such a rev was committed together with that
+// revision (revisions are allocated under the account row lock), so the set
+// is exactly the state at Revision, without a read transaction (which on the
+// embedded database would take the write lock).
+func (s *Store) Memberships(ctx context.Context, ownerID, sinceRev int64) (*MembershipSet, error) {
+	acct, err := s.AccountByID(ctx, ownerID)
+	if err != nil {
+		return nil, err
+	}
+	set := &MembershipSet{Account: *acct, Revision: acct.Revision, Since: sinceRev}
+	if sinceRev != 0 {
+		created := models.RevisionAt(acct.CreatedAt.UTC())
+		switch {
+		case sinceRev > acct.Revision:
+			return nil, models.Errorf(models.CodeFullSyncRequired, "cursor %s is not from this address book", models.FormatRevision(sinceRev))
+		case sinceRev < acct.PrunedRevision:
+			return nil, models.Errorf(models.CodeFullSyncRequired, "cursor %s is older than the tombstone horizon", models.FormatRevision(sinceRev))
+		case sinceRev < created-models.TicksPerSecond:
+			// One second of slack: created_at may be stored with less
+			// precision than the first revision.
+			return nil, models.Errorf(models.CodeFullSyncRequired, "cursor %s predates the address book", models.FormatRevision(sinceRev))
+		}
+		if sinceRev == acct.Revision {
+			return set, nil
+		}
+	}
+	q := s.DB.WithContext(ctx).Where("owner_id = ? AND role IN ? AND rev <= ?", ownerID, MembershipRoles, acct.Revision)
+	if sinceRev == 0 {
+		q = q.Where("NOT deleted")
+	} else {
+		q = q.Where("rev > ?", sinceRev)
+	}
+	if err := q.Order("id").Find(&set.Members).Error; err != nil {
+		return nil, translate(err)
+	}
+	sortMembers(set.Members)
+	return set, nil
+}
+
+// sortMembers orders rows by role rank, keeping the id order within a role.
+func sortMembers(list []models.Membership) {
+	// Insertion into four buckets keeps it O(n) and stable.
+	var buckets [4][]models.Membership
+	for _, m := range list {
+		buckets[roleOrder[m.Role]] = append(buckets[roleOrder[m.Role]], m)
+	}
+	list = list[:0]
+	for _, b := range buckets {
+		list = append(list, b...)
+	}
+}
+
+// MemberAnnotations decodes a membership's stored annotations.
+func MemberAnnotations(m *models.Membership) []models.Annotation {
+	if m.Annotations == "" || m.Annotations == "[]" {
+		return nil
+	}
+	var list []models.Annotation
+	if err := json.Unmarshal([]byte(m.Annotations), &list); err != nil {
+		return nil
+	}
+	return list
+}
+
+// ListBits returns, for every member of owner's Allow/Block/Reverse/Pending
+// lists, the MSNP list bits (models.ListAL|ListBL|ListRL|ListPL) keyed by
+// "<type>:<name>" (for example "Passport:bob@example.com"). The NS pairing
+// and the MSNP ≤ 12 import read the old AL/BL/RL/PL lists from it.
+func (s *Store) ListBits(ctx context.Context, ownerID int64) (map[string]int, error) {
+	var rows []struct {
+		Role       string
+		MemberType string
+		MemberName string
+	}
+	err := s.DB.WithContext(ctx).Model(&models.Membership{}).Select("role, member_type, member_name").
+		Where("owner_id = ? AND role IN ? AND NOT deleted", ownerID, MembershipRoles).Scan(&rows).Error
+	if err != nil {
+		return nil, translate(err)
+	}
+	out := make(map[string]int, len(rows))
+	for _, r := range rows {
+		out[fmt.Sprintf("%s:%s", r.MemberType, r.MemberName)] |= models.RoleBit(r.Role)
+	}
+	return out, nil
+}

@@ -1,0 +1,344 @@
+package store
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"strconv"
+
+	"github.com/abch-im/abch/internal/events"
+	"github.com/abch-im/abch/models"
+)
+
+// MemberSpec is one member of an AddMember/DeleteMember request, decoded and
+// syntax-checked by the service. Exactly one way of naming the member is
+// used, in this order: MembershipID, Name (with Type), CID.
+type MemberSpec struct {
+	Role         string // one of MembershipRoles
+	Type         string // models.MemberPassport, MemberEmail or MemberPhone ("" when named by id or CID)
+	Name         string // lower-cased address or phone number
+	MembershipID int64  // > 0: a MembershipId from FindMembership
+	CID          int64  // != 0: a member named only by CID (Digsby)
+	Annotations  []models.Annotation
+}
+
+// Label is how fault messages and events name the member.
+func (m MemberSpec) Label() string {
+	switch {
+	case m.MembershipID > 0:
+		return "MembershipId " + strconv.FormatInt(m.MembershipID, 10)
+	case m.Name != "":
+		return m.Name
+	default:
+		return "CID " + strconv.FormatInt(m.CID, 10)
+	}
+}
+
+// MemberChange is one list change AddMembers/DeleteMembers made.
+type MemberChange struct {
+	Role  string
+	Added bool // false: removed
+	Ref   MemberRef
+}
+
+// MemberResult reports what a committed AddMembers/DeleteMembers did.
+type MemberResult struct {
+	Changes []MemberChange
+	// Revision is the owner's revision after the change (0 when nothing
+	// changed and nothing was written).
+	Revision int64
+}
+
+// errNoChange rolls back a transaction that changed nothing, so a no-op
+// request does not bump the revision.
+var errNoChange = errors.New("store: no change")
+
+// AddMembers puts members on owner's lists in one transaction, all or
+// nothing (docs/sharing.md):
+//
+//   - Allow/Block: the member is added; it is taken off the other of the two
+//     (they exclude each other) and off Pending (allowing or blocking an
+//     inviter resolves the invitation, PROTOCOL.md §3.3).
+//   - Reverse/Pending are kept by the server from the other side's address
+//     book (X on my Reverse ⇔ I am on X's FL); clients still send AddMember
+//     Reverse when accepting (purple, BitlBee), so it is accepted and
+//     changes nothing.
+//
+// A member already on the list is skipped; when the request changed nothing
+// and at least one member was already there, the error is
+// CodeMemberAlreadyExists (clients treat it as success). An unknown
+// MembershipId (another user's included) is CodeMemberDoesNotExist, an
+// unknown CID CodeUserDoesNotExist, a full list CodeRequestLimit; each fails
+// the whole request.
+func (s *Store) AddMembers(ctx context.Context, ownerID int64, specs []MemberSpec) (*MemberResult, error) {
+	return s.applyMembers(ctx, ownerID, specs, true)
+}
+
+// DeleteMembers takes members off owner's Allow, Block or Pending lists in
+// one transaction, all or nothing. DeleteMember Pending is the owner
+// accepting or declining an invitation and never touches Reverse.
+// DeleteMember Reverse changes nothing (Reverse follows the other side's
+// address book), and neither does DeleteMember Pending of a member no
+// longer pending (see countsAsUnchanged). When nothing changed and at least
+// one Allow/Block member was not on its list the error is
+// CodeMemberDoesNotExist; unknown MembershipIds and CIDs fail the whole
+// request with CodeMemberDoesNotExist.
+func (s *Store) DeleteMembers(ctx context.Context, ownerID int64, specs []MemberSpec) (*MemberResult, error) {
+	return s.applyMembers(ctx, ownerID, specs, false)
+}
+
+func (s *Store) applyMembers(ctx context.Context, ownerID int64, specs []MemberSpec, add bool) (*MemberResult, error) {
+	var res *MemberResult
+	err := s.Write(ctx, func(t *Txn) error {
+		res = &MemberResult{}
+		if err := t.Bump(ownerID); err != nil {
+			return err
+		}
+		a := &memberApplier{t: t, owner: ownerID, max: s.Limits.MaxMembers, accounts: map[string]*models.Account{}}
+		unchanged, firstUnchanged := 0, ""
+		for _, spec := range specs {
+			ref, err := a.resolve(spec, add)
+			if err != nil {
+				return err
+			}
+			var n int
+			if add {
+				n, err = a.add(spec, ref)
+			} else {
+				n, err = a.remove(spec, ref)
+			}
+			if err != nil {
+				return err
+			}
+			if n == 0 && countsAsUnchanged(spec.Role) {
+				if unchanged == 0 {
+					firstUnchanged = spec.Label()
+				}
+				unchanged++
+			}
+		}
+		if len(a.changes) == 0 {
+			if unchanged > 0 && add {
+				return models.Errorf(models.CodeMemberAlreadyExists, "member %s is already on the %s list", firstUnchanged, listOf(specs, firstUnchanged))
+			}
+			if unchanged > 0 {
+				return models.Errorf(models.CodeMemberDoesNotExist, "member %s is not on the %s list", firstUnchanged, listOf(specs, firstUnchanged))
+			}
+			return errNoChange
+		}
+		if err := a.emit(); err != nil {
+			return err
+		}
+		res.Changes = a.changes
+		res.Revision = t.Rev(ownerID)
+		return nil
+	})
+	if errors.Is(err, errNoChange) {
+		return &MemberResult{}, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	return res, nil
+}
+
+// countsAsUnchanged reports whether a member that changed nothing makes
+// the request fault (MemberAlreadyExists / MemberDoesNotExist). Reverse and
+// AddMember Pending are server-kept no-ops. DeleteMember Pending of a member
+// no longer pending succeeds: AddMember Allow/Block already resolved the
+// invitation, and every client's accept/decline flow follows it with
+// DeleteMember Pending (PROTOCOL.md §3.3) — emesene would report any fault
+// as a failure.
+func countsAsUnchanged(role string) bool {
+	return role == models.RoleAllow || role == models.RoleBlock
+}
+
+// listOf returns the role of the first spec labelled label.
+func listOf(specs []MemberSpec, label string) string {
+	for _, s := range specs {
+		if s.Label() == label {
+			return s.Role
+		}
+	}
+	return ""
+}
+
+// memberApplier carries one AddMembers/DeleteMembers transaction.
+type memberApplier struct {
+	t        *Txn
+	owner    int64
+	max      int
+	accounts map[string]*models.Account // by email_lower / "cid:N" / "id:N"; nil = none
+	changes  []MemberChange
+}
+
+// resolve turns a spec into the member's identity.
+func (a *memberApplier) resolve(spec MemberSpec, add bool) (MemberRef, error) {
+	switch {
+	case spec.MembershipID > 0:
+		// Only the owner's own rows (tombstones too: the identity is still
+		// known) resolve; another user's id is as unknown as a made-up one.
+		var m models.Membership
+		res := a.t.DB.Where("id = ? AND owner_id = ?", spec.MembershipID, a.owner).Limit(1).Find(&m)
+		if res.Error != nil {
+			return MemberRef{}, res.Error
+		}
+		if res.RowsAffected == 0 {
+			return MemberRef{}, models.Errorf(models.CodeMemberDoesNotExist, "MembershipId %d does not exist", spec.MembershipID)
+		}
+		return MemberRef{Type: m.MemberType, Name: m.MemberName, AccountID: m.MemberAccountID, CID: m.CID}, nil
+	case spec.Name != "":
+		if spec.Type != models.MemberPassport {
+			return MemberRef{Type: spec.Type, Name: spec.Name}, nil
+		}
+		acct, err := a.account("email_lower = ?", spec.Name, spec.Name)
+		if err != nil {
+			return MemberRef{}, err
+		}
+		if acct == nil {
+			// Clients block addresses that may not exist here (or not yet):
+			// stored as a Passport member without an account.
+			return MemberRef{Type: models.MemberPassport, Name: spec.Name}, nil
+		}
+		return PassportRef(acct), nil
+	default:
+		var m models.Membership
+		res := a.t.DB.Where("owner_id = ? AND cid = ?", a.owner, spec.CID).Order("id").Limit(1).Find(&m)
+		if res.Error != nil {
+			return MemberRef{}, res.Error
+		}
+		if res.RowsAffected > 0 {
+			return MemberRef{Type: m.MemberType, Name: m.MemberName, AccountID: m.MemberAccountID, CID: m.CID}, nil
+		}
+		acct, err := a.account("cid = ?", spec.CID, "cid:"+strconv.FormatInt(spec.CID, 10))
+		if err != nil {
+			return MemberRef{}, err
+		}
+		if acct == nil {
+			if add {
+				return MemberRef{}, models.Errorf(models.CodeUserDoesNotExist, "no user with CID %d", spec.CID)
+			}
+			return MemberRef{}, models.Errorf(models.CodeMemberDoesNotExist, "no member with CID %d", spec.CID)
+		}
+		return PassportRef(acct), nil
+	}
+}
+
+func (a *memberApplier) account(where string, arg any, key string) (*models.Account, error) {
+	if acct, ok := a.accounts[key]; ok {
+		return acct, nil
+	}
+	var acct models.Account
+	res := a.t.DB.Where(where, arg).Limit(1).Find(&acct)
+	if res.Error != nil {
+		return nil, res.Error
+	}
+	if res.RowsAffected == 0 {
+		a.accounts[key] = nil
+		return nil, nil
+	}
+	a.accounts[key] = &acct
+	return &acct, nil
+}
+
+// add applies one AddMember member and returns how many list changes it made.
+func (a *memberApplier) add(spec MemberSpec, ref MemberRef) (int, error) {
+	if spec.Role != models.RoleAllow && spec.Role != models.RoleBlock {
+		return 0, nil // Reverse/Pending: server-kept, see AddMembers
+	}
+	before := len(a.changes)
+	has, err := a.t.HasMember(a.owner, spec.Role, ref)
+	if err != nil {
+		return 0, err
+	}
+	if !has {
+		var n int64
+		err := a.t.DB.Model(&models.Membership{}).Where("owner_id = ? AND role = ? AND NOT deleted", a.owner, spec.Role).Count(&n).Error
+		if err != nil {
+			return 0, err
+		}
+		if a.max > 0 && n >= int64(a.max) {
+			return 0, models.Errorf(models.CodeRequestLimit, "the %s list is full (%d members)", spec.Role, a.max)
+		}
+		if _, _, err := a.t.PutMember(a.owner, spec.Role, ref, "", "", spec.Annotations); err != nil {
+			return 0, err
+		}
+		a.changes = append(a.changes, MemberChange{Role: spec.Role, Added: true, Ref: ref})
+	}
+	other := models.RoleBlock
+	if spec.Role == models.RoleBlock {
+		other = models.RoleAllow
+	}
+	for _, role := range []string{other, models.RolePending} {
+		removed, err := a.t.RemoveMember(a.owner, role, ref)
+		if err != nil {
+			return 0, err
+		}
+		if removed {
+			a.changes = append(a.changes, MemberChange{Role: role, Added: false, Ref: ref})
+		}
+	}
+	return len(a.changes) - before, nil
+}
+
+// remove applies one DeleteMember member.
+func (a *memberApplier) remove(spec MemberSpec, ref MemberRef) (int, error) {
+	if spec.Role == models.RoleReverse {
+		return 0, nil // follows the other side's address book
+	}
+	removed, err := a.t.RemoveMember(a.owner, spec.Role, ref)
+	if err != nil || !removed {
+		return 0, err
+	}
+	a.changes = append(a.changes, MemberChange{Role: spec.Role, Added: false, Ref: ref})
+	return 1, nil
+}
+
+// emit writes the change events: membership.changed to the owner for every
+// change, visibility.changed to a member with an account whose Allow/Block
+// entry changed (the NS re-evaluates what that member sees, §5.4).
+func (a *memberApplier) emit() error {
+	var owner models.Account
+	if err := a.t.DB.Where("id = ?", a.owner).Take(&owner).Error; err != nil {
+		return err
+	}
+	op := Party(&owner)
+	memberParties := map[int64]*models.Account{}
+	for _, c := range a.changes {
+		opName := events.OpRemoved
+		if c.Added {
+			opName = events.OpAdded
+		}
+		if err := a.t.Emit(a.owner, events.MembershipChanged(op, c.Ref.Name, c.Role, opName)); err != nil {
+			return err
+		}
+		if c.Ref.AccountID == nil || (c.Role != models.RoleAllow && c.Role != models.RoleBlock) {
+			continue
+		}
+		m := memberParties[*c.Ref.AccountID]
+		if m == nil {
+			m = &models.Account{}
+			res := a.t.DB.Where("id = ?", *c.Ref.AccountID).Limit(1).Find(m)
+			if res.Error != nil {
+				return res.Error
+			}
+			if res.RowsAffected == 0 {
+				continue
+			}
+			memberParties[m.ID] = m
+		}
+		if err := a.t.Emit(m.ID, events.VisibilityChanged(Party(m), op, c.Role, c.Added)); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// EncodeAnnotations renders annotations the way membership rows store them.
+func EncodeAnnotations(list []models.Annotation) string {
+	if len(list) == 0 {
+		return "[]"
+	}
+	b, _ := json.Marshal(list)
+	return string(b)
+}
