@@ -88,6 +88,17 @@ func TestRSTPathsAndSingleToken(t *testing.T) {
 		}
 		single := fmt.Sprintf(`<Envelope xmlns="http://schemas.xmlsoap.org/soap/envelope/"><Header>%s</Header><Body><wst:RequestSecurityToken xmlns:wst="http://schemas.xmlsoap.org/ws/2004/04/trust" Id="RST0"><wst:RequestType>http://schemas.xmlsoap.org/ws/2004/04/security/trust/Issue</wst:RequestType><wsp:AppliesTo xmlns:wsp="http://schemas.xmlsoap.org/ws/2002/12/policy"><wsa:EndpointReference xmlns:wsa="http://schemas.xmlsoap.org/ws/2004/03/addressing"><wsa:Address>contacts.msn.com</wsa:Address></wsa:EndpointReference></wsp:AppliesTo></wst:RequestSecurityToken></Body></Envelope>`, security("alice@example.com", "pw"))
 		checkAnswer(t, s, acct, post(t, s.HTTPAddr, "/RST.srf", []byte(single)), []string{"contacts.msn.com"})
+
+		// msnp-sharp's RST2 form: WS-Addressing headers and a wsu:Timestamp
+		// inside wsse:Security next to the UsernameToken (RST_OIM.md §1.2).
+		rst2 := strings.Replace(string(rstBody("alice@example.com", "pw", "http://Passport.NET/tb", "contacts.msn.com", "messengerclear.live.com")),
+			`<wsse:Security xmlns:wsse="http://schemas.xmlsoap.org/ws/2003/06/secext">`,
+			`<wsa:Action S:mustUnderstand="1" xmlns:S="http://www.w3.org/2003/05/soap-envelope">http://schemas.xmlsoap.org/ws/2005/02/trust/RST/Issue</wsa:Action><wsa:To S:mustUnderstand="1" xmlns:S="http://www.w3.org/2003/05/soap-envelope">HTTPS://login.live.com:443//RST2.srf</wsa:To><wsa:MessageID>1232003461</wsa:MessageID>`+
+				`<wsse:Security xmlns:wsse="http://schemas.xmlsoap.org/ws/2003/06/secext"><wsu:Timestamp xmlns:wsu="http://docs.oasis-open.org/wss/2004/01/oasis-200401-wss-wssecurity-utility-1.0.xsd" wsu:Id="Timestamp"><wsu:Created>2009-01-15T07:11:01Z</wsu:Created><wsu:Expires>2009-01-15T07:16:01Z</wsu:Expires></wsu:Timestamp>`, 1)
+		if !strings.Contains(rst2, "<wsu:Timestamp") {
+			t.Fatal("RST2 headers not inserted")
+		}
+		checkAnswer(t, s, acct, post(t, s.HTTPAddr, "/RST2.srf", []byte(rst2)), []string{"http://Passport.NET/tb", "contacts.msn.com", "messengerclear.live.com"})
 	})
 }
 
