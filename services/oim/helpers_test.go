@@ -155,7 +155,6 @@ var (
 	reT        = regexp.MustCompile(`<t>[^<]*</t>`)
 	reP        = regexp.MustCompile(`<p>[^<]*</p>`)
 	reMsgID    = regexp.MustCompile(`<messageId>[^<]*</messageId>`)
-	reTo       = regexp.MustCompile(`(<To[^>]*memberName=)(['"])[^'"]*(['"])`)
 )
 
 // withTicket puts a real ticket (and lock key) into a recorded Store request.

@@ -3,6 +3,7 @@ package oim_test
 import (
 	"context"
 	"encoding/base64"
+	"net/http"
 	"strings"
 	"testing"
 
@@ -299,6 +300,59 @@ func TestCaptures(t *testing.T) {
 					t.Errorf("%d left", n)
 				}
 			})
+		}
+	})
+}
+
+func TestStoreLimitUnderConcurrency(t *testing.T) {
+	testenv.ForEachDB(t, func(t *testing.T, cfg config.Config) {
+		cfg.OIMMaxPerRecipient = 3
+		e := newEnv(t, testenv.StartServer(t, cfg))
+		valid := e.validStore(t, e.alice)
+		const senders = 8
+		codes := make(chan int, senders)
+		for i := 0; i < senders; i++ {
+			go func() {
+				req, _ := http.NewRequest(http.MethodPost, e.base+oimPath, strings.NewReader(valid))
+				req.Header.Set("SOAPAction", actStore2)
+				resp, err := http.DefaultClient.Do(req)
+				if err != nil {
+					codes <- 0
+					return
+				}
+				resp.Body.Close()
+				codes <- resp.StatusCode
+			}()
+		}
+		ok := 0
+		for i := 0; i < senders; i++ {
+			if <-codes == 200 {
+				ok++
+			}
+		}
+		if ok != 3 || e.oims(e.bob) != 3 || len(e.outbox(e.bob)) != 3 {
+			t.Fatalf("%d accepted, %d stored, %d events; want 3", ok, e.oims(e.bob), len(e.outbox(e.bob)))
+		}
+	})
+}
+
+func TestMailDataTooLarge(t *testing.T) {
+	testenv.ForEachDB(t, func(t *testing.T, cfg config.Config) {
+		e := newEnv(t, testenv.StartServer(t, cfg))
+		valid := e.validStore(t, e.alice)
+		for i := 0; i < 26; i++ {
+			if status, resp := e.post(oimPath, actStore2, valid); status != 200 {
+				t.Fatalf("%d %s", status, resp)
+			}
+		}
+		md := e.mailData(t, "bob@example.com", 200)
+		if md.Count != 26 || !strings.HasSuffix(md.Payload, "\r\n\r\nMail-Data: too-large\r\n") {
+			t.Fatalf("%+v", md)
+		}
+		// GetMetadata has no such limit (PROTOCOL.md §7.3).
+		_, resp := e.post(rsiPath, actRSI+"GetMetadata", withCookie(readShared(t, "clients/requests/amsn/GetMetadata.xml"), e.ticket(e.bob, auth.AudMessenger)))
+		if ms := metadataMessages(t, resp); len(ms) != 26 {
+			t.Errorf("GetMetadata lists %d", len(ms))
 		}
 	})
 }

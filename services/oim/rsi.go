@@ -111,4 +111,3 @@ func (h *rsiHandler) deleteMessages(r *soap.Request) (*soap.Response, error) {
 	env.Body.CreateElement("DeleteMessagesResponse").CreateAttr("xmlns", soap.NSRSI)
 	return soap.OK(env.Bytes()), nil
 }
-
