@@ -207,6 +207,13 @@ func TestRoundTrip(t *testing.T) {
 					}
 					want := []string{"Hello Bob, this is an offline message.", "Second <one> & \"quoted\" ünïcode"}[i]
 					checkMessageText(t, resp, "alice@example.com", want)
+					doc := etree.NewDocument()
+					if err := doc.ReadFromString(resp); err != nil {
+						t.Fatal(err)
+					}
+					if n := len(doc.FindElement("//GetMessageResult").Text()); n != list[i].Size {
+						t.Errorf("Mail-Data SZ %d, GetMessage text is %d bytes", list[i].Size, n)
+					}
 				}
 			}
 		})
