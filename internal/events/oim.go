@@ -93,12 +93,12 @@ func OIMStored(recipient, sender Party, m MailMessage) Event {
 	}
 }
 
-// OIMDeleted: the recipient deleted offline messages (ids). Every session
-// of the recipient gets the active-mail notification, so a second client
-// stops listing them.
+// OIMDeleted: the recipient deleted offline messages (ids). The recipient's
+// other sessions get the active-mail notification so they stop listing
+// them; like every self-event, the deleting session need not get it.
 func OIMDeleted(recipient Party, ids []string) Event {
 	return Event{
-		Type: TypeOIMDeleted, Recipient: recipient, Actor: &recipient, ToActorSessions: true,
+		Type: TypeOIMDeleted, Recipient: recipient, Actor: &recipient,
 		NS:   []NSCommand{{Command: "MSG", Args: "Hotmail Hotmail", Payload: ActiveMailPayload(len(ids))}},
 		Data: map[string]string{"message_ids": strings.Join(ids, ","), "count": strconv.Itoa(len(ids))},
 	}

@@ -253,7 +253,7 @@ func TestRoundTrip(t *testing.T) {
 
 		t.Run("Bob deletes them; the NS is told and Mail-Data empties", func(t *testing.T) {
 			before := len(e.outbox(e.bob))
-			for _, c := range []struct{ dir, id string }{{"libpurple-2.4.0-msnp13", id1}, {"amsn", id2}, {"emesene-1.6.3", id2}} {
+			for _, c := range []struct{ dir, id string }{{"libpurple-2.4.0-msnp13", id1}, {"amsn", id2}, {"emesene-1.6.3", id2}, {"libpurple-2.5.0", id1}} {
 				body := withMessageID(withCookie(readShared(t, "clients/requests/"+c.dir+"/DeleteMessages.xml"), bobTk), c.id)
 				status, resp := e.post(rsiPath, actRSI+"DeleteMessages", body)
 				if status != 200 {
@@ -265,7 +265,7 @@ func TestRoundTrip(t *testing.T) {
 				t.Errorf("%d messages left", n)
 			}
 			rows := e.outbox(e.bob)[before:]
-			if len(rows) != 2 { // the repeated delete of id2 changed nothing
+			if len(rows) != 2 { // the repeated deletes changed nothing
 				t.Fatalf("%d deletion events", len(rows))
 			}
 			var ev events.Event

@@ -64,6 +64,9 @@ func (h *storeHandler) store(r *soap.Request) (*soap.Response, error) {
 	if err := decodeStore(r, &req); err != nil {
 		return nil, err
 	}
+	if max := h.d.Config.OIMMaxBytes; len(req.Content.Text) > max {
+		return nil, models.Errorf(models.CodeOIMSystemUnavailable, "message larger than %d bytes", max)
+	}
 	sender, err := h.d.Store.AccountByID(r.Ctx, p.AccountID)
 	if err != nil {
 		return nil, err
@@ -74,9 +77,6 @@ func (h *storeHandler) store(r *soap.Request) (*soap.Response, error) {
 			return nil, models.Errorf(models.CodeOIMSystemUnavailable, "recipient does not exist")
 		}
 		return nil, err
-	}
-	if max := h.d.Config.OIMMaxBytes; len(req.Content.Text) > max {
-		return nil, models.Errorf(models.CodeOIMSystemUnavailable, "message larger than %d bytes", max)
 	}
 	name, err := senderName(req.FriendlyName, sender.Email)
 	if err != nil {
