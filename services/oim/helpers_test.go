@@ -28,7 +28,7 @@ var fixedNow = time.Date(2008, 8, 10, 15, 20, 6, 423_000_000, time.UTC)
 
 // env is one running server with Alice, Bob and Carol.
 type env struct {
-	t                 *testing.T
+	t                 testing.TB
 	s                 *server.Server
 	base              string
 	alice, bob, carol *models.Account

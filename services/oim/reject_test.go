@@ -17,7 +17,7 @@ import (
 const origB64 = "SGVsbG8gQm9iLCB0aGlzIGlzIGFuIG9mZmxpbmUgbWVzc2FnZS4="
 
 // validStore is the papyon Store2 request with a real ticket and lock key.
-func (e *env) validStore(t *testing.T, from *models.Account) string {
+func (e *env) validStore(t testing.TB, from *models.Account) string {
 	tk := e.ticket(from, auth.AudMessengerSecure)
 	body := readShared(t, "clients/requests/papyon/Store2.WithLockKey.xml")
 	body = strings.Replace(body, `<From memberName="alice@example.com"`, `<From memberName="`+from.Email+`"`, 1)
@@ -59,6 +59,8 @@ func TestStoreRejects(t *testing.T) {
 			{"Run-Id without braces", strings.Replace(valid, "{3D7F5A1B-2C4E-4F6A-8B9C-0D1E2F3A4B5C}", "3D7F5A1B-2C4E-4F6A-8B9C-0D1E2F3A4B5C", 1), "q0:InvalidContent", "Run-Id"},
 			{"missing X-OIM-Sequence-Num", line(valid, "X-OIM-Sequence-Num"), "q0:InvalidContent", "Sequence-Num"},
 			{"sequence mismatch", strings.Replace(valid, "X-OIM-Sequence-Num: 1", "X-OIM-Sequence-Num: 2", 1), "q0:InvalidContent", "does not match"},
+			{"no Sequence", strings.Replace(strings.Replace(valid, "<Sequence ", "<Sekuence ", 1), "</Sequence>", "</Sekuence>", 1), "q0:InvalidContent", "MessageNumber"},
+			{"MessageNumber zero", strings.Replace(strings.Replace(valid, "<MessageNumber>1<", "<MessageNumber>0<", 1), "Sequence-Num: 1", "Sequence-Num: 0", 1), "q0:InvalidContent", "MessageNumber"},
 			{"MessageNumber not a number", strings.Replace(valid, "<MessageNumber>1<", "<MessageNumber>x<", 1), "q0:InvalidContent", "MessageNumber"},
 			{"server-only header supplied", strings.Replace(valid, "MIME-Version: 1.0\r\n", "MIME-Version: 1.0\r\nReceived: from evil\r\n", 1), "q0:InvalidContent", "set by the server"},
 			{"header line without colon", strings.Replace(valid, "MIME-Version: 1.0\r\n", "MIME-Version: 1.0\r\ngarbage\r\n", 1), "q0:InvalidContent", "malformed header"},
