@@ -1,5 +1,50 @@
 package nsapi
 
-import "github.com/gin-gonic/gin"
+import (
+	"net/http"
 
-func (a *API) getMailData(c *gin.Context) { notImplemented(c) }
+	"github.com/gin-gonic/gin"
+
+	"github.com/abch-im/abch/internal/events"
+	"github.com/abch-im/abch/internal/store"
+	"github.com/abch-im/abch/models"
+)
+
+// mailDataResponse is the answer of GET /ns/v1/users/:email/maildata.
+type mailDataResponse struct {
+	// Payload is the whole body of the MSG Hotmail Hotmail the NS sends
+	// after sign-in (text/x-msmsgsinitialmdatanotification, PROTOCOL.md
+	// §7.2): the NS writes "MSG Hotmail Hotmail <len(Payload)>\r\n" + Payload.
+	Payload string `json:"payload"`
+	// Count is the number of stored offline messages.
+	Count int `json:"count"`
+}
+
+// getMailData returns the initial Mail-Data of an account: inline up to
+// events.MailDataInlineMax messages, the literal "too-large" beyond (clients
+// then call RSI GetMetadata). Unknown accounts are 404.
+func (a *API) getMailData(c *gin.Context) {
+	ctx := c.Request.Context()
+	acct, err := a.d.Store.AccountByEmail(ctx, c.Param("email"))
+	if err != nil {
+		switch models.ErrorCode(err) {
+		case models.CodeNotFound, models.CodeInvalidEmail:
+			c.JSON(http.StatusNotFound, gin.H{"error": "not_found", "message": "no such account"})
+		default:
+			a.d.Log.Error("nsapi maildata", "error", err)
+			c.JSON(http.StatusInternalServerError, gin.H{"error": "internal", "message": "internal error"})
+		}
+		return
+	}
+	list, err := a.d.Store.OfflineMessages(ctx, acct.ID)
+	if err != nil {
+		a.d.Log.Error("nsapi maildata", "error", err)
+		c.JSON(http.StatusInternalServerError, gin.H{"error": "internal", "message": "internal error"})
+		return
+	}
+	msgs := make([]events.MailMessage, len(list))
+	for i := range list {
+		msgs[i] = store.MailMessageOf(&list[i])
+	}
+	c.JSON(http.StatusOK, mailDataResponse{Payload: events.InitialMailDataPayload(msgs), Count: len(msgs)})
+}
