@@ -32,7 +32,7 @@ import (
 // PubAck within this window is de-duplicated. MaxAge bounds how long an NS
 // that was away can catch up from the stream.
 const (
-	StreamName      = "ABCH_EVENTS"
+	StreamName      = events.StreamName
 	DuplicateWindow = 10 * time.Minute
 	MaxAge          = 7 * 24 * time.Hour
 )

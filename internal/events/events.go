@@ -86,6 +86,10 @@ type Event struct {
 // SubjectPrefix is the NATS subject prefix of per-recipient events.
 const SubjectPrefix = "abch.events."
 
+// StreamName is the JetStream stream holding every event subject
+// (SubjectPrefix + ">"); abch creates it at start (internal/broker).
+const StreamName = "ABCH_EVENTS"
+
 // Subject returns the NATS subject of events for the account with cid: one
 // subject per recipient, so an NS instance subscribes only to the accounts
 // it holds ("abch.events.<cid>", cid as signed decimal; "abch.events.>" for
