@@ -21,6 +21,7 @@ import (
 	"github.com/abch-im/abch/internal/cli"
 	"github.com/abch-im/abch/internal/config"
 	"github.com/abch-im/abch/internal/events"
+	"github.com/abch-im/abch/internal/server"
 	"github.com/abch-im/abch/internal/store"
 	"github.com/abch-im/abch/internal/testenv"
 	"github.com/abch-im/abch/models"
@@ -545,4 +546,87 @@ func TestRelayAfterSIGKILL(t *testing.T) {
 			}
 		}
 	})
+}
+
+// TestRelayLeaderLock runs two abch instances on one Postgres database and
+// one NATS server: only one relay publishes at a time, and when the leader
+// stops the other takes over. (The embedded database belongs to one process,
+// so there the lock is always granted.)
+func TestRelayLeaderLock(t *testing.T) {
+	for _, db := range testenv.Databases(t) {
+		db := db
+		t.Run(db.Name, func(t *testing.T) {
+			cfg := testenv.Config(t, db)
+			if db.Name != store.DialectPostgres {
+				st, err := store.Open(context.Background(), cfg, testenv.Logger(t))
+				if err != nil {
+					t.Fatal(err)
+				}
+				defer st.Close()
+				a, err1 := st.TryRelayLock(context.Background())
+				b, err2 := st.TryRelayLock(context.Background())
+				if a == nil || b == nil || err1 != nil || err2 != nil {
+					t.Fatalf("embedded database: lock %v %v (%v %v)", a, b, err1, err2)
+				}
+				return
+			}
+			ns := startNATS(t)
+			cfg.NATSURL = ns.url()
+			ctxA, stopA := context.WithCancel(context.Background())
+			a, err := server.Start(ctxA, cfg, testenv.Logger(t))
+			if err != nil {
+				t.Fatal(err)
+			}
+			doneA := make(chan error, 1)
+			go func() { doneA <- a.Run(ctxA) }()
+			defer func() { stopA(); <-doneA }()
+			waitFor(t, "A leads", a.Relay.Leader)
+
+			b := testenv.StartServer(t, cfg)
+			time.Sleep(300 * time.Millisecond)
+			if b.Relay.Leader() {
+				t.Fatal("two relays lead at once")
+			}
+			if st, err := b.Store.TryRelayLock(context.Background()); st != nil || err != nil {
+				t.Fatalf("lock granted while held: %v %v", st, err)
+			}
+
+			_, bob := pair(t, b.Store)
+			sub := readStream(t, ns.url(), events.Subject(bob.CID))
+			// Committed on B, published by A (which finds it on its poll).
+			if err := selfChange(b.Store, bob, 0); err != nil {
+				t.Fatal(err)
+			}
+			sub.wait(t, 1, 3*time.Second)
+			waitFor(t, "A counts its publish", func() bool { return a.Relay.Published() == 1 })
+			if a.Relay.Published() != 1 || b.Relay.Published() != 0 {
+				t.Errorf("published by A %d, by B %d", a.Relay.Published(), b.Relay.Published())
+			}
+
+			stopA()
+			<-doneA
+			doneA <- nil
+			waitFor(t, "B takes over", b.Relay.Leader)
+			if err := selfChange(b.Store, bob, 1); err != nil {
+				t.Fatal(err)
+			}
+			got := sub.wait(t, 2, 3*time.Second)
+			// The PubAck may reach the relay just after the subscriber.
+			waitFor(t, "B counts its publish", func() bool { return b.Relay.Published() == 1 })
+			if got[1].ev.Data["seq"] != "1" || b.Relay.Published() != 1 {
+				t.Errorf("after failover: %v, B published %d", got[1].ev.Data, b.Relay.Published())
+			}
+		})
+	}
+}
+
+func waitFor(t *testing.T, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(5 * time.Second)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("timed out waiting: %s", what)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
 }
