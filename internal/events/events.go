@@ -16,9 +16,9 @@ import (
 
 // Event types.
 const (
-	// TypeReverseAdded: someone put the recipient on their Forward List. The
-	// recipient is now on... rather, the actor is now on the recipient's
-	// Reverse (and maybe Pending) list. NS: ADL 0 l=8 + NOT.
+	// TypeReverseAdded: the actor put the recipient on their Forward List,
+	// so the actor is now on the recipient's Reverse (and maybe Pending)
+	// list. NS: ADL 0 l=8 f=<actor's name> + NOT (PROTOCOL.md §5.1, §5.3).
 	TypeReverseAdded = "reverse.added"
 	// TypeReverseRemoved: the actor removed the recipient from their FL.
 	// NS: RML 0 l=8 + NOT.
@@ -53,8 +53,10 @@ type Party struct {
 
 // NSCommand is a command the NS writes to the recipient's sockets. Payload is
 // the bytes after the command line: the NS sends
-// "<Command> <Args> <len(Payload)>\r\n" followed by Payload (for NOT, which
-// has no transaction id, "NOT <len>\r\n").
+// "<Command> <Args> <len(Payload)>\r\n" followed by Payload, where len is the
+// byte length of the UTF-8 payload (for NOT, which has no transaction id and
+// no Args, "NOT <len>\r\n"; for OIM mail notifications Args is
+// "Hotmail Hotmail"). See docs/events.md.
 type NSCommand struct {
 	Command string `json:"command"`
 	Args    string `json:"args,omitempty"`
@@ -85,6 +87,10 @@ type Event struct {
 
 // SubjectPrefix is the NATS subject prefix of per-recipient events.
 const SubjectPrefix = "abch.events."
+
+// StreamName is the JetStream stream holding every event subject
+// (SubjectPrefix + ">"); abch creates it at start (internal/broker).
+const StreamName = "ABCH_EVENTS"
 
 // Subject returns the NATS subject of events for the account with cid: one
 // subject per recipient, so an NS instance subscribes only to the accounts

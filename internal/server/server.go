@@ -21,7 +21,9 @@ import (
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
 	"github.com/abch-im/abch/internal/auth"
+	"github.com/abch-im/abch/internal/broker"
 	"github.com/abch-im/abch/internal/config"
+	"github.com/abch-im/abch/internal/events"
 	"github.com/abch-im/abch/internal/store"
 	"github.com/abch-im/abch/services"
 	"github.com/abch-im/abch/services/nsapi"
@@ -39,6 +41,12 @@ type Server struct {
 
 	// Addresses actually bound (useful with port 0 in tests).
 	HTTPAddr, HTTPSAddr, NSAddr string
+	// NATSURL is the broker's client URL: the embedded server's (on
+	// ABCH_NATS_LISTEN) or ABCH_NATS_URL.
+	NATSURL string
+	// Broker is the JetStream connection; Relay publishes the outbox to it.
+	Broker *broker.Broker
+	Relay  *events.Relay
 
 	servers []*http.Server
 	closers []func(context.Context) error
@@ -92,6 +100,20 @@ func Start(ctx context.Context, cfg config.Config, log *slog.Logger) (*Server, e
 	s := &Server{Config: cfg, Store: deps.Store, Deps: deps, Log: log, errc: make(chan error, 4)}
 	s.closers = append(s.closers, func(context.Context) error { return deps.Store.Close() })
 
+	// The broker and the relay start before the listeners so an event
+	// committed by the first request is published promptly. Closers run in
+	// reverse order: listeners stop, then the relay (last drain), then the
+	// broker, then the store.
+	if s.Broker, err = broker.Start(ctx, cfg, log); err != nil {
+		s.shutdown(context.Background())
+		return nil, err
+	}
+	s.NATSURL = s.Broker.URL
+	s.AddCloser(s.Broker.Close)
+	s.Relay = &events.Relay{Outbox: deps.Store, Publisher: s.Broker, Log: log}
+	s.Relay.Start()
+	s.AddCloser(s.Relay.Close)
+
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	disp := soap.NewDispatcher(cfg.MaxBodyBytes, log, soap.NewMetrics(reg), services.SOAP(deps)...)
@@ -111,7 +133,8 @@ func Start(ctx context.Context, cfg config.Config, log *slog.Logger) (*Server, e
 		s.shutdown(context.Background())
 		return nil, err
 	}
-	log.Info("abch listening", "http", s.HTTPAddr, "https", s.HTTPSAddr, "ns", s.NSAddr, "database", deps.Store.Dialect)
+	log.Info("abch listening", "http", s.HTTPAddr, "https", s.HTTPSAddr, "ns", s.NSAddr, "nats", s.NATSURL,
+		"nats_embedded", s.Broker.Embedded(), "database", deps.Store.Dialect)
 	return s, nil
 }
 

@@ -1,10 +1,208 @@
 package nsapi
 
-import "github.com/gin-gonic/gin"
+import (
+	"encoding/json"
+	"errors"
+	"io"
+	"net/http"
+	"time"
 
-func (a *API) getProfile(c *gin.Context)  { notImplemented(c) }
-func (a *API) putProfile(c *gin.Context)  { notImplemented(c) }
-func (a *API) getLists(c *gin.Context)    { notImplemented(c) }
-func (a *API) getPrivacy(c *gin.Context)  { notImplemented(c) }
-func (a *API) putPrivacy(c *gin.Context)  { notImplemented(c) }
-func (a *API) getWatchers(c *gin.Context) { notImplemented(c) }
+	"github.com/gin-gonic/gin"
+
+	"github.com/abch-im/abch/internal/auth"
+	"github.com/abch-im/abch/internal/store"
+	"github.com/abch-im/abch/models"
+)
+
+// What the NS needs about a signed-in user (PROTOCOL.md §8): the profile MSG
+// fields (B3), the lists (B7, B9), privacy (B6) and the watchers presence
+// fans out to; plus PRP MFN (B8) and BLP (B6) writes. docs/events.md
+// documents the JSON.
+
+// Profile is the data of the text/x-msmsgsprofile MSG (PROTOCOL.md §8 B3).
+type Profile struct {
+	Email string `json:"email"`
+	CID   int64  `json:"cid"`
+	PUID  uint64 `json:"puid"`
+	// MemberIDHigh/Low are the PUID halves the profile MSG carries as
+	// MemberIdHigh/MemberIdLow (decimal).
+	MemberIDHigh uint32 `json:"member_id_high"`
+	MemberIDLow  uint32 `json:"member_id_low"`
+	DisplayName  string `json:"display_name"`
+	// MSPAuth is the t= part of a fresh messenger.msn.com ticket: the NS puts
+	// it in the profile MSG and clients send it back to the AB and Sharing
+	// services as the MSPAuth cookie (PROTOCOL.md §0.3, §6.4).
+	MSPAuth  string    `json:"mspauth"`
+	BLP      string    `json:"blp"`
+	GTC      string    `json:"gtc"`
+	Disabled bool      `json:"disabled"`
+	Created  time.Time `json:"created"`
+	// Revision is the account's address-book/membership cursor.
+	Revision string `json:"revision"`
+}
+
+// Privacy is an account's BLP and GTC settings.
+type Privacy struct {
+	BLP string `json:"blp"`
+	GTC string `json:"gtc"`
+}
+
+// Watchers answers "who may see this account's presence".
+type Watchers struct {
+	Email    string          `json:"email"`
+	BLP      string          `json:"blp"`
+	Watchers []store.Watcher `json:"watchers"`
+}
+
+// maxJSONBody caps NS API request bodies.
+const maxJSONBody = 16 << 10
+
+// apiError writes the JSON error shape of the NS API.
+func apiError(c *gin.Context, status int, code, msg string) {
+	c.AbortWithStatusJSON(status, gin.H{"error": code, "message": msg})
+}
+
+// fail translates a store error: unknown account 404, invalid input 400,
+// anything else 500 (logged, shown generically).
+func (a *API) fail(c *gin.Context, err error) {
+	switch models.ErrorCode(err) {
+	case models.CodeNotFound:
+		apiError(c, http.StatusNotFound, "not_found", "no such user")
+	case models.CodeInvalidEmail:
+		apiError(c, http.StatusBadRequest, "bad_request", "malformed e-mail address")
+	case models.CodeBadRequest:
+		var me *models.Error
+		errors.As(err, &me)
+		apiError(c, http.StatusBadRequest, "bad_request", me.Message)
+	default:
+		a.d.Log.Error("ns api", "path", c.FullPath(), "error", err)
+		apiError(c, http.StatusInternalServerError, "internal", "internal error")
+	}
+}
+
+// account loads the :email account or answers 400/404.
+func (a *API) account(c *gin.Context) (*models.Account, bool) {
+	acct, err := a.d.Store.AccountByEmail(c.Request.Context(), c.Param("email"))
+	if err != nil {
+		a.fail(c, err)
+		return nil, false
+	}
+	return acct, true
+}
+
+// decode reads a JSON object body into v, refusing unknown fields, trailing
+// data and oversized bodies with 400.
+func decode(c *gin.Context, v any) bool {
+	dec := json.NewDecoder(http.MaxBytesReader(c.Writer, c.Request.Body, maxJSONBody))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(v); err != nil {
+		apiError(c, http.StatusBadRequest, "bad_request", "body must be a JSON object: "+err.Error())
+		return false
+	}
+	if _, err := dec.Token(); err != io.EOF {
+		apiError(c, http.StatusBadRequest, "bad_request", "body must hold one JSON object")
+		return false
+	}
+	return true
+}
+
+func (a *API) profile(acct *models.Account) Profile {
+	puid := acct.PUIDUnsigned()
+	return Profile{
+		Email: acct.Email, CID: acct.CID, PUID: puid,
+		MemberIDHigh: uint32(puid >> 32), MemberIDLow: uint32(puid),
+		DisplayName: acct.DisplayName,
+		MSPAuth:     a.d.Tickets.Issue(acct.ID, acct.TokenVersion, auth.AudMessenger).T,
+		BLP:         acct.BLP, GTC: acct.GTC, Disabled: acct.Disabled,
+		Created: acct.CreatedAt.UTC(), Revision: models.FormatRevision(acct.Revision),
+	}
+}
+
+// getProfile answers the profile MSG fields, with a fresh MSPAuth.
+func (a *API) getProfile(c *gin.Context) {
+	acct, ok := a.account(c)
+	if !ok {
+		return
+	}
+	c.JSON(http.StatusOK, a.profile(acct))
+}
+
+// putProfile is PRP MFN: {"display_name": "..."}.
+func (a *API) putProfile(c *gin.Context) {
+	acct, ok := a.account(c)
+	if !ok {
+		return
+	}
+	var body struct {
+		DisplayName *string `json:"display_name"`
+	}
+	if !decode(c, &body) {
+		return
+	}
+	if body.DisplayName == nil {
+		apiError(c, http.StatusBadRequest, "bad_request", "display_name is required")
+		return
+	}
+	updated, err := a.d.Store.SetDisplayName(c.Request.Context(), acct.ID, *body.DisplayName)
+	if err != nil {
+		a.fail(c, err)
+		return
+	}
+	c.JSON(http.StatusOK, a.profile(updated))
+}
+
+// getLists answers the account's contacts with FL/AL/BL/RL/PL bits, and its groups.
+func (a *API) getLists(c *gin.Context) {
+	acct, ok := a.account(c)
+	if !ok {
+		return
+	}
+	lists, err := a.d.Store.Lists(c.Request.Context(), acct.ID)
+	if err != nil {
+		a.fail(c, err)
+		return
+	}
+	c.JSON(http.StatusOK, lists)
+}
+
+// getPrivacy answers BLP and GTC.
+func (a *API) getPrivacy(c *gin.Context) {
+	acct, ok := a.account(c)
+	if !ok {
+		return
+	}
+	c.JSON(http.StatusOK, Privacy{BLP: acct.BLP, GTC: acct.GTC})
+}
+
+// putPrivacy is the BLP command: {"blp": "AL"|"BL"} (and/or "gtc": "A"|"N").
+func (a *API) putPrivacy(c *gin.Context) {
+	acct, ok := a.account(c)
+	if !ok {
+		return
+	}
+	var body Privacy
+	if !decode(c, &body) {
+		return
+	}
+	updated, err := a.d.Store.SetPrivacy(c.Request.Context(), acct.ID, body.BLP, body.GTC)
+	if err != nil {
+		a.fail(c, err)
+		return
+	}
+	c.JSON(http.StatusOK, Privacy{BLP: updated.BLP, GTC: updated.GTC})
+}
+
+// getWatchers answers who has the account on their FL and whether each may
+// see its presence (PROTOCOL.md §5.4).
+func (a *API) getWatchers(c *gin.Context) {
+	acct, ok := a.account(c)
+	if !ok {
+		return
+	}
+	ws, err := a.d.Store.Watchers(c.Request.Context(), acct)
+	if err != nil {
+		a.fail(c, err)
+		return
+	}
+	c.JSON(http.StatusOK, Watchers{Email: acct.Email, BLP: acct.BLP, Watchers: ws})
+}

@@ -1,0 +1,125 @@
+package cli
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"strings"
+	"time"
+
+	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
+	"github.com/spf13/cobra"
+
+	"github.com/abch-im/abch/internal/events"
+)
+
+func init() {
+	extraCommands = append(extraCommands, func(a *app) *cobra.Command {
+		c := &cobra.Command{Use: "events", Short: "Inspect the change events published to Notification Servers"}
+		c.AddCommand(a.eventsTailCmd())
+		return c
+	})
+}
+
+// natsClientURL is where the configured broker is reached: ABCH_NATS_URL,
+// else the embedded server's ABCH_NATS_LISTEN address (a wildcard host is
+// reached on loopback).
+func natsClientURL(cfgURL, listen string) (string, error) {
+	if cfgURL != "" {
+		return cfgURL, nil
+	}
+	host, port, err := net.SplitHostPort(listen)
+	if err != nil {
+		return "", fmt.Errorf("ABCH_NATS_LISTEN %q: %w", listen, err)
+	}
+	if host == "" || host == "0.0.0.0" || host == "::" {
+		host = "127.0.0.1"
+	}
+	return "nats://" + net.JoinHostPort(host, port), nil
+}
+
+func (a *app) eventsTailCmd() *cobra.Command {
+	var (
+		user   string
+		replay bool
+		count  int
+	)
+	c := &cobra.Command{
+		Use:   "tail",
+		Short: "Print events as they are published, one JSON object per line",
+		Long: "Connects to the broker abch publishes to (ABCH_NATS_URL, or the embedded server on\n" +
+			"ABCH_NATS_LISTEN; abch serve must be running) and prints every event of the\n" +
+			"ABCH_EVENTS stream as it arrives. --user limits the output to one recipient's\n" +
+			"subject (abch.events.<cid>); --replay starts at the oldest stored event.",
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			ctx := cmd.Context()
+			subject := events.SubjectPrefix + ">"
+			if user != "" {
+				st, err := a.openStore(ctx)
+				if err != nil {
+					return err
+				}
+				acct, err := st.AccountByEmail(ctx, user)
+				_ = st.Close()
+				if err != nil {
+					return err
+				}
+				subject = events.Subject(acct.CID)
+			}
+			url, err := natsClientURL(a.cfg.NATSURL, a.cfg.NATSListen)
+			if err != nil {
+				return err
+			}
+			nc, err := nats.Connect(url, nats.Name("abch events tail"), nats.MaxReconnects(-1))
+			if err != nil {
+				return fmt.Errorf("connect %s: %w (is abch serve running?)", url, err)
+			}
+			defer nc.Close()
+			js, err := jetstream.New(nc)
+			if err != nil {
+				return err
+			}
+			policy := jetstream.DeliverNewPolicy
+			if replay {
+				policy = jetstream.DeliverAllPolicy
+			}
+			octx, cancel := context.WithTimeout(ctx, 10*time.Second)
+			cons, err := js.OrderedConsumer(octx, events.StreamName, jetstream.OrderedConsumerConfig{
+				FilterSubjects: []string{subject}, DeliverPolicy: policy,
+			})
+			cancel()
+			if err != nil {
+				return fmt.Errorf("stream %s on %s: %w", events.StreamName, url, err)
+			}
+			lines := make(chan []byte, 256)
+			cc, err := cons.Consume(func(m jetstream.Msg) { lines <- m.Data() })
+			if err != nil {
+				return err
+			}
+			defer cc.Stop()
+			fmt.Fprintf(a.stderr, "tailing %s on %s\n", subject, url)
+			for n := 0; count <= 0 || n < count; n++ {
+				select {
+				case <-ctx.Done():
+					if errors.Is(ctx.Err(), context.Canceled) {
+						return nil
+					}
+					return ctx.Err()
+				case b := <-lines:
+					// The payload is compact JSON already: one object per line.
+					fmt.Fprintln(a.stdout, strings.TrimSpace(string(b)))
+				}
+			}
+			return nil
+		},
+	}
+	f := c.Flags()
+	f.StringVar(&user, "user", "", "only events for this account (e-mail address)")
+	f.BoolVar(&replay, "replay", false, "start with the oldest event in the stream instead of new ones")
+	f.IntVar(&count, "count", 0, "exit after this many events (0 = run until interrupted)")
+	f.StringVar(&a.cfg.NATSURL, "nats-url", a.cfg.NATSURL, "external NATS server (ABCH_NATS_URL)")
+	f.StringVar(&a.cfg.NATSListen, "nats-listen", a.cfg.NATSListen, "embedded NATS address of the running abch (ABCH_NATS_LISTEN)")
+	return c
+}

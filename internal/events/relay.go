@@ -1,0 +1,299 @@
+package events
+
+import (
+	"context"
+	"log/slog"
+	"sync"
+	"sync/atomic"
+	"time"
+)
+
+// OutboxRow is one committed, unpublished event as the relay reads it.
+type OutboxRow struct {
+	ID      int64
+	EventID string
+	Subject string
+	Payload string
+}
+
+// Leadership is the relay leader role: Alive fails once the role was lost
+// (the lock's database session ended); Release gives it up.
+type Leadership interface {
+	Alive(ctx context.Context) error
+	Release()
+}
+
+// Outbox is what the relay needs from the store (internal/store/outbox.go).
+type Outbox interface {
+	UnpublishedEvents(ctx context.Context, limit int) ([]OutboxRow, error)
+	MarkPublished(ctx context.Context, ids []int64, at time.Time) error
+	PrunePublished(ctx context.Context, before time.Time) (int64, error)
+	// TryRelayLock returns nil, nil when another process leads.
+	TryRelayLock(ctx context.Context) (Leadership, error)
+	OnCommit(f func())
+}
+
+// Publisher publishes one event and returns once the broker stored it
+// (internal/broker.Broker: JetStream PubAck, msgID as Nats-Msg-Id).
+type Publisher interface {
+	Publish(ctx context.Context, subject, msgID string, data []byte) error
+}
+
+// Relay defaults.
+const (
+	DefaultPoll       = time.Second
+	DefaultBatch      = 256
+	DefaultRetention  = 24 * time.Hour
+	DefaultMaxBackoff = 5 * time.Second
+)
+
+// Relay publishes committed outbox rows to the broker in id order and marks
+// them published: at least once (a row is marked only after its PubAck, and
+// a crash in between re-publishes it with the same Nats-Msg-Id, which
+// JetStream drops as a duplicate inside its window), and in order per
+// recipient (one relay loop publishes one row at a time and stops at the
+// first failure, so a later row never overtakes an earlier one).
+//
+// It wakes on every committed write (Store.OnCommit) and every Poll, so rows
+// committed by other processes or left by a killed one are found too. While
+// the broker is unreachable it retries with exponential backoff; rows wait in
+// the outbox meanwhile. Published rows are deleted after Retention.
+type Relay struct {
+	Outbox    Outbox
+	Publisher Publisher
+	Log       *slog.Logger
+	// Now is the clock for published_at and pruning.
+	Now        func() time.Time
+	Poll       time.Duration
+	Batch      int
+	Retention  time.Duration
+	MaxBackoff time.Duration
+
+	wake      chan struct{}
+	stop      chan struct{}
+	done      chan struct{}
+	startOnce sync.Once
+	stopOnce  sync.Once
+
+	published atomic.Uint64
+	failures  atomic.Uint64
+	leader    atomic.Bool
+}
+
+// Start runs the relay loop until Close.
+func (r *Relay) Start() {
+	r.startOnce.Do(func() {
+		if r.Log == nil {
+			r.Log = slog.Default()
+		}
+		if r.Now == nil {
+			r.Now = func() time.Time { return time.Now().UTC() }
+		}
+		if r.Poll <= 0 {
+			r.Poll = DefaultPoll
+		}
+		if r.Batch <= 0 {
+			r.Batch = DefaultBatch
+		}
+		if r.Retention <= 0 {
+			r.Retention = DefaultRetention
+		}
+		if r.MaxBackoff <= 0 {
+			r.MaxBackoff = DefaultMaxBackoff
+		}
+		r.wake = make(chan struct{}, 1)
+		r.stop = make(chan struct{})
+		r.done = make(chan struct{})
+		r.Outbox.OnCommit(r.Wake)
+		go r.run()
+	})
+}
+
+// Wake asks the relay to look at the outbox now (cheap, never blocks).
+func (r *Relay) Wake() {
+	if r.wake == nil {
+		return
+	}
+	select {
+	case r.wake <- struct{}{}:
+	default:
+	}
+}
+
+// Published returns how many events this relay has had acknowledged.
+func (r *Relay) Published() uint64 { return r.published.Load() }
+
+// Failures returns how many publish attempts failed.
+func (r *Relay) Failures() uint64 { return r.failures.Load() }
+
+// Leader reports whether this relay currently holds the leader role.
+func (r *Relay) Leader() bool { return r.leader.Load() }
+
+// Close stops the loop after one last attempt (bounded by ctx and a few
+// seconds) to publish what is committed, so a graceful shutdown leaves
+// nothing behind while the broker is up.
+func (r *Relay) Close(ctx context.Context) error {
+	if r.stop == nil {
+		return nil
+	}
+	r.stopOnce.Do(func() { close(r.stop) })
+	select {
+	case <-r.done:
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+	return nil
+}
+
+func (r *Relay) run() {
+	defer close(r.done)
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	go func() {
+		select {
+		case <-r.stop:
+		case <-r.done:
+		}
+		// Let the final drain finish, but not forever.
+		time.AfterFunc(3*time.Second, cancel)
+	}()
+
+	var lead Leadership
+	defer func() {
+		if lead != nil {
+			lead.Release()
+			r.leader.Store(false)
+		}
+	}()
+	var backoff time.Duration
+	nextPrune := time.Time{}
+	for {
+		stopping := r.stopped()
+		if lead == nil {
+			l, err := r.Outbox.TryRelayLock(ctx)
+			if err != nil {
+				r.Log.Warn("event relay: leader lock", "error", err)
+			}
+			if l != nil {
+				lead = l
+				r.leader.Store(true)
+				r.Log.Debug("event relay: leading")
+			} else if stopping || !r.sleep(r.Poll, false) {
+				return
+			} else {
+				continue
+			}
+		} else if err := lead.Alive(ctx); err != nil {
+			r.Log.Warn("event relay: lost the leader lock", "error", err)
+			lead.Release()
+			lead = nil
+			r.leader.Store(false)
+			if stopping {
+				return
+			}
+			continue
+		}
+
+		more, err := r.drain(ctx)
+		if stopping {
+			return
+		}
+		if err != nil {
+			r.failures.Add(1)
+			backoff = min(max(2*backoff, 50*time.Millisecond), r.MaxBackoff)
+			r.Log.Warn("event relay: publish failed; events wait in the outbox", "error", err, "retry_in", backoff)
+			// Commits do not cut a backoff short: the broker is the problem.
+			if !r.sleep(backoff, false) {
+				r.finalDrain(ctx, lead)
+				return
+			}
+			continue
+		}
+		backoff = 0
+		if now := r.Now(); now.After(nextPrune) {
+			if n, err := r.Outbox.PrunePublished(ctx, now.Add(-r.Retention)); err != nil {
+				r.Log.Warn("event relay: prune", "error", err)
+			} else if n > 0 {
+				r.Log.Debug("event relay: pruned", "rows", n)
+			}
+			nextPrune = now.Add(min(r.Retention, time.Minute))
+		}
+		if more {
+			continue
+		}
+		if !r.sleep(r.Poll, true) {
+			r.finalDrain(ctx, lead)
+			return
+		}
+	}
+}
+
+// finalDrain publishes what is committed before the relay stops.
+func (r *Relay) finalDrain(ctx context.Context, lead Leadership) {
+	if lead == nil {
+		return
+	}
+	for {
+		more, err := r.drain(ctx)
+		if err != nil || !more {
+			return
+		}
+	}
+}
+
+func (r *Relay) stopped() bool {
+	select {
+	case <-r.stop:
+		return true
+	default:
+		return false
+	}
+}
+
+// sleep waits d (or a wake-up when wakeable); false means Close was called.
+func (r *Relay) sleep(d time.Duration, wakeable bool) bool {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	var wake chan struct{}
+	if wakeable {
+		wake = r.wake
+	}
+	select {
+	case <-r.stop:
+		return false
+	case <-t.C:
+	case <-wake:
+	}
+	return true
+}
+
+// drain publishes one batch in id order. It stops at the first failure so no
+// later event overtakes an earlier one, marking what was acknowledged. more
+// reports a full batch (there may be more rows).
+func (r *Relay) drain(ctx context.Context) (more bool, err error) {
+	rows, err := r.Outbox.UnpublishedEvents(ctx, r.Batch)
+	if err != nil || len(rows) == 0 {
+		return false, err
+	}
+	done := make([]int64, 0, len(rows))
+	defer func() {
+		if len(done) > 0 {
+			if merr := r.Outbox.MarkPublished(ctx, done, r.Now()); merr != nil && err == nil {
+				// Published but not marked: the next round re-publishes
+				// them and JetStream drops the duplicates.
+				err = merr
+			}
+		}
+	}()
+	for _, row := range rows {
+		pctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+		err := r.Publisher.Publish(pctx, row.Subject, row.EventID, []byte(row.Payload))
+		cancel()
+		if err != nil {
+			return false, err
+		}
+		done = append(done, row.ID)
+		r.published.Add(1)
+	}
+	return len(rows) == r.Batch, nil
+}

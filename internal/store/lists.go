@@ -1,0 +1,336 @@
+package store
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"sort"
+	"strings"
+	"unicode/utf8"
+
+	"github.com/abch-im/abch/internal/events"
+	"github.com/abch-im/abch/models"
+)
+
+// The read model the NS needs at sign-in and for presence (PROTOCOL.md §8
+// B6–B9): an account's lists in MSNP terms, and who may see its presence.
+// Also the two writes the NS makes on a user's behalf: PRP MFN and BLP.
+
+// ListGroup is an address-book group in the NS's view.
+type ListGroup struct {
+	GUID string `json:"guid"`
+	Name string `json:"name"`
+}
+
+// ListEntry is one contact of an account in MSNP terms: the union of its
+// address-book entry (FL) and its memberships (AL/BL/RL/PL).
+type ListEntry struct {
+	// Email is the address (lower case), or a tel: URI for phone members.
+	Email string `json:"email"`
+	// Network is the ADL t= network id (1 Passport, 4 phone, 16 e-mail, 32 Yahoo).
+	Network int `json:"network"`
+	// Lists is the bitmask FL=1, AL=2, BL=4, RL=8, PL=16 (ADL l=).
+	Lists int `json:"lists"`
+	// CID is the contact's CID when it is a known account (0 otherwise).
+	CID         int64  `json:"cid,omitempty"`
+	DisplayName string `json:"display_name"`
+	// NickName is the owner's alias for the contact (AB.NickName annotation).
+	NickName string `json:"nickname,omitempty"`
+	// ContactGUID is the address-book contactId when the contact is in the
+	// book (FL); "" for membership-only entries.
+	ContactGUID string      `json:"contact_guid,omitempty"`
+	Groups      []ListGroup `json:"groups"`
+	// InviteMessage is the message of a Pending entry.
+	InviteMessage string `json:"invite_message,omitempty"`
+}
+
+// Lists is an account's contact lists and groups.
+type Lists struct {
+	Contacts []ListEntry `json:"contacts"`
+	Groups   []ListGroup `json:"groups"`
+}
+
+// Lists returns accountID's lists: FL = address-book contacts with
+// is_messenger_user that are not deleted (the Me contact excluded); AL, BL,
+// RL and PL = its non-deleted memberships (DESIGN.md "Model rules"). Entries
+// are keyed by lower-cased address, sorted by it.
+func (s *Store) Lists(ctx context.Context, accountID int64) (*Lists, error) {
+	db := s.DB.WithContext(ctx)
+	var groups []models.Group
+	if err := db.Where("owner_id = ? AND NOT deleted", accountID).Order("name_lower, id").Find(&groups).Error; err != nil {
+		return nil, translate(err)
+	}
+	out := &Lists{Contacts: []ListEntry{}, Groups: make([]ListGroup, 0, len(groups))}
+	groupByID := map[int64]ListGroup{}
+	for _, g := range groups {
+		lg := ListGroup{GUID: g.GUID, Name: g.Name}
+		groupByID[g.ID] = lg
+		out.Groups = append(out.Groups, lg)
+	}
+
+	var contacts []models.Contact
+	if err := db.Where("owner_id = ? AND is_messenger_user AND NOT deleted AND contact_key <> 'me'", accountID).Find(&contacts).Error; err != nil {
+		return nil, translate(err)
+	}
+	var links []models.ContactGroup
+	if len(contacts) > 0 {
+		if err := db.Raw(`SELECT cg.contact_id, cg.group_id FROM contact_groups cg JOIN contacts c ON c.id = cg.contact_id
+			WHERE c.owner_id = ? AND c.is_messenger_user AND NOT c.deleted`, accountID).Scan(&links).Error; err != nil {
+			return nil, translate(err)
+		}
+	}
+	groupsOf := map[int64][]ListGroup{}
+	for _, l := range links {
+		if g, ok := groupByID[l.GroupID]; ok {
+			groupsOf[l.ContactID] = append(groupsOf[l.ContactID], g)
+		}
+	}
+
+	byKey := map[string]*ListEntry{}
+	entry := func(key string) *ListEntry {
+		if e := byKey[key]; e != nil {
+			return e
+		}
+		e := &ListEntry{Email: key, Groups: []ListGroup{}}
+		byKey[key] = e
+		return e
+	}
+	for _, c := range contacts {
+		addr := c.PassportName
+		if addr == "" {
+			addr = c.Email
+		}
+		e := entry(strings.ToLower(addr))
+		e.Lists |= models.ListFL
+		e.Network = c.Network
+		e.CID = c.CID
+		e.DisplayName = c.DisplayName
+		e.NickName = annotation(c.Annotations, "AB.NickName")
+		e.ContactGUID = c.GUID
+		if gs := groupsOf[c.ID]; gs != nil {
+			sort.Slice(gs, func(i, j int) bool { return strings.ToLower(gs[i].Name) < strings.ToLower(gs[j].Name) })
+			e.Groups = gs
+		}
+	}
+
+	var members []models.Membership
+	if err := db.Where("owner_id = ? AND NOT deleted", accountID).Order("id").Find(&members).Error; err != nil {
+		return nil, translate(err)
+	}
+	for _, m := range members {
+		bit := models.RoleBit(m.Role)
+		if bit == 0 {
+			continue
+		}
+		key := strings.ToLower(m.MemberName)
+		network := models.NetworkPassport
+		switch m.MemberType {
+		case models.MemberPhone:
+			network = models.NetworkPhone
+			if !strings.HasPrefix(key, "tel:") {
+				key = "tel:" + key
+			}
+		case models.MemberEmail:
+			network = models.NetworkEmail
+		}
+		e := entry(key)
+		e.Lists |= bit
+		if e.Network == 0 {
+			e.Network = network
+		}
+		if e.CID == 0 {
+			e.CID = m.CID
+		}
+		if e.DisplayName == "" {
+			e.DisplayName = m.DisplayName
+		}
+		if m.Role == models.RolePending && m.InviteMessage != "" {
+			e.InviteMessage = m.InviteMessage
+		}
+	}
+	for _, e := range byKey {
+		if e.DisplayName == "" {
+			e.DisplayName = e.Email
+		}
+		out.Contacts = append(out.Contacts, *e)
+	}
+	sort.Slice(out.Contacts, func(i, j int) bool { return out.Contacts[i].Email < out.Contacts[j].Email })
+	return out, nil
+}
+
+// annotation returns the value of name in a JSON annotation array ("" if absent).
+func annotation(raw, name string) string {
+	var list []models.Annotation
+	if json.Unmarshal([]byte(raw), &list) != nil {
+		return ""
+	}
+	for _, a := range list {
+		if strings.EqualFold(a.Name, name) {
+			return a.Value
+		}
+	}
+	return ""
+}
+
+// Watcher is an account that has the target on its Forward List, with
+// whether it may see the target's presence.
+type Watcher struct {
+	Email       string `json:"email"`
+	CID         int64  `json:"cid"`
+	PUID        uint64 `json:"puid"`
+	DisplayName string `json:"display_name"`
+	// Allowed and Blocked report the watcher on the target's AL / BL.
+	Allowed bool `json:"allowed"`
+	Blocked bool `json:"blocked"`
+	// CanSee applies PROTOCOL.md §5.4: watcher ∉ BL(target) and
+	// (watcher ∈ AL(target) or BLP(target) = AL).
+	CanSee bool `json:"can_see"`
+}
+
+// CanSee is the visibility rule of PROTOCOL.md §5.4 (ESC's): a watcher may
+// see the target's presence unless blocked, and only if allowed when the
+// target's BLP is BL.
+func CanSee(targetBLP string, allowed, blocked bool) bool {
+	return !blocked && (allowed || targetBLP != models.BLPBlock)
+}
+
+// Watchers returns the accounts that have target on their Forward List
+// (non-deleted messenger contacts), sorted by e-mail, each with CanSee.
+func (s *Store) Watchers(ctx context.Context, target *models.Account) ([]Watcher, error) {
+	db := s.DB.WithContext(ctx)
+	var owners []models.Account
+	err := db.Raw(`SELECT a.* FROM accounts a WHERE a.id IN (
+			SELECT c.owner_id FROM contacts c
+			WHERE (c.contact_account_id = ? OR lower(c.passport_name) = ?) AND c.owner_id <> ?
+			  AND c.is_messenger_user AND NOT c.deleted AND c.contact_key <> 'me')
+		ORDER BY a.email_lower`, target.ID, target.EmailLower, target.ID).Scan(&owners).Error
+	if err != nil {
+		return nil, translate(err)
+	}
+	var members []models.Membership
+	if err := db.Where("owner_id = ? AND role IN ? AND member_type = ? AND NOT deleted", target.ID,
+		[]string{models.RoleAllow, models.RoleBlock}, models.MemberPassport).Find(&members).Error; err != nil {
+		return nil, translate(err)
+	}
+	allowed, blocked := map[string]bool{}, map[string]bool{}
+	for _, m := range members {
+		if m.Role == models.RoleAllow {
+			allowed[strings.ToLower(m.MemberName)] = true
+		} else {
+			blocked[strings.ToLower(m.MemberName)] = true
+		}
+	}
+	out := make([]Watcher, 0, len(owners))
+	for i := range owners {
+		o := &owners[i]
+		w := Watcher{Email: o.Email, CID: o.CID, PUID: o.PUIDUnsigned(), DisplayName: o.DisplayName,
+			Allowed: allowed[o.EmailLower], Blocked: blocked[o.EmailLower]}
+		w.CanSee = CanSee(target.BLP, w.Allowed, w.Blocked)
+		out = append(out, w)
+	}
+	return out, nil
+}
+
+// MaxDisplayNameBytes bounds a friendly name set through PRP MFN: 387 bytes
+// of URL-encoded text is the MSNP limit clients enforce, and a decoded name
+// is never longer than its encoding.
+const MaxDisplayNameBytes = 387
+
+// SetDisplayName is PRP MFN: it sets the account's display name, bumps its
+// revision and the Me contact's (so deltas carry the new displayName), and
+// emits profile.changed. An unchanged name changes nothing. It returns
+// CodeBadRequest for an empty, over-long or non-UTF-8 name.
+func (s *Store) SetDisplayName(ctx context.Context, accountID int64, name string) (*models.Account, error) {
+	if name == "" || len(name) > MaxDisplayNameBytes || !utf8.ValidString(name) || strings.ContainsAny(name, "\r\n\x00") {
+		return nil, models.Errorf(models.CodeBadRequest, "display_name must be 1..%d bytes of UTF-8 without line breaks", MaxDisplayNameBytes)
+	}
+	return s.updateSelf(ctx, accountID, func(a *models.Account) (map[string]any, map[string]any, string, map[string]string) {
+		if a.DisplayName == name {
+			return nil, nil, "", nil
+		}
+		a.DisplayName = name
+		return map[string]any{"display_name": name}, map[string]any{"display_name": name},
+			events.TypeProfileChanged, map[string]string{"display_name": name}
+	})
+}
+
+// SetPrivacy is the BLP command (and GTC): it stores blp ("AL"/"BL") and gtc
+// ("A"/"N"; "" keeps it), bumps the revision and the Me contact (whose
+// MSN.IM.BLP/GTC annotations render them), and emits privacy.changed.
+// Clients re-send BLP at every sign-in, so an unchanged value changes
+// nothing and emits nothing.
+func (s *Store) SetPrivacy(ctx context.Context, accountID int64, blp, gtc string) (*models.Account, error) {
+	if blp != "" && blp != models.BLPAllow && blp != models.BLPBlock {
+		return nil, models.Errorf(models.CodeBadRequest, `blp must be "AL" or "BL"`)
+	}
+	if gtc != "" && gtc != models.GTCAsk && gtc != models.GTCNone {
+		return nil, models.Errorf(models.CodeBadRequest, `gtc must be "A" or "N"`)
+	}
+	if blp == "" && gtc == "" {
+		return nil, models.Errorf(models.CodeBadRequest, "blp or gtc is required")
+	}
+	return s.updateSelf(ctx, accountID, func(a *models.Account) (map[string]any, map[string]any, string, map[string]string) {
+		upd := map[string]any{}
+		if blp != "" && blp != a.BLP {
+			upd["blp"], a.BLP = blp, blp
+		}
+		if gtc != "" && gtc != a.GTC {
+			upd["gtc"], a.GTC = gtc, gtc
+		}
+		if len(upd) == 0 {
+			return nil, nil, "", nil
+		}
+		return upd, map[string]any{}, events.TypePrivacyChanged, map[string]string{"blp": a.BLP, "gtc": a.GTC}
+	})
+}
+
+// updateSelf runs one owner-only change: change decides the account and Me
+// contact updates and the event from the locked account row (nil account
+// updates = nothing to do).
+func (s *Store) updateSelf(ctx context.Context, accountID int64,
+	change func(a *models.Account) (acct, me map[string]any, evType string, data map[string]string)) (*models.Account, error) {
+	var out *models.Account
+	err := s.Write(ctx, func(t *Txn) error {
+		var a models.Account
+		res := t.DB.Where("id = ?", accountID).Limit(1).Find(&a)
+		if res.Error != nil {
+			return res.Error
+		}
+		if res.RowsAffected == 0 {
+			return models.Errorf(models.CodeNotFound, "no account %d", accountID)
+		}
+		acctUpd, meUpd, evType, data := change(&a)
+		if acctUpd == nil {
+			out = &a
+			return nil
+		}
+		if err := t.Bump(accountID); err != nil {
+			return err
+		}
+		rev := t.Rev(accountID)
+		acctUpd["updated_at"] = t.Now
+		if err := t.DB.Model(&models.Account{}).Where("id = ?", accountID).Updates(acctUpd).Error; err != nil {
+			return err
+		}
+		meUpd["rev"], meUpd["updated_at"] = rev, t.Now
+		res = t.DB.Model(&models.Contact{}).Where("owner_id = ? AND contact_key = 'me'", accountID).Updates(meUpd)
+		if res.Error != nil {
+			return res.Error
+		}
+		if res.RowsAffected == 0 {
+			return fmt.Errorf("store: account %d has no Me contact", accountID)
+		}
+		a.Revision = rev
+		out = &a
+		return t.Emit(accountID, events.SelfChanged(evType, Party(&a), data))
+	})
+	if err != nil {
+		var me *models.Error
+		if errors.As(err, &me) {
+			return nil, err
+		}
+		return nil, translate(err)
+	}
+	return out, nil
+}
