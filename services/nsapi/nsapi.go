@@ -41,11 +41,6 @@ func (a *API) routes(g *gin.RouterGroup) {
 	g.GET("/users/:email/maildata", a.getMailData) // initial OIM Mail-Data
 }
 
-// notImplemented answers 501 for endpoints whose area is not built yet.
-func notImplemented(c *gin.Context) {
-	c.JSON(http.StatusNotImplemented, gin.H{"error": "not_implemented", "message": c.FullPath() + " is not implemented yet"})
-}
-
 // requireKey checks the bearer key in constant time; a missing or wrong key is
 // 401. With no key configured the API refuses everything.
 func (a *API) requireKey(c *gin.Context) {
