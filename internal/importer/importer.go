@@ -1,0 +1,568 @@
+package importer
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"sort"
+	"strings"
+	"time"
+
+	"gorm.io/gorm"
+
+	"github.com/abch-im/abch/internal/store"
+	"github.com/abch-im/abch/models"
+)
+
+// Merge policies for accounts that already exist in abch with other data.
+const (
+	MergeSkip   = "skip"   // report and leave the account alone (default)
+	MergeSource = "source" // make the account equal to the source
+	MergeUnion  = "union"  // add the source's groups, contacts and lists; remove nothing, keep the profile
+)
+
+// Inconsistency kinds (EXPECTED.md §4).
+const (
+	FLWithoutRL = "FL_without_RL"
+	RLWithoutFL = "RL_without_FL"
+)
+
+// Options steer an import.
+type Options struct {
+	DryRun bool   // validate and report; write nothing
+	Repair bool   // fix FL⇔RL inconsistencies instead of only reporting them
+	Merge  string // MergeSkip (default), MergeSource or MergeUnion
+	// Progress receives a progress bar (Terminal) or plain progress lines;
+	// nil shows nothing.
+	Progress io.Writer
+	Terminal bool
+}
+
+// Skip is an account (or a contact entry) left out, with the reason.
+type Skip struct {
+	Email  string `json:"email"`
+	Where  string `json:"where"`
+	Reason string `json:"reason"`
+}
+
+// Inconsistency is a pair that breaks "FL on A's side ⇔ RL on B's side".
+// Owner holds the entry; for FL_without_RL Owner has Contact on FL and
+// Contact lacks the RL, for RL_without_FL Owner has Contact on RL and
+// Contact no longer has Owner on FL.
+type Inconsistency struct {
+	Kind     string `json:"kind"`
+	Owner    string `json:"owner"`
+	Contact  string `json:"contact"`
+	Repaired bool   `json:"repaired"`
+}
+
+// Summary is what an import did (or, with DryRun, would do).
+type Summary struct {
+	Source string `json:"source"`
+	DryRun bool   `json:"dry_run"`
+	// Accounts by outcome.
+	Created, Updated, Unchanged, Skipped int
+	// Entries is the number of list entries (contacts) of the accounts
+	// created or updated; the other counters are rows written.
+	Entries                                         int
+	ContactsAdded, ContactsChanged, ContactsRemoved int
+	MembersAdded, MembersRemoved                    int
+	GroupsAdded, GroupsChanged, GroupsRemoved       int
+	ContactsDropped                                 int
+	Repaired                                        int
+	Inconsistencies                                 []Inconsistency
+	SkippedAccounts                                 []Skip
+	DroppedContacts                                 []Skip
+	Notes                                           []string
+	Elapsed                                         time.Duration
+	readAccounts                                    int
+}
+
+// Write prints the summary for an operator.
+func (s *Summary) Write(w io.Writer) {
+	verb := "imported"
+	if s.DryRun {
+		verb = "would import (dry run, nothing written)"
+	}
+	fmt.Fprintf(w, "%s from %s in %s\n", verb, s.Source, s.Elapsed.Round(time.Millisecond))
+	fmt.Fprintf(w, "accounts: %d created, %d updated, %d unchanged, %d skipped\n", s.Created, s.Updated, s.Unchanged, s.Skipped)
+	fmt.Fprintf(w, "contacts: %d entries; address book %d added, %d changed, %d removed; memberships %d added, %d removed; %d dropped\n",
+		s.Entries, s.ContactsAdded, s.ContactsChanged, s.ContactsRemoved, s.MembersAdded, s.MembersRemoved, s.ContactsDropped)
+	fmt.Fprintf(w, "groups: %d added, %d changed, %d removed\n", s.GroupsAdded, s.GroupsChanged, s.GroupsRemoved)
+	fmt.Fprintf(w, "inconsistencies: %d found, %d repaired\n", len(s.Inconsistencies), s.Repaired)
+	for _, in := range s.Inconsistencies {
+		state := "reported (use --repair to fix)"
+		if in.Repaired {
+			state = "repaired"
+		}
+		switch in.Kind {
+		case FLWithoutRL:
+			fmt.Fprintf(w, "  %s: %s has %s on FL but %s lacks the matching RL: %s\n", in.Kind, in.Owner, in.Contact, in.Contact, state)
+		default:
+			fmt.Fprintf(w, "  %s: %s has %s on RL but %s no longer has %s on FL: %s\n", in.Kind, in.Owner, in.Contact, in.Contact, in.Owner, state)
+		}
+	}
+	for _, sk := range s.SkippedAccounts {
+		fmt.Fprintf(w, "skipped account %s (%s): %s\n", sk.Email, sk.Where, sk.Reason)
+	}
+	for _, sk := range s.DroppedContacts {
+		fmt.Fprintf(w, "dropped contact %s (%s): %s\n", sk.Email, sk.Where, sk.Reason)
+	}
+	for _, n := range s.Notes {
+		fmt.Fprintf(w, "note: %s\n", n)
+	}
+}
+
+var errDryRun = errors.New("dry run: roll back")
+
+type repair struct{ add, remove int }
+
+// Run imports src into st. Each account is written in its own transaction;
+// accounts that cannot be imported are skipped with a reason in the summary.
+// The error is for problems with the source as a whole (a malformed line, an
+// unreadable database) or the target database.
+func Run(ctx context.Context, st *store.Store, src Source, opt Options) (*Summary, error) {
+	start := time.Now()
+	if opt.Merge == "" {
+		opt.Merge = MergeSkip
+	}
+	switch opt.Merge {
+	case MergeSkip, MergeSource, MergeUnion:
+	default:
+		return nil, fmt.Errorf("unknown merge policy %q (skip, source or union)", opt.Merge)
+	}
+	sum := &Summary{Source: src.Name(), DryRun: opt.DryRun}
+	im := &run{st: st, opt: opt, sum: sum, valid: map[string]string{}, bad: map[string]string{},
+		pairs: map[uint64]uint8{}, created: map[string]int64{}, repairs: map[string]map[string]*repair{}}
+
+	// Pass 1: parse and validate every account; collect FL/RL pairs.
+	err := src.Each(ctx, func(d *AccountDoc, where string, bad error) error {
+		sum.readAccounts++
+		if bad == nil {
+			bad = d.normalize()
+		}
+		lower := strings.ToLower(strings.TrimSpace(d.Email))
+		if bad != nil {
+			im.skip(d.Email, where, bad.Error())
+			im.bad[lower] = bad.Error()
+			return nil
+		}
+		if first, dup := im.valid[lower]; dup {
+			im.skip(d.Email, where, "the address appears again in the source (first at "+first+")")
+			return nil
+		}
+		im.valid[lower] = where
+		for _, c := range d.Contacts {
+			if c.bits()&models.ListFL != 0 {
+				im.pairs[pairKey(lower, c.Email)] |= 1
+			}
+			if c.bits()&models.ListRL != 0 {
+				im.pairs[pairKey(c.Email, lower)] |= 2
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+
+	// Pass 2: contacts pointing at missing accounts, FL⇔RL inconsistencies,
+	// and the account rows themselves (so contacts can point at them).
+	prog := newProgress(opt, "checking accounts", len(im.valid))
+	err = src.Each(ctx, func(d *AccountDoc, where string, bad error) error {
+		if bad != nil || d.normalize() != nil {
+			return nil
+		}
+		lower := strings.ToLower(d.Email)
+		if im.valid[lower] != where {
+			return nil
+		}
+		prog.add()
+		return im.prepare(ctx, d, where)
+	})
+	prog.done()
+	if err != nil {
+		return nil, err
+	}
+
+	// Pass 3: each account's groups, contacts and memberships.
+	prog = newProgress(opt, "importing lists", len(im.valid))
+	err = src.Each(ctx, func(d *AccountDoc, where string, bad error) error {
+		if bad != nil || d.normalize() != nil {
+			return nil
+		}
+		lower := strings.ToLower(d.Email)
+		if im.valid[lower] != where {
+			return nil
+		}
+		prog.add()
+		return im.importAccount(ctx, d, where)
+	})
+	prog.done()
+	if err != nil {
+		return nil, err
+	}
+	sort.Slice(sum.Inconsistencies, func(i, j int) bool {
+		a, b := sum.Inconsistencies[i], sum.Inconsistencies[j]
+		return a.Owner+"\x00"+a.Contact < b.Owner+"\x00"+b.Contact
+	})
+	sum.Skipped = len(sum.SkippedAccounts)
+	sum.ContactsDropped = len(sum.DroppedContacts)
+	sum.Elapsed = time.Since(start)
+	return sum, nil
+}
+
+type run struct {
+	st      *store.Store
+	opt     Options
+	sum     *Summary
+	valid   map[string]string // lower address → where (importable so far)
+	bad     map[string]string // lower address → why not
+	pairs   map[uint64]uint8  // FL (1) / matching RL (2) per ordered pair
+	created map[string]int64  // accounts created by this run
+	repairs map[string]map[string]*repair
+}
+
+func (im *run) skip(email, where, reason string) {
+	im.sum.SkippedAccounts = append(im.sum.SkippedAccounts, Skip{Email: email, Where: where, Reason: reason})
+}
+
+// pairKey hashes an ordered pair of addresses (FNV-1a, 64 bits) so the
+// FL⇔RL check over millions of entries stays in bounded memory.
+func pairKey(a, b string) uint64 {
+	h := uint64(14695981039346656037)
+	for _, s := range []string{a, "\x00", b} {
+		for i := 0; i < len(s); i++ {
+			h ^= uint64(s[i])
+			h *= 1099511628211
+		}
+	}
+	return h
+}
+
+// lookup resolves addresses to abch accounts.
+func lookup(db *gorm.DB, addrs []string) (map[string]target, error) {
+	out := map[string]target{}
+	for i := 0; i < len(addrs); i += 500 {
+		j := min(i+500, len(addrs))
+		var rows []struct {
+			ID         int64
+			EmailLower string
+			CID        int64
+		}
+		if err := db.Model(&models.Account{}).Select("id, email_lower, cid").Where("email_lower IN ?", addrs[i:j]).Scan(&rows).Error; err != nil {
+			return nil, err
+		}
+		for _, r := range rows {
+			out[r.EmailLower] = target{ID: r.ID, Email: r.EmailLower, CID: r.CID}
+		}
+	}
+	return out, nil
+}
+
+func (im *run) prepare(ctx context.Context, d *AccountDoc, where string) error {
+	lower := strings.ToLower(d.Email)
+	var outside []string
+	for _, c := range d.Contacts {
+		if _, ok := im.valid[c.Email]; !ok {
+			if _, known := im.bad[c.Email]; !known {
+				outside = append(outside, c.Email)
+			}
+		}
+	}
+	if len(outside) > 0 {
+		found, err := lookup(im.st.DB.WithContext(ctx), outside)
+		if err != nil {
+			return err
+		}
+		for _, c := range outside {
+			if _, ok := found[c]; !ok {
+				im.skip(d.Email, where, fmt.Sprintf("contact %s points at a missing account (not in the source, not in abch)", c))
+				delete(im.valid, lower)
+				im.bad[lower] = "its contact " + c + " points at a missing account"
+				return nil
+			}
+		}
+	}
+	for _, c := range d.Contacts {
+		if _, ok := im.valid[c.Email]; !ok {
+			continue
+		}
+		if c.bits()&models.ListFL != 0 && im.pairs[pairKey(lower, c.Email)] == 1 {
+			im.inconsistent(FLWithoutRL, lower, c.Email)
+		}
+		if c.bits()&models.ListRL != 0 && im.pairs[pairKey(c.Email, lower)] == 2 {
+			im.inconsistent(RLWithoutFL, lower, c.Email)
+		}
+	}
+	if im.opt.DryRun {
+		return nil
+	}
+	var existing int64
+	if err := im.st.DB.WithContext(ctx).Model(&models.Account{}).Where("email_lower = ?", lower).Count(&existing).Error; err != nil {
+		return err
+	}
+	if existing > 0 {
+		return nil
+	}
+	return im.st.Write(ctx, func(t *store.Txn) error {
+		a, err := im.createAccount(t, d)
+		if err != nil {
+			return err
+		}
+		im.created[lower] = a.ID
+		return nil
+	})
+}
+
+func (im *run) createAccount(t *store.Txn, d *AccountDoc) (*models.Account, error) {
+	var created time.Time
+	if d.Created != "" {
+		created, _ = time.Parse(time.RFC3339Nano, d.Created)
+	}
+	meGUID := d.meGUID
+	if meGUID != "" {
+		var n int64
+		if err := t.DB.Model(&models.Contact{}).Where("guid = ?", meGUID).Count(&n).Error; err != nil || n > 0 {
+			meGUID = ""
+		}
+	}
+	return t.CreateAccountAt(store.NewAccount{Email: d.Email, PasswordHash: d.PasswordHash, DisplayName: d.DisplayName}, created, meGUID)
+}
+
+func (im *run) inconsistent(kind, owner, contact string) {
+	in := Inconsistency{Kind: kind, Owner: owner, Contact: contact, Repaired: im.opt.Repair}
+	im.sum.Inconsistencies = append(im.sum.Inconsistencies, in)
+	if !im.opt.Repair {
+		return
+	}
+	im.sum.Repaired++
+	// EXPECTED.md §4 repair options: recreate the missing RL (pending, the
+	// contact never answered) on the contact's side; drop a stale RL.
+	switch kind {
+	case FLWithoutRL:
+		im.repairFor(contact, owner).add |= models.ListRL
+	case RLWithoutFL:
+		im.repairFor(owner, contact).remove |= models.ListRL | models.ListPL
+	}
+}
+
+func (im *run) repairFor(owner, contact string) *repair {
+	m := im.repairs[owner]
+	if m == nil {
+		m = map[string]*repair{}
+		im.repairs[owner] = m
+	}
+	r := m[contact]
+	if r == nil {
+		r = &repair{}
+		m[contact] = r
+	}
+	return r
+}
+
+// applyRepairs changes d's entries as decided in pass 2.
+func (im *run) applyRepairs(d *AccountDoc) {
+	reps := im.repairs[strings.ToLower(d.Email)]
+	if len(reps) == 0 {
+		return
+	}
+	idx := map[string]int{}
+	for i, c := range d.Contacts {
+		idx[c.Email] = i
+	}
+	for contact, r := range reps {
+		i, ok := idx[contact]
+		if !ok {
+			if r.add == 0 {
+				continue
+			}
+			c := ContactDoc{Email: contact, DisplayName: contact}
+			c.setBits(0)
+			d.Contacts = append(d.Contacts, c)
+			i = len(d.Contacts) - 1
+		}
+		c := &d.Contacts[i]
+		bits := (c.bits() | r.add) &^ r.remove
+		if r.add&models.ListRL != 0 && bits&(models.ListAL|models.ListBL) == 0 {
+			bits |= models.ListPL // the added RL is unanswered: Pending rule
+		}
+		if c.bits()&models.ListFL == 0 && bits&(models.ListRL|models.ListPL) == 0 {
+			c.DisplayName = ""
+		}
+		c.setBits(bits)
+	}
+	out := d.Contacts[:0]
+	for _, c := range d.Contacts {
+		if c.bits() != 0 {
+			out = append(out, c)
+		}
+	}
+	d.Contacts = out
+	sortContacts(d.Contacts)
+}
+
+func (im *run) importAccount(ctx context.Context, d *AccountDoc, where string) error {
+	lower := strings.ToLower(d.Email)
+	im.applyRepairs(d)
+	addrs := make([]string, 0, len(d.Contacts))
+	for _, c := range d.Contacts {
+		addrs = append(addrs, c.Email)
+	}
+	targets, err := lookup(im.st.DB.WithContext(ctx), addrs)
+	if err != nil {
+		return err
+	}
+	kept := d.Contacts[:0]
+	for _, c := range d.Contacts {
+		if _, ok := targets[c.Email]; !ok {
+			if _, ok := im.valid[c.Email]; ok && im.opt.DryRun {
+				targets[c.Email] = target{Email: c.Email} // would be created by this import
+			} else {
+				why := im.bad[c.Email]
+				if why == "" {
+					why = "no such account"
+				}
+				im.sum.DroppedContacts = append(im.sum.DroppedContacts, Skip{Email: c.Email, Where: where + " (" + d.Email + ")",
+					Reason: "its account is not imported: " + why})
+				continue
+			}
+		}
+		kept = append(kept, c)
+	}
+	d.Contacts = kept
+	desiredHash := d.stateHash()
+
+	var (
+		outcome string
+		stats   acctStats
+		skipWhy string
+		note    string
+	)
+	err = im.st.Write(ctx, func(t *store.Txn) error {
+		outcome, skipWhy, note = "", "", ""
+		var acct models.Account
+		res := t.DB.Where("email_lower = ?", lower).Limit(1).Find(&acct)
+		if res.Error != nil {
+			return res.Error
+		}
+		isNew := im.created[lower] != 0 && im.created[lower] == acct.ID
+		if res.RowsAffected == 0 {
+			if !im.opt.DryRun {
+				return fmt.Errorf("account %s vanished during the import", lower)
+			}
+			a, err := im.createAccount(t, d)
+			if err != nil {
+				return err
+			}
+			acct, isNew = *a, true
+		}
+		b, err := loadBook(t.DB, acct)
+		if err != nil {
+			return err
+		}
+		var state store.ImportState
+		sres := t.DB.Where("account_id = ?", acct.ID).Limit(1).Find(&state)
+		if sres.Error != nil {
+			return sres.Error
+		}
+		hasState := sres.RowsAffected > 0
+		curHash := b.doc().stateHash()
+		union := false
+		if !isNew && curHash != desiredHash {
+			switch {
+			case !hasState && im.opt.Merge == MergeSkip:
+				skipWhy = "the account already exists in abch with other data and was not created by an import (use --merge=source or --merge=union)"
+				return nil
+			case hasState && state.StateHash != curHash && im.opt.Merge == MergeSkip:
+				skipWhy = "the account changed in abch since it was imported on " + state.ImportedAt.UTC().Format(time.RFC3339) + " (use --merge=source or --merge=union)"
+				return nil
+			}
+			union = im.opt.Merge == MergeUnion
+		}
+		w := &writer{t: t, b: b, newGUID: im.st.NewGUID}
+		if err := w.apply(d, targets, union); err != nil {
+			return err
+		}
+		stats = w.stats
+		pwChanged := false
+		if d.PasswordHash != acct.PasswordHash {
+			switch {
+			case isNew || im.opt.Merge == MergeSource || (hasState && state.PasswordHash == acct.PasswordHash) ||
+				(im.opt.Merge == MergeUnion && acct.PasswordHash == ""):
+				upd := map[string]any{"password_hash": d.PasswordHash, "updated_at": t.Now}
+				if !isNew && acct.PasswordHash != "" {
+					upd["token_version"] = gorm.Expr("token_version + 1")
+				}
+				if err := t.DB.Model(&models.Account{}).Where("id = ?", acct.ID).Updates(upd).Error; err != nil {
+					return err
+				}
+				pwChanged = true
+			case d.PasswordHash != "" && !(hasState && state.PasswordHash == d.PasswordHash):
+				note = d.Email + ": the password was changed in abch since the import; kept abch's"
+			}
+		}
+		finalHash := desiredHash
+		if union {
+			nb, err := loadBook(t.DB, acct)
+			if err != nil {
+				return err
+			}
+			finalHash = nb.doc().stateHash()
+		}
+		finalPW := acct.PasswordHash
+		if pwChanged {
+			finalPW = d.PasswordHash
+		}
+		if !hasState || state.StateHash != finalHash || state.PasswordHash != finalPW {
+			if err := t.DB.Save(&store.ImportState{AccountID: acct.ID, Source: im.sum.Source, StateHash: finalHash,
+				PasswordHash: finalPW, ImportedAt: t.Now}).Error; err != nil {
+				return err
+			}
+		}
+		switch {
+		case isNew:
+			outcome = "created"
+		case w.bumped || pwChanged:
+			outcome = "updated"
+		default:
+			outcome = "unchanged"
+		}
+		if im.opt.DryRun {
+			return errDryRun
+		}
+		return nil
+	})
+	if err != nil && !errors.Is(err, errDryRun) {
+		return fmt.Errorf("%s (%s): %w", d.Email, where, err)
+	}
+	if skipWhy != "" {
+		im.skip(d.Email, where, skipWhy)
+		return nil
+	}
+	if note != "" {
+		im.sum.Notes = append(im.sum.Notes, note)
+	}
+	s := im.sum
+	switch outcome {
+	case "created":
+		s.Created++
+	case "updated":
+		s.Updated++
+	default:
+		s.Unchanged++
+	}
+	if outcome != "unchanged" {
+		s.Entries += len(d.Contacts)
+	}
+	s.ContactsAdded += stats.contactsAdded
+	s.ContactsChanged += stats.contactsChanged
+	s.ContactsRemoved += stats.contactsRemoved
+	s.MembersAdded += stats.membersAdded
+	s.MembersRemoved += stats.membersRemoved
+	s.GroupsAdded += stats.groupsAdded
+	s.GroupsChanged += stats.groupsChanged
+	s.GroupsRemoved += stats.groupsRemoved
+	return nil
+}

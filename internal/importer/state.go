@@ -1,0 +1,205 @@
+package importer
+
+import (
+	"context"
+	"encoding/json"
+	"sort"
+	"strings"
+	"time"
+
+	"gorm.io/gorm"
+
+	"github.com/abch-im/abch/models"
+)
+
+// Annotation names the import reads and writes (PROTOCOL.md §1.3).
+const (
+	annNickName = "AB.NickName"
+	annMPOP     = "MSN.IM.MPOP"
+)
+
+// book is an account's model rows as the services see them: the Me contact,
+// groups and contacts that are not deleted (ABFindAll), memberships that are
+// not deleted (FindMembership). Tombstoned contacts are kept in dead so a
+// re-add revives the row and its GUID (DESIGN.md "Rows are never reused").
+type book struct {
+	acct     models.Account
+	me       *models.Contact
+	groups   []models.Group // not deleted, by id
+	contacts map[string]*models.Contact
+	dead     map[string]*models.Contact
+	cgroups  map[int64][]int64 // contact id → group ids
+	members  []models.Membership
+}
+
+// loadBook reads an account's book through db (a transaction or the store).
+func loadBook(db *gorm.DB, acct models.Account) (*book, error) {
+	b := &book{acct: acct, contacts: map[string]*models.Contact{}, dead: map[string]*models.Contact{}, cgroups: map[int64][]int64{}}
+	if err := db.Where("owner_id = ? AND NOT deleted", acct.ID).Order("id").Find(&b.groups).Error; err != nil {
+		return nil, err
+	}
+	var cs []models.Contact
+	if err := db.Where("owner_id = ?", acct.ID).Order("id").Find(&cs).Error; err != nil {
+		return nil, err
+	}
+	var ids []int64
+	for i := range cs {
+		c := &cs[i]
+		switch {
+		case c.Key == "me":
+			b.me = c
+		case c.Deleted:
+			b.dead[c.Key] = c
+		default:
+			b.contacts[c.Key] = c
+			ids = append(ids, c.ID)
+		}
+	}
+	if len(ids) > 0 {
+		var links []models.ContactGroup
+		if err := db.Raw(`SELECT cg.contact_id, cg.group_id FROM contact_groups cg JOIN contacts c ON c.id = cg.contact_id
+			WHERE c.owner_id = ? AND NOT c.deleted`, acct.ID).Scan(&links).Error; err != nil {
+			return nil, err
+		}
+		for _, l := range links {
+			b.cgroups[l.ContactID] = append(b.cgroups[l.ContactID], l.GroupID)
+		}
+	}
+	if err := db.Where("owner_id = ? AND NOT deleted", acct.ID).Order("id").Find(&b.members).Error; err != nil {
+		return nil, err
+	}
+	return b, nil
+}
+
+// contactEmail is the address a contact row stands for.
+func contactEmail(c *models.Contact) string {
+	if c.PassportName != "" {
+		return strings.ToLower(c.PassportName)
+	}
+	if c.Email != "" {
+		return strings.ToLower(c.Email)
+	}
+	_, addr, _ := strings.Cut(c.Key, ":")
+	return addr
+}
+
+// annotation returns the value of annotation name in a JSON array.
+func annotation(js, name string) string {
+	var list []models.Annotation
+	_ = json.Unmarshal([]byte(js), &list)
+	for _, a := range list {
+		if a.Name == name {
+			return a.Value
+		}
+	}
+	return ""
+}
+
+// withAnnotation returns the JSON array js with name set to value (removed
+// when value is empty), keeping every other annotation and their order.
+func withAnnotation(js, name, value string) string {
+	var list []models.Annotation
+	_ = json.Unmarshal([]byte(js), &list)
+	out := make([]models.Annotation, 0, len(list)+1)
+	done := false
+	for _, a := range list {
+		if a.Name == name {
+			if value != "" && !done {
+				out = append(out, models.Annotation{Name: name, Value: value})
+				done = true
+			}
+			continue
+		}
+		out = append(out, a)
+	}
+	if value != "" && !done {
+		out = append(out, models.Annotation{Name: name, Value: value})
+	}
+	if len(out) == 0 {
+		return "[]"
+	}
+	b, _ := json.Marshal(out)
+	return string(b)
+}
+
+// doc renders the book in the lists format: what a client sees through
+// ABFindAll (contacts, groups, nicknames) and FindMembership (roles), and the
+// Me contact's privacy settings.
+func (b *book) doc() *AccountDoc {
+	d := &AccountDoc{
+		V: FormatVersion, Email: b.acct.Email, DisplayName: b.acct.DisplayName, PasswordHash: b.acct.PasswordHash,
+		Created: b.acct.CreatedAt.UTC().Format(time.RFC3339Nano), BLP: b.acct.BLP, GTC: b.acct.GTC,
+		Groups: []GroupDoc{}, Contacts: []ContactDoc{},
+	}
+	if b.me != nil {
+		d.MPOP = annotation(b.me.Annotations, annMPOP)
+	}
+	gname := map[int64]string{}
+	for _, g := range b.groups {
+		d.Groups = append(d.Groups, GroupDoc{Name: g.Name, Favorite: g.IsFavorite, guid: g.GUID})
+		gname[g.ID] = g.Name
+	}
+	byEmail := map[string]*ContactDoc{}
+	get := func(addr string) *ContactDoc {
+		if c, ok := byEmail[addr]; ok {
+			return c
+		}
+		c := &ContactDoc{Email: addr}
+		c.setBits(0)
+		byEmail[addr] = c
+		return c
+	}
+	for _, c := range b.contacts {
+		cd := get(contactEmail(c))
+		cd.setBits(cd.bits() | models.ListFL)
+		cd.DisplayName = c.DisplayName
+		cd.Nickname = annotation(c.Annotations, annNickName)
+		if !c.IsMessengerUser {
+			f := false
+			cd.Messenger = &f
+		}
+		for _, gid := range b.cgroups[c.ID] {
+			if n, ok := gname[gid]; ok {
+				cd.Groups = append(cd.Groups, n)
+			}
+		}
+		sort.Strings(cd.Groups)
+		cd.guid = c.GUID
+	}
+	for _, m := range b.members {
+		cd := get(strings.ToLower(m.MemberName))
+		cd.setBits(cd.bits() | models.RoleBit(m.Role))
+		if (m.Role == models.RoleReverse || m.Role == models.RolePending) && cd.bits()&models.ListFL == 0 && m.DisplayName != "" {
+			cd.DisplayName = m.DisplayName
+		}
+	}
+	for _, c := range byEmail {
+		d.Contacts = append(d.Contacts, *c)
+	}
+	sortContacts(d.Contacts)
+	return d
+}
+
+// View returns what the services show for the account with address email:
+// its address book (contacts and groups that are not deleted, nicknames,
+// is-messenger flags), its memberships that are not deleted, and its
+// privacy settings, in the lists format. Tests compare imports through it.
+func View(ctx context.Context, db *gorm.DB, email string) (*AccountDoc, error) {
+	lower, err := models.NormalizeEmail(email)
+	if err != nil {
+		return nil, err
+	}
+	var a models.Account
+	res := db.WithContext(ctx).Where("email_lower = ?", lower).Limit(1).Find(&a)
+	if res.Error != nil {
+		return nil, res.Error
+	}
+	if res.RowsAffected == 0 {
+		return nil, models.Errorf(models.CodeNotFound, "no account %s", lower)
+	}
+	b, err := loadBook(db.WithContext(ctx), a)
+	if err != nil {
+		return nil, err
+	}
+	return b.doc(), nil
+}
