@@ -111,6 +111,8 @@ func Start(ctx context.Context, cfg config.Config, log *slog.Logger) (*Server, e
 		s.shutdown(context.Background())
 		return nil, err
 	}
+	// AB area: periodic tombstone pruning (internal/server/prune.go).
+	s.AddCloser(StartPruner(deps.Store, cfg.TombstoneHorizon, PruneInterval(cfg.TombstoneHorizon), log))
 	log.Info("abch listening", "http", s.HTTPAddr, "https", s.HTTPSAddr, "ns", s.NSAddr, "database", deps.Store.Dialect)
 	return s, nil
 }
