@@ -62,14 +62,6 @@ func (s *service) begin(r *soap.Request) (*auth.Principal, error) {
 	return p, nil
 }
 
-// cid returns the caller's CID for the CacheKey of small answers.
-func (s *service) cid(r *soap.Request, p *auth.Principal) int64 {
-	if a, err := s.st.AccountByID(r.Ctx, p.AccountID); err == nil {
-		return a.CID
-	}
-	return 0
-}
-
 // findAll is ABFindAll: the full book (cached per account revision) or,
 // with deltasOnly=true and a lastChange cursor, the rows changed since.
 func (s *service) findAll(r *soap.Request) (*soap.Response, error) {
@@ -141,7 +133,7 @@ func (s *service) abAdd(r *soap.Request) (*soap.Response, error) {
 	if err != nil {
 		return nil, err
 	}
-	return soap.OK(renderSimple(s.cid(r, p), "ABAdd", id, true)), nil
+	return soap.OK(renderSimple(p.AccountID, "ABAdd", id, true)), nil
 }
 
 // contactAdd is ABContactAdd.
@@ -173,7 +165,7 @@ func (s *service) contactAdd(r *soap.Request) (*soap.Response, error) {
 	if err != nil {
 		return nil, err
 	}
-	return soap.OK(renderSimple(s.cid(r, p), "ABContactAdd", guids[0], true)), nil
+	return soap.OK(renderSimple(p.AccountID, "ABContactAdd", guids[0], true)), nil
 }
 
 // contactDelete is ABContactDelete.
@@ -189,7 +181,7 @@ func (s *service) contactDelete(r *soap.Request) (*soap.Response, error) {
 	if err := s.st.DeleteContacts(r.Ctx, p.AccountID, ids); err != nil {
 		return nil, err
 	}
-	return soap.OK(renderSimple(s.cid(r, p), "ABContactDelete", "", false)), nil
+	return soap.OK(renderSimple(p.AccountID, "ABContactDelete", "", false)), nil
 }
 
 // contactIDList reads the contactId of every contacts/Contact.
@@ -240,7 +232,7 @@ func (s *service) contactUpdate(r *soap.Request) (*soap.Response, error) {
 	if err := s.st.UpdateContacts(r.Ctx, p.AccountID, ups, allow); err != nil {
 		return nil, err
 	}
-	return soap.OK(renderSimple(s.cid(r, p), "ABContactUpdate", "", false)), nil
+	return soap.OK(renderSimple(p.AccountID, "ABContactUpdate", "", false)), nil
 }
 
 // groupAdd is ABGroupAdd.
@@ -268,7 +260,7 @@ func (s *service) groupAdd(r *soap.Request) (*soap.Response, error) {
 	if err != nil {
 		return nil, err
 	}
-	return soap.OK(renderSimple(s.cid(r, p), "ABGroupAdd", guid, true)), nil
+	return soap.OK(renderSimple(p.AccountID, "ABGroupAdd", guid, true)), nil
 }
 
 // groupName trims a group name (purple pads nothing, papyon pads with
@@ -288,7 +280,7 @@ func (s *service) groupDelete(r *soap.Request) (*soap.Response, error) {
 	if err := s.st.DeleteGroups(r.Ctx, p.AccountID, ids); err != nil {
 		return nil, err
 	}
-	return soap.OK(renderSimple(s.cid(r, p), "ABGroupDelete", "", false)), nil
+	return soap.OK(renderSimple(p.AccountID, "ABGroupDelete", "", false)), nil
 }
 
 // groupUpdate is ABGroupUpdate (rename; WLM 2009 favourites).
@@ -337,7 +329,7 @@ func (s *service) groupUpdate(r *soap.Request) (*soap.Response, error) {
 	if err := s.st.UpdateGroups(r.Ctx, p.AccountID, ups); err != nil {
 		return nil, err
 	}
-	return soap.OK(renderSimple(s.cid(r, p), "ABGroupUpdate", "", false)), nil
+	return soap.OK(renderSimple(p.AccountID, "ABGroupUpdate", "", false)), nil
 }
 
 // groupContactAdd is ABGroupContactAdd, by contactId or (pidgin, when it
@@ -392,7 +384,7 @@ func (s *service) groupContactAdd(r *soap.Request) (*soap.Response, error) {
 	if err != nil {
 		return nil, err
 	}
-	return soap.OK(renderSimple(s.cid(r, p), "ABGroupContactAdd", guid, true)), nil
+	return soap.OK(renderSimple(p.AccountID, "ABGroupContactAdd", guid, true)), nil
 }
 
 // groupContactDelete is ABGroupContactDelete.
@@ -412,5 +404,5 @@ func (s *service) groupContactDelete(r *soap.Request) (*soap.Response, error) {
 	if err := s.st.DeleteGroupContacts(r.Ctx, p.AccountID, groups, ids); err != nil {
 		return nil, err
 	}
-	return soap.OK(renderSimple(s.cid(r, p), "ABGroupContactDelete", "", false)), nil
+	return soap.OK(renderSimple(p.AccountID, "ABGroupContactDelete", "", false)), nil
 }

@@ -15,8 +15,8 @@ const ServiceVersion = "15.01.1408.0000"
 
 // cacheKey is the opaque CacheKey of an account's answers: stable per
 // account (pidgin ≥ 2.6 echoes it back; nothing else reads it).
-func cacheKey(cid int64) string {
-	h := sha256.Sum256([]byte("abch ab cache key " + strconv.FormatInt(cid, 10)))
+func cacheKey(accountID int64) string {
+	h := sha256.Sum256([]byte("abch ab cache key " + strconv.FormatInt(accountID, 10)))
 	return "12r1:" + hex.EncodeToString(h[:12])
 }
 
@@ -35,7 +35,7 @@ const (
 // order of the safe answer in clients/RESPONSES.md §3.
 func renderBook(b *store.Book, form findForm) []byte {
 	w := &xw{b: make([]byte, 0, 2048+len(b.Contacts)*1100+len(b.Groups)*400)}
-	w.envelopeStart(cacheKey(b.Owner.CID))
+	w.envelopeStart(cacheKey(b.Owner.ID))
 	groups, contacts, abName := "groups", "contacts", "ab"
 	if form == formPaged {
 		w.openNS("ABFindContactsPagedResponse")
@@ -258,9 +258,9 @@ func writeAB(w *xw, name string, owner *models.Account, form findForm) {
 // renderSimple writes an operation response: <op>Response, with
 // <op>Result><guid> when guid is set (ABContactAdd, ABGroupAdd,
 // ABGroupContactAdd), a bare ABAddResult for ABAdd, or empty.
-func renderSimple(cid int64, op, resultGUID string, result bool) []byte {
+func renderSimple(accountID int64, op, resultGUID string, result bool) []byte {
 	w := &xw{b: make([]byte, 0, 1024)}
-	w.envelopeStart(cacheKey(cid))
+	w.envelopeStart(cacheKey(accountID))
 	resp := op + "Response"
 	switch {
 	case op == "ABAdd":
