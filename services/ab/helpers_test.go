@@ -146,7 +146,6 @@ func wantFault(t testing.TB, r reply, code models.Code) {
 	}
 }
 
-
 // resultGUID extracts the <guid> the way emesene does (split on '<guid>').
 func resultGUID(t testing.TB, r reply) string {
 	t.Helper()

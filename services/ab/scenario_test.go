@@ -106,6 +106,21 @@ func TestScenario(t *testing.T) {
 			wantOK(t, r, "ABGroupContactAdd")
 		})
 
+		t.Run("alias and unknown annotations are stored and echoed", func(t *testing.T) {
+			r := e.call(alice, op("ABContactUpdate", `<contacts><Contact><contactInfo><annotations><Annotation><Name>AB.NickName</Name><Value>Bobby</Value></Annotation><Annotation><Name>X.Custom</Name><Value>v1</Value></Annotation></annotations></contactInfo><propertiesChanged>Annotation </propertiesChanged><contactId>`+bobID+`</contactId></Contact></contacts>`))
+			wantOK(t, r, "ABContactUpdate")
+			r = e.delta(alice, cursor)
+			if !strings.Contains(r.Body, "<annotations><Annotation><Name>AB.NickName</Name><Value>Bobby</Value></Annotation><Annotation><Name>X.Custom</Name><Value>v1</Value></Annotation></annotations>") {
+				t.Fatalf("annotations not echoed:\n%s", r.Body)
+			}
+			wantOK(t, e.call(alice, op("ABContactUpdate", `<contacts><Contact><contactId>`+bobID+`</contactId><contactInfo><annotations><Annotation><Name>X.Custom</Name><Value/></Annotation></annotations></contactInfo><propertiesChanged>Annotation</propertiesChanged></Contact></contacts>`)), "ABContactUpdate")
+			r = e.delta(alice, cursor)
+			if strings.Contains(r.Body, "X.Custom") || !strings.Contains(r.Body, "AB.NickName") {
+				t.Fatalf("empty value should clear only X.Custom:\n%s", r.Body)
+			}
+			cursor = abLastChange(t, r)
+		})
+
 		t.Run("full list", func(t *testing.T) {
 			r := e.findAll(alice)
 			wantOK(t, r, "ABFindAll")
@@ -127,6 +142,12 @@ func TestScenario(t *testing.T) {
 			golden(t, "contactdelete.xml", r.Body)
 			if n := e.countRows("memberships", "owner_id = ? AND role IN ? AND member_name = ? AND NOT deleted", bob.ID, []string{models.RoleReverse, models.RolePending}, "alice@example.com"); n != 0 {
 				t.Errorf("alice still on bob's Reverse/Pending: %d", n)
+			}
+			if n := e.countRows("outbox", "recipient_id = ? AND payload LIKE ?", bob.ID, `%"type":"reverse.removed"%`); n != 1 {
+				t.Errorf("reverse.removed events for bob: %d", n)
+			}
+			if n := e.countRows("memberships", "owner_id = ? AND role = ? AND member_name = ? AND NOT deleted", alice.ID, models.RoleAllow, "bob@example.com"); n != 1 {
+				t.Errorf("ABContactDelete must not touch Allow: %d", n)
 			}
 			r = e.call(alice, op("ABGroupDelete", `<groupFilter><groupIds><guid>`+groupID+`</guid></groupIds></groupFilter>`))
 			wantOK(t, r, "ABGroupDelete")
