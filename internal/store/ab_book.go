@@ -85,9 +85,11 @@ func loadRows(tx *gorm.DB, b *Book, ownerID int64, delta bool, since int64) erro
 	lq := tx.Table("contact_groups AS cg").Select("cg.contact_id AS contact_id, g.guid AS guid").
 		Joins("JOIN ab_groups g ON g.id = cg.group_id").Where("g.owner_id = ? AND NOT g.deleted", ownerID)
 	if delta {
+		if since == b.Owner.Revision {
+			return nil // nothing is newer than the book's own revision
+		}
 		gq = gq.Where("rev > ?", since)
 		cq = cq.Where("rev > ?", since)
-		lq = lq.Joins("JOIN contacts c ON c.id = cg.contact_id").Where("c.rev > ?", since)
 	} else {
 		gq = gq.Where("NOT deleted")
 		cq = cq.Where("NOT deleted")
@@ -102,6 +104,15 @@ func loadRows(tx *gorm.DB, b *Book, ownerID int64, delta bool, since int64) erro
 	var links []struct {
 		ContactID int64
 		GUID      string `gorm:"column:guid"`
+	}
+	if delta && len(contacts) > 0 && len(contacts) <= 500 {
+		// Links of the changed contacts only: the cost of a delta follows
+		// the number of changes, not the size of the book.
+		ids := make([]int64, len(contacts))
+		for i := range contacts {
+			ids[i] = contacts[i].ID
+		}
+		lq = lq.Where("cg.contact_id IN ?", ids)
 	}
 	if len(contacts) > 0 {
 		if err := lq.Order("cg.contact_id, g.id").Scan(&links).Error; err != nil {
