@@ -133,6 +133,8 @@ func Start(ctx context.Context, cfg config.Config, log *slog.Logger) (*Server, e
 		s.shutdown(context.Background())
 		return nil, err
 	}
+	// Periodic tombstone pruning (prune.go).
+	s.AddCloser(StartPruner(deps.Store, cfg.TombstoneHorizon, PruneInterval(cfg.TombstoneHorizon), log))
 	log.Info("abch listening", "http", s.HTTPAddr, "https", s.HTTPSAddr, "ns", s.NSAddr, "nats", s.NATSURL,
 		"nats_embedded", s.Broker.Embedded(), "database", deps.Store.Dialect)
 	return s, nil

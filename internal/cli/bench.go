@@ -1,0 +1,214 @@
+package cli
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"regexp"
+	"sort"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/abch-im/abch/internal/auth"
+	"github.com/abch-im/abch/models"
+)
+
+func init() { extraCommands = append(extraCommands, benchCmd) }
+
+// benchCmd is `abch bench`: a load generator for the Address Book service
+// of a running server. It seeds benchmark accounts and books directly in
+// the server's database (same ABCH_* configuration), mints contacts tickets
+// with the server's ticket secret, then fetches books over HTTP from many
+// concurrent clients and prints throughput and latency percentiles.
+func benchCmd(a *app) *cobra.Command {
+	var (
+		url                           string
+		users, contacts, groups, conc int
+		duration                      time.Duration
+		mode                          string
+	)
+	c := &cobra.Command{
+		Use:   "bench --url URL [--users N] [--contacts N] [--concurrency N] [--duration D] [--mode full|delta]",
+		Short: "Load-test ABFindAll of a running server (seeds bench-user-N@bench.example accounts in its database)",
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			if users < 1 || contacts < 0 || conc < 1 || duration <= 0 || (mode != "full" && mode != "delta") {
+				return errors.New("need --users >= 1, --contacts >= 0, --concurrency >= 1, --duration > 0, --mode full|delta")
+			}
+			ctx := cmd.Context()
+			st, err := a.openStore(ctx)
+			if err != nil {
+				return err
+			}
+			defer st.Close()
+			secret := a.cfg.TicketSecret
+			if secret == "" {
+				if secret, err = st.Setting(ctx, "ticket_secret"); err != nil {
+					return err
+				}
+			}
+			if secret == "" {
+				return errors.New("no ticket secret in the database: start the server once first (or set ABCH_TICKET_SECRET)")
+			}
+			tk := auth.NewTicketer([]byte(secret), a.cfg.TicketLifetime)
+			fmt.Fprintf(a.stdout, "seeding %d users with %d contacts...\n", users, contacts)
+			peers, err := st.SeedPeers(ctx, "bench-peer", "bench.example", contacts)
+			if err != nil {
+				return err
+			}
+			accts, err := st.SeedPeers(ctx, "bench-user", "bench.example", users)
+			if err != nil {
+				return err
+			}
+			endpoint := strings.TrimSuffix(url, "/") + "/abservice/abservice.asmx"
+			client := &http.Client{Timeout: 30 * time.Second, Transport: &http.Transport{MaxIdleConnsPerHost: conc * 2, MaxConnsPerHost: conc * 2}}
+			bodies := make([]string, len(accts))
+			for i := range accts {
+				if err := st.SeedBook(ctx, accts[i].ID, peers, groups); err != nil {
+					return err
+				}
+				ticket := tk.Issue(accts[i].ID, accts[i].TokenVersion, auth.AudContacts).Text()
+				bodies[i] = benchEnvelope(ticket, "false", models.NeverTimestamp)
+				if mode == "delta" {
+					cursor, err := benchCursor(ctx, client, endpoint, bodies[i])
+					if err != nil {
+						return err
+					}
+					bodies[i] = benchEnvelope(ticket, "true", cursor)
+				}
+			}
+			fmt.Fprintf(a.stdout, "running %s ABFindAll against %s: %d clients for %s\n", mode, endpoint, conc, duration)
+			res := runBench(ctx, client, endpoint, bodies, conc, duration)
+			res.print(a.stdout, duration)
+			if res.errors > 0 {
+				return fmt.Errorf("%d requests failed (first: %v)", res.errors, res.firstErr)
+			}
+			return nil
+		},
+	}
+	f := c.Flags()
+	f.StringVar(&url, "url", "http://127.0.0.1:8080", "base URL of the running server")
+	f.IntVar(&users, "users", 4, "benchmark accounts (books) to fetch, round robin")
+	f.IntVar(&contacts, "contacts", 300, "contacts per book")
+	f.IntVar(&groups, "groups", 10, "groups per book")
+	f.IntVar(&conc, "concurrency", 16, "concurrent clients")
+	f.DurationVar(&duration, "duration", 10*time.Second, "how long to run")
+	f.StringVar(&mode, "mode", "full", "full: full ABFindAll; delta: deltasOnly with the latest cursor")
+	return c
+}
+
+func benchEnvelope(ticket, deltas, cursor string) string {
+	return `<?xml version="1.0" encoding="utf-8"?><soap:Envelope xmlns:soap="http://schemas.xmlsoap.org/soap/envelope/"><soap:Header><ABApplicationHeader xmlns="http://www.msn.com/webservices/AddressBook"><ApplicationId>CFE80F9D-180F-4399-82AB-413F33A1FA11</ApplicationId><IsMigration>false</IsMigration><PartnerScenario>Initial</PartnerScenario></ABApplicationHeader><ABAuthHeader xmlns="http://www.msn.com/webservices/AddressBook"><ManagedGroupRequest>false</ManagedGroupRequest><TicketToken>` +
+		strings.ReplaceAll(ticket, "&", "&amp;") + `</TicketToken></ABAuthHeader></soap:Header><soap:Body><ABFindAll xmlns="http://www.msn.com/webservices/AddressBook"><abId>00000000-0000-0000-0000-000000000000</abId><abView>Full</abView><deltasOnly>` +
+		deltas + `</deltasOnly><lastChange>` + cursor + `</lastChange></ABFindAll></soap:Body></soap:Envelope>`
+}
+
+var benchLastChange = regexp.MustCompile(`</abInfo><lastChange>([^<]+)</lastChange>`)
+
+func benchCursor(ctx context.Context, c *http.Client, url, body string) (string, error) {
+	req, _ := http.NewRequestWithContext(ctx, http.MethodPost, url, strings.NewReader(body))
+	req.Header.Set("Content-Type", "text/xml; charset=utf-8")
+	resp, err := c.Do(req)
+	if err != nil {
+		return "", err
+	}
+	defer resp.Body.Close()
+	b, err := io.ReadAll(resp.Body)
+	if err != nil {
+		return "", err
+	}
+	m := benchLastChange.FindSubmatch(b)
+	if resp.StatusCode != 200 || m == nil {
+		return "", fmt.Errorf("full fetch failed: HTTP %d %.300s", resp.StatusCode, b)
+	}
+	return string(m[1]), nil
+}
+
+type benchResult struct {
+	lat      []time.Duration
+	bytes    int64
+	errors   int
+	firstErr error
+}
+
+func runBench(ctx context.Context, c *http.Client, url string, bodies []string, conc int, d time.Duration) *benchResult {
+	var (
+		mu  sync.Mutex
+		res = &benchResult{}
+		wg  sync.WaitGroup
+	)
+	deadline := time.Now().Add(d)
+	for w := 0; w < conc; w++ {
+		wg.Add(1)
+		go func(w int) {
+			defer wg.Done()
+			var lat []time.Duration
+			var bytes int64
+			var errs int
+			var first error
+			for i := w; time.Now().Before(deadline) && ctx.Err() == nil; i++ {
+				start := time.Now()
+				n, err := benchOnce(ctx, c, url, bodies[i%len(bodies)])
+				if err != nil {
+					errs++
+					if first == nil {
+						first = err
+					}
+					continue
+				}
+				lat = append(lat, time.Since(start))
+				bytes += n
+			}
+			mu.Lock()
+			res.lat = append(res.lat, lat...)
+			res.bytes += bytes
+			res.errors += errs
+			if res.firstErr == nil {
+				res.firstErr = first
+			}
+			mu.Unlock()
+		}(w)
+	}
+	wg.Wait()
+	return res
+}
+
+func benchOnce(ctx context.Context, c *http.Client, url, body string) (int64, error) {
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, url, strings.NewReader(body))
+	if err != nil {
+		return 0, err
+	}
+	req.Header.Set("Content-Type", "text/xml; charset=utf-8")
+	req.Header.Set("SOAPAction", "http://www.msn.com/webservices/AddressBook/ABFindAll")
+	resp, err := c.Do(req)
+	if err != nil {
+		return 0, err
+	}
+	defer resp.Body.Close()
+	n, err := io.Copy(io.Discard, resp.Body)
+	if err != nil {
+		return n, err
+	}
+	if resp.StatusCode != 200 || n != resp.ContentLength {
+		return n, fmt.Errorf("HTTP %d, %d of %d bytes", resp.StatusCode, n, resp.ContentLength)
+	}
+	return n, nil
+}
+
+func (r *benchResult) print(w io.Writer, d time.Duration) {
+	sort.Slice(r.lat, func(i, j int) bool { return r.lat[i] < r.lat[j] })
+	pct := func(p float64) time.Duration {
+		if len(r.lat) == 0 {
+			return 0
+		}
+		return r.lat[int(p*float64(len(r.lat)-1))]
+	}
+	n := len(r.lat)
+	fmt.Fprintf(w, "requests: %d ok, %d failed\n", n, r.errors)
+	fmt.Fprintf(w, "throughput: %.0f requests/s, %.1f MB/s\n", float64(n)/d.Seconds(), float64(r.bytes)/d.Seconds()/1e6)
+	fmt.Fprintf(w, "latency: p50 %s  p90 %s  p99 %s  max %s\n", pct(0.50).Round(10*time.Microsecond), pct(0.90).Round(10*time.Microsecond), pct(0.99).Round(10*time.Microsecond), pct(1).Round(10*time.Microsecond))
+}

@@ -1,0 +1,56 @@
+package server
+
+import (
+	"context"
+	"log/slog"
+	"time"
+
+	"github.com/abch-im/abch/internal/store"
+)
+
+// PruneInterval is how often tombstones are pruned for a given horizon: a
+// twenty-fourth of it, between one minute and one hour. Pruning late only
+// keeps tombstones a little longer; it never loses a deletion.
+func PruneInterval(horizon time.Duration) time.Duration {
+	iv := horizon / 24
+	if iv < time.Minute {
+		iv = time.Minute
+	}
+	if iv > time.Hour {
+		iv = time.Hour
+	}
+	return iv
+}
+
+// StartPruner deletes tombstones older than horizon every interval (first
+// run one interval after start) until the returned stop function is
+// called. Several abch processes may prune the same database: the work is
+// idempotent.
+func StartPruner(st *store.Store, horizon, interval time.Duration, log *slog.Logger) (stop func(context.Context) error) {
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		tk := time.NewTicker(interval)
+		defer tk.Stop()
+		for {
+			select {
+			case <-ctx.Done():
+				return
+			case <-tk.C:
+			}
+			n, err := st.PruneTombstones(ctx, horizon)
+			switch {
+			case err != nil && ctx.Err() == nil:
+				log.Warn("tombstone pruning failed", "error", err)
+			case n > 0:
+				log.Info("pruned tombstones", "rows", n, "horizon", horizon.String())
+			}
+		}
+	}()
+	return func(context.Context) error {
+		cancel()
+		<-done
+		return nil
+	}
+}

@@ -1,0 +1,161 @@
+package store
+
+import (
+	"context"
+	"database/sql"
+	"encoding/json"
+	"fmt"
+	"sort"
+
+	"gorm.io/gorm"
+
+	"github.com/abch-im/abch/models"
+)
+
+// Book is one read of an address book: the owner's account row (whose
+// Revision is the ab/lastChange cursor) and the groups and contacts to
+// render. A full read holds every live row; a delta read holds the rows
+// changed after the cursor, tombstones included (PROTOCOL.md §1.4).
+type Book struct {
+	Owner    models.Account
+	Delta    bool
+	Groups   []models.Group
+	Contacts []BookContact
+}
+
+// BookContact is a contact with the GUIDs of the live groups it is in.
+type BookContact struct {
+	models.Contact
+	GroupGUIDs []string
+}
+
+// LoadBook reads ownerID's address book. With delta false it returns every
+// live group and contact (the Me contact first). With delta true it returns
+// the rows whose rev is greater than since, tombstones included; a cursor
+// this book cannot serve (newer than its revision, older than its pruned
+// horizon, or from before it was created) is CodeFullSyncRequired.
+//
+// The reads run in one read-only snapshot (REPEATABLE READ on Postgres, a
+// read transaction on SQLite), so the returned Owner.Revision describes
+// exactly the returned rows and a response cache may key on it.
+func (s *Store) LoadBook(ctx context.Context, ownerID int64, delta bool, since int64) (*Book, error) {
+	b := &Book{Delta: delta}
+	opts := &sql.TxOptions{ReadOnly: true}
+	if s.Dialect == DialectPostgres {
+		opts.Isolation = sql.LevelRepeatableRead
+	}
+	err := s.DB.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+		res := tx.Where("id = ?", ownerID).Limit(1).Find(&b.Owner)
+		if res.Error != nil {
+			return res.Error
+		}
+		if res.RowsAffected == 0 {
+			return models.Errorf(models.CodeABDoesNotExist, "address book of account %d does not exist", ownerID)
+		}
+		if delta {
+			if err := checkCursor(&b.Owner, since); err != nil {
+				return err
+			}
+		}
+		return loadRows(tx, b, ownerID, delta, since)
+	}, opts)
+	if err != nil {
+		return nil, translate(err)
+	}
+	return b, nil
+}
+
+// checkCursor decides whether a delta after since can be served.
+func checkCursor(owner *models.Account, since int64) error {
+	created := models.RevisionAt(owner.CreatedAt)
+	switch {
+	case since > owner.Revision:
+		return &models.Error{Code: models.CodeFullSyncRequired, Message: "cursor is not from this address book", Err: fmt.Errorf("cursor %d > revision %d", since, owner.Revision)}
+	case since < owner.PrunedRevision:
+		return &models.Error{Code: models.CodeFullSyncRequired, Message: "cursor older than the tombstone horizon", Err: fmt.Errorf("cursor %d < pruned %d", since, owner.PrunedRevision)}
+	case since < created:
+		return &models.Error{Code: models.CodeFullSyncRequired, Message: "cursor from before the address book existed", Err: fmt.Errorf("cursor %d < created %d", since, created)}
+	}
+	return nil
+}
+
+func loadRows(tx *gorm.DB, b *Book, ownerID int64, delta bool, since int64) error {
+	gq := tx.Where("owner_id = ?", ownerID)
+	cq := tx.Where("owner_id = ?", ownerID)
+	lq := tx.Table("contact_groups AS cg").Select("cg.contact_id AS contact_id, g.guid AS guid").
+		Joins("JOIN ab_groups g ON g.id = cg.group_id").Where("g.owner_id = ? AND NOT g.deleted", ownerID)
+	if delta {
+		if since == b.Owner.Revision {
+			return nil // nothing is newer than the book's own revision
+		}
+		gq = gq.Where("rev > ?", since)
+		cq = cq.Where("rev > ?", since)
+	} else {
+		gq = gq.Where("NOT deleted")
+		cq = cq.Where("NOT deleted")
+	}
+	if err := gq.Order("id").Find(&b.Groups).Error; err != nil {
+		return err
+	}
+	var contacts []models.Contact
+	if err := cq.Order("id").Find(&contacts).Error; err != nil {
+		return err
+	}
+	var links []struct {
+		ContactID int64
+		GUID      string `gorm:"column:guid"`
+	}
+	if delta && len(contacts) > 0 && len(contacts) <= 500 {
+		// Links of the changed contacts only: the cost of a delta follows
+		// the number of changes, not the size of the book.
+		ids := make([]int64, len(contacts))
+		for i := range contacts {
+			ids[i] = contacts[i].ID
+		}
+		lq = lq.Where("cg.contact_id IN ?", ids)
+	}
+	if len(contacts) > 0 {
+		if err := lq.Order("cg.contact_id, g.id").Scan(&links).Error; err != nil {
+			return err
+		}
+	}
+	byContact := make(map[int64][]string, len(contacts))
+	for _, l := range links {
+		byContact[l.ContactID] = append(byContact[l.ContactID], l.GUID)
+	}
+	b.Contacts = make([]BookContact, 0, len(contacts))
+	for _, c := range contacts {
+		b.Contacts = append(b.Contacts, BookContact{Contact: c, GroupGUIDs: byContact[c.ID]})
+	}
+	// The Me contact first: clients read the owner's own entry before the
+	// buddies (and emesene splits the raw text on it).
+	sort.SliceStable(b.Contacts, func(i, j int) bool {
+		return b.Contacts[i].Key == meKey && b.Contacts[j].Key != meKey
+	})
+	return nil
+}
+
+// meKey is the contact_key of the owner's own contact.
+const meKey = "me"
+
+// DecodeAnnotations parses a stored annotations JSON array; a corrupt value
+// yields none rather than failing the whole book.
+func DecodeAnnotations(s string) []models.Annotation {
+	if s == "" || s == "[]" {
+		return nil
+	}
+	var out []models.Annotation
+	if err := json.Unmarshal([]byte(s), &out); err != nil {
+		return nil
+	}
+	return out
+}
+
+// encodeAnnotations renders annotations for storage.
+func encodeAnnotations(a []models.Annotation) string {
+	if len(a) == 0 {
+		return "[]"
+	}
+	b, _ := json.Marshal(a)
+	return string(b)
+}

@@ -1,0 +1,134 @@
+package ab_test
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"net/http"
+	"strings"
+	"testing"
+
+	"github.com/abch-im/abch/internal/auth"
+	"github.com/abch-im/abch/internal/server"
+	"github.com/abch-im/abch/internal/store"
+	"github.com/abch-im/abch/internal/testenv"
+	"github.com/abch-im/abch/models"
+)
+
+// benchServer starts abch on Postgres with one owner per book size.
+func benchServer(b *testing.B) (*server.Server, *http.Client) {
+	b.Helper()
+	cfg := testenv.Config(b, testenv.DB{Name: store.DialectPostgres})
+	cfg.LogLevel = "error"
+	s := testenv.StartServer(b, cfg)
+	return s, &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: 64, MaxConnsPerHost: 64}}
+}
+
+func seedOwner(b *testing.B, s *server.Server, name string, contacts int) (*models.Account, string) {
+	b.Helper()
+	ctx := context.Background()
+	owner, err := s.Store.CreateAccount(ctx, store.NewAccount{Email: name + "@bench.example", DisplayName: name})
+	if err != nil {
+		b.Fatal(err)
+	}
+	peers, err := s.Store.SeedPeers(ctx, "peer", "bench.example", contacts)
+	if err != nil {
+		b.Fatal(err)
+	}
+	if err := s.Store.SeedBook(ctx, owner.ID, peers, 10); err != nil {
+		b.Fatal(err)
+	}
+	return owner, s.Deps.Tickets.Issue(owner.ID, owner.TokenVersion, auth.AudContacts).Text()
+}
+
+func postAB(b *testing.B, c *http.Client, url, body string) string {
+	resp, err := c.Post(url, "text/xml; charset=utf-8", strings.NewReader(body))
+	if err != nil {
+		b.Fatal(err)
+	}
+	out, err := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if err != nil || resp.StatusCode != 200 {
+		b.Fatalf("status %d: %.300s", resp.StatusCode, out)
+	}
+	return string(out)
+}
+
+// fetchDiscard posts body and reads the answer into nothing (a client that
+// parses as it reads), checking status and length.
+func fetchDiscard(b *testing.B, c *http.Client, url, body string) {
+	resp, err := c.Post(url, "text/xml; charset=utf-8", strings.NewReader(body))
+	if err != nil {
+		b.Fatal(err)
+	}
+	n, err := io.Copy(io.Discard, resp.Body)
+	resp.Body.Close()
+	if err != nil || resp.StatusCode != 200 || n != resp.ContentLength {
+		b.Fatalf("status %d, %d of %d bytes: %v", resp.StatusCode, n, resp.ContentLength, err)
+	}
+}
+
+var fullFind = op("ABFindAll", `<abView>Full</abView><deltasOnly>false</deltasOnly><lastChange>0001-01-01T00:00:00.0000000-08:00</lastChange>`)
+
+// BenchmarkFindAllFull measures full ABFindAll over loopback HTTP with
+// Postgres, 16 concurrent clients (b.SetParallelism on GOMAXPROCS=2).
+// "cached" is the steady state (book unchanged since the last fetch);
+// "uncached" changes the book before every fetch (timer stopped) so each
+// fetch reads and renders it from the database.
+func BenchmarkFindAllFull(b *testing.B) {
+	if testing.Short() {
+		b.Skip("needs Postgres")
+	}
+	s, c := benchServer(b)
+	url := "http://" + s.HTTPAddr + "/abservice/abservice.asmx"
+	for _, n := range []int{10, 300, 1000} {
+		owner, tk := seedOwner(b, s, fmt.Sprintf("full%d", n), n)
+		body := envelope(tk, fullFind)
+		b.Run(fmt.Sprintf("cached/%d", n), func(b *testing.B) {
+			postAB(b, c, url, body)
+			b.SetParallelism(8)
+			b.ResetTimer()
+			b.RunParallel(func(pb *testing.PB) {
+				for pb.Next() {
+					fetchDiscard(b, c, url, body)
+				}
+			})
+		})
+		b.Run(fmt.Sprintf("uncached/%d", n), func(b *testing.B) {
+			for i := 0; i < b.N; i++ {
+				b.StopTimer()
+				touch(b, c, url, tk, owner, i)
+				b.StartTimer()
+				fetchDiscard(b, c, url, body)
+			}
+		})
+	}
+}
+
+// touch changes the owner's display name (one row, one revision bump).
+func touch(b *testing.B, c *http.Client, url, tk string, _ *models.Account, i int) {
+	postAB(b, c, url, envelope(tk, op("ABContactUpdate", fmt.Sprintf(`<contacts><Contact><contactInfo><contactType>Me</contactType><displayName>Name %d</displayName></contactInfo><propertiesChanged>DisplayName</propertiesChanged></Contact></contacts>`, i))))
+}
+
+// BenchmarkDelta1Change measures a delta ABFindAll carrying one change in
+// a 1,000-contact book (the change is made with the timer stopped).
+func BenchmarkDelta1Change(b *testing.B) {
+	if testing.Short() {
+		b.Skip("needs Postgres")
+	}
+	s, c := benchServer(b)
+	url := "http://" + s.HTTPAddr + "/abservice/abservice.asmx"
+	owner, tk := seedOwner(b, s, "delta1000", 1000)
+	cursor := abLastChange(b, reply{Body: postAB(b, c, url, envelope(tk, fullFind))})
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		b.StopTimer()
+		touch(b, c, url, tk, owner, i)
+		b.StartTimer()
+		out := postAB(b, c, url, envelope(tk, op("ABFindAll", `<abView>Full</abView><deltasOnly>true</deltasOnly><lastChange>`+cursor+`</lastChange>`)))
+		if strings.Count(out, "<Contact>") != 1 {
+			b.Fatalf("delta should carry exactly one contact")
+		}
+		cursor = abLastChange(b, reply{Body: out})
+	}
+}

@@ -1,0 +1,374 @@
+package ab
+
+import (
+	"strings"
+	"unicode/utf8"
+
+	"github.com/beevik/etree"
+
+	"github.com/abch-im/abch/internal/store"
+	"github.com/abch-im/abch/models"
+	"github.com/abch-im/abch/services/soap"
+)
+
+// Input limits. Friendly names are at most 129 characters, up to three
+// bytes each once URL-encoded (PROTOCOL.md §1.3); other texts get a generous
+// bound so one request cannot store megabytes.
+const (
+	maxDisplayName    = 387
+	maxText           = 1024
+	maxAnnotationName = 128
+	maxAnnotations    = 64
+	maxItems          = 100 // contacts or groups per request
+)
+
+// badRequest is a CodeBadRequest error.
+func badRequest(format string, args ...any) error {
+	return models.Errorf(models.CodeBadRequest, format, args...)
+}
+
+// tooLong is the BadArgumentLength fault naming the argument.
+func tooLong(param string) error {
+	return &models.Error{Code: models.CodeBadArgumentLength, Param: param, Message: "Argument Exceeded Allowed Length " + param + " exceeded length"}
+}
+
+// text returns the trimmed text of e, refusing more than max characters.
+func text(e *etree.Element, param string, max int) (string, error) {
+	s := soap.Text(e)
+	if utf8.RuneCountInString(s) > max {
+		return "", tooLong(param)
+	}
+	return s, nil
+}
+
+// isGUID reports whether s is a GUID in the 8-4-4-4-12 hex form (XSD
+// msnab:Guid).
+func isGUID(s string) bool {
+	if len(s) != 36 {
+		return false
+	}
+	for i := 0; i < 36; i++ {
+		c := s[i]
+		switch i {
+		case 8, 13, 18, 23:
+			if c != '-' {
+				return false
+			}
+		default:
+			if !(c >= '0' && c <= '9' || c >= 'a' && c <= 'f' || c >= 'A' && c <= 'F') {
+				return false
+			}
+		}
+	}
+	return true
+}
+
+// guidOf reads a required GUID element (lower-cased: stored ids are).
+func guidOf(e *etree.Element, what string) (string, error) {
+	if e == nil {
+		return "", badRequest("%s missing", what)
+	}
+	s := soap.Text(e)
+	if !isGUID(s) {
+		return "", badRequest("%s %q is not a GUID", what, truncate(s, 64))
+	}
+	return strings.ToLower(s), nil
+}
+
+// guidList reads <guid> children of a groupIds element (at least one).
+func guidList(e *etree.Element, what string) ([]string, error) {
+	kids := soap.Children(e, "guid")
+	if len(kids) == 0 {
+		return nil, badRequest("%s: no guid", what)
+	}
+	if len(kids) > maxItems {
+		return nil, badRequest("%s: more than %d ids", what, maxItems)
+	}
+	out := make([]string, 0, len(kids))
+	for _, k := range kids {
+		g, err := guidOf(k, what)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, g)
+	}
+	return out, nil
+}
+
+func truncate(s string, n int) string {
+	if len(s) > n {
+		return s[:n]
+	}
+	return s
+}
+
+// checkAbID enforces that the request addresses the caller's own book:
+// abId absent or the zero GUID (the individual book's id; non-zero ids are
+// MSNP18 circles, PROTOCOL.md §1.1). Anything else is refused, so no
+// request can name another account's book.
+func checkAbID(op *etree.Element) error {
+	e := soap.Child(op, "abId")
+	if e == nil {
+		if h := soap.Child(op, "abHandle"); h != nil {
+			e = soap.Child(h, "ABId")
+		}
+	}
+	if e == nil {
+		return nil
+	}
+	s := soap.Text(e)
+	if !isGUID(s) {
+		return badRequest("abId %q is not a GUID", truncate(s, 64))
+	}
+	if s != models.ZeroGUID {
+		return models.Errorf(models.CodeInvalidAbID, "abId %s is not your address book; use %s", s, models.ZeroGUID)
+	}
+	return nil
+}
+
+// boolOf reads an optional boolean element with a default.
+func boolOf(e *etree.Element, def bool) (bool, error) {
+	v, present, err := soap.Bool(e)
+	if err != nil {
+		return false, err
+	}
+	if !present {
+		return def, nil
+	}
+	return v, nil
+}
+
+// annotations reads <Annotation><Name/><Value/></Annotation> children. A
+// missing Name is refused (pidgin crashes on nameless annotations it reads
+// back, RESPONSES.md §3).
+func annotations(e *etree.Element) ([]models.Annotation, error) {
+	kids := soap.Children(e, "Annotation")
+	if len(kids) > maxAnnotations {
+		return nil, badRequest("more than %d annotations", maxAnnotations)
+	}
+	var out []models.Annotation
+	for _, a := range kids {
+		name, err := text(soap.Child(a, "Name"), "AnnotationName", maxAnnotationName)
+		if err != nil {
+			return nil, err
+		}
+		if name == "" {
+			return nil, badRequest("Annotation without Name")
+		}
+		val, err := text(soap.Child(a, "Value"), "AnnotationValue", maxText)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, models.Annotation{Name: name, Value: val})
+	}
+	return out, nil
+}
+
+// emailOf validates an address the way ABContactAdd reports it
+// (BadEmailArgument, PROTOCOL.md §2.1).
+func emailOf(s string) (string, error) {
+	lower, err := models.NormalizeEmail(s)
+	if err != nil {
+		msg := "Malformed email Argument Email " + truncate(s, 129)
+		if !strings.Contains(s, "@") {
+			msg = "Malformed email Argument Email missing '@' character"
+		}
+		return "", &models.Error{Code: models.CodeBadEmailArgument, Message: msg, Err: err}
+	}
+	return lower, nil
+}
+
+// memberInfo reads MessengerMemberInfo (what the target sees on its Pending
+// entry): DisplayName and the MSN.IM.InviteMessage pending annotation.
+func memberInfo(e *etree.Element, in *store.ContactInput) error {
+	if e == nil {
+		return nil
+	}
+	var err error
+	if in.InviterName, err = text(soap.Child(e, "DisplayName"), "DisplayName", maxDisplayName); err != nil {
+		return err
+	}
+	anns, err := annotations(soap.Child(e, "PendingAnnotations"))
+	if err != nil {
+		return err
+	}
+	for _, a := range anns {
+		if strings.EqualFold(a.Name, "MSN.IM.InviteMessage") {
+			in.InviteMessage = a.Value
+		}
+	}
+	return nil
+}
+
+// contactInput decodes the contactInfo of an ABContactAdd/ABGroupContactAdd
+// Contact. A passportName makes a passport contact (a Forward List entry
+// unless isMessengerUser=false); an e-mail address (emails/ContactEmail, or
+// aMSN's bare contactInfo/email) makes an e-mail-only entry. A request to
+// reach a federated network (Yahoo: isMessengerEnabled=true,
+// contactEmailType=Messenger2, MSN.IM.BuddyType 32:) is refused with
+// InvalidPassportUser: abch has no gateway, and every client maps that
+// errorcode to "invalid contact address" (docs/ab.md).
+func contactInput(info *etree.Element) (*store.ContactInput, error) {
+	if info == nil {
+		return nil, badRequest("Contact has no contactInfo")
+	}
+	in := &store.ContactInput{}
+	if strings.EqualFold(soap.PathText(info, "contactType"), models.ContactTypeMe) {
+		return nil, badRequest("the Me contact cannot be added")
+	}
+	passport, err := text(soap.Child(info, "passportName"), "PassportName", models.MaxEmailLength+64)
+	if err != nil {
+		return nil, err
+	}
+	email := soap.PathText(info, "email")
+	federated := false
+	if v, _ := boolOf(soap.Child(info, "isMessengerEnabled"), false); v {
+		federated = true
+	}
+	for _, ce := range soap.Children(soap.Child(info, "emails"), "ContactEmail") {
+		if email == "" {
+			email = soap.PathText(ce, "email")
+		}
+		if v, _ := boolOf(soap.Child(ce, "isMessengerEnabled"), false); v {
+			federated = true
+		}
+		if strings.EqualFold(soap.PathText(ce, "contactEmailType"), "Messenger2") {
+			federated = true
+		}
+	}
+	anns, err := annotations(soap.Child(info, "annotations"))
+	if err != nil {
+		return nil, err
+	}
+	for _, a := range anns {
+		if strings.EqualFold(a.Name, "MSN.IM.BuddyType") && strings.HasPrefix(a.Value, "32") {
+			federated = true
+		}
+	}
+	in.Annotations = anns
+	switch {
+	case passport != "":
+		if in.PassportName, err = emailOf(passport); err != nil {
+			return nil, err
+		}
+		if in.IsMessengerUser, err = boolOf(soap.Child(info, "isMessengerUser"), true); err != nil {
+			return nil, err
+		}
+	case email != "":
+		addr, err := emailOf(email)
+		if err != nil {
+			return nil, err
+		}
+		if federated {
+			return nil, models.Errorf(models.CodeInvalidPassportUser, "The Passport user specified is invalid SignInName: %s (federated networks such as Yahoo are not served)", addr)
+		}
+		if _, err := boolOf(soap.Child(info, "isMessengerUser"), false); err != nil {
+			return nil, err
+		}
+		in.Email = addr
+	default:
+		return nil, badRequest("Contact has neither passportName nor an e-mail address")
+	}
+	fields := []struct {
+		name, param string
+		max         int
+		dst         *string
+	}{
+		{"displayName", "DisplayName", maxDisplayName, &in.DisplayName},
+		{"quickName", "QuickName", maxDisplayName, &in.QuickName},
+		{"firstName", "FirstName", maxText, &in.FirstName},
+		{"MiddleName", "MiddleName", maxText, &in.MiddleName},
+		{"lastName", "LastName", maxText, &in.LastName},
+		{"comment", "Comment", maxText, &in.Comment},
+	}
+	for _, f := range fields {
+		if *f.dst, err = text(soap.Child(info, f.name), f.param, f.max); err != nil {
+			return nil, err
+		}
+	}
+	if err := memberInfo(soap.Child(info, "MessengerMemberInfo"), in); err != nil {
+		return nil, err
+	}
+	return in, nil
+}
+
+// propertiesChanged splits the space-separated list (pidgin and emesene add
+// a trailing space) into lower-cased tokens.
+func propertiesChanged(e *etree.Element) map[string]bool {
+	out := map[string]bool{}
+	for _, f := range strings.Fields(soap.Text(e)) {
+		out[strings.ToLower(f)] = true
+	}
+	return out
+}
+
+// contactUpdate decodes one ABContactUpdate Contact.
+func contactUpdate(c *etree.Element) (store.ContactUpdate, error) {
+	u := store.ContactUpdate{Changed: propertiesChanged(soap.Child(c, "propertiesChanged"))}
+	info := soap.Child(c, "contactInfo")
+	if id := soap.Child(c, "contactId"); id != nil {
+		g, err := guidOf(id, "contactId")
+		if err != nil {
+			return u, err
+		}
+		u.GUID = g
+	} else if strings.EqualFold(soap.PathText(info, "contactType"), models.ContactTypeMe) {
+		u.Me = true
+	} else {
+		return u, badRequest("Contact has neither contactId nor contactType Me")
+	}
+	if len(u.Changed) == 0 {
+		return u, badRequest("Contact %s: propertiesChanged is empty", u.GUID)
+	}
+	var err error
+	strs := []struct {
+		prop, name, param string
+		max               int
+		dst               *string
+	}{
+		{store.PropDisplayName, "displayName", "DisplayName", maxDisplayName, &u.DisplayName},
+		{store.PropQuickName, "quickName", "QuickName", maxDisplayName, &u.QuickName},
+		{store.PropFirstName, "firstName", "FirstName", maxText, &u.FirstName},
+		{store.PropMiddleName, "MiddleName", "MiddleName", maxText, &u.MiddleName},
+		{store.PropLastName, "lastName", "LastName", maxText, &u.LastName},
+		{store.PropComment, "comment", "Comment", maxText, &u.Comment},
+	}
+	for _, f := range strs {
+		if u.Changed[f.prop] {
+			if *f.dst, err = text(soap.Child(info, f.name), f.param, f.max); err != nil {
+				return u, err
+			}
+		}
+	}
+	if u.Changed[store.PropBirthdate] {
+		s := soap.PathText(info, "birthdate")
+		t, never, err := models.ParseTimestamp(s)
+		if err != nil {
+			return u, badRequest("birthdate %q is not a timestamp", truncate(s, 64))
+		}
+		if !never {
+			u.Birthdate = t.Format("2006-01-02T15:04:05")
+		}
+	}
+	if u.Changed[store.PropIsMessengerUser] {
+		v, present, err := soap.Bool(soap.Child(info, "isMessengerUser"))
+		if err != nil {
+			return u, err
+		}
+		if !present {
+			return u, badRequest("propertiesChanged names IsMessengerUser but isMessengerUser is missing")
+		}
+		u.IsMessengerUser = v
+	}
+	if u.Changed[store.PropHasSpace] {
+		if u.HasSpace, err = boolOf(soap.Child(info, "hasSpace"), false); err != nil {
+			return u, err
+		}
+	}
+	if u.Changed[store.PropAnnotation] {
+		if u.Annotations, err = annotations(soap.Child(info, "annotations")); err != nil {
+			return u, err
+		}
+	}
+	return u, nil
+}

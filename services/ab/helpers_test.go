@@ -1,0 +1,252 @@
+package ab_test
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"io"
+	"net/http"
+	"os"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/abch-im/abch/internal/auth"
+	"github.com/abch-im/abch/internal/config"
+	"github.com/abch-im/abch/internal/server"
+	"github.com/abch-im/abch/internal/store"
+	"github.com/abch-im/abch/internal/testenv"
+	"github.com/abch-im/abch/models"
+	"github.com/abch-im/abch/services/soap"
+)
+
+var update = flag.Bool("update", false, "rewrite golden files in fixtures/ab")
+
+// epoch is the deterministic clock's start.
+var epoch = time.Date(2008, 8, 10, 15, 20, 6, 427_000_000, time.UTC)
+
+// abEnv is a running server plus helpers to drive it like a client.
+type abEnv struct {
+	t    testing.TB
+	s    *server.Server
+	url  string
+	tick atomic.Int64
+	guid atomic.Int64
+	cids atomic.Int64
+}
+
+// newEnv starts abch on cfg with a deterministic clock (one second per
+// reading) and GUID source, so answers can be compared with golden files.
+func newEnv(t testing.TB, cfg config.Config) *abEnv {
+	t.Helper()
+	s := testenv.StartServer(t, cfg)
+	e := &abEnv{t: t, s: s, url: "http://" + s.HTTPAddr + "/abservice/abservice.asmx"}
+	s.Store.Now = func() time.Time { return epoch.Add(time.Duration(e.tick.Add(1)) * time.Second) }
+	s.Store.NewGUID = func() string { return fmt.Sprintf("00000000-0000-4000-8000-%012d", e.guid.Add(1)) }
+	return e
+}
+
+// account creates an account with a deterministic CID.
+func (e *abEnv) account(email, name string) *models.Account {
+	e.t.Helper()
+	ctx := context.Background()
+	a, err := e.s.Store.CreateAccount(ctx, store.NewAccount{Email: email, DisplayName: name})
+	if err != nil {
+		e.t.Fatalf("create %s: %v", email, err)
+	}
+	cid := 1000 + e.cids.Add(1)
+	if err := e.s.Store.DB.Exec("UPDATE accounts SET cid = ? WHERE id = ?", cid, a.ID).Error; err != nil {
+		e.t.Fatal(err)
+	}
+	if err := e.s.Store.DB.Exec("UPDATE contacts SET cid = ? WHERE contact_account_id = ?", cid, a.ID).Error; err != nil {
+		e.t.Fatal(err)
+	}
+	a.CID = cid
+	return a
+}
+
+// ticket mints a contacts.msn.com ticket for a.
+func (e *abEnv) ticket(a *models.Account) string {
+	return e.s.Deps.Tickets.Issue(a.ID, a.TokenVersion, auth.AudContacts).Text()
+}
+
+// reply is what a client sees.
+type reply struct {
+	Status int
+	Body   string
+	Header http.Header
+}
+
+// post sends a raw request body with optional cookie.
+func (e *abEnv) post(body, cookie string) reply {
+	e.t.Helper()
+	req, err := http.NewRequest(http.MethodPost, e.url, strings.NewReader(body))
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	req.Header.Set("Content-Type", "text/xml; charset=utf-8")
+	if cookie != "" {
+		req.Header.Set("Cookie", "MSPAuth="+cookie)
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, err := io.ReadAll(resp.Body)
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	return reply{Status: resp.StatusCode, Body: string(b), Header: resp.Header}
+}
+
+// call sends op (the Body's operation element) as a with a TicketToken.
+func (e *abEnv) call(a *models.Account, op string) reply {
+	e.t.Helper()
+	return e.post(envelope(e.ticket(a), op), "")
+}
+
+// envelope wraps an operation element in the MSNP15 request envelope.
+func envelope(ticket, op string) string {
+	return `<?xml version="1.0" encoding="utf-8"?><soap:Envelope xmlns:soap="http://schemas.xmlsoap.org/soap/envelope/"><soap:Header>` +
+		`<ABApplicationHeader xmlns="http://www.msn.com/webservices/AddressBook"><ApplicationId>CFE80F9D-180F-4399-82AB-413F33A1FA11</ApplicationId><IsMigration>false</IsMigration><PartnerScenario>Initial</PartnerScenario></ABApplicationHeader>` +
+		`<ABAuthHeader xmlns="http://www.msn.com/webservices/AddressBook"><ManagedGroupRequest>false</ManagedGroupRequest><TicketToken>` +
+		strings.ReplaceAll(ticket, "&", "&amp;") + `</TicketToken></ABAuthHeader></soap:Header><soap:Body>` + op + `</soap:Body></soap:Envelope>`
+}
+
+const zero = models.ZeroGUID
+
+// op builds <Name xmlns=AB><abId>0</abId>inner</Name>.
+func op(name, inner string) string {
+	return `<` + name + ` xmlns="http://www.msn.com/webservices/AddressBook"><abId>` + zero + `</abId>` + inner + `</` + name + `>`
+}
+
+// wantOK fails unless r is a 200 with the op's Response element.
+func wantOK(t testing.TB, r reply, opName string) {
+	t.Helper()
+	if r.Status != 200 || !strings.Contains(r.Body, "<"+opName+"Response") {
+		t.Fatalf("%s: want 200 %sResponse, got %d:\n%s", opName, opName, r.Status, r.Body)
+	}
+}
+
+var errorcodeRE = regexp.MustCompile(`<errorcode xmlns="http://www.msn.com/webservices/AddressBook">([^<]+)</errorcode>`)
+
+// wantFault fails unless r is an HTTP 500 SOAP fault with errorcode code.
+func wantFault(t testing.TB, r reply, code models.Code) {
+	t.Helper()
+	m := errorcodeRE.FindStringSubmatch(r.Body)
+	if r.Status != 500 || m == nil || m[1] != string(code) {
+		t.Fatalf("want fault %s (HTTP 500), got %d:\n%s", code, r.Status, r.Body)
+	}
+	if !strings.Contains(r.Body, "<soap:Fault><faultcode>") {
+		t.Fatalf("fault not in the soap:Fault shape:\n%s", r.Body)
+	}
+}
+
+// resultGUID extracts the <guid> the way emesene does (split on '<guid>').
+func resultGUID(t testing.TB, r reply) string {
+	t.Helper()
+	parts := strings.Split(r.Body, "<guid>")
+	if len(parts) < 2 {
+		t.Fatalf("no <guid> in:\n%s", r.Body)
+	}
+	return strings.Split(parts[1], "</guid>")[0]
+}
+
+// golden compares got with fixtures/ab/name (rewritten with -update).
+func golden(t testing.TB, name, got string) {
+	t.Helper()
+	path := filepath.Join(repoRoot(t), "fixtures", "ab", name)
+	if *update {
+		if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(path, []byte(got), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		return
+	}
+	want, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatalf("golden %s: %v (run with -update)", name, err)
+	}
+	if string(want) != got {
+		t.Fatalf("answer differs from %s:\n got: %s\nwant: %s", path, got, want)
+	}
+}
+
+// repoRoot walks up to the directory holding go.mod.
+func repoRoot(t testing.TB) string {
+	dir, err := os.Getwd()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for {
+		if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
+			return dir
+		}
+		parent := filepath.Dir(dir)
+		if parent == dir {
+			t.Fatal("go.mod not found")
+		}
+		dir = parent
+	}
+}
+
+// sharedDir finds ../shared next to the worktree (or /work/shared).
+func sharedDir(t testing.TB) string {
+	for _, d := range []string{filepath.Join(repoRoot(t), "..", "shared"), filepath.Join(repoRoot(t), "..", "..", "shared"), "/work/shared"} {
+		if st, err := os.Stat(filepath.Join(d, "clients")); err == nil && st.IsDir() {
+			return d
+		}
+	}
+	t.Fatal("shared/ with clients/ not found")
+	return ""
+}
+
+// countRows counts rows of a table matching a condition.
+func (e *abEnv) countRows(table, where string, args ...any) int64 {
+	e.t.Helper()
+	var n int64
+	if err := e.s.Store.DB.Table(table).Where(where, args...).Count(&n).Error; err != nil {
+		e.t.Fatal(err)
+	}
+	return n
+}
+
+// revision returns an account's current revision.
+func (e *abEnv) revision(a *models.Account) int64 {
+	e.t.Helper()
+	acct, err := e.s.Store.AccountByID(context.Background(), a.ID)
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	return acct.Revision
+}
+
+// findAll runs a full ABFindAll.
+func (e *abEnv) findAll(a *models.Account) reply {
+	return e.call(a, op("ABFindAll", `<abView>Full</abView><deltasOnly>false</deltasOnly><lastChange>0001-01-01T00:00:00.0000000-08:00</lastChange>`))
+}
+
+// delta runs a delta ABFindAll after cursor.
+func (e *abEnv) delta(a *models.Account, cursor string) reply {
+	return e.call(a, op("ABFindAll", `<abView>Full</abView><deltasOnly>true</deltasOnly><lastChange>`+cursor+`</lastChange>`))
+}
+
+var lastChangeRE = regexp.MustCompile(`<ab><abId>[^<]*</abId><abInfo>.*?</abInfo><lastChange>([^<]+)</lastChange>`)
+
+// abLastChange extracts ab/lastChange (the client's next cursor).
+func abLastChange(t testing.TB, r reply) string {
+	t.Helper()
+	m := lastChangeRE.FindStringSubmatch(r.Body)
+	if m == nil {
+		t.Fatalf("no ab/lastChange in:\n%s", r.Body)
+	}
+	return m[1]
+}
+
+var _ = soap.NSAB
