@@ -10,7 +10,7 @@ import (
 	"github.com/abch-im/abch/models"
 )
 
-func openStore(t *testing.T, cfg config.Config) *store.Store {
+func openSharingStore(t *testing.T, cfg config.Config) *store.Store {
 	t.Helper()
 	ctx := context.Background()
 	st, err := store.Open(ctx, cfg, testenv.Logger(t))
@@ -30,7 +30,7 @@ func openStore(t *testing.T, cfg config.Config) *store.Store {
 func TestMembershipStore(t *testing.T) {
 	testenv.ForEachDB(t, func(t *testing.T, cfg config.Config) {
 		ctx := context.Background()
-		st := openStore(t, cfg)
+		st := openSharingStore(t, cfg)
 		alice, err := st.CreateAccount(ctx, store.NewAccount{Email: "alice@example.com"})
 		if err != nil {
 			t.Fatal(err)
