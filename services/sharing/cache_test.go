@@ -33,3 +33,27 @@ func TestAnswerCacheIsBoundedLRU(t *testing.T) {
 		t.Error("another revision hit the cache")
 	}
 }
+
+func TestAnswerCacheKeepsOnlyTheNewestRevision(t *testing.T) {
+	c := newAnswerCache(1000)
+	c.put(cacheKey{account: 1, revision: 5, messenger: true}, []byte("old"))
+	c.put(cacheKey{account: 1, revision: 5, messenger: false}, []byte("other variant"))
+	c.put(cacheKey{account: 1, revision: 6, messenger: true}, []byte("new"))
+	if _, ok := c.get(cacheKey{account: 1, revision: 5, messenger: true}); ok {
+		t.Error("older revision kept")
+	}
+	if b, ok := c.get(cacheKey{account: 1, revision: 6, messenger: true}); !ok || string(b) != "new" {
+		t.Error("newest revision missing")
+	}
+	if _, ok := c.get(cacheKey{account: 1, revision: 5, messenger: false}); !ok {
+		t.Error("other variant dropped")
+	}
+	// A late writer with an older revision does not replace the newer one.
+	c.put(cacheKey{account: 1, revision: 4, messenger: true}, []byte("late"))
+	if _, ok := c.get(cacheKey{account: 1, revision: 4, messenger: true}); ok {
+		t.Error("older answer stored over a newer one")
+	}
+	if c.size != len("new")+len("other variant") {
+		t.Errorf("size %d", c.size)
+	}
+}
