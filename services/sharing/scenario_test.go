@@ -287,6 +287,25 @@ func TestMemberRules(t *testing.T) {
 			}
 		})
 
+		t.Run("full answers are cached per revision", func(t *testing.T) {
+			first := e.post(alice, findBody(""))
+			mustOK(t, first)
+			// A write that bypasses the revision (never done by abch) shows
+			// whether the second answer came from the cache.
+			if err := e.st.DB.Exec("UPDATE memberships SET display_name = 'Sneaky' WHERE owner_id = ?", alice.ID).Error; err != nil {
+				t.Fatal(err)
+			}
+			if again := e.post(alice, findBody("")); again.Body != first.Body {
+				t.Errorf("same revision, different answer: cache not used")
+			}
+			if err := e.st.Write(t.Context(), func(tx *store.Txn) error { return tx.Bump(alice.ID) }); err != nil {
+				t.Fatal(err)
+			}
+			if after := e.post(alice, findBody("")); !strings.Contains(after.Body, "<DisplayName>Sneaky</DisplayName>") {
+				t.Errorf("new revision served a stale answer")
+			}
+		})
+
 		t.Run("a filter without Messenger gets an empty Services", func(t *testing.T) {
 			body := strings.Replace(findBody(""), "<ServiceType>Messenger</ServiceType>", "<ServiceType>Profile</ServiceType>", 1)
 			r := e.post(alice, body)
