@@ -74,8 +74,45 @@ func (s *Store) Memberships(ctx context.Context, ownerID, sinceRev int64) (*Memb
 	if err := q.Order("id").Find(&set.Members).Error; err != nil {
 		return nil, translate(err)
 	}
+	if err := s.fillInviterNames(ctx, set.Members); err != nil {
+		return nil, err
+	}
 	sortMembers(set.Members)
 	return set, nil
+}
+
+// fillInviterNames gives Reverse/Pending rows stored without a display name
+// the inviter's current one: clients show it in the "X added you" dialog
+// (PROTOCOL.md §3.2), and a row written without it (an import, an older
+// writer) should still name the person.
+func (s *Store) fillInviterNames(ctx context.Context, list []models.Membership) error {
+	var ids []int64
+	for _, m := range list {
+		if m.DisplayName == "" && m.MemberAccountID != nil && (m.Role == models.RoleReverse || m.Role == models.RolePending) {
+			ids = append(ids, *m.MemberAccountID)
+		}
+	}
+	if len(ids) == 0 {
+		return nil
+	}
+	var rows []struct {
+		ID          int64
+		DisplayName string
+	}
+	if err := s.DB.WithContext(ctx).Model(&models.Account{}).Select("id, display_name").Where("id IN ?", ids).Scan(&rows).Error; err != nil {
+		return translate(err)
+	}
+	names := make(map[int64]string, len(rows))
+	for _, r := range rows {
+		names[r.ID] = r.DisplayName
+	}
+	for i := range list {
+		m := &list[i]
+		if m.DisplayName == "" && m.MemberAccountID != nil && (m.Role == models.RoleReverse || m.Role == models.RolePending) {
+			m.DisplayName = names[*m.MemberAccountID]
+		}
+	}
+	return nil
 }
 
 // sortMembers orders rows by role rank, keeping the id order within a role.

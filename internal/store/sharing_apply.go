@@ -305,9 +305,9 @@ func (a *memberApplier) emit() error {
 	op := Party(&owner)
 	memberParties := map[int64]*models.Account{}
 	for _, c := range a.changes {
-		opName := events.OpRemoved
+		opName := events.MembershipOpRemoved
 		if c.Added {
-			opName = events.OpAdded
+			opName = events.MembershipOpAdded
 		}
 		if err := a.t.Emit(a.owner, events.MembershipChanged(op, c.Ref.Name, c.Role, opName)); err != nil {
 			return err

@@ -13,14 +13,17 @@ type cacheKey struct {
 }
 
 // answerCache is a byte-bounded LRU of rendered answers. Entries never go
-// stale: a change bumps the account's revision, so the old key is simply
-// not asked for again and ages out.
+// stale: a change bumps the account's revision, so the old key is not asked
+// for again. Only the newest revision of an (account, variant) is kept, so a
+// busy account does not crowd others out with answers nobody will ask for.
 type answerCache struct {
 	mu    sync.Mutex
 	max   int
 	size  int
 	order *list.List // front = most recently used; values are *cacheEntry
 	byKey map[cacheKey]*list.Element
+	// latest maps (account, variant) — revision 0 — to its one entry.
+	latest map[cacheKey]*list.Element
 }
 
 type cacheEntry struct {
@@ -29,7 +32,7 @@ type cacheEntry struct {
 }
 
 func newAnswerCache(maxBytes int) *answerCache {
-	return &answerCache{max: maxBytes, order: list.New(), byKey: map[cacheKey]*list.Element{}}
+	return &answerCache{max: maxBytes, order: list.New(), byKey: map[cacheKey]*list.Element{}, latest: map[cacheKey]*list.Element{}}
 }
 
 // get returns the cached answer for k. Callers must not modify it.
@@ -56,13 +59,26 @@ func (c *answerCache) put(k cacheKey, body []byte) {
 		c.order.MoveToFront(el)
 		return
 	}
-	c.byKey[k] = c.order.PushFront(&cacheEntry{key: k, body: body})
+	variant := cacheKey{account: k.account, messenger: k.messenger}
+	if old, ok := c.latest[variant]; ok {
+		if old.Value.(*cacheEntry).key.revision > k.revision {
+			return // a newer answer is already kept
+		}
+		c.remove(old)
+	}
+	el := c.order.PushFront(&cacheEntry{key: k, body: body})
+	c.byKey[k] = el
+	c.latest[variant] = el
 	c.size += len(body)
 	for c.size > c.max {
-		el := c.order.Back()
-		e := el.Value.(*cacheEntry)
-		c.order.Remove(el)
-		delete(c.byKey, e.key)
-		c.size -= len(e.body)
+		c.remove(c.order.Back())
 	}
+}
+
+func (c *answerCache) remove(el *list.Element) {
+	e := el.Value.(*cacheEntry)
+	c.order.Remove(el)
+	delete(c.byKey, e.key)
+	delete(c.latest, cacheKey{account: e.key.account, messenger: e.key.messenger})
+	c.size -= len(e.body)
 }

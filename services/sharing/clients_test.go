@@ -116,6 +116,7 @@ func TestClientEnvelopes(t *testing.T) {
 				}
 				before := e.lists(owner)
 				revBefore := revision(t, e, owner)
+				eventsBefore := e.outboxCount()
 				r := e.postPath(owner, "/abservice/SharingService.asmx", body, c.hdr)
 				mustOK(t, r)
 				after := e.lists(owner)
@@ -123,12 +124,15 @@ func TestClientEnvelopes(t *testing.T) {
 				switch {
 				case strings.Contains(c.file, "RoamingSeed"), strings.Contains(c.file, "Reverse"):
 					// No-ops: nothing written, no revision bump.
-					if after["bob@example.com"] != before["bob@example.com"] || revision(t, e, owner) != revBefore {
+					if after["bob@example.com"] != before["bob@example.com"] || revision(t, e, owner) != revBefore || e.outboxCount() != eventsBefore {
 						t.Errorf("no-op changed lists %v -> %v or revision", before, after)
 					}
 				case strings.HasPrefix(c.file, "AddMember"):
 					role := regexp.MustCompile(`<MemberRole>(\w+)</MemberRole>`).FindStringSubmatch(body)[1]
 					want := models.RoleBit(role) | models.ListRL
+					if e.outboxCount() == eventsBefore {
+						t.Errorf("AddMember %s wrote no event", role)
+					}
 					if b != want {
 						t.Errorf("after AddMember %s bob has lists %d, want %d (role, Reverse kept, Pending resolved)", role, b, want)
 					}

@@ -14,6 +14,7 @@ import (
 	"regexp"
 	"strconv"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -48,10 +49,9 @@ func newEnv(t testing.TB, cfg config.Config) *env {
 	t.Helper()
 	s := testenv.StartServer(t, cfg)
 	s.Deps.Store.Now = func() time.Time { return testClock }
-	guid := 0
+	var guid atomic.Int64
 	s.Deps.Store.NewGUID = func() string {
-		guid++
-		return fmt.Sprintf("00000000-0000-4000-8000-%012d", guid)
+		return fmt.Sprintf("00000000-0000-4000-8000-%012d", guid.Add(1))
 	}
 	return &env{t: t, srv: s, st: s.Deps.Store, base: "http://" + s.HTTPAddr, nextCID: 1000}
 }

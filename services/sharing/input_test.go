@@ -84,6 +84,7 @@ func TestMalformedInput(t *testing.T) {
 			t.Run(c.name, func(t *testing.T) {
 				before := e.lists(alice)
 				rev := revision(t, e, alice)
+				events := e.outboxCount()
 				r := e.post(alice, c.body)
 				mustFault(t, r, c.code)
 				if !strings.Contains(r.Body, "<faultstring>") || strings.Contains(r.Body, "<faultstring></faultstring>") {
@@ -92,6 +93,9 @@ func TestMalformedInput(t *testing.T) {
 				after := e.lists(alice)
 				if revision(t, e, alice) != rev || len(after) != len(before) || after["bob@example.com"] != before["bob@example.com"] {
 					t.Errorf("a faulted request changed something: %v -> %v", before, after)
+				}
+				if n := e.outboxCount(); n != events {
+					t.Errorf("a faulted request wrote %d events", n-events)
 				}
 			})
 		}
@@ -146,6 +150,14 @@ func TestMalformedInput(t *testing.T) {
 			}
 		})
 	})
+}
+
+func (e *env) outboxCount() int64 {
+	var n int64
+	if err := e.st.DB.Model(&models.OutboxEvent{}).Count(&n).Error; err != nil {
+		e.t.Fatal(err)
+	}
+	return n
 }
 
 // TestConcurrentChanges runs 20 clients adding and removing the same member

@@ -8,6 +8,7 @@ import (
 
 	"github.com/abch-im/abch/internal/config"
 	"github.com/abch-im/abch/internal/events"
+	"github.com/abch-im/abch/internal/store"
 	"github.com/abch-im/abch/internal/testenv"
 	"github.com/abch-im/abch/models"
 )
@@ -266,6 +267,42 @@ func TestMemberRules(t *testing.T) {
 			mustFault(t, r, models.CodeRequestLimit)
 			if e.lists(alice)["a1@example.com"] != 0 {
 				t.Errorf("half of a failed request was kept")
+			}
+		})
+
+		t.Run("a Reverse row stored without a name shows the inviter's current name", func(t *testing.T) {
+			dave := e.account("dave@example.com", "Dave D")
+			err := e.st.Write(t.Context(), func(tx *store.Txn) error {
+				if err := tx.Bump(alice.ID); err != nil {
+					return err
+				}
+				_, _, err := tx.PutMember(alice.ID, models.RoleReverse, store.PassportRef(dave), "", "", nil)
+				return err
+			})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if m := e.sync(t, alice, "").find("Reverse", "dave@example.com"); m == nil || m.DisplayName != "Dave D" {
+				t.Errorf("reverse member: %+v", m)
+			}
+		})
+
+		t.Run("full answers are cached per revision", func(t *testing.T) {
+			first := e.post(alice, findBody(""))
+			mustOK(t, first)
+			// A write that bypasses the revision (never done by abch) shows
+			// whether the second answer came from the cache.
+			if err := e.st.DB.Exec("UPDATE memberships SET display_name = 'Sneaky' WHERE owner_id = ?", alice.ID).Error; err != nil {
+				t.Fatal(err)
+			}
+			if again := e.post(alice, findBody("")); again.Body != first.Body {
+				t.Errorf("same revision, different answer: cache not used")
+			}
+			if err := e.st.Write(t.Context(), func(tx *store.Txn) error { return tx.Bump(alice.ID) }); err != nil {
+				t.Fatal(err)
+			}
+			if after := e.post(alice, findBody("")); !strings.Contains(after.Body, "<DisplayName>Sneaky</DisplayName>") {
+				t.Errorf("new revision served a stale answer")
 			}
 		})
 
