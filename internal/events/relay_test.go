@@ -5,10 +5,13 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"net"
+	"net/http"
 	"os"
 	"os/exec"
 	"strconv"
+	"strings"
 	"sync"
 	"syscall"
 	"testing"
@@ -317,6 +320,27 @@ func TestRelayEmbeddedBroker(t *testing.T) {
 						t.Errorf("%s: writer %d event %d after %d", name, w, i, prev)
 					}
 					last[w] = i
+				}
+			}
+		})
+
+		t.Run("metrics show the relay's published count, leadership and an empty backlog", func(t *testing.T) {
+			deadline := time.Now().Add(2 * time.Second)
+			for unpublished(t, st) != 0 && time.Now().Before(deadline) {
+				time.Sleep(10 * time.Millisecond)
+			}
+			resp, err := http.Get("http://" + s.HTTPAddr + "/metrics")
+			if err != nil {
+				t.Fatal(err)
+			}
+			body, _ := io.ReadAll(resp.Body)
+			resp.Body.Close()
+			for _, want := range []string{
+				"abch_events_published_total " + strconv.FormatUint(s.Relay.Published(), 10) + "\n",
+				"abch_events_relay_leader 1\n", "abch_events_outbox_backlog 0\n", "abch_events_publish_failures_total 0\n",
+			} {
+				if !strings.Contains(string(body), want) {
+					t.Errorf("metrics lack %q", want)
 				}
 			}
 		})
