@@ -170,6 +170,15 @@ func startEmbedded(cfg config.Config) (*server.Server, error) {
 	if err != nil {
 		return nil, fmt.Errorf("broker: ABCH_NATS_LISTEN %q: bad port", cfg.NATSListen)
 	}
+	if port > 0 {
+		// nats-server only logs a failed listen and never becomes ready;
+		// try the address first so a taken port is a clear, quick error.
+		l, err := net.Listen("tcp", cfg.NATSListen)
+		if err != nil {
+			return nil, fmt.Errorf("broker: ABCH_NATS_LISTEN %s: %w", cfg.NATSListen, err)
+		}
+		_ = l.Close()
+	}
 	opts := &server.Options{
 		ServerName: "abch-embedded",
 		Host:       host,
