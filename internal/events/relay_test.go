@@ -654,3 +654,60 @@ func waitFor(t *testing.T, what string, cond func() bool) {
 		time.Sleep(20 * time.Millisecond)
 	}
 }
+
+// TestRelayNotifyAcrossInstances: a commit in an instance that does not lead
+// reaches the leader at once through Postgres NOTIFY. Both relays poll only
+// once an hour here, so a prompt delivery can only come from the
+// notification.
+func TestRelayNotifyAcrossInstances(t *testing.T) {
+	for _, db := range testenv.Databases(t) {
+		if db.Name != store.DialectPostgres {
+			continue // one process owns the embedded database
+		}
+		t.Run(db.Name, func(t *testing.T) {
+			ctx := context.Background()
+			cfg := testenv.Config(t, db)
+			open := func() *store.Store {
+				st, err := store.Open(ctx, cfg, testenv.Logger(t))
+				if err != nil {
+					t.Fatal(err)
+				}
+				t.Cleanup(func() { st.Close() })
+				return st
+			}
+			stA, stB := open(), open()
+			if err := stA.Migrate(ctx); err != nil {
+				t.Fatal(err)
+			}
+			br, err := broker.Start(ctx, cfg, testenv.Logger(t))
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer br.Close(ctx)
+			relayA := &events.Relay{Outbox: stA, Publisher: br, Log: testenv.Logger(t), Poll: time.Hour}
+			relayA.Start()
+			defer relayA.Close(ctx)
+			waitFor(t, "A leads", relayA.Leader)
+			relayB := &events.Relay{Outbox: stB, Publisher: br, Log: testenv.Logger(t), Poll: time.Hour}
+			relayB.Start()
+			defer relayB.Close(ctx)
+
+			_, bob := pair(t, stB)
+			sub := readStream(t, br.URL, events.Subject(bob.CID))
+			for i := 0; i < 3; i++ {
+				start := time.Now()
+				if err := selfChange(stB, bob, i); err != nil {
+					t.Fatal(err)
+				}
+				sub.wait(t, i+1, 3*time.Second)
+				if d := time.Since(start); d > 2*time.Second {
+					t.Errorf("event %d took %v", i, d)
+				}
+			}
+			if relayB.Leader() || relayB.Published() != 0 {
+				t.Errorf("B leads=%v published %d", relayB.Leader(), relayB.Published())
+			}
+			waitFor(t, "A counts", func() bool { return relayA.Published() == 3 })
+		})
+	}
+}
