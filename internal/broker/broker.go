@@ -160,7 +160,7 @@ func (b *Broker) Close(context.Context) error {
 }
 
 // startEmbedded runs nats-server in-process with JetStream on disk under
-// <DataDir>/nats, listening on cfg.NATSListen (port -1 picks a free port).
+// <DataDir>/nats, listening on cfg.NATSListen (port 0 or -1 picks a free port).
 func startEmbedded(cfg config.Config) (*server.Server, error) {
 	host, portStr, err := net.SplitHostPort(cfg.NATSListen)
 	if err != nil {
@@ -169,6 +169,11 @@ func startEmbedded(cfg config.Config) (*server.Server, error) {
 	port, err := strconv.Atoi(portStr)
 	if err != nil {
 		return nil, fmt.Errorf("broker: ABCH_NATS_LISTEN %q: bad port", cfg.NATSListen)
+	}
+	if port == 0 {
+		// nats-server reads port 0 as its default 4222; abch means "any free
+		// port", as for the HTTP listeners.
+		port = server.RANDOM_PORT
 	}
 	if port > 0 {
 		// nats-server only logs a failed listen and never becomes ready;

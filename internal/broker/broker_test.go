@@ -73,6 +73,19 @@ func TestEmbeddedBroker(t *testing.T) {
 		}
 	})
 
+	t.Run("port 0 means a free port, not nats-server's default 4222", func(t *testing.T) {
+		cfg0 := embeddedConfig(t)
+		cfg0.NATSListen = "127.0.0.1:0"
+		b0, err := broker.Start(ctx, cfg0, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer b0.Close(ctx)
+		if !b0.Embedded() || strings.HasSuffix(b0.URL, ":4222") || !strings.HasPrefix(b0.URL, "nats://127.0.0.1:") {
+			t.Errorf("client URL %s", b0.URL)
+		}
+	})
+
 	t.Run("the stream survives a restart of the embedded server", func(t *testing.T) {
 		b.Close(ctx)
 		b2, err := broker.Start(ctx, cfg, nil)
