@@ -217,6 +217,9 @@ func (b *Broker) Publish(ctx context.Context, subject, msgID string, data []byte
 	if err := b.EnsureStream(ctx); err != nil {
 		return err
 	}
+	if limit := b.Conn.MaxPayload(); limit > 0 && int64(len(data)) > limit {
+		return fmt.Errorf("%w: %d bytes over the broker's max payload %d", events.ErrUndeliverable, len(data), limit)
+	}
 	msg := nats.NewMsg(subject)
 	msg.Data = data
 	_, err := b.JS.PublishMsg(ctx, msg, jetstream.WithMsgID(msgID), jetstream.WithExpectStream(StreamName))
@@ -224,6 +227,9 @@ func (b *Broker) Publish(ctx context.Context, subject, msgID string, data []byte
 		// The server answered but holds no stream for the subject (an
 		// external server restarted without its storage): create it again.
 		b.ResetStream()
+	}
+	if errors.Is(err, nats.ErrMaxPayload) {
+		return fmt.Errorf("%w: %v", events.ErrUndeliverable, err)
 	}
 	return err
 }

@@ -2,6 +2,7 @@ package events
 
 import (
 	"context"
+	"errors"
 	"log/slog"
 	"sync"
 	"sync/atomic"
@@ -51,6 +52,11 @@ type Waiter interface {
 type Publisher interface {
 	Publish(ctx context.Context, subject, msgID string, data []byte) error
 }
+
+// ErrUndeliverable marks a publish error that retrying cannot fix (an event
+// larger than the broker accepts). The relay logs the event and moves on
+// rather than holding every later event back behind it forever.
+var ErrUndeliverable = errors.New("event cannot be delivered")
 
 // Relay defaults.
 const (
@@ -343,6 +349,12 @@ func (r *Relay) drain(ctx context.Context) (more bool, err error) {
 		pctx, cancel := context.WithTimeout(ctx, 5*time.Second)
 		err := r.Publisher.Publish(pctx, row.Subject, row.EventID, []byte(row.Payload))
 		cancel()
+		if errors.Is(err, ErrUndeliverable) {
+			r.Log.Error("event relay: dropping an event the broker refuses", "event_id", row.EventID, "subject", row.Subject, "bytes", len(row.Payload), "error", err)
+			r.failures.Add(1)
+			done = append(done, row.ID)
+			continue
+		}
 		if err != nil {
 			return false, err
 		}

@@ -345,6 +345,37 @@ func TestRelayEmbeddedBroker(t *testing.T) {
 			}
 		})
 
+		t.Run("an event larger than the broker accepts is skipped, not a roadblock", func(t *testing.T) {
+			before := bobSub.count()
+			failures := s.Relay.Failures()
+			err := st.Write(context.Background(), func(tx *store.Txn) error {
+				if err := tx.Bump(bob.ID); err != nil {
+					return err
+				}
+				return tx.Emit(bob.ID, events.SelfChanged(events.TypeAddressBookChanged, store.Party(bob), map[string]string{"seq": "huge", "blob": strings.Repeat("x", 2<<20)}))
+			})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if err := selfChange(st, bob, 77); err != nil {
+				t.Fatal(err)
+			}
+			got := bobSub.wait(t, before+1, 3*time.Second)
+			if got[before].ev.Data["seq"] != "77" {
+				t.Fatalf("next event: %v", got[before].ev.Data["seq"])
+			}
+			if s.Relay.Failures() != failures+1 {
+				t.Errorf("failures %d -> %d", failures, s.Relay.Failures())
+			}
+			deadline := time.Now().Add(time.Second)
+			for unpublished(t, st) != 0 && time.Now().Before(deadline) {
+				time.Sleep(10 * time.Millisecond)
+			}
+			if n := unpublished(t, st); n != 0 {
+				t.Errorf("%d rows left unpublished", n)
+			}
+		})
+
 		t.Run("published rows are pruned after the retention period", func(t *testing.T) {
 			var n int64
 			st.DB.Raw(`SELECT count(*) FROM outbox WHERE published_at IS NOT NULL`).Scan(&n)
