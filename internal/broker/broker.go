@@ -160,7 +160,7 @@ func (b *Broker) Close(context.Context) error {
 }
 
 // startEmbedded runs nats-server in-process with JetStream on disk under
-// <DataDir>/nats, listening on cfg.NATSListen (port -1 picks a free port).
+// <DataDir>/nats, listening on cfg.NATSListen (port 0 or -1 picks a free port).
 func startEmbedded(cfg config.Config) (*server.Server, error) {
 	host, portStr, err := net.SplitHostPort(cfg.NATSListen)
 	if err != nil {
@@ -169,6 +169,20 @@ func startEmbedded(cfg config.Config) (*server.Server, error) {
 	port, err := strconv.Atoi(portStr)
 	if err != nil {
 		return nil, fmt.Errorf("broker: ABCH_NATS_LISTEN %q: bad port", cfg.NATSListen)
+	}
+	if port == 0 {
+		// nats-server reads port 0 as its default 4222; abch means "any free
+		// port", as for the HTTP listeners.
+		port = server.RANDOM_PORT
+	}
+	if port > 0 {
+		// nats-server only logs a failed listen and never becomes ready;
+		// try the address first so a taken port is a clear, quick error.
+		l, err := net.Listen("tcp", cfg.NATSListen)
+		if err != nil {
+			return nil, fmt.Errorf("broker: ABCH_NATS_LISTEN %s: %w", cfg.NATSListen, err)
+		}
+		_ = l.Close()
 	}
 	opts := &server.Options{
 		ServerName: "abch-embedded",
@@ -203,6 +217,9 @@ func (b *Broker) Publish(ctx context.Context, subject, msgID string, data []byte
 	if err := b.EnsureStream(ctx); err != nil {
 		return err
 	}
+	if limit := b.Conn.MaxPayload(); limit > 0 && int64(len(data)) > limit {
+		return fmt.Errorf("%w: %d bytes over the broker's max payload %d", events.ErrUndeliverable, len(data), limit)
+	}
 	msg := nats.NewMsg(subject)
 	msg.Data = data
 	_, err := b.JS.PublishMsg(ctx, msg, jetstream.WithMsgID(msgID), jetstream.WithExpectStream(StreamName))
@@ -210,6 +227,9 @@ func (b *Broker) Publish(ctx context.Context, subject, msgID string, data []byte
 		// The server answered but holds no stream for the subject (an
 		// external server restarted without its storage): create it again.
 		b.ResetStream()
+	}
+	if errors.Is(err, nats.ErrMaxPayload) {
+		return fmt.Errorf("%w: %v", events.ErrUndeliverable, err)
 	}
 	return err
 }

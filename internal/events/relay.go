@@ -2,6 +2,7 @@ package events
 
 import (
 	"context"
+	"errors"
 	"log/slog"
 	"sync"
 	"sync/atomic"
@@ -33,11 +34,29 @@ type Outbox interface {
 	OnCommit(f func())
 }
 
+// Notifier is implemented by an Outbox that can wake the leader of another
+// process (Postgres NOTIFY): a relay that does not lead calls it after local
+// commits.
+type Notifier interface {
+	NotifyOutbox(ctx context.Context) error
+}
+
+// Waiter is implemented by a Leadership that can wait for such a wake-up
+// (Postgres LISTEN on the lock connection).
+type Waiter interface {
+	WaitNotify(ctx context.Context) error
+}
+
 // Publisher publishes one event and returns once the broker stored it
 // (internal/broker.Broker: JetStream PubAck, msgID as Nats-Msg-Id).
 type Publisher interface {
 	Publish(ctx context.Context, subject, msgID string, data []byte) error
 }
+
+// ErrUndeliverable marks a publish error that retrying cannot fix (an event
+// larger than the broker accepts). The relay logs the event and moves on
+// rather than holding every later event back behind it forever.
+var ErrUndeliverable = errors.New("event cannot be delivered")
 
 // Relay defaults.
 const (
@@ -166,23 +185,39 @@ func (r *Relay) run() {
 		}
 	}()
 	var backoff time.Duration
-	nextPrune := time.Time{}
+	var nextPrune, nextTry time.Time
 	for {
 		stopping := r.stopped()
 		if lead == nil {
-			l, err := r.Outbox.TryRelayLock(ctx)
-			if err != nil {
-				r.Log.Warn("event relay: leader lock", "error", err)
+			if now := time.Now(); !now.Before(nextTry) {
+				l, err := r.Outbox.TryRelayLock(ctx)
+				if err != nil {
+					r.Log.Warn("event relay: leader lock", "error", err)
+				}
+				nextTry = now.Add(r.Poll)
+				if l != nil {
+					lead = l
+					r.leader.Store(true)
+					r.Log.Debug("event relay: leading")
+					continue
+				}
 			}
-			if l != nil {
-				lead = l
-				r.leader.Store(true)
-				r.Log.Debug("event relay: leading")
-			} else if stopping || !r.sleep(r.Poll, false) {
+			if stopping {
 				return
-			} else {
-				continue
 			}
+			// Another process leads: pass local commits on to it, and try
+			// for the lock again every Poll.
+			switch r.sleep(time.Until(nextTry), true, nil) {
+			case sleepStopped:
+				return
+			case sleepWoken:
+				if n, ok := r.Outbox.(Notifier); ok {
+					if err := n.NotifyOutbox(ctx); err != nil {
+						r.Log.Warn("event relay: notify leader", "error", err)
+					}
+				}
+			}
+			continue
 		} else if err := lead.Alive(ctx); err != nil {
 			r.Log.Warn("event relay: lost the leader lock", "error", err)
 			lead.Release()
@@ -203,7 +238,7 @@ func (r *Relay) run() {
 			backoff = min(max(2*backoff, 50*time.Millisecond), r.MaxBackoff)
 			r.Log.Warn("event relay: publish failed; events wait in the outbox", "error", err, "retry_in", backoff)
 			// Commits do not cut a backoff short: the broker is the problem.
-			if !r.sleep(backoff, false) {
+			if r.sleep(backoff, false, nil) == sleepStopped {
 				r.finalDrain(ctx, lead)
 				return
 			}
@@ -221,7 +256,7 @@ func (r *Relay) run() {
 		if more {
 			continue
 		}
-		if !r.sleep(r.Poll, true) {
+		if r.sleep(r.Poll, true, lead) == sleepStopped {
 			r.finalDrain(ctx, lead)
 			return
 		}
@@ -250,21 +285,46 @@ func (r *Relay) stopped() bool {
 	}
 }
 
-// sleep waits d (or a wake-up when wakeable); false means Close was called.
-func (r *Relay) sleep(d time.Duration, wakeable bool) bool {
+// Why a sleep ended.
+const (
+	sleepTimeout = iota
+	sleepWoken   // a local commit, or another instance's NOTIFY
+	sleepStopped // Close was called
+)
+
+// sleep waits d, or less when wakeable and a commit wakes it: a local one
+// (Wake) or, when lead is a Waiter, another instance's.
+func (r *Relay) sleep(d time.Duration, wakeable bool, lead Leadership) int {
 	t := time.NewTimer(d)
 	defer t.Stop()
-	var wake chan struct{}
+	var wake, notified chan struct{}
 	if wakeable {
 		wake = r.wake
+		if w, ok := lead.(Waiter); ok {
+			ctx, cancel := context.WithCancel(context.Background())
+			notified = make(chan struct{})
+			finished := make(chan struct{})
+			go func() {
+				defer close(finished)
+				if w.WaitNotify(ctx) == nil {
+					close(notified)
+				}
+			}()
+			// The lock connection is used again right after: wait for
+			// the listener to give it back.
+			defer func() { cancel(); <-finished }()
+		}
 	}
 	select {
 	case <-r.stop:
-		return false
+		return sleepStopped
 	case <-t.C:
+		return sleepTimeout
 	case <-wake:
+		return sleepWoken
+	case <-notified:
+		return sleepWoken
 	}
-	return true
 }
 
 // drain publishes one batch in id order. It stops at the first failure so no
@@ -289,6 +349,12 @@ func (r *Relay) drain(ctx context.Context) (more bool, err error) {
 		pctx, cancel := context.WithTimeout(ctx, 5*time.Second)
 		err := r.Publisher.Publish(pctx, row.Subject, row.EventID, []byte(row.Payload))
 		cancel()
+		if errors.Is(err, ErrUndeliverable) {
+			r.Log.Error("event relay: dropping an event the broker refuses", "event_id", row.EventID, "subject", row.Subject, "bytes", len(row.Payload), "error", err)
+			r.failures.Add(1)
+			done = append(done, row.ID)
+			continue
+		}
 		if err != nil {
 			return false, err
 		}

@@ -5,10 +5,13 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"net"
+	"net/http"
 	"os"
 	"os/exec"
 	"strconv"
+	"strings"
 	"sync"
 	"syscall"
 	"testing"
@@ -321,6 +324,58 @@ func TestRelayEmbeddedBroker(t *testing.T) {
 			}
 		})
 
+		t.Run("metrics show the relay's published count, leadership and an empty backlog", func(t *testing.T) {
+			deadline := time.Now().Add(2 * time.Second)
+			for unpublished(t, st) != 0 && time.Now().Before(deadline) {
+				time.Sleep(10 * time.Millisecond)
+			}
+			resp, err := http.Get("http://" + s.HTTPAddr + "/metrics")
+			if err != nil {
+				t.Fatal(err)
+			}
+			body, _ := io.ReadAll(resp.Body)
+			resp.Body.Close()
+			for _, want := range []string{
+				"abch_events_published_total " + strconv.FormatUint(s.Relay.Published(), 10) + "\n",
+				"abch_events_relay_leader 1\n", "abch_events_outbox_backlog 0\n", "abch_events_publish_failures_total 0\n",
+			} {
+				if !strings.Contains(string(body), want) {
+					t.Errorf("metrics lack %q", want)
+				}
+			}
+		})
+
+		t.Run("an event larger than the broker accepts is skipped, not a roadblock", func(t *testing.T) {
+			before := bobSub.count()
+			failures := s.Relay.Failures()
+			err := st.Write(context.Background(), func(tx *store.Txn) error {
+				if err := tx.Bump(bob.ID); err != nil {
+					return err
+				}
+				return tx.Emit(bob.ID, events.SelfChanged(events.TypeAddressBookChanged, store.Party(bob), map[string]string{"seq": "huge", "blob": strings.Repeat("x", 2<<20)}))
+			})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if err := selfChange(st, bob, 77); err != nil {
+				t.Fatal(err)
+			}
+			got := bobSub.wait(t, before+1, 3*time.Second)
+			if got[before].ev.Data["seq"] != "77" {
+				t.Fatalf("next event: %v", got[before].ev.Data["seq"])
+			}
+			if s.Relay.Failures() != failures+1 {
+				t.Errorf("failures %d -> %d", failures, s.Relay.Failures())
+			}
+			deadline := time.Now().Add(time.Second)
+			for unpublished(t, st) != 0 && time.Now().Before(deadline) {
+				time.Sleep(10 * time.Millisecond)
+			}
+			if n := unpublished(t, st); n != 0 {
+				t.Errorf("%d rows left unpublished", n)
+			}
+		})
+
 		t.Run("published rows are pruned after the retention period", func(t *testing.T) {
 			var n int64
 			st.DB.Raw(`SELECT count(*) FROM outbox WHERE published_at IS NOT NULL`).Scan(&n)
@@ -628,5 +683,62 @@ func waitFor(t *testing.T, what string, cond func() bool) {
 			t.Fatalf("timed out waiting: %s", what)
 		}
 		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+// TestRelayNotifyAcrossInstances: a commit in an instance that does not lead
+// reaches the leader at once through Postgres NOTIFY. Both relays poll only
+// once an hour here, so a prompt delivery can only come from the
+// notification.
+func TestRelayNotifyAcrossInstances(t *testing.T) {
+	for _, db := range testenv.Databases(t) {
+		if db.Name != store.DialectPostgres {
+			continue // one process owns the embedded database
+		}
+		t.Run(db.Name, func(t *testing.T) {
+			ctx := context.Background()
+			cfg := testenv.Config(t, db)
+			open := func() *store.Store {
+				st, err := store.Open(ctx, cfg, testenv.Logger(t))
+				if err != nil {
+					t.Fatal(err)
+				}
+				t.Cleanup(func() { st.Close() })
+				return st
+			}
+			stA, stB := open(), open()
+			if err := stA.Migrate(ctx); err != nil {
+				t.Fatal(err)
+			}
+			br, err := broker.Start(ctx, cfg, testenv.Logger(t))
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer br.Close(ctx)
+			relayA := &events.Relay{Outbox: stA, Publisher: br, Log: testenv.Logger(t), Poll: time.Hour}
+			relayA.Start()
+			defer relayA.Close(ctx)
+			waitFor(t, "A leads", relayA.Leader)
+			relayB := &events.Relay{Outbox: stB, Publisher: br, Log: testenv.Logger(t), Poll: time.Hour}
+			relayB.Start()
+			defer relayB.Close(ctx)
+
+			_, bob := pair(t, stB)
+			sub := readStream(t, br.URL, events.Subject(bob.CID))
+			for i := 0; i < 3; i++ {
+				start := time.Now()
+				if err := selfChange(stB, bob, i); err != nil {
+					t.Fatal(err)
+				}
+				sub.wait(t, i+1, 3*time.Second)
+				if d := time.Since(start); d > 2*time.Second {
+					t.Errorf("event %d took %v", i, d)
+				}
+			}
+			if relayB.Leader() || relayB.Published() != 0 {
+				t.Errorf("B leads=%v published %d", relayB.Leader(), relayB.Published())
+			}
+			waitFor(t, "A counts", func() bool { return relayA.Published() == 3 })
+		})
 	}
 }

@@ -116,6 +116,7 @@ func Start(ctx context.Context, cfg config.Config, log *slog.Logger) (*Server, e
 
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	s.registerEventMetrics(reg)
 	disp := soap.NewDispatcher(cfg.MaxBodyBytes, log, soap.NewMetrics(reg), services.SOAP(deps)...)
 	client := s.clientHandler(disp, reg)
 

@@ -8,6 +8,8 @@ import (
 	"sync"
 	"time"
 
+	"github.com/jackc/pgx/v5/stdlib"
+
 	"github.com/abch-im/abch/internal/events"
 )
 
@@ -80,7 +82,26 @@ func (s *Store) TryRelayLock(ctx context.Context) (events.Leadership, error) {
 		_ = conn.Close()
 		return nil, nil
 	}
+	// The leader listens for commits of other instances (NotifyOutbox).
+	if _, err := conn.ExecContext(ctx, `LISTEN `+outboxChannel); err != nil {
+		discardConn(conn)
+		return nil, fmt.Errorf("store: relay listen: %w", err)
+	}
 	return &pgLock{conn: conn}, nil
+}
+
+// outboxChannel is the Postgres NOTIFY channel of committed outbox rows.
+const outboxChannel = "abch_outbox"
+
+// NotifyOutbox tells the relay leader, whichever instance holds it, that
+// rows were committed (Postgres NOTIFY; the leader LISTENs on its lock
+// connection). Without it the leader still finds them on its next poll. On
+// the embedded database there is only one process: nothing to do.
+func (s *Store) NotifyOutbox(ctx context.Context) error {
+	if s.Dialect != DialectPostgres {
+		return nil
+	}
+	return s.DB.WithContext(ctx).Exec(`SELECT pg_notify(?, '')`, outboxChannel).Error
 }
 
 type noLock struct{}
@@ -100,6 +121,20 @@ func (l *pgLock) Alive(ctx context.Context) error {
 	defer cancel()
 	var one int
 	return l.conn.QueryRowContext(ctx, `SELECT 1`).Scan(&one)
+}
+
+// WaitNotify blocks until another instance calls NotifyOutbox or ctx ends.
+// An interrupted wait leaves the connection usable (pgx interrupts reads
+// with a deadline, which does not close the connection).
+func (l *pgLock) WaitNotify(ctx context.Context) error {
+	return l.conn.Raw(func(dc any) error {
+		c, ok := dc.(*stdlib.Conn)
+		if !ok {
+			return fmt.Errorf("store: relay lock connection is %T, not pgx", dc)
+		}
+		_, err := c.Conn().WaitForNotification(ctx)
+		return err
+	})
 }
 
 // Release ends the session that holds the lock (the connection is discarded,
