@@ -27,6 +27,9 @@ type writer struct {
 	stats   acctStats
 
 	memChecked, memAny bool
+	// fresh marks a book this run has just created (empty, no tombstones):
+	// the writer skips the reads that could only find nothing.
+	fresh bool
 }
 
 type acctStats struct {
@@ -81,7 +84,7 @@ func (w *writer) apply(d *AccountDoc, targets map[string]target, union bool) err
 				}
 			}
 			if b.me != nil {
-				if err := t.DB.Model(&models.Contact{}).Where("id = ?", b.me.ID).Updates(map[string]any{
+				if err := t.DB.Model(&models.Contact{}).Where("owner_id = ? AND contact_key = 'me'", b.acct.ID).Updates(map[string]any{
 					"display_name": d.DisplayName, "quick_name": d.DisplayName, "annotations": newMeAnn, "rev": rev, "updated_at": now,
 				}).Error; err != nil {
 					return err
@@ -162,8 +165,10 @@ func (w *writer) apply(d *AccountDoc, targets map[string]target, union bool) err
 		rows := make([]models.Group, 0, len(creates))
 		usedGUID := map[string]bool{}
 		var all []models.Group
-		if err := t.DB.Select("guid").Where("owner_id = ?", b.acct.ID).Find(&all).Error; err != nil {
-			return err
+		if !w.fresh {
+			if err := t.DB.Select("guid").Where("owner_id = ?", b.acct.ID).Find(&all).Error; err != nil {
+				return err
+			}
 		}
 		for _, g := range all {
 			usedGUID[strings.ToLower(g.GUID)] = true
@@ -403,6 +408,9 @@ func (w *writer) apply(d *AccountDoc, targets map[string]target, union bool) err
 // hadMembershipRows reports whether the book ever had a membership row
 // (tombstones included); cached per writer.
 func (w *writer) hadMembershipRows() bool {
+	if w.fresh {
+		return false
+	}
 	if w.memChecked {
 		return w.memAny
 	}
