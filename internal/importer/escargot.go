@@ -53,7 +53,7 @@ func OpenEscargot(ctx context.Context, src string) (Source, error) {
 		if err != nil || string(head) != "SQLite format 3\x00" {
 			return nil, fmt.Errorf("escargot source %s: not an SQLite database (and not a postgres:// URL)", src)
 		}
-		dial = sqlite.Open("file:" + src + "?mode=ro&_pragma=busy_timeout(5000)")
+		dial = sqliteReadOnly(src)
 	}
 	db, err := gorm.Open(dial, &gorm.Config{Logger: logger.Discard})
 	if err != nil {
@@ -287,4 +287,13 @@ func cloneDoc(d *AccountDoc) *AccountDoc {
 		cp.Contacts[i] = c
 	}
 	return &cp
+}
+
+func sqliteReadOnly(path string) gorm.Dialector {
+	return sqlite.Open("file:" + path + "?mode=ro&_pragma=busy_timeout(5000)")
+}
+
+// openRead opens an SQLite file read-only (tests copy fixtures with it).
+func openRead(path string) (*gorm.DB, error) {
+	return gorm.Open(sqliteReadOnly(path), &gorm.Config{Logger: logger.Discard})
 }
