@@ -31,6 +31,7 @@ var escargotColumns = map[string][]string{
 type escargotSource struct {
 	name string
 	docs []*AccountDoc
+	ids  []int64       // t_user.id of each doc
 	errs map[int]error // index in docs → why the account cannot be imported
 }
 
@@ -149,6 +150,7 @@ func readEscargot(db *gorm.DB, name string) (Source, error) {
 			s.errs[len(s.docs)] = err
 		}
 		s.docs = append(s.docs, d)
+		s.ids = append(s.ids, u.ID)
 	}
 	return s, nil
 }
@@ -267,7 +269,7 @@ func (s *escargotSource) Each(ctx context.Context, fn func(d *AccountDoc, where 
 			return err
 		}
 		cp := cloneDoc(d)
-		if err := fn(cp, fmt.Sprintf("t_user row %d", i+1), s.errs[i]); err != nil {
+		if err := fn(cp, fmt.Sprintf("t_user id %d", s.ids[i]), s.errs[i]); err != nil {
 			return err
 		}
 	}
