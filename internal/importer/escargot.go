@@ -63,6 +63,7 @@ func OpenEscargot(ctx context.Context, src string) (Source, error) {
 	sqlDB, _ := db.DB()
 	defer sqlDB.Close()
 	db = db.WithContext(ctx)
+	optional := map[string]bool{}
 	for _, table := range []string{"t_user", "t_user_contact"} {
 		var cols []string
 		if pg {
@@ -80,6 +81,11 @@ func OpenEscargot(ctx context.Context, src string) (Source, error) {
 		for _, c := range cols {
 			have[strings.ToLower(c)] = true
 		}
+		if table == "t_user_contact" {
+			for _, c := range escargotDetailColumns {
+				optional[c] = have[c]
+			}
+		}
 		var missing []string
 		for _, c := range escargotColumns[table] {
 			if !have[c] {
@@ -90,7 +96,7 @@ func OpenEscargot(ctx context.Context, src string) (Source, error) {
 			return nil, fmt.Errorf("escargot source %s: not an Escargot database: table %s lacks column(s) %s", redact(src), table, strings.Join(missing, ", "))
 		}
 	}
-	return readEscargot(db, redact(src))
+	return readEscargot(db, redact(src), optional)
 }
 
 type escUser struct {
@@ -114,6 +120,11 @@ type escContact struct {
 	Groups          string
 	IsMessengerUser bool
 	Nickname        *string
+	FirstName       *string
+	MiddleName      *string
+	LastName        *string
+	Notes           *string
+	Birthdate       *string
 }
 
 type escGroup struct {
@@ -123,13 +134,25 @@ type escGroup struct {
 	IsFavorite bool   `json:"is_favorite"`
 }
 
-func readEscargot(db *gorm.DB, name string) (Source, error) {
+// escargotDetailColumns are the AB contact details the import carries over
+// when the table has them (ABContactUpdate writes them in Escargot).
+var escargotDetailColumns = []string{"first_name", "middle_name", "last_name", "notes", "birthdate"}
+
+func readEscargot(db *gorm.DB, name string, have map[string]bool) (Source, error) {
+	details := ""
+	for _, c := range escargotDetailColumns {
+		expr := "CAST(" + c + " AS TEXT)"
+		if !have[c] {
+			expr = "NULL"
+		}
+		details += ", " + expr + " AS " + c
+	}
 	var users []escUser
 	if err := db.Raw(`SELECT id, uuid, email, friendly_name, password, CAST("groups" AS TEXT) AS groups, CAST(settings AS TEXT) AS settings, CAST(date_created AS TEXT) AS date_created FROM t_user ORDER BY id`).Scan(&users).Error; err != nil {
 		return nil, fmt.Errorf("escargot source %s: reading t_user: %w", name, err)
 	}
 	var rows []escContact
-	if err := db.Raw(`SELECT user_id, contact_id, uuid, name, lists, pending, CAST("groups" AS TEXT) AS groups, is_messenger_user, nickname FROM t_user_contact ORDER BY user_id, contact_id`).Scan(&rows).Error; err != nil {
+	if err := db.Raw(`SELECT user_id, contact_id, uuid, name, lists, pending, CAST("groups" AS TEXT) AS groups, is_messenger_user, nickname` + details + ` FROM t_user_contact ORDER BY user_id, contact_id`).Scan(&rows).Error; err != nil {
 		return nil, fmt.Errorf("escargot source %s: reading t_user_contact: %w", name, err)
 	}
 	byID := map[int64]*escUser{}
@@ -207,6 +230,10 @@ func escargotDoc(u *escUser, rows []escContact, byID map[int64]*escUser) (*Accou
 			c.DisplayName = r.Name
 			if r.Nickname != nil {
 				c.Nickname = *r.Nickname
+			}
+			c.FirstName, c.MiddleName, c.LastName, c.Comment = deref(r.FirstName), deref(r.MiddleName), deref(r.LastName), deref(r.Notes)
+			if t, ok := escTime(deref(r.Birthdate)); ok {
+				c.Birthdate = t.Format(birthdateLayout)
 			}
 			if !r.IsMessengerUser {
 				f := false
@@ -298,4 +325,11 @@ func sqliteReadOnly(path string) gorm.Dialector {
 // openRead opens an SQLite file read-only (tests copy fixtures with it).
 func openRead(path string) (*gorm.DB, error) {
 	return gorm.Open(sqliteReadOnly(path), &gorm.Config{Logger: logger.Discard})
+}
+
+func deref(p *string) string {
+	if p == nil {
+		return ""
+	}
+	return *p
 }
