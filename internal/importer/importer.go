@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"slices"
 	"sort"
 	"strings"
 	"sync"
@@ -137,9 +138,10 @@ func Run(ctx context.Context, st *store.Store, src Source, opt Options) (*Summar
 	}
 	sum := &Summary{Source: src.Name(), DryRun: opt.DryRun}
 	im := &run{st: st, opt: opt, sum: sum, valid: map[string]string{}, bad: map[string]string{},
-		pairs: map[uint64]uint8{}, created: map[string]int64{}, repairs: map[string]map[string]*repair{}}
+		created: map[string]int64{}, repairs: map[string]map[string]*repair{}}
 
 	// Pass 1: parse and validate every account; collect FL/RL pairs.
+	var flKeys, rlKeys []uint64
 	err := src.Each(ctx, func(d *AccountDoc, where string, bad error) error {
 		sum.readAccounts++
 		seq := sum.readAccounts
@@ -159,10 +161,10 @@ func Run(ctx context.Context, st *store.Store, src Source, opt Options) (*Summar
 		im.valid[lower] = where
 		for _, c := range d.Contacts {
 			if c.bits()&models.ListFL != 0 {
-				im.pairs[pairKey(lower, c.Email)] |= 1
+				flKeys = append(flKeys, pairKey(lower, c.Email))
 			}
 			if c.bits()&models.ListRL != 0 {
-				im.pairs[pairKey(c.Email, lower)] |= 2
+				rlKeys = append(rlKeys, pairKey(c.Email, lower))
 			}
 		}
 		return nil
@@ -170,6 +172,9 @@ func Run(ctx context.Context, st *store.Store, src Source, opt Options) (*Summar
 	if err != nil {
 		return nil, err
 	}
+
+	im.pairs = unmatched(flKeys, rlKeys)
+	flKeys, rlKeys = nil, nil
 
 	// Pass 2: contacts pointing at missing accounts, FL⇔RL inconsistencies,
 	// and the account rows themselves (so contacts can point at them).
@@ -269,7 +274,7 @@ type run struct {
 	sum     *Summary
 	valid   map[string]string // lower address → where (importable so far)
 	bad     map[string]string // lower address → why not
-	pairs   map[uint64]uint8  // FL (1) / matching RL (2) per ordered pair
+	pairs   map[uint64]uint8  // unmatched pairs: FL without RL (1), RL without FL (2)
 	created map[string]int64  // accounts created by this run
 	repairs map[string]map[string]*repair
 	pending []*AccountDoc // pass 2: accounts waiting to be created
@@ -292,6 +297,31 @@ func pairKey(a, b string) uint64 {
 		}
 	}
 	return h
+}
+
+// unmatched compares the FL pairs (owner, contact) with the pairs the RL
+// entries imply (contact, owner) and returns those found on one side only.
+// Sorted slices of 64-bit pair hashes (8 bytes an entry) keep the check over
+// millions of entries small; only the mismatches are kept afterwards.
+func unmatched(fl, rl []uint64) map[uint64]uint8 {
+	slices.Sort(fl)
+	slices.Sort(rl)
+	out := map[uint64]uint8{}
+	i, j := 0, 0
+	for i < len(fl) || j < len(rl) {
+		switch {
+		case j == len(rl) || i < len(fl) && fl[i] < rl[j]:
+			out[fl[i]] = 1
+			i++
+		case i == len(fl) || rl[j] < fl[i]:
+			out[rl[j]] = 2
+			j++
+		default:
+			i++
+			j++
+		}
+	}
+	return out
 }
 
 // lookup resolves addresses to abch accounts.
