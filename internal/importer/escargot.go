@@ -286,10 +286,13 @@ func redact(src string) string {
 	return src
 }
 
+// Name identifies the source in summaries and import_state.
 func (s *escargotSource) Name() string { return "escargot:" + s.name }
 
+// Count is the number of accounts (-1 before the first pass for a file).
 func (s *escargotSource) Count() int { return len(s.docs) }
 
+// Each calls fn for every account in source order (see Source).
 func (s *escargotSource) Each(ctx context.Context, fn func(d *AccountDoc, where string, bad error) error) error {
 	for i, d := range s.docs {
 		if err := ctx.Err(); err != nil {
