@@ -27,6 +27,9 @@ type writer struct {
 	stats   acctStats
 
 	memChecked, memAny bool
+	// fresh marks a book this run has just created (empty, no tombstones):
+	// the writer skips the reads that could only find nothing.
+	fresh bool
 }
 
 type acctStats struct {
@@ -81,7 +84,7 @@ func (w *writer) apply(d *AccountDoc, targets map[string]target, union bool) err
 				}
 			}
 			if b.me != nil {
-				if err := t.DB.Model(&models.Contact{}).Where("id = ?", b.me.ID).Updates(map[string]any{
+				if err := t.DB.Model(&models.Contact{}).Where("owner_id = ? AND contact_key = 'me'", b.acct.ID).Updates(map[string]any{
 					"display_name": d.DisplayName, "quick_name": d.DisplayName, "annotations": newMeAnn, "rev": rev, "updated_at": now,
 				}).Error; err != nil {
 					return err
@@ -162,8 +165,10 @@ func (w *writer) apply(d *AccountDoc, targets map[string]target, union bool) err
 		rows := make([]models.Group, 0, len(creates))
 		usedGUID := map[string]bool{}
 		var all []models.Group
-		if err := t.DB.Select("guid").Where("owner_id = ?", b.acct.ID).Find(&all).Error; err != nil {
-			return err
+		if !w.fresh {
+			if err := t.DB.Select("guid").Where("owner_id = ?", b.acct.ID).Find(&all).Error; err != nil {
+				return err
+			}
 		}
 		for _, g := range all {
 			usedGUID[strings.ToLower(g.GUID)] = true
@@ -224,6 +229,7 @@ func (w *writer) apply(d *AccountDoc, targets map[string]target, union bool) err
 				OwnerID: b.acct.ID, GUID: guid, Key: key, ContactAccountID: acctID, ContactType: models.ContactTypeRegular,
 				PassportName: cd.Email, Network: models.NetworkPassport, CID: tg.CID, DisplayName: cd.DisplayName,
 				QuickName: cd.DisplayName, IsMessengerUser: cd.messenger(), Annotations: withAnnotation("[]", annNickName, cd.Nickname),
+				FirstName: cd.FirstName, MiddleName: cd.MiddleName, LastName: cd.LastName, Comment: cd.Comment, Birthdate: cd.Birthdate,
 				CreatedAt: now, UpdatedAt: now,
 			})
 			newGroups[len(newContacts)-1] = gids
@@ -245,8 +251,13 @@ func (w *writer) apply(d *AccountDoc, targets map[string]target, union bool) err
 		if union && dn == "" {
 			dn = cur.DisplayName
 		}
+		det := [5]string{cd.FirstName, cd.MiddleName, cd.LastName, cd.Comment, cd.Birthdate}
+		curDet := [5]string{cur.FirstName, cur.MiddleName, cur.LastName, cur.Comment, cur.Birthdate}
+		if union && !cd.hasDetails() {
+			det = curDet
+		}
 		sameGroups := equalIDs(curG, gids)
-		if cur.Deleted || cur.IsMessengerUser != cd.messenger() || cur.DisplayName != dn || cur.QuickName != dn ||
+		if cur.Deleted || det != curDet || cur.IsMessengerUser != cd.messenger() || cur.DisplayName != dn || cur.QuickName != dn ||
 			cur.Annotations != ann || cur.CID != tg.CID || !equalPtr(cur.ContactAccountID, acctID) || !sameGroups {
 			rev, err := w.rev()
 			if err != nil {
@@ -255,6 +266,7 @@ func (w *writer) apply(d *AccountDoc, targets map[string]target, union bool) err
 			if err := t.DB.Model(&models.Contact{}).Where("id = ?", cur.ID).Updates(map[string]any{
 				"deleted": false, "is_messenger_user": cd.messenger(), "display_name": dn, "quick_name": dn,
 				"annotations": ann, "cid": tg.CID, "contact_account_id": acctID, "passport_name": cd.Email,
+				"first_name": det[0], "middle_name": det[1], "last_name": det[2], "comment": det[3], "birthdate": det[4],
 				"rev": rev, "updated_at": now,
 			}).Error; err != nil {
 				return err
@@ -403,6 +415,9 @@ func (w *writer) apply(d *AccountDoc, targets map[string]target, union bool) err
 // hadMembershipRows reports whether the book ever had a membership row
 // (tombstones included); cached per writer.
 func (w *writer) hadMembershipRows() bool {
+	if w.fresh {
+		return false
+	}
 	if w.memChecked {
 		return w.memAny
 	}

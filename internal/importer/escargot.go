@@ -31,6 +31,7 @@ var escargotColumns = map[string][]string{
 type escargotSource struct {
 	name string
 	docs []*AccountDoc
+	ids  []int64       // t_user.id of each doc
 	errs map[int]error // index in docs → why the account cannot be imported
 }
 
@@ -53,7 +54,7 @@ func OpenEscargot(ctx context.Context, src string) (Source, error) {
 		if err != nil || string(head) != "SQLite format 3\x00" {
 			return nil, fmt.Errorf("escargot source %s: not an SQLite database (and not a postgres:// URL)", src)
 		}
-		dial = sqlite.Open("file:" + src + "?mode=ro&_pragma=busy_timeout(5000)")
+		dial = sqliteReadOnly(src)
 	}
 	db, err := gorm.Open(dial, &gorm.Config{Logger: logger.Discard})
 	if err != nil {
@@ -62,6 +63,7 @@ func OpenEscargot(ctx context.Context, src string) (Source, error) {
 	sqlDB, _ := db.DB()
 	defer sqlDB.Close()
 	db = db.WithContext(ctx)
+	optional := map[string]bool{}
 	for _, table := range []string{"t_user", "t_user_contact"} {
 		var cols []string
 		if pg {
@@ -79,6 +81,11 @@ func OpenEscargot(ctx context.Context, src string) (Source, error) {
 		for _, c := range cols {
 			have[strings.ToLower(c)] = true
 		}
+		if table == "t_user_contact" {
+			for _, c := range escargotDetailColumns {
+				optional[c] = have[c]
+			}
+		}
 		var missing []string
 		for _, c := range escargotColumns[table] {
 			if !have[c] {
@@ -89,7 +96,7 @@ func OpenEscargot(ctx context.Context, src string) (Source, error) {
 			return nil, fmt.Errorf("escargot source %s: not an Escargot database: table %s lacks column(s) %s", redact(src), table, strings.Join(missing, ", "))
 		}
 	}
-	return readEscargot(db, redact(src))
+	return readEscargot(db, redact(src), optional)
 }
 
 type escUser struct {
@@ -113,6 +120,11 @@ type escContact struct {
 	Groups          string
 	IsMessengerUser bool
 	Nickname        *string
+	FirstName       *string
+	MiddleName      *string
+	LastName        *string
+	Notes           *string
+	Birthdate       *string
 }
 
 type escGroup struct {
@@ -122,13 +134,25 @@ type escGroup struct {
 	IsFavorite bool   `json:"is_favorite"`
 }
 
-func readEscargot(db *gorm.DB, name string) (Source, error) {
+// escargotDetailColumns are the AB contact details the import carries over
+// when the table has them (ABContactUpdate writes them in Escargot).
+var escargotDetailColumns = []string{"first_name", "middle_name", "last_name", "notes", "birthdate"}
+
+func readEscargot(db *gorm.DB, name string, have map[string]bool) (Source, error) {
+	details := ""
+	for _, c := range escargotDetailColumns {
+		expr := "CAST(" + c + " AS TEXT)"
+		if !have[c] {
+			expr = "NULL"
+		}
+		details += ", " + expr + " AS " + c
+	}
 	var users []escUser
 	if err := db.Raw(`SELECT id, uuid, email, friendly_name, password, CAST("groups" AS TEXT) AS groups, CAST(settings AS TEXT) AS settings, CAST(date_created AS TEXT) AS date_created FROM t_user ORDER BY id`).Scan(&users).Error; err != nil {
 		return nil, fmt.Errorf("escargot source %s: reading t_user: %w", name, err)
 	}
 	var rows []escContact
-	if err := db.Raw(`SELECT user_id, contact_id, uuid, name, lists, pending, CAST("groups" AS TEXT) AS groups, is_messenger_user, nickname FROM t_user_contact ORDER BY user_id, contact_id`).Scan(&rows).Error; err != nil {
+	if err := db.Raw(`SELECT user_id, contact_id, uuid, name, lists, pending, CAST("groups" AS TEXT) AS groups, is_messenger_user, nickname` + details + ` FROM t_user_contact ORDER BY user_id, contact_id`).Scan(&rows).Error; err != nil {
 		return nil, fmt.Errorf("escargot source %s: reading t_user_contact: %w", name, err)
 	}
 	byID := map[int64]*escUser{}
@@ -149,6 +173,7 @@ func readEscargot(db *gorm.DB, name string) (Source, error) {
 			s.errs[len(s.docs)] = err
 		}
 		s.docs = append(s.docs, d)
+		s.ids = append(s.ids, u.ID)
 	}
 	return s, nil
 }
@@ -206,6 +231,10 @@ func escargotDoc(u *escUser, rows []escContact, byID map[int64]*escUser) (*Accou
 			if r.Nickname != nil {
 				c.Nickname = *r.Nickname
 			}
+			c.FirstName, c.MiddleName, c.LastName, c.Comment = deref(r.FirstName), deref(r.MiddleName), deref(r.LastName), deref(r.Notes)
+			if t, ok := escTime(deref(r.Birthdate)); ok {
+				c.Birthdate = t.Format(birthdateLayout)
+			}
 			if !r.IsMessengerUser {
 				f := false
 				c.Messenger = &f
@@ -257,17 +286,20 @@ func redact(src string) string {
 	return src
 }
 
+// Name identifies the source in summaries and import_state.
 func (s *escargotSource) Name() string { return "escargot:" + s.name }
 
+// Count is the number of accounts (-1 before the first pass for a file).
 func (s *escargotSource) Count() int { return len(s.docs) }
 
+// Each calls fn for every account in source order (see Source).
 func (s *escargotSource) Each(ctx context.Context, fn func(d *AccountDoc, where string, bad error) error) error {
 	for i, d := range s.docs {
 		if err := ctx.Err(); err != nil {
 			return err
 		}
 		cp := cloneDoc(d)
-		if err := fn(cp, fmt.Sprintf("t_user row %d", i+1), s.errs[i]); err != nil {
+		if err := fn(cp, fmt.Sprintf("t_user id %d", s.ids[i]), s.errs[i]); err != nil {
 			return err
 		}
 	}
@@ -287,4 +319,20 @@ func cloneDoc(d *AccountDoc) *AccountDoc {
 		cp.Contacts[i] = c
 	}
 	return &cp
+}
+
+func sqliteReadOnly(path string) gorm.Dialector {
+	return sqlite.Open("file:" + path + "?mode=ro&_pragma=busy_timeout(5000)")
+}
+
+// openRead opens an SQLite file read-only (tests copy fixtures with it).
+func openRead(path string) (*gorm.DB, error) {
+	return gorm.Open(sqliteReadOnly(path), &gorm.Config{Logger: logger.Discard})
+}
+
+func deref(p *string) string {
+	if p == nil {
+		return ""
+	}
+	return *p
 }

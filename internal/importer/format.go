@@ -68,6 +68,11 @@ type ContactDoc struct {
 	Nickname    string   `json:"nickname,omitempty"`
 	Messenger   *bool    `json:"messenger,omitempty"`
 	Groups      []string `json:"groups,omitempty"`
+	FirstName   string   `json:"first_name,omitempty"`
+	MiddleName  string   `json:"middle_name,omitempty"`
+	LastName    string   `json:"last_name,omitempty"`
+	Comment     string   `json:"comment,omitempty"`
+	Birthdate   string   `json:"birthdate,omitempty"`
 
 	guid string
 }
@@ -209,7 +214,10 @@ func (d *AccountDoc) normalize() error {
 			bits = nb
 			c.ListNames = nil
 		}
-		if bits <= 0 || bits > 31 {
+		if bits < 0 {
+			return fmt.Errorf("contact %s: neither lists nor list_names given", addr)
+		}
+		if bits == 0 || bits > 31 {
 			return fmt.Errorf("contact %s: lists %d is not a combination of FL 1, AL 2, BL 4, RL 8, PL 16", addr, bits)
 		}
 		if bits&models.ListAL != 0 && bits&models.ListBL != 0 {
@@ -217,12 +225,19 @@ func (d *AccountDoc) normalize() error {
 		}
 		c.setBits(bits)
 		if bits&models.ListFL == 0 {
-			if len(c.Groups) > 0 || c.Nickname != "" || c.Messenger != nil {
-				return fmt.Errorf("contact %s: groups, nickname and messenger need FL", addr)
+			if len(c.Groups) > 0 || c.Nickname != "" || c.Messenger != nil || c.hasDetails() {
+				return fmt.Errorf("contact %s: groups, nickname, messenger and contact details need FL", addr)
 			}
 			if bits&(models.ListRL|models.ListPL) == 0 {
 				c.DisplayName = "" // kept only on address-book, Reverse and Pending entries
 			}
+		}
+		if c.Birthdate != "" {
+			bd, err := parseBirthdate(c.Birthdate)
+			if err != nil {
+				return fmt.Errorf("contact %s: %v", addr, err)
+			}
+			c.Birthdate = bd
 		}
 		if c.Messenger != nil && *c.Messenger {
 			c.Messenger = nil
@@ -250,6 +265,24 @@ func (d *AccountDoc) normalize() error {
 
 func sortContacts(cs []ContactDoc) {
 	sort.Slice(cs, func(i, j int) bool { return cs[i].Email < cs[j].Email })
+}
+
+func (c *ContactDoc) hasDetails() bool {
+	return c.FirstName != "" || c.MiddleName != "" || c.LastName != "" || c.Comment != "" || c.Birthdate != ""
+}
+
+// birthdateLayout is how birthdays are stored and written: the AB wire form
+// without a zone (PROTOCOL.md §1.3 birthdate).
+const birthdateLayout = "2006-01-02T15:04:05"
+
+// parseBirthdate accepts YYYY-MM-DD or YYYY-MM-DDTHH:MM:SS.
+func parseBirthdate(s string) (string, error) {
+	for _, l := range []string{birthdateLayout, "2006-01-02"} {
+		if t, err := time.Parse(l, s); err == nil {
+			return t.Format(birthdateLayout), nil
+		}
+	}
+	return "", fmt.Errorf("birthdate %q is not YYYY-MM-DD", s)
 }
 
 // groupName returns the account's spelling of group name n.

@@ -5,8 +5,10 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"slices"
 	"sort"
 	"strings"
+	"sync"
 	"time"
 
 	"gorm.io/gorm"
@@ -44,6 +46,8 @@ type Skip struct {
 	Email  string `json:"email"`
 	Where  string `json:"where"`
 	Reason string `json:"reason"`
+
+	seq int // source order, for a stable report
 }
 
 // Inconsistency is a pair that breaks "FL on A's side ⇔ RL on B's side".
@@ -134,31 +138,33 @@ func Run(ctx context.Context, st *store.Store, src Source, opt Options) (*Summar
 	}
 	sum := &Summary{Source: src.Name(), DryRun: opt.DryRun}
 	im := &run{st: st, opt: opt, sum: sum, valid: map[string]string{}, bad: map[string]string{},
-		pairs: map[uint64]uint8{}, created: map[string]int64{}, repairs: map[string]map[string]*repair{}}
+		created: map[string]int64{}, repairs: map[string]map[string]*repair{}}
 
 	// Pass 1: parse and validate every account; collect FL/RL pairs.
+	var flKeys, rlKeys []uint64
 	err := src.Each(ctx, func(d *AccountDoc, where string, bad error) error {
 		sum.readAccounts++
+		seq := sum.readAccounts
 		if bad == nil {
 			bad = d.normalize()
 		}
 		lower := strings.ToLower(strings.TrimSpace(d.Email))
 		if bad != nil {
-			im.skip(d.Email, where, bad.Error())
+			im.skip(d.Email, where, bad.Error(), seq)
 			im.bad[lower] = bad.Error()
 			return nil
 		}
 		if first, dup := im.valid[lower]; dup {
-			im.skip(d.Email, where, "the address appears again in the source (first at "+first+")")
+			im.skip(d.Email, where, "the address appears again in the source (first at "+first+")", seq)
 			return nil
 		}
 		im.valid[lower] = where
 		for _, c := range d.Contacts {
 			if c.bits()&models.ListFL != 0 {
-				im.pairs[pairKey(lower, c.Email)] |= 1
+				flKeys = append(flKeys, pairKey(lower, c.Email))
 			}
 			if c.bits()&models.ListRL != 0 {
-				im.pairs[pairKey(c.Email, lower)] |= 2
+				rlKeys = append(rlKeys, pairKey(c.Email, lower))
 			}
 		}
 		return nil
@@ -167,10 +173,15 @@ func Run(ctx context.Context, st *store.Store, src Source, opt Options) (*Summar
 		return nil, err
 	}
 
+	im.pairs = unmatched(flKeys, rlKeys)
+	flKeys, rlKeys = nil, nil
+
 	// Pass 2: contacts pointing at missing accounts, FL⇔RL inconsistencies,
 	// and the account rows themselves (so contacts can point at them).
 	prog := newProgress(opt, "checking accounts", len(im.valid))
+	seq := 0
 	err = src.Each(ctx, func(d *AccountDoc, where string, bad error) error {
+		seq++
 		if bad != nil || d.normalize() != nil {
 			return nil
 		}
@@ -179,8 +190,11 @@ func Run(ctx context.Context, st *store.Store, src Source, opt Options) (*Summar
 			return nil
 		}
 		prog.add()
-		return im.prepare(ctx, d, where)
+		return im.prepare(ctx, d, where, seq)
 	})
+	if err == nil {
+		err = im.flushCreates(ctx)
+	}
 	prog.done()
 	if err != nil {
 		return nil, err
@@ -188,7 +202,33 @@ func Run(ctx context.Context, st *store.Store, src Source, opt Options) (*Summar
 
 	// Pass 3: each account's groups, contacts and memberships.
 	prog = newProgress(opt, "importing lists", len(im.valid))
+	// Accounts are independent (each transaction bumps only its own
+	// account), so Postgres imports several at once; SQLite has one writer.
+	workers := 1
+	if st.Dialect == store.DialectPostgres {
+		workers = 4
+	}
+	wctx, cancel := context.WithCancelCause(ctx)
+	defer cancel(nil)
+	jobs := make(chan job)
+	var wg sync.WaitGroup
+	for i := 0; i < workers; i++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for j := range jobs {
+				if wctx.Err() != nil {
+					continue
+				}
+				if err := im.importAccount(wctx, j.d, j.where, j.seq); err != nil {
+					cancel(err)
+				}
+			}
+		}()
+	}
+	seq = 0
 	err = src.Each(ctx, func(d *AccountDoc, where string, bad error) error {
+		seq++
 		if bad != nil || d.normalize() != nil {
 			return nil
 		}
@@ -197,12 +237,27 @@ func Run(ctx context.Context, st *store.Store, src Source, opt Options) (*Summar
 			return nil
 		}
 		prog.add()
-		return im.importAccount(ctx, d, where)
+		job := job{d: d, where: where, seq: seq}
+		select {
+		case jobs <- job:
+			return nil
+		case <-wctx.Done():
+			return context.Cause(wctx)
+		}
 	})
+	close(jobs)
+	wg.Wait()
+	if werr := context.Cause(wctx); err == nil && werr != nil && !errors.Is(werr, context.Canceled) {
+		err = werr
+	} else if err == nil && ctx.Err() != nil {
+		err = ctx.Err()
+	}
 	prog.done()
 	if err != nil {
 		return nil, err
 	}
+	sort.SliceStable(sum.SkippedAccounts, func(i, j int) bool { return sum.SkippedAccounts[i].seq < sum.SkippedAccounts[j].seq })
+	sort.SliceStable(sum.DroppedContacts, func(i, j int) bool { return sum.DroppedContacts[i].seq < sum.DroppedContacts[j].seq })
 	sort.Slice(sum.Inconsistencies, func(i, j int) bool {
 		a, b := sum.Inconsistencies[i], sum.Inconsistencies[j]
 		return a.Owner+"\x00"+a.Contact < b.Owner+"\x00"+b.Contact
@@ -219,13 +274,16 @@ type run struct {
 	sum     *Summary
 	valid   map[string]string // lower address → where (importable so far)
 	bad     map[string]string // lower address → why not
-	pairs   map[uint64]uint8  // FL (1) / matching RL (2) per ordered pair
+	pairs   map[uint64]uint8  // unmatched pairs: FL without RL (1), RL without FL (2)
 	created map[string]int64  // accounts created by this run
 	repairs map[string]map[string]*repair
+	pending []*AccountDoc // pass 2: accounts waiting to be created
+
+	mu sync.Mutex // pass 3 runs accounts in parallel: guards sum
 }
 
-func (im *run) skip(email, where, reason string) {
-	im.sum.SkippedAccounts = append(im.sum.SkippedAccounts, Skip{Email: email, Where: where, Reason: reason})
+func (im *run) skip(email, where, reason string, seq int) {
+	im.sum.SkippedAccounts = append(im.sum.SkippedAccounts, Skip{Email: email, Where: where, Reason: reason, seq: seq})
 }
 
 // pairKey hashes an ordered pair of addresses (FNV-1a, 64 bits) so the
@@ -239,6 +297,31 @@ func pairKey(a, b string) uint64 {
 		}
 	}
 	return h
+}
+
+// unmatched compares the FL pairs (owner, contact) with the pairs the RL
+// entries imply (contact, owner) and returns those found on one side only.
+// Sorted slices of 64-bit pair hashes (8 bytes an entry) keep the check over
+// millions of entries small; only the mismatches are kept afterwards.
+func unmatched(fl, rl []uint64) map[uint64]uint8 {
+	slices.Sort(fl)
+	slices.Sort(rl)
+	out := map[uint64]uint8{}
+	i, j := 0, 0
+	for i < len(fl) || j < len(rl) {
+		switch {
+		case j == len(rl) || i < len(fl) && fl[i] < rl[j]:
+			out[fl[i]] = 1
+			i++
+		case i == len(fl) || rl[j] < fl[i]:
+			out[rl[j]] = 2
+			j++
+		default:
+			i++
+			j++
+		}
+	}
+	return out
 }
 
 // lookup resolves addresses to abch accounts.
@@ -261,7 +344,7 @@ func lookup(db *gorm.DB, addrs []string) (map[string]target, error) {
 	return out, nil
 }
 
-func (im *run) prepare(ctx context.Context, d *AccountDoc, where string) error {
+func (im *run) prepare(ctx context.Context, d *AccountDoc, where string, seq int) error {
 	lower := strings.ToLower(d.Email)
 	var outside []string
 	for _, c := range d.Contacts {
@@ -278,7 +361,7 @@ func (im *run) prepare(ctx context.Context, d *AccountDoc, where string) error {
 		}
 		for _, c := range outside {
 			if _, ok := found[c]; !ok {
-				im.skip(d.Email, where, fmt.Sprintf("contact %s points at a missing account (not in the source, not in abch)", c))
+				im.skip(d.Email, where, fmt.Sprintf("contact %s points at a missing account (not in the source, not in abch)", c), seq)
 				delete(im.valid, lower)
 				im.bad[lower] = "its contact " + c + " points at a missing account"
 				return nil
@@ -299,21 +382,82 @@ func (im *run) prepare(ctx context.Context, d *AccountDoc, where string) error {
 	if im.opt.DryRun {
 		return nil
 	}
-	var existing int64
-	if err := im.st.DB.WithContext(ctx).Model(&models.Account{}).Where("email_lower = ?", lower).Count(&existing).Error; err != nil {
+	im.pending = append(im.pending, d)
+	if len(im.pending) >= createBatch {
+		return im.flushCreates(ctx)
+	}
+	return nil
+}
+
+// createBatch is how many new accounts pass 2 creates per transaction.
+// Creating an account only makes its row and Me contact (an empty book), so
+// batching them is safe; the lists follow in one transaction per account.
+const createBatch = 100
+
+// flushCreates creates the pending accounts that do not exist yet, a batch
+// per transaction; a batch that fails is retried one account at a time so
+// one bad row cannot hold back the others.
+func (im *run) flushCreates(ctx context.Context) error {
+	docs := im.pending
+	im.pending = nil
+	if len(docs) == 0 {
+		return nil
+	}
+	addrs := make([]string, len(docs))
+	for i, d := range docs {
+		addrs[i] = strings.ToLower(d.Email)
+	}
+	have, err := lookup(im.st.DB.WithContext(ctx), addrs)
+	if err != nil {
 		return err
 	}
-	if existing > 0 {
+	var todo []*AccountDoc
+	for _, d := range docs {
+		if _, ok := have[strings.ToLower(d.Email)]; !ok {
+			todo = append(todo, d)
+		}
+	}
+	create := func(batch []*AccountDoc) error {
+		made := map[string]int64{}
+		err := im.st.Write(ctx, func(t *store.Txn) error {
+			clear(made)
+			if err := im.fastCommit(t); err != nil {
+				return err
+			}
+			states := make([]store.ImportState, 0, len(batch))
+			for _, d := range batch {
+				a, err := im.createAccount(t, d)
+				if err != nil {
+					return err
+				}
+				made[a.EmailLower] = a.ID
+				// Recorded at once, so if the run stops before pass 3 a
+				// re-run still sees the account as the import's own.
+				empty := &AccountDoc{V: FormatVersion, DisplayName: a.DisplayName, BLP: a.BLP, GTC: a.GTC, Groups: []GroupDoc{}, Contacts: []ContactDoc{}}
+				states = append(states, store.ImportState{AccountID: a.ID, Source: im.sum.Source, StateHash: empty.stateHash(),
+					PasswordHash: a.PasswordHash, ImportedAt: t.Now})
+			}
+			return t.DB.CreateInBatches(states, 200).Error
+		})
+		if err == nil {
+			for k, v := range made {
+				im.created[k] = v
+			}
+		}
+		return err
+	}
+	if len(todo) == 0 {
 		return nil
 	}
-	return im.st.Write(ctx, func(t *store.Txn) error {
-		a, err := im.createAccount(t, d)
-		if err != nil {
-			return err
+	if err := create(todo); err == nil || len(todo) == 1 {
+		return err
+	}
+	for _, d := range todo {
+		if err := create([]*AccountDoc{d}); err != nil {
+			return fmt.Errorf("%s: creating the account: %w", d.Email, err)
 		}
-		im.created[lower] = a.ID
-		return nil
-	})
+	}
+	return nil
 }
 
 func (im *run) createAccount(t *store.Txn, d *AccountDoc) (*models.Account, error) {
@@ -403,7 +547,13 @@ func (im *run) applyRepairs(d *AccountDoc) {
 	sortContacts(d.Contacts)
 }
 
-func (im *run) importAccount(ctx context.Context, d *AccountDoc, where string) error {
+type job struct {
+	d     *AccountDoc
+	where string
+	seq   int
+}
+
+func (im *run) importAccount(ctx context.Context, d *AccountDoc, where string, seq int) error {
 	lower := strings.ToLower(d.Email)
 	im.applyRepairs(d)
 	addrs := make([]string, 0, len(d.Contacts))
@@ -424,8 +574,10 @@ func (im *run) importAccount(ctx context.Context, d *AccountDoc, where string) e
 				if why == "" {
 					why = "no such account"
 				}
+				im.mu.Lock()
 				im.sum.DroppedContacts = append(im.sum.DroppedContacts, Skip{Email: c.Email, Where: where + " (" + d.Email + ")",
-					Reason: "its account is not imported: " + why})
+					Reason: "its account is not imported: " + why, seq: seq})
+				im.mu.Unlock()
 				continue
 			}
 		}
@@ -442,6 +594,9 @@ func (im *run) importAccount(ctx context.Context, d *AccountDoc, where string) e
 	)
 	err = im.st.Write(ctx, func(t *store.Txn) error {
 		outcome, skipWhy, note = "", "", ""
+		if err := im.fastCommit(t); err != nil {
+			return err
+		}
 		var acct models.Account
 		res := t.DB.Where("email_lower = ?", lower).Limit(1).Find(&acct)
 		if res.Error != nil {
@@ -458,17 +613,28 @@ func (im *run) importAccount(ctx context.Context, d *AccountDoc, where string) e
 			}
 			acct, isNew = *a, true
 		}
-		b, err := loadBook(t.DB, acct)
-		if err != nil {
-			return err
+		var (
+			b        *book
+			state    store.ImportState
+			hasState bool
+			curHash  string
+		)
+		if isNew {
+			// Just created by this run: an empty book with its Me contact.
+			b = &book{acct: acct, me: &models.Contact{Annotations: "[]", DisplayName: acct.DisplayName},
+				contacts: map[string]*models.Contact{}, dead: map[string]*models.Contact{}, cgroups: map[int64][]int64{}}
+		} else {
+			var err error
+			if b, err = loadBook(t.DB, acct); err != nil {
+				return err
+			}
+			sres := t.DB.Where("account_id = ?", acct.ID).Limit(1).Find(&state)
+			if sres.Error != nil {
+				return sres.Error
+			}
+			hasState = sres.RowsAffected > 0
+			curHash = b.doc().stateHash()
 		}
-		var state store.ImportState
-		sres := t.DB.Where("account_id = ?", acct.ID).Limit(1).Find(&state)
-		if sres.Error != nil {
-			return sres.Error
-		}
-		hasState := sres.RowsAffected > 0
-		curHash := b.doc().stateHash()
 		union := false
 		if !isNew && curHash != desiredHash {
 			switch {
@@ -481,7 +647,7 @@ func (im *run) importAccount(ctx context.Context, d *AccountDoc, where string) e
 			}
 			union = im.opt.Merge == MergeUnion
 		}
-		w := &writer{t: t, b: b, newGUID: im.st.NewGUID}
+		w := &writer{t: t, b: b, newGUID: im.st.NewGUID, fresh: isNew}
 		if err := w.apply(d, targets, union); err != nil {
 			return err
 		}
@@ -537,8 +703,10 @@ func (im *run) importAccount(ctx context.Context, d *AccountDoc, where string) e
 	if err != nil && !errors.Is(err, errDryRun) {
 		return fmt.Errorf("%s (%s): %w", d.Email, where, err)
 	}
+	im.mu.Lock()
+	defer im.mu.Unlock()
 	if skipWhy != "" {
-		im.skip(d.Email, where, skipWhy)
+		im.skip(d.Email, where, skipWhy, seq)
 		return nil
 	}
 	if note != "" {
@@ -565,4 +733,16 @@ func (im *run) importAccount(ctx context.Context, d *AccountDoc, where string) e
 	s.GroupsChanged += stats.groupsChanged
 	s.GroupsRemoved += stats.groupsRemoved
 	return nil
+}
+
+// fastCommit lets Postgres acknowledge an import transaction before its WAL
+// reaches the disk (synchronous_commit off, this transaction only). A crash
+// can lose the last few accounts' commits but never leaves one half-written,
+// and a re-run of the idempotent import redoes them; it saves a disk flush
+// per account, the main cost of one-transaction-per-account imports.
+func (im *run) fastCommit(t *store.Txn) error {
+	if im.st.Dialect != store.DialectPostgres {
+		return nil
+	}
+	return t.DB.Exec("SET LOCAL synchronous_commit TO OFF").Error
 }

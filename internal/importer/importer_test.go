@@ -57,6 +57,13 @@ type expContact struct {
 	DisplayName     string                  `json:"display_name"`
 	Nickname        *string                 `json:"nickname"`
 	IsMessengerUser bool                    `json:"is_messenger_user"`
+	ABDetails       *struct {
+		FirstName  string `json:"first_name"`
+		MiddleName string `json:"middle_name"`
+		LastName   string `json:"last_name"`
+		Notes      string `json:"notes"`
+		Birthdate  string `json:"birthdate"`
+	} `json:"ab_details"`
 }
 
 type expUser struct {
@@ -105,7 +112,7 @@ func importEscargot(t *testing.T, st *store.Store, opt Options) *Summary {
 
 // compareExpected checks every account of the fixture as the services see
 // it (View: non-deleted contacts and memberships) against expected-sample.json.
-func compareExpected(t *testing.T, st *store.Store, e *expected, repaired bool) {
+func compareExpected(t *testing.T, st *store.Store, e *expected, repaired, details bool) {
 	t.Helper()
 	ctx := context.Background()
 	for _, u := range e.Users {
@@ -178,6 +185,15 @@ func compareExpected(t *testing.T, st *store.Store, e *expected, repaired bool) 
 				wg = append(wg, x.Name)
 			}
 			sort.Strings(wg)
+			if details {
+				var want [5]string
+				if ad := w.ABDetails; ad != nil {
+					want = [5]string{ad.FirstName, ad.MiddleName, ad.LastName, ad.Notes, strings.Replace(strings.TrimSuffix(ad.Birthdate, ".000000"), " ", "T", 1)}
+				}
+				if got := [5]string{g.FirstName, g.MiddleName, g.LastName, g.Comment, g.Birthdate}; got != want {
+					t.Errorf("%s → %s: details %q, want %q", u.Email, addr, got, want)
+				}
+			}
 			if g.Nickname != nick || g.DisplayName != w.DisplayName || g.messenger() != w.IsMessengerUser || strings.Join(g.Groups, "|") != strings.Join(wg, "|") {
 				t.Errorf("%s → %s: nick %q name %q messenger %v groups %q; want %q %q %v %q", u.Email, addr,
 					g.Nickname, g.DisplayName, g.messenger(), g.Groups, nick, w.DisplayName, w.IsMessengerUser, wg)
@@ -220,7 +236,7 @@ func TestImportEscargotSample(t *testing.T) {
 				t.Errorf("inconsistency %+v not reported; got %+v", want, sum.Inconsistencies)
 			}
 		}
-		compareExpected(t, st, e, false)
+		compareExpected(t, st, e, false, true)
 
 		// Old passwords still verify (and ask for an argon2id upgrade).
 		f, err := os.Open(filepath.Join(sharedDir(t), "escargot-sample-passwords.csv"))
@@ -273,7 +289,7 @@ func TestImportEscargotSample(t *testing.T) {
 			sum.Write(&b)
 			t.Fatalf("repair run:\n%s", b.String())
 		}
-		compareExpected(t, st, e, true)
+		compareExpected(t, st, e, true, true)
 	})
 }
 
@@ -294,6 +310,6 @@ func TestImportEscargotRepairAndDryRun(t *testing.T) {
 		if sum.Created != 40 || sum.Repaired != 2 {
 			t.Fatalf("repair summary %+v", sum)
 		}
-		compareExpected(t, st, e, true)
+		compareExpected(t, st, e, true, true)
 	})
 }

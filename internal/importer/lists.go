@@ -16,8 +16,12 @@ import (
 // fatal (for example a malformed line): it names where. Each may be called
 // several times (the import makes several passes).
 type Source interface {
+	// Name identifies the source ("escargot:<file>", "lists:<file>").
 	Name() string
-	Count() int // number of accounts, -1 when unknown
+	// Count is the number of accounts, -1 when not known yet.
+	Count() int
+	// Each walks the accounts; where names each one for reports
+	// ("line 12", "t_user id 7").
 	Each(ctx context.Context, fn func(d *AccountDoc, where string, bad error) error) error
 }
 
@@ -55,6 +59,7 @@ func OpenLists(path string, stdin io.Reader) (Source, func(), error) {
 	}, nil
 }
 
+// Name identifies the source in summaries and import_state.
 func (s *listsSource) Name() string {
 	if s.tmp {
 		return "lists:-"
@@ -62,8 +67,10 @@ func (s *listsSource) Name() string {
 	return "lists:" + s.path
 }
 
+// Count is the number of accounts (-1 before the first pass for a file).
 func (s *listsSource) Count() int { return s.count }
 
+// Each calls fn for every account in source order (see Source).
 func (s *listsSource) Each(ctx context.Context, fn func(d *AccountDoc, where string, bad error) error) error {
 	f, err := os.Open(s.path)
 	if err != nil {

@@ -154,6 +154,7 @@ func (b *book) doc() *AccountDoc {
 		cd.setBits(cd.bits() | models.ListFL)
 		cd.DisplayName = c.DisplayName
 		cd.Nickname = annotation(c.Annotations, annNickName)
+		cd.FirstName, cd.MiddleName, cd.LastName, cd.Comment, cd.Birthdate = c.FirstName, c.MiddleName, c.LastName, c.Comment, c.Birthdate
 		if !c.IsMessengerUser {
 			f := false
 			cd.Messenger = &f
