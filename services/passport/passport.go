@@ -56,8 +56,9 @@ func New(d soap.Deps) *soap.Service {
 			// PROTOCOL.md §6.1: a single RequestSecurityToken may replace the list.
 			"RequestSecurityToken": s.requestTokens,
 		},
-		Fault: s.Fault,
-		WSDL:  wsdl.Passport,
+		Repair: repairPassword,
+		Fault:  s.Fault,
+		WSDL:   wsdl.Passport,
 	}
 }
 

@@ -64,7 +64,11 @@ type Service struct {
 	// OpFor overrides how the operation name is found (OIM Store has no
 	// operation element: its body starts with MessageType/Content).
 	OpFor func(r *Request) string
-	Fault FaultFunc
+	// Repair, when set, may fix a known client bug in the raw body before it
+	// is parsed (purple 2.4 writes RST passwords unescaped). It must return
+	// the body unchanged when there is nothing to repair.
+	Repair func(body []byte) []byte
+	Fault  FaultFunc
 	WSDL  []byte // served for GET <path>?wsdl
 }
 
@@ -204,6 +208,9 @@ func (d *Dispatcher) serve(r *Request) (resp *Response, faultCode string) {
 	}
 	if len(body) == 0 {
 		return fail(models.Errorf(models.CodeBadRequest, "empty request body"))
+	}
+	if r.Service.Repair != nil {
+		body = r.Service.Repair(body)
 	}
 	doc, err := Parse(body)
 	if err != nil {
