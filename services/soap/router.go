@@ -69,7 +69,7 @@ type Service struct {
 	// the body unchanged when there is nothing to repair.
 	Repair func(body []byte) []byte
 	Fault  FaultFunc
-	WSDL  []byte // served for GET <path>?wsdl
+	WSDL   []byte // served for GET <path>?wsdl
 }
 
 // Dispatcher routes requests to services by path, then by operation.
