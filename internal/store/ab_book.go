@@ -122,36 +122,51 @@ func loadRows(tx *gorm.DB, b *Book, ownerID int64, delta bool, since int64) erro
 			return nil // nothing is newer than the book's own revision
 		}
 		gq = gq.Where("rev > ?", since)
-		cq = cq.Where("rev > ?", since)
 	} else {
 		gq = gq.Where("NOT deleted")
 		cq = cq.Where("NOT deleted")
 	}
 	var contacts []models.Contact
-	if err := cq.Order("id").Find(&contacts).Error; err != nil {
-		return err
-	}
-	var links []struct {
-		ContactID int64
-		GUID      string `gorm:"column:guid"`
-	}
-	if delta && len(contacts) > 0 && len(contacts) <= 500 {
-		// Links of the changed contacts only: the cost of a delta follows
-		// the number of changes, not the size of the book.
-		ids := make([]int64, len(contacts))
-		for i := range contacts {
-			ids[i] = contacts[i].ID
+	byContact := map[int64][]string{}
+	if delta {
+		// One query for the changed contacts and their groups: the cost of
+		// a delta follows the number of changes, not the size of the book.
+		var rows []struct {
+			models.Contact
+			GroupGUID *string `gorm:"column:group_guid"`
 		}
-		lq = lq.Where("cg.contact_id IN ?", ids)
-	}
-	if len(contacts) > 0 {
-		if err := lq.Order("cg.contact_id, g.id").Scan(&links).Error; err != nil {
+		err := tx.Raw(`SELECT c.*, g.guid AS group_guid FROM contacts c
+			LEFT JOIN contact_groups cg ON cg.contact_id = c.id
+			LEFT JOIN ab_groups g ON g.id = cg.group_id AND NOT g.deleted
+			WHERE c.owner_id = ? AND c.rev > ? ORDER BY c.id, g.id`, ownerID, since).Scan(&rows).Error
+		if err != nil {
 			return err
 		}
-	}
-	byContact := make(map[int64][]string, len(contacts))
-	for _, l := range links {
-		byContact[l.ContactID] = append(byContact[l.ContactID], l.GUID)
+		for i := range rows {
+			c := rows[i].Contact
+			if len(contacts) == 0 || contacts[len(contacts)-1].ID != c.ID {
+				contacts = append(contacts, c)
+			}
+			if rows[i].GroupGUID != nil {
+				byContact[c.ID] = append(byContact[c.ID], *rows[i].GroupGUID)
+			}
+		}
+	} else {
+		if err := cq.Order("id").Find(&contacts).Error; err != nil {
+			return err
+		}
+		var links []struct {
+			ContactID int64
+			GUID      string `gorm:"column:guid"`
+		}
+		if len(contacts) > 0 {
+			if err := lq.Order("cg.contact_id, g.id").Scan(&links).Error; err != nil {
+				return err
+			}
+		}
+		for _, l := range links {
+			byContact[l.ContactID] = append(byContact[l.ContactID], l.GUID)
+		}
 	}
 	// Groups after contacts: every group a returned link points to is
 	// returned too (or its tombstone), even without a snapshot.
