@@ -18,6 +18,7 @@ import (
 // raises the account's pruned_revision.
 func TestPruner(t *testing.T) {
 	testenv.ForEachDB(t, func(t *testing.T, cfg config.Config) {
+		cfg.TombstoneHorizon = time.Millisecond
 		s := testenv.StartServer(t, cfg)
 		ctx := context.Background()
 		a, err := s.Store.CreateAccount(ctx, store.NewAccount{Email: "a@example.com"})

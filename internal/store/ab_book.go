@@ -47,7 +47,8 @@ type BookContact struct {
 // comes twice (the next delta repeats it; clients merge by id). Contacts
 // are read before groups, so a group a contact newly points to is in the
 // same answer. Pruning cannot race it: tombstones are only pruned past the
-// configured horizon, and cursors that old are refused above.
+// configured horizon (PruneTombstones never uses a shorter one), and a
+// cursor that old is refused above unless the book has not changed since.
 func (s *Store) LoadBook(ctx context.Context, ownerID int64, delta bool, since int64) (*Book, error) {
 	b := &Book{Delta: delta}
 	read := func(tx *gorm.DB) error {
@@ -100,7 +101,9 @@ func (s *Store) horizonRev() int64 {
 func checkCursor(owner *models.Account, since, horizon int64) error {
 	created := models.RevisionAt(owner.CreatedAt)
 	switch {
-	case since < horizon:
+	case since < horizon && since < owner.Revision:
+		// Something changed since a cursor older than the horizon, and its
+		// tombstones may be pruned. (An idle book's cursor stays valid.)
 		return &models.Error{Code: models.CodeFullSyncRequired, Message: "cursor older than the tombstone horizon", Err: fmt.Errorf("cursor %d < horizon %d", since, horizon)}
 	case since > owner.Revision:
 		return &models.Error{Code: models.CodeFullSyncRequired, Message: "cursor is not from this address book", Err: fmt.Errorf("cursor %d > revision %d", since, owner.Revision)}
