@@ -34,7 +34,7 @@ func benchCmd(a *app) *cobra.Command {
 	)
 	c := &cobra.Command{
 		Use:   "bench --url URL [--users N] [--contacts N] [--concurrency N] [--duration D] [--mode full|delta]",
-		Short: "Load-test ABFindAll of a running server (seeds bench-user-N@bench.example accounts in its database)",
+		Short: "Load-test ABFindAll of a running server (seeds bench-user-<contacts>c-N@bench.example accounts in its database)",
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			if users < 1 || contacts < 0 || conc < 1 || duration <= 0 || (mode != "full" && mode != "delta") {
 				return errors.New("need --users >= 1, --contacts >= 0, --concurrency >= 1, --duration > 0, --mode full|delta")
@@ -60,7 +60,9 @@ func benchCmd(a *app) *cobra.Command {
 			if err != nil {
 				return err
 			}
-			accts, err := st.SeedPeers(ctx, "bench-user", "bench.example", users)
+			// One set of users per book size, so runs with different
+			// --contacts never share (and grow) the same books.
+			accts, err := st.SeedPeers(ctx, fmt.Sprintf("bench-user-%dc", contacts), "bench.example", users)
 			if err != nil {
 				return err
 			}

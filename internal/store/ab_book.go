@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"sort"
+	"time"
 
 	"gorm.io/gorm"
 
@@ -33,18 +34,24 @@ type BookContact struct {
 // live group and contact (the Me contact first). With delta true it returns
 // the rows whose rev is greater than since, tombstones included; a cursor
 // this book cannot serve (newer than its revision, older than its pruned
-// horizon, or from before it was created) is CodeFullSyncRequired.
+// horizon or than the configured tombstone horizon, or from before it was
+// created) is CodeFullSyncRequired.
 //
-// The reads run in one read-only snapshot (REPEATABLE READ on Postgres, a
-// read transaction on SQLite), so the returned Owner.Revision describes
-// exactly the returned rows and a response cache may key on it.
+// A full read runs in one read-only snapshot (REPEATABLE READ on Postgres,
+// a read transaction on SQLite), so the returned Owner.Revision describes
+// exactly the returned rows and the response cache may key on it.
+//
+// A delta read skips the transaction (two round trips of its few): the
+// account row is read first and the rows after it, so every row changed
+// up to Owner.Revision is included and a row changed meanwhile at most
+// comes twice (the next delta repeats it; clients merge by id). Contacts
+// are read before groups, so a group a contact newly points to is in the
+// same answer. Pruning cannot race it: tombstones are only pruned past the
+// configured horizon (PruneTombstones never uses a shorter one), and a
+// cursor that old is refused above unless the book has not changed since.
 func (s *Store) LoadBook(ctx context.Context, ownerID int64, delta bool, since int64) (*Book, error) {
 	b := &Book{Delta: delta}
-	opts := &sql.TxOptions{ReadOnly: true}
-	if s.Dialect == DialectPostgres {
-		opts.Isolation = sql.LevelRepeatableRead
-	}
-	err := s.DB.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+	read := func(tx *gorm.DB) error {
 		res := tx.Where("id = ?", ownerID).Limit(1).Find(&b.Owner)
 		if res.Error != nil {
 			return res.Error
@@ -53,22 +60,51 @@ func (s *Store) LoadBook(ctx context.Context, ownerID int64, delta bool, since i
 			return models.Errorf(models.CodeABDoesNotExist, "address book of account %d does not exist", ownerID)
 		}
 		if delta {
-			if err := checkCursor(&b.Owner, since); err != nil {
+			if err := checkCursor(&b.Owner, since, s.horizonRev()); err != nil {
 				return err
 			}
 		}
 		return loadRows(tx, b, ownerID, delta, since)
-	}, opts)
+	}
+	var err error
+	if delta {
+		err = read(s.DB.WithContext(ctx))
+	} else {
+		opts := &sql.TxOptions{ReadOnly: true}
+		if s.Dialect == DialectPostgres {
+			opts.Isolation = sql.LevelRepeatableRead
+		}
+		err = s.DB.WithContext(ctx).Transaction(read, opts)
+	}
 	if err != nil {
 		return nil, translate(err)
 	}
 	return b, nil
 }
 
+// horizonRev is the oldest cursor a delta may use whatever the account's
+// pruned_revision says: the tombstone horizon less a margin for clock skew
+// between abch processes (0 when no horizon is configured).
+func (s *Store) horizonRev() int64 {
+	h := s.Limits.TombstoneHorizon
+	if h <= 0 {
+		return 0
+	}
+	margin := time.Hour
+	if h < 2*margin {
+		margin = h / 2
+	}
+	return models.RevisionAt(s.Now().Add(-h + margin))
+}
+
 // checkCursor decides whether a delta after since can be served.
-func checkCursor(owner *models.Account, since int64) error {
+func checkCursor(owner *models.Account, since, horizon int64) error {
 	created := models.RevisionAt(owner.CreatedAt)
 	switch {
+	case since < horizon && since < owner.Revision:
+		// Something changed since a cursor older than the horizon, and its
+		// tombstones may be pruned. (An idle book's cursor stays valid.)
+		return &models.Error{Code: models.CodeFullSyncRequired, Message: "cursor older than the tombstone horizon", Err: fmt.Errorf("cursor %d < horizon %d", since, horizon)}
 	case since > owner.Revision:
 		return &models.Error{Code: models.CodeFullSyncRequired, Message: "cursor is not from this address book", Err: fmt.Errorf("cursor %d > revision %d", since, owner.Revision)}
 	case since < owner.PrunedRevision:
@@ -89,39 +125,56 @@ func loadRows(tx *gorm.DB, b *Book, ownerID int64, delta bool, since int64) erro
 			return nil // nothing is newer than the book's own revision
 		}
 		gq = gq.Where("rev > ?", since)
-		cq = cq.Where("rev > ?", since)
 	} else {
 		gq = gq.Where("NOT deleted")
 		cq = cq.Where("NOT deleted")
 	}
-	if err := gq.Order("id").Find(&b.Groups).Error; err != nil {
-		return err
-	}
 	var contacts []models.Contact
-	if err := cq.Order("id").Find(&contacts).Error; err != nil {
-		return err
-	}
-	var links []struct {
-		ContactID int64
-		GUID      string `gorm:"column:guid"`
-	}
-	if delta && len(contacts) > 0 && len(contacts) <= 500 {
-		// Links of the changed contacts only: the cost of a delta follows
-		// the number of changes, not the size of the book.
-		ids := make([]int64, len(contacts))
-		for i := range contacts {
-			ids[i] = contacts[i].ID
+	byContact := map[int64][]string{}
+	if delta {
+		// One query for the changed contacts and their groups: the cost of
+		// a delta follows the number of changes, not the size of the book.
+		var rows []struct {
+			models.Contact
+			GroupGUID *string `gorm:"column:group_guid"`
 		}
-		lq = lq.Where("cg.contact_id IN ?", ids)
-	}
-	if len(contacts) > 0 {
-		if err := lq.Order("cg.contact_id, g.id").Scan(&links).Error; err != nil {
+		err := tx.Raw(`SELECT c.*, g.guid AS group_guid FROM contacts c
+			LEFT JOIN contact_groups cg ON cg.contact_id = c.id
+			LEFT JOIN ab_groups g ON g.id = cg.group_id AND NOT g.deleted
+			WHERE c.owner_id = ? AND c.rev > ? ORDER BY c.id, g.id`, ownerID, since).Scan(&rows).Error
+		if err != nil {
 			return err
 		}
+		for i := range rows {
+			c := rows[i].Contact
+			if len(contacts) == 0 || contacts[len(contacts)-1].ID != c.ID {
+				contacts = append(contacts, c)
+			}
+			if rows[i].GroupGUID != nil {
+				byContact[c.ID] = append(byContact[c.ID], *rows[i].GroupGUID)
+			}
+		}
+	} else {
+		if err := cq.Order("id").Find(&contacts).Error; err != nil {
+			return err
+		}
+		var links []struct {
+			ContactID int64
+			GUID      string `gorm:"column:guid"`
+		}
+		if len(contacts) > 0 {
+			if err := lq.Order("cg.contact_id, g.id").Scan(&links).Error; err != nil {
+				return err
+			}
+		}
+		for _, l := range links {
+			byContact[l.ContactID] = append(byContact[l.ContactID], l.GUID)
+		}
 	}
-	byContact := make(map[int64][]string, len(contacts))
-	for _, l := range links {
-		byContact[l.ContactID] = append(byContact[l.ContactID], l.GUID)
+	// Groups after contacts: every group a returned link points to is
+	// returned too (or its tombstone), even without a snapshot.
+	if err := gq.Order("id").Find(&b.Groups).Error; err != nil {
+		return err
 	}
 	b.Contacts = make([]BookContact, 0, len(contacts))
 	for _, c := range contacts {

@@ -64,7 +64,7 @@ func (s *Store) AddContacts(ctx context.Context, ownerID int64, in []ContactInpu
 	var guids []string
 	err = s.Write(ctx, func(t *Txn) error {
 		guids = guids[:0]
-		if err := t.Bump(append([]int64{ownerID}, targetIDs(targets)...)...); err != nil {
+		if err := t.Bump(append([]int64{ownerID}, targetIDs(targets, in)...)...); err != nil {
 			return err
 		}
 		owner, err := t.account(ownerID)
@@ -112,10 +112,13 @@ func (s *Store) resolveTargets(ctx context.Context, ownerID int64, in []ContactI
 	return out, nil
 }
 
-func targetIDs(ts []target) []int64 {
+// targetIDs lists the accounts whose lists an add changes: the targets of
+// Messenger contacts (DESIGN.md: Bump every account the transaction
+// changes, and only those).
+func targetIDs(ts []target, in []ContactInput) []int64 {
 	var ids []int64
-	for _, a := range ts {
-		if a != nil {
+	for i, a := range ts {
+		if a != nil && in[i].IsMessengerUser {
 			ids = append(ids, a.ID)
 		}
 	}
@@ -439,9 +442,11 @@ const (
 // cross-account effects. Errors: CodeContactDoesNotExist, CodeBadRequest
 // for a bad privacy value.
 func (s *Store) UpdateContacts(ctx context.Context, ownerID int64, ups []ContactUpdate, allowList bool) error {
+	// Only a Forward List toggle touches the contact's account (its
+	// Reverse/Pending lists); lock those accounts, no others.
 	var guids []string
 	for _, u := range ups {
-		if u.GUID != "" {
+		if u.GUID != "" && u.Changed[PropIsMessengerUser] {
 			guids = append(guids, u.GUID)
 		}
 	}

@@ -223,7 +223,7 @@ func (s *Store) AddGroupContacts(ctx context.Context, ownerID int64, groupGUIDs 
 	var first string
 	err = s.Write(ctx, func(t *Txn) error {
 		first = ""
-		if err := t.Bump(append([]int64{ownerID}, targetIDs(targets)...)...); err != nil {
+		if err := t.Bump(append([]int64{ownerID}, targetIDs(targets, news)...)...); err != nil {
 			return err
 		}
 		owner, err := t.account(ownerID)

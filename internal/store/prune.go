@@ -15,7 +15,13 @@ import (
 // tombstone, in one transaction: from then on a delta cursor older than that
 // answers FullSyncRequired instead of silently missing a deletion (DESIGN.md "Revisions and delta sync"). It
 // returns the number of rows deleted.
+//
+// horizon is never shorter than the configured TombstoneHorizon (a shorter
+// one is raised to it): delta reads rely on that bound (LoadBook).
 func (s *Store) PruneTombstones(ctx context.Context, horizon time.Duration) (int64, error) {
+	if horizon < s.Limits.TombstoneHorizon {
+		horizon = s.Limits.TombstoneHorizon
+	}
 	cutoff := models.RevisionAt(s.Now().Add(-horizon))
 	var total int64
 	err := s.DB.WithContext(ctx).Transaction(func(tx *gorm.DB) error {

@@ -170,6 +170,7 @@ func TestLimits(t *testing.T) {
 // with the wording MSNPSharp matches; pruned tombstones raise the horizon.
 func TestDeltaCursors(t *testing.T) {
 	testenv.ForEachDB(t, func(t *testing.T, cfg config.Config) {
+		cfg.TombstoneHorizon = 30 * time.Minute
 		e := newEnv(t, cfg)
 		alice := e.account("alice@example.com", "Alice")
 		e.account("bob@example.com", "Bob")

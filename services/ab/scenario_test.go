@@ -67,6 +67,7 @@ func TestScenario(t *testing.T) {
 		t.Run("duplicate add faults with ContactAlreadyExists and the existing id", func(t *testing.T) {
 			r := e.call(alice, op("ABContactAdd", `<contacts><Contact><contactInfo><passportName>bob@example.com</passportName><isMessengerUser>true</isMessengerUser></contactInfo></Contact></contacts>`))
 			wantFault(t, r, models.CodeContactAlreadyExists)
+			golden(t, "fault_contact_already_exists.xml", r.Body)
 			if !strings.Contains(r.Body, "<conflictObjectId>"+bobID+"</conflictObjectId>") {
 				t.Fatalf("no conflictObjectId:\n%s", r.Body)
 			}
@@ -77,6 +78,9 @@ func TestScenario(t *testing.T) {
 			wantOK(t, r, "ABGroupAdd")
 			golden(t, "groupadd.xml", r.Body)
 			groupID = resultGUID(t, r)
+			r = e.call(alice, op("ABGroupAdd", `<groupAddOptions/><groupInfo><GroupInfo><name>`+strings.Repeat("n", 62)+`</name></GroupInfo></groupInfo>`))
+			wantFault(t, r, models.CodeBadArgumentLength)
+			golden(t, "fault_group_name_too_long.xml", r.Body)
 			r = e.call(alice, op("ABGroupAdd", `<groupAddOptions/><groupInfo><GroupInfo><name>FRIENDS</name></GroupInfo></groupInfo>`))
 			wantFault(t, r, models.CodeGroupAlreadyExists)
 			if !strings.Contains(r.Body, "<conflictObjectId>"+groupID+"</conflictObjectId>") {

@@ -1,0 +1,62 @@
+package server_test
+
+import (
+	"context"
+	"io"
+	"log/slog"
+	"testing"
+	"time"
+
+	"github.com/abch-im/abch/internal/config"
+	"github.com/abch-im/abch/internal/server"
+	"github.com/abch-im/abch/internal/store"
+	"github.com/abch-im/abch/internal/testenv"
+	"github.com/abch-im/abch/models"
+)
+
+// TestPruner: the pruning loop deletes tombstones past the horizon and
+// raises the account's pruned_revision.
+func TestPruner(t *testing.T) {
+	testenv.ForEachDB(t, func(t *testing.T, cfg config.Config) {
+		cfg.TombstoneHorizon = time.Millisecond
+		s := testenv.StartServer(t, cfg)
+		ctx := context.Background()
+		a, err := s.Store.CreateAccount(ctx, store.NewAccount{Email: "a@example.com"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		g, err := s.Store.AddGroup(ctx, a.ID, store.GroupInput{Name: "Old"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := s.Store.DeleteGroups(ctx, a.ID, []string{g}); err != nil {
+			t.Fatal(err)
+		}
+		stop := server.StartPruner(s.Store, time.Nanosecond, 10*time.Millisecond, slog.New(slog.NewTextHandler(io.Discard, nil)))
+		defer stop(ctx)
+		deadline := time.Now().Add(5 * time.Second)
+		for {
+			var n int64
+			if err := s.Store.DB.Model(&models.Group{}).Where("owner_id = ?", a.ID).Count(&n).Error; err != nil {
+				t.Fatal(err)
+			}
+			if n == 0 {
+				break
+			}
+			if time.Now().After(deadline) {
+				t.Fatalf("tombstone not pruned")
+			}
+			time.Sleep(20 * time.Millisecond)
+		}
+		acct, err := s.Store.AccountByID(ctx, a.ID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if acct.PrunedRevision == 0 || acct.PrunedRevision > acct.Revision {
+			t.Fatalf("pruned_revision %d (revision %d)", acct.PrunedRevision, acct.Revision)
+		}
+		if iv := server.PruneInterval(30 * 24 * time.Hour); iv != time.Hour {
+			t.Fatalf("interval %s", iv)
+		}
+	})
+}
