@@ -17,7 +17,10 @@ type Principal struct {
 	// Revision is the account's current book revision, loaded with the
 	// ticket check (response caches key on it).
 	Revision int64
-	Claims   Claims
+	// Account is the whole account row as read by the ticket check, so a
+	// delta sync needs no second read of it.
+	Account *models.Account
+	Claims  Claims
 }
 
 // Authenticator checks tickets against the accounts table.
@@ -51,7 +54,7 @@ func (a *Authenticator) Verify(ctx context.Context, text string, allowed ...Audi
 	if !ok {
 		return nil, fail(errors.New("ticket audience " + c.Audience.String() + " not accepted here"))
 	}
-	st, err := a.Store.AuthStateByID(ctx, c.AccountID)
+	st, err := a.Store.AccountByID(ctx, c.AccountID)
 	if err != nil {
 		if models.ErrorCode(err) == models.CodeNotFound {
 			return nil, fail(errors.New("account gone"))
@@ -64,7 +67,7 @@ func (a *Authenticator) Verify(ctx context.Context, text string, allowed ...Audi
 	if st.TokenVersion != c.TokenVersion {
 		return nil, fail(errors.New("ticket issued before a password change"))
 	}
-	return &Principal{AccountID: st.ID, Email: st.Email, Revision: st.Revision, Claims: c}, nil
+	return &Principal{AccountID: st.ID, Email: st.Email, Revision: st.Revision, Account: st, Claims: c}, nil
 }
 
 // Throttle counts failures per key (an account or a source address) in a

@@ -72,6 +72,15 @@ func (s *Store) SeedPeers(ctx context.Context, prefix, domain string, n int) ([]
 // revision. Cross-account lists are not written: this is a loader for
 // benchmarks and load tests, not ABContactAdd.
 func (s *Store) SeedBook(ctx context.Context, ownerID int64, peers []models.Account, groups int) error {
+	if err := s.seedBook(ctx, ownerID, peers, groups); err != nil {
+		return err
+	}
+	// A bulk load leaves the planner without statistics until autovacuum
+	// gets to the tables; refresh them as a running server would have them.
+	return s.DB.WithContext(ctx).Exec("ANALYZE contacts, contact_groups, ab_groups, accounts").Error
+}
+
+func (s *Store) seedBook(ctx context.Context, ownerID int64, peers []models.Account, groups int) error {
 	return s.Write(ctx, func(t *Txn) error {
 		if err := t.Bump(ownerID); err != nil {
 			return err

@@ -162,26 +162,3 @@ func (s *Store) ListAccounts(ctx context.Context) ([]models.Account, error) {
 	}
 	return list, nil
 }
-
-// AuthState is what ticket checks need on every request: cheap to load.
-type AuthState struct {
-	ID           int64
-	Email        string
-	TokenVersion int
-	Disabled     bool
-	Revision     int64
-}
-
-// AuthStateByID loads the fields ticket verification and caches need.
-func (s *Store) AuthStateByID(ctx context.Context, id int64) (*AuthState, error) {
-	var st AuthState
-	res := s.DB.WithContext(ctx).Model(&models.Account{}).
-		Select("id, email, token_version, disabled, revision").Where("id = ?", id).Limit(1).Scan(&st)
-	if res.Error != nil {
-		return nil, translate(res.Error)
-	}
-	if res.RowsAffected == 0 {
-		return nil, models.Errorf(models.CodeNotFound, "no account %d", id)
-	}
-	return &st, nil
-}

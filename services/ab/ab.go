@@ -115,7 +115,7 @@ func (s *service) find(r *soap.Request, p *auth.Principal, form findForm, deltas
 	if !never {
 		since = models.RevisionAt(t)
 	}
-	b, err := s.st.LoadBook(r.Ctx, p.AccountID, true, since)
+	b, err := s.st.LoadBookOf(r.Ctx, p.AccountID, p.Account, true, since)
 	if err != nil {
 		return nil, err
 	}
