@@ -33,11 +33,11 @@ func benchCmd(a *app) *cobra.Command {
 		mode                          string
 	)
 	c := &cobra.Command{
-		Use:   "bench --url URL [--users N] [--contacts N] [--concurrency N] [--duration D] [--mode full|delta]",
-		Short: "Load-test ABFindAll of a running server (seeds bench-user-<contacts>c-N@bench.example accounts in its database)",
+		Use:   "bench --url URL [--users N] [--contacts N] [--concurrency N] [--duration D] [--mode full|delta|membership]",
+		Short: "Load-test ABFindAll or FindMembership of a running server (seeds bench-user-<contacts>c-N@bench.example accounts in its database)",
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			if users < 1 || contacts < 0 || conc < 1 || duration <= 0 || (mode != "full" && mode != "delta") {
-				return errors.New("need --users >= 1, --contacts >= 0, --concurrency >= 1, --duration > 0, --mode full|delta")
+			if users < 1 || contacts < 0 || conc < 1 || duration <= 0 || (mode != "full" && mode != "delta" && mode != "membership") {
+				return errors.New("need --users >= 1, --contacts >= 0, --concurrency >= 1, --duration > 0, --mode full|delta|membership")
 			}
 			ctx := cmd.Context()
 			st, err := a.openStore(ctx)
@@ -75,6 +75,13 @@ func benchCmd(a *app) *cobra.Command {
 				}
 				ticket := tk.Issue(accts[i].ID, accts[i].TokenVersion, auth.AudContacts).Text()
 				bodies[i] = benchEnvelope(ticket, "false", models.NeverTimestamp)
+				if mode == "membership" {
+					// A <contacts>-member account: every peer on Allow, half on Reverse.
+					if err := st.SeedMembers(ctx, accts[i].ID, peers); err != nil {
+						return err
+					}
+					bodies[i] = membershipEnvelope(ticket)
+				}
 				if mode == "delta" {
 					cursor, err := benchCursor(ctx, client, endpoint, bodies[i])
 					if err != nil {
@@ -83,7 +90,12 @@ func benchCmd(a *app) *cobra.Command {
 					bodies[i] = benchEnvelope(ticket, "true", cursor)
 				}
 			}
-			fmt.Fprintf(a.stdout, "running %s ABFindAll against %s: %d clients for %s\n", mode, endpoint, conc, duration)
+			if mode == "membership" {
+				endpoint = strings.TrimSuffix(url, "/") + "/abservice/SharingService.asmx"
+				fmt.Fprintf(a.stdout, "running FindMembership against %s: %d clients for %s\n", endpoint, conc, duration)
+			} else {
+				fmt.Fprintf(a.stdout, "running %s ABFindAll against %s: %d clients for %s\n", mode, endpoint, conc, duration)
+			}
 			res := runBench(ctx, client, endpoint, bodies, conc, duration)
 			res.print(a.stdout, duration)
 			if res.errors > 0 {
@@ -99,7 +111,7 @@ func benchCmd(a *app) *cobra.Command {
 	f.IntVar(&groups, "groups", 10, "groups per book")
 	f.IntVar(&conc, "concurrency", 16, "concurrent clients")
 	f.DurationVar(&duration, "duration", 10*time.Second, "how long to run")
-	f.StringVar(&mode, "mode", "full", "full: full ABFindAll; delta: deltasOnly with the latest cursor")
+	f.StringVar(&mode, "mode", "full", "full: full ABFindAll; delta: deltasOnly with the latest cursor; membership: full FindMembership")
 	return c
 }
 
@@ -107,6 +119,12 @@ func benchEnvelope(ticket, deltas, cursor string) string {
 	return `<?xml version="1.0" encoding="utf-8"?><soap:Envelope xmlns:soap="http://schemas.xmlsoap.org/soap/envelope/"><soap:Header><ABApplicationHeader xmlns="http://www.msn.com/webservices/AddressBook"><ApplicationId>CFE80F9D-180F-4399-82AB-413F33A1FA11</ApplicationId><IsMigration>false</IsMigration><PartnerScenario>Initial</PartnerScenario></ABApplicationHeader><ABAuthHeader xmlns="http://www.msn.com/webservices/AddressBook"><ManagedGroupRequest>false</ManagedGroupRequest><TicketToken>` +
 		strings.ReplaceAll(ticket, "&", "&amp;") + `</TicketToken></ABAuthHeader></soap:Header><soap:Body><ABFindAll xmlns="http://www.msn.com/webservices/AddressBook"><abId>00000000-0000-0000-0000-000000000000</abId><abView>Full</abView><deltasOnly>` +
 		deltas + `</deltasOnly><lastChange>` + cursor + `</lastChange></ABFindAll></soap:Body></soap:Envelope>`
+}
+
+// membershipEnvelope is a full FindMembership as pidgin sends it at sign-in.
+func membershipEnvelope(ticket string) string {
+	return `<?xml version="1.0" encoding="utf-8"?><soap:Envelope xmlns:soap="http://schemas.xmlsoap.org/soap/envelope/"><soap:Header><ABApplicationHeader xmlns="http://www.msn.com/webservices/AddressBook"><ApplicationId>CFE80F9D-180F-4399-82AB-413F33A1FA11</ApplicationId><IsMigration>false</IsMigration><PartnerScenario>Initial</PartnerScenario></ABApplicationHeader><ABAuthHeader xmlns="http://www.msn.com/webservices/AddressBook"><ManagedGroupRequest>false</ManagedGroupRequest><TicketToken>` +
+		strings.ReplaceAll(ticket, "&", "&amp;") + `</TicketToken></ABAuthHeader></soap:Header><soap:Body><FindMembership xmlns="http://www.msn.com/webservices/AddressBook"><serviceFilter><Types><ServiceType>Messenger</ServiceType><ServiceType>Invitation</ServiceType><ServiceType>SocialNetwork</ServiceType><ServiceType>Space</ServiceType><ServiceType>Profile</ServiceType></Types></serviceFilter></FindMembership></soap:Body></soap:Envelope>`
 }
 
 var benchLastChange = regexp.MustCompile(`</abInfo><lastChange>([^<]+)</lastChange>`)
