@@ -571,6 +571,15 @@ func TestRelayAfterSIGKILL(t *testing.T) {
 			t.Fatal(err)
 		}
 		sub.wait(t, 1, 10*time.Second)
+		// The subscriber can see event 0 before the child's relay has its
+		// PubAck and marks the row; wait for the mark so the kill below
+		// cannot catch it in between (it would then, correctly, stay
+		// pending and be re-sent, but the count would be 21).
+		for deadline := time.Now().Add(10 * time.Second); unpublished(t, st) != 0; time.Sleep(20 * time.Millisecond) {
+			if time.Now().After(deadline) {
+				t.Fatalf("the child never marked event 0 published")
+			}
+		}
 
 		ns.kill()
 		for i := 1; i <= 20; i++ {
