@@ -18,23 +18,15 @@ import (
 	"github.com/abch-im/abch/models"
 )
 
-// sharedDir finds ../shared/migration/escargot from the repository root.
+// sharedDir finds shared/migration/escargot (the Escargot sample and its
+// expected results) in the reference material.
 func sharedDir(t testing.TB) string {
-	dir, _ := os.Getwd()
-	for {
-		if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
-			p := filepath.Join(dir, "..", "shared", "migration", "escargot")
-			if _, err := os.Stat(p); err != nil {
-				t.Fatalf("shared fixtures not found at %s", p)
-			}
-			return p
-		}
-		parent := filepath.Dir(dir)
-		if parent == dir {
-			t.Fatal("repository root not found")
-		}
-		dir = parent
+	t.Helper()
+	p := filepath.Join(testenv.SharedDir(t), "migration", "escargot")
+	if _, err := os.Stat(p); err != nil {
+		t.Fatalf("shared fixtures not found at %s", p)
 	}
+	return p
 }
 
 func openStore(t testing.TB, cfg config.Config) *store.Store {
