@@ -77,7 +77,13 @@ func (s *Store) SeedBook(ctx context.Context, ownerID int64, peers []models.Acco
 	}
 	// A bulk load leaves the planner without statistics until autovacuum
 	// gets to the tables; refresh them as a running server would have them.
-	return s.DB.WithContext(ctx).Exec("ANALYZE contacts, contact_groups, ab_groups, accounts").Error
+	// Postgres takes a table list; SQLite's ANALYZE takes one name at most,
+	// so it analyzes the whole (small) database.
+	stmt := "ANALYZE contacts, contact_groups, ab_groups, accounts"
+	if s.Dialect == DialectSQLite {
+		stmt = "ANALYZE"
+	}
+	return s.DB.WithContext(ctx).Exec(stmt).Error
 }
 
 func (s *Store) seedBook(ctx context.Context, ownerID int64, peers []models.Account, groups int) error {
