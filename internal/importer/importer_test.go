@@ -29,6 +29,23 @@ func sharedDir(t testing.TB) string {
 	return p
 }
 
+// wantReport fails unless sum counts created and skipped accounts and its
+// written report holds every line of want.
+func wantReport(t testing.TB, sum *Summary, created, skipped int, want ...string) {
+	t.Helper()
+	var out bytes.Buffer
+	sum.Write(&out)
+	report := out.String()
+	if sum.Created != created || sum.Skipped != skipped {
+		t.Fatalf("summary:\n%s", report)
+	}
+	for _, w := range want {
+		if !strings.Contains(report, w) {
+			t.Errorf("report lacks %q:\n%s", w, report)
+		}
+	}
+}
+
 func openStore(t testing.TB, cfg config.Config) *store.Store {
 	t.Helper()
 	st, err := store.Open(context.Background(), cfg, testenv.Logger(t))
