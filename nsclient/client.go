@@ -58,19 +58,26 @@ type TicketInfo struct {
 }
 
 // Profile is the data of the text/x-msmsgsprofile MSG (PROTOCOL.md §8 B3).
+// The NS API (services/nsapi) answers with this same type.
 type Profile struct {
-	Email        string    `json:"email"`
-	CID          int64     `json:"cid"`
-	PUID         uint64    `json:"puid"`
-	MemberIDHigh uint32    `json:"member_id_high"`
-	MemberIDLow  uint32    `json:"member_id_low"`
-	DisplayName  string    `json:"display_name"`
-	MSPAuth      string    `json:"mspauth"`
-	BLP          string    `json:"blp"`
-	GTC          string    `json:"gtc"`
-	Disabled     bool      `json:"disabled"`
-	Created      time.Time `json:"created"`
-	Revision     string    `json:"revision"`
+	Email string `json:"email"`
+	CID   int64  `json:"cid"`
+	PUID  uint64 `json:"puid"`
+	// MemberIDHigh/Low are the PUID halves the profile MSG carries as
+	// MemberIdHigh/MemberIdLow (decimal).
+	MemberIDHigh uint32 `json:"member_id_high"`
+	MemberIDLow  uint32 `json:"member_id_low"`
+	DisplayName  string `json:"display_name"`
+	// MSPAuth is the t= part of a fresh messenger.msn.com ticket: the NS puts
+	// it in the profile MSG and clients send it back to the AB and Sharing
+	// services as the MSPAuth cookie (PROTOCOL.md §0.3, §6.4).
+	MSPAuth  string    `json:"mspauth"`
+	BLP      string    `json:"blp"`
+	GTC      string    `json:"gtc"`
+	Disabled bool      `json:"disabled"`
+	Created  time.Time `json:"created"`
+	// Revision is the account's address-book/membership cursor.
+	Revision string `json:"revision"`
 }
 
 // List bits of ListEntry.Lists (ADL l=).

@@ -15,10 +15,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/abch-im/abch/internal/auth"
 	"github.com/abch-im/abch/internal/cli"
 	"github.com/abch-im/abch/internal/config"
-	"github.com/abch-im/abch/internal/store"
 	"github.com/abch-im/abch/internal/testenv"
 )
 
@@ -70,10 +68,7 @@ func TestCertsServeRSTOverTLS(t *testing.T) {
 		cfg.HTTPSAddr = "127.0.0.1:0"
 		cfg.TLSCert, cfg.TLSKey = filepath.Join(dir, "server.pem"), filepath.Join(dir, "server-key.pem")
 		s := testenv.StartServer(t, cfg)
-		h, _ := auth.HashPassword("pw", auth.Argon2Params{MemoryKiB: cfg.Argon2Memory, Time: cfg.Argon2Time, Parallelism: cfg.Argon2Par})
-		if _, err := s.Deps.Store.CreateAccount(context.Background(), store.NewAccount{Email: "alice@example.com", PasswordHash: h}); err != nil {
-			t.Fatal(err)
-		}
+		testenv.NewAccount(t, s, "alice@example.com", "pw", "")
 		_, port, _ := net.SplitHostPort(s.HTTPSAddr)
 		client := &http.Client{Timeout: 10 * time.Second, Transport: &http.Transport{
 			TLSClientConfig: &tls.Config{RootCAs: pool, ServerName: "login.live.com"},

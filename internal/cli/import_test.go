@@ -6,24 +6,15 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
-)
 
-func repoRoot(t *testing.T) string {
-	wd, _ := os.Getwd()
-	for d := wd; d != "/"; d = filepath.Dir(d) {
-		if _, err := os.Stat(filepath.Join(d, "go.mod")); err == nil {
-			return d
-		}
-	}
-	t.Fatal("no go.mod")
-	return ""
-}
+	"github.com/abch-im/abch/internal/testenv"
+)
 
 // TestImportExportCommands runs the commands as an operator would: import
 // the Escargot sample, see the summary and plain progress lines (the output
 // is not a terminal), export, import the export into another data directory.
 func TestImportExportCommands(t *testing.T) {
-	root := repoRoot(t)
+	root := testenv.RepoRoot(t)
 	fixture := filepath.Join(root, "..", "shared", "migration", "escargot", "escargot-sample.sqlite")
 	dir := t.TempDir()
 	run := func(args ...string) (int, string, string) {

@@ -17,10 +17,7 @@ import (
 
 	"github.com/nats-io/nats.go"
 
-	"github.com/abch-im/abch/internal/auth"
 	"github.com/abch-im/abch/internal/config"
-	"github.com/abch-im/abch/internal/server"
-	"github.com/abch-im/abch/internal/store"
 	"github.com/abch-im/abch/internal/testenv"
 	"github.com/abch-im/abch/nsclient"
 )
@@ -221,25 +218,13 @@ func (s *nsSession) waitFor(t *testing.T, prefix, want string) string {
 	}
 }
 
-func newAccount(t *testing.T, s *server.Server, email, password, name string) {
-	t.Helper()
-	cfg := s.Config
-	hash, err := auth.HashPassword(password, auth.Argon2Params{MemoryKiB: cfg.Argon2Memory, Time: cfg.Argon2Time, Parallelism: cfg.Argon2Par})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := s.Store.CreateAccount(context.Background(), store.NewAccount{Email: email, PasswordHash: hash, DisplayName: name}); err != nil {
-		t.Fatal(err)
-	}
-}
-
 func TestAliceAddsBob(t *testing.T) {
 	testenv.ForEachDB(t, func(t *testing.T, cfg config.Config) {
 		s := testenv.StartServer(t, cfg)
 		base := "http://" + s.HTTPAddr
 		ctx := context.Background()
-		newAccount(t, s, "alice@example.com", "alice-pw", "Alice A")
-		newAccount(t, s, "bob@example.com", "bob-pw", "Bob B")
+		testenv.NewAccount(t, s, "alice@example.com", "alice-pw", "Alice A")
+		testenv.NewAccount(t, s, "bob@example.com", "bob-pw", "Bob B")
 
 		// The NS: checks tickets, knows Bob's CID, subscribes to his events.
 		ns := nsclient.New("http://"+s.NSAddr, cfg.NSKey)

@@ -179,17 +179,7 @@ func Run(ctx context.Context, st *store.Store, src Source, opt Options) (*Summar
 	// Pass 2: contacts pointing at missing accounts, FL⇔RL inconsistencies,
 	// and the account rows themselves (so contacts can point at them).
 	prog := newProgress(opt, "checking accounts", len(im.valid))
-	seq := 0
-	err = src.Each(ctx, func(d *AccountDoc, where string, bad error) error {
-		seq++
-		if bad != nil || d.normalize() != nil {
-			return nil
-		}
-		lower := strings.ToLower(d.Email)
-		if im.valid[lower] != where {
-			return nil
-		}
-		prog.add()
+	err = im.eachImportable(ctx, src, prog, func(d *AccountDoc, where string, seq int) error {
 		return im.prepare(ctx, d, where, seq)
 	})
 	if err == nil {
@@ -226,17 +216,7 @@ func Run(ctx context.Context, st *store.Store, src Source, opt Options) (*Summar
 			}
 		}()
 	}
-	seq = 0
-	err = src.Each(ctx, func(d *AccountDoc, where string, bad error) error {
-		seq++
-		if bad != nil || d.normalize() != nil {
-			return nil
-		}
-		lower := strings.ToLower(d.Email)
-		if im.valid[lower] != where {
-			return nil
-		}
-		prog.add()
+	err = im.eachImportable(ctx, src, prog, func(d *AccountDoc, where string, seq int) error {
 		job := job{d: d, where: where, seq: seq}
 		select {
 		case jobs <- job:
@@ -280,6 +260,24 @@ type run struct {
 	pending []*AccountDoc // pass 2: accounts waiting to be created
 
 	mu sync.Mutex // pass 3 runs accounts in parallel: guards sum
+}
+
+// eachImportable calls fn, in source order, for each account pass 1 kept
+// (readable, valid and the first of its address, or not skipped since), with
+// its position in the source, counting it on prog.
+func (im *run) eachImportable(ctx context.Context, src Source, prog *progress, fn func(d *AccountDoc, where string, seq int) error) error {
+	seq := 0
+	return src.Each(ctx, func(d *AccountDoc, where string, bad error) error {
+		seq++
+		if bad != nil || d.normalize() != nil {
+			return nil
+		}
+		if im.valid[strings.ToLower(d.Email)] != where {
+			return nil
+		}
+		prog.add()
+		return fn(d, where, seq)
+	})
 }
 
 func (im *run) skip(email, where, reason string, seq int) {

@@ -18,22 +18,31 @@ import (
 	"github.com/abch-im/abch/models"
 )
 
-// sharedDir finds ../shared/migration/escargot from the repository root.
+// sharedDir finds shared/migration/escargot (the Escargot sample and its
+// expected results) in the reference material.
 func sharedDir(t testing.TB) string {
-	dir, _ := os.Getwd()
-	for {
-		if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
-			p := filepath.Join(dir, "..", "shared", "migration", "escargot")
-			if _, err := os.Stat(p); err != nil {
-				t.Fatalf("shared fixtures not found at %s", p)
-			}
-			return p
+	t.Helper()
+	p := filepath.Join(testenv.SharedDir(t), "migration", "escargot")
+	if _, err := os.Stat(p); err != nil {
+		t.Fatalf("shared fixtures not found at %s", p)
+	}
+	return p
+}
+
+// wantReport fails unless sum counts created and skipped accounts and its
+// written report holds every line of want.
+func wantReport(t testing.TB, sum *Summary, created, skipped int, want ...string) {
+	t.Helper()
+	var out bytes.Buffer
+	sum.Write(&out)
+	report := out.String()
+	if sum.Created != created || sum.Skipped != skipped {
+		t.Fatalf("summary:\n%s", report)
+	}
+	for _, w := range want {
+		if !strings.Contains(report, w) {
+			t.Errorf("report lacks %q:\n%s", w, report)
 		}
-		parent := filepath.Dir(dir)
-		if parent == dir {
-			t.Fatal("repository root not found")
-		}
-		dir = parent
 	}
 }
 

@@ -98,24 +98,14 @@ func TestImportListsBadAccounts(t *testing.T) {
 			`{"v":1,"email":"frank@example.com","contacts":[{"email":"bob@example.com","lists":6}]}` + "\n" +
 			`{"v":1,"email":"bob@example.com","contacts":[]}` + "\n"
 		sum := mustImport(t, st, text, Options{})
-		var out bytes.Buffer
-		sum.Write(&out)
-		report := out.String()
-		if sum.Created != 3 || sum.Skipped != 5 {
-			t.Fatalf("summary:\n%s", report)
-		}
-		for _, want := range []string{
+		wantReport(t, sum, 3, 5,
 			`skipped account not-an-address (line 3): malformed address`,
 			`skipped account carol@example.com (line 4): unknown password hash format "{SSHA}"`,
 			`skipped account dave@example.com (line 5): contact nobody@example.com points at a missing account`,
 			`skipped account frank@example.com (line 7): contact bob@example.com: on both AL and BL`,
 			`skipped account bob@example.com (line 8): the address appears again in the source (first at line 2)`,
 			`dropped contact carol@example.com (line 6 (erin@example.com)): its account is not imported: unknown password hash format`,
-		} {
-			if !strings.Contains(report, want) {
-				t.Errorf("report lacks %q:\n%s", want, report)
-			}
-		}
+		)
 		for _, gone := range []string{"carol@example.com", "dave@example.com", "frank@example.com"} {
 			if _, err := st.AccountByEmail(context.Background(), gone); models.ErrorCode(err) != models.CodeNotFound {
 				t.Errorf("%s: %v (skipped accounts must not be written)", gone, err)

@@ -120,17 +120,17 @@ func Start(ctx context.Context, cfg config.Config, log *slog.Logger) (*Server, e
 	disp := soap.NewDispatcher(cfg.MaxBodyBytes, log, soap.NewMetrics(reg), services.SOAP(deps)...)
 	client := s.clientHandler(disp, reg)
 
-	if s.HTTPAddr, err = s.listen(cfg.HTTPAddr, client, nil); err != nil {
+	if s.HTTPAddr, err = s.listen(cfg.HTTPAddr, client, false, "", ""); err != nil {
 		s.shutdown(context.Background())
 		return nil, err
 	}
 	if cfg.HTTPSAddr != "" {
-		if s.HTTPSAddr, err = s.listenTLS(cfg.HTTPSAddr, client, cfg.TLSCert, cfg.TLSKey); err != nil {
+		if s.HTTPSAddr, err = s.listen(cfg.HTTPSAddr, client, true, cfg.TLSCert, cfg.TLSKey); err != nil {
 			s.shutdown(context.Background())
 			return nil, err
 		}
 	}
-	if s.NSAddr, err = s.listen(cfg.NSAddr, nsapi.New(deps), nil); err != nil {
+	if s.NSAddr, err = s.listen(cfg.NSAddr, nsapi.New(deps), false, "", ""); err != nil {
 		s.shutdown(context.Background())
 		return nil, err
 	}
@@ -190,7 +190,9 @@ func (s *Server) newHTTPServer(h http.Handler) *http.Server {
 	}
 }
 
-func (s *Server) listen(addr string, h http.Handler, _ any) (string, error) {
+// listen serves h on addr, in TLS with the cert and key files when tls is
+// set, else in plain HTTP; it returns the bound address (addr may end in :0).
+func (s *Server) listen(addr string, h http.Handler, tls bool, cert, key string) (string, error) {
 	ln, err := net.Listen("tcp", addr)
 	if err != nil {
 		return "", fmt.Errorf("server: listen %s: %w", addr, err)
@@ -200,24 +202,13 @@ func (s *Server) listen(addr string, h http.Handler, _ any) (string, error) {
 	s.wg.Add(1)
 	go func() {
 		defer s.wg.Done()
-		if err := srv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
-			s.errc <- err
+		var err error
+		if tls {
+			err = srv.ServeTLS(ln, cert, key)
+		} else {
+			err = srv.Serve(ln)
 		}
-	}()
-	return ln.Addr().String(), nil
-}
-
-func (s *Server) listenTLS(addr string, h http.Handler, cert, key string) (string, error) {
-	ln, err := net.Listen("tcp", addr)
-	if err != nil {
-		return "", fmt.Errorf("server: listen %s: %w", addr, err)
-	}
-	srv := s.newHTTPServer(h)
-	s.servers = append(s.servers, srv)
-	s.wg.Add(1)
-	go func() {
-		defer s.wg.Done()
-		if err := srv.ServeTLS(ln, cert, key); err != nil && !errors.Is(err, http.ErrServerClosed) {
+		if err != nil && !errors.Is(err, http.ErrServerClosed) {
 			s.errc <- err
 		}
 	}()

@@ -3,7 +3,6 @@ package store
 import (
 	"context"
 	"errors"
-	"strconv"
 	"strings"
 
 	"gorm.io/gorm"
@@ -594,55 +593,26 @@ func (t *Txn) updateContact(owner *models.Account, u *ContactUpdate, allowList b
 // for annotations stored on the contact; val is nil for an empty value
 // (which leaves the setting unchanged).
 func accountAnnotation(a models.Annotation) (col string, val any, ok bool, err error) {
-	v := strings.TrimSpace(a.Value)
-	bad := func() error {
-		return models.Errorf(models.CodeBadRequest, "annotation %s: %q is not a valid value", a.Name, a.Value)
-	}
+	var allowed map[string]any // value → column value
 	switch {
 	case strings.EqualFold(a.Name, AnnBLP):
-		col = "blp"
-		switch v {
-		case "":
-		case "1":
-			val = models.BLPAllow
-		case "0", "2":
-			val = models.BLPBlock
-		default:
-			return "", nil, true, bad()
-		}
+		col, allowed = "blp", map[string]any{"1": models.BLPAllow, "0": models.BLPBlock, "2": models.BLPBlock}
 	case strings.EqualFold(a.Name, AnnGTC):
-		col = "gtc"
-		switch v {
-		case "":
-		case "1":
-			val = models.GTCAsk
-		case "0", "2":
-			val = models.GTCNone
-		default:
-			return "", nil, true, bad()
-		}
+		col, allowed = "gtc", map[string]any{"1": models.GTCAsk, "0": models.GTCNone, "2": models.GTCNone}
 	case strings.EqualFold(a.Name, AnnMBEA):
-		col = "mbea"
-		switch v {
-		case "":
-		case "0", "1":
-			n, _ := strconv.Atoi(v)
-			val = n
-		default:
-			return "", nil, true, bad()
-		}
+		col, allowed = "mbea", map[string]any{"0": 0, "1": 1}
 	case strings.EqualFold(a.Name, AnnRoam):
-		col = "roam_live_properties"
-		switch v {
-		case "":
-		case "0", "1", "2":
-			n, _ := strconv.Atoi(v)
-			val = n
-		default:
-			return "", nil, true, bad()
-		}
+		col, allowed = "roam_live_properties", map[string]any{"0": 0, "1": 1, "2": 2}
 	default:
 		return "", nil, false, nil
+	}
+	v := strings.TrimSpace(a.Value)
+	if v == "" {
+		return col, nil, true, nil
+	}
+	val, known := allowed[v]
+	if !known {
+		return "", nil, true, models.Errorf(models.CodeBadRequest, "annotation %s: %q is not a valid value", a.Name, a.Value)
 	}
 	return col, val, true, nil
 }

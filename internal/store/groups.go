@@ -75,11 +75,7 @@ func (s *Store) AddGroup(ctx context.Context, ownerID int64, in GroupInput) (str
 			return err
 		}
 		guid = g.GUID
-		owner, err := t.account(ownerID)
-		if err != nil {
-			return err
-		}
-		return t.Emit(ownerID, events.SelfChanged(events.TypeAddressBookChanged, Party(owner), map[string]string{"op": "group.added"}))
+		return t.emitBookChanged(ownerID, "group.added")
 	})
 	return guid, err
 }
@@ -137,11 +133,7 @@ func (s *Store) DeleteGroups(ctx context.Context, ownerID int64, guids []string)
 				return err
 			}
 		}
-		owner, err := t.account(ownerID)
-		if err != nil {
-			return err
-		}
-		return t.Emit(ownerID, events.SelfChanged(events.TypeAddressBookChanged, Party(owner), map[string]string{"op": "group.deleted"}))
+		return t.emitBookChanged(ownerID, "group.deleted")
 	})
 }
 
@@ -188,11 +180,7 @@ func (s *Store) UpdateGroups(ctx context.Context, ownerID int64, ups []GroupUpda
 				return err
 			}
 		}
-		owner, err := t.account(ownerID)
-		if err != nil {
-			return err
-		}
-		return t.Emit(ownerID, events.SelfChanged(events.TypeAddressBookChanged, Party(owner), map[string]string{"op": "group.updated"}))
+		return t.emitBookChanged(ownerID, "group.updated")
 	})
 }
 
@@ -313,10 +301,16 @@ func (s *Store) DeleteGroupContacts(ctx context.Context, ownerID int64, groupGUI
 				return err
 			}
 		}
-		owner, err := t.account(ownerID)
-		if err != nil {
-			return err
-		}
-		return t.Emit(ownerID, events.SelfChanged(events.TypeAddressBookChanged, Party(owner), map[string]string{"op": "group.contact.deleted"}))
+		return t.emitBookChanged(ownerID, "group.contact.deleted")
 	})
+}
+
+// emitBookChanged tells ownerID's own sessions that their address book
+// changed by op (in the same transaction as the change).
+func (t *Txn) emitBookChanged(ownerID int64, op string) error {
+	owner, err := t.account(ownerID)
+	if err != nil {
+		return err
+	}
+	return t.Emit(ownerID, events.SelfChanged(events.TypeAddressBookChanged, Party(owner), map[string]string{"op": op}))
 }

@@ -144,12 +144,9 @@ func (s *service) contactAdd(r *soap.Request) (*soap.Response, error) {
 	if err != nil {
 		return nil, err
 	}
-	kids := soap.Children(soap.Child(r.Op, "contacts"), "Contact")
-	if len(kids) == 0 {
-		return nil, badRequest("ABContactAdd: no contacts/Contact")
-	}
-	if len(kids) > maxItems {
-		return nil, badRequest("ABContactAdd: more than %d contacts", maxItems)
+	kids, err := items(r, "contacts", "Contact", "contacts")
+	if err != nil {
+		return nil, err
 	}
 	var in []store.ContactInput
 	for _, c := range kids {
@@ -186,14 +183,24 @@ func (s *service) contactDelete(r *soap.Request) (*soap.Response, error) {
 	return soap.OK(renderSimple(p.AccountID, "ABContactDelete", "", false)), nil
 }
 
-// contactIDList reads the contactId of every contacts/Contact.
-func contactIDList(r *soap.Request) ([]string, error) {
-	kids := soap.Children(soap.Child(r.Op, "contacts"), "Contact")
+// items returns the list/item elements of the operation, 1 to maxItems of
+// them; none or too many is a BadRequest naming the operation.
+func items(r *soap.Request, list, item, noun string) ([]*etree.Element, error) {
+	kids := soap.Children(soap.Child(r.Op, list), item)
 	if len(kids) == 0 {
-		return nil, badRequest("%s: no contacts/Contact", r.Operation)
+		return nil, badRequest("%s: no %s/%s", r.Operation, list, item)
 	}
 	if len(kids) > maxItems {
-		return nil, badRequest("%s: more than %d contacts", r.Operation, maxItems)
+		return nil, badRequest("%s: more than %d %s", r.Operation, maxItems, noun)
+	}
+	return kids, nil
+}
+
+// contactIDList reads the contactId of every contacts/Contact.
+func contactIDList(r *soap.Request) ([]string, error) {
+	kids, err := items(r, "contacts", "Contact", "contacts")
+	if err != nil {
+		return nil, err
 	}
 	var ids []string
 	for _, c := range kids {
@@ -212,12 +219,9 @@ func (s *service) contactUpdate(r *soap.Request) (*soap.Response, error) {
 	if err != nil {
 		return nil, err
 	}
-	kids := soap.Children(soap.Child(r.Op, "contacts"), "Contact")
-	if len(kids) == 0 {
-		return nil, badRequest("ABContactUpdate: no contacts/Contact")
-	}
-	if len(kids) > maxItems {
-		return nil, badRequest("ABContactUpdate: more than %d contacts", maxItems)
+	kids, err := items(r, "contacts", "Contact", "contacts")
+	if err != nil {
+		return nil, err
 	}
 	var ups []store.ContactUpdate
 	for _, c := range kids {
@@ -291,12 +295,9 @@ func (s *service) groupUpdate(r *soap.Request) (*soap.Response, error) {
 	if err != nil {
 		return nil, err
 	}
-	kids := soap.Children(soap.Child(r.Op, "groups"), "Group")
-	if len(kids) == 0 {
-		return nil, badRequest("ABGroupUpdate: no groups/Group")
-	}
-	if len(kids) > maxItems {
-		return nil, badRequest("ABGroupUpdate: more than %d groups", maxItems)
+	kids, err := items(r, "groups", "Group", "groups")
+	if err != nil {
+		return nil, err
 	}
 	var ups []store.GroupUpdate
 	for _, g := range kids {
@@ -346,12 +347,9 @@ func (s *service) groupContactAdd(r *soap.Request) (*soap.Response, error) {
 	if err != nil {
 		return nil, err
 	}
-	kids := soap.Children(soap.Child(r.Op, "contacts"), "Contact")
-	if len(kids) == 0 {
-		return nil, badRequest("ABGroupContactAdd: no contacts/Contact")
-	}
-	if len(kids) > maxItems {
-		return nil, badRequest("ABGroupContactAdd: more than %d contacts", maxItems)
+	kids, err := items(r, "contacts", "Contact", "contacts")
+	if err != nil {
+		return nil, err
 	}
 	var items []store.GroupContactItem
 	for _, c := range kids {

@@ -39,7 +39,7 @@ type fixtureCase struct {
 }
 
 func loadFixtures(t *testing.T) []fixtureCase {
-	shared := sharedDir(t)
+	shared := testenv.SharedDir(t)
 	var out []fixtureCase
 	envs, _ := filepath.Glob(filepath.Join(shared, "clients", "requests", "*", "AB*.xml"))
 	for _, f := range envs {

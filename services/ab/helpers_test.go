@@ -159,7 +159,7 @@ func resultGUID(t testing.TB, r reply) string {
 // golden compares got with fixtures/ab/name (rewritten with -update).
 func golden(t testing.TB, name, got string) {
 	t.Helper()
-	path := filepath.Join(repoRoot(t), "fixtures", "ab", name)
+	path := filepath.Join(testenv.RepoRoot(t), "fixtures", "ab", name)
 	if *update {
 		if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
 			t.Fatal(err)
@@ -176,35 +176,6 @@ func golden(t testing.TB, name, got string) {
 	if string(want) != got {
 		t.Fatalf("answer differs from %s:\n got: %s\nwant: %s", path, got, want)
 	}
-}
-
-// repoRoot walks up to the directory holding go.mod.
-func repoRoot(t testing.TB) string {
-	dir, err := os.Getwd()
-	if err != nil {
-		t.Fatal(err)
-	}
-	for {
-		if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
-			return dir
-		}
-		parent := filepath.Dir(dir)
-		if parent == dir {
-			t.Fatal("go.mod not found")
-		}
-		dir = parent
-	}
-}
-
-// sharedDir finds ../shared next to the worktree (or /work/shared).
-func sharedDir(t testing.TB) string {
-	for _, d := range []string{filepath.Join(repoRoot(t), "..", "shared"), filepath.Join(repoRoot(t), "..", "..", "shared"), "/work/shared"} {
-		if st, err := os.Stat(filepath.Join(d, "clients")); err == nil && st.IsDir() {
-			return d
-		}
-	}
-	t.Fatal("shared/ with clients/ not found")
-	return ""
 }
 
 // countRows counts rows of a table matching a condition.

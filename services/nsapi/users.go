@@ -5,13 +5,13 @@ import (
 	"errors"
 	"io"
 	"net/http"
-	"time"
 
 	"github.com/gin-gonic/gin"
 
 	"github.com/abch-im/abch/internal/auth"
 	"github.com/abch-im/abch/internal/store"
 	"github.com/abch-im/abch/models"
+	"github.com/abch-im/abch/nsclient"
 )
 
 // What the NS needs about a signed-in user (PROTOCOL.md §8): the profile MSG
@@ -20,26 +20,8 @@ import (
 // documents the JSON.
 
 // Profile is the data of the text/x-msmsgsprofile MSG (PROTOCOL.md §8 B3).
-type Profile struct {
-	Email string `json:"email"`
-	CID   int64  `json:"cid"`
-	PUID  uint64 `json:"puid"`
-	// MemberIDHigh/Low are the PUID halves the profile MSG carries as
-	// MemberIdHigh/MemberIdLow (decimal).
-	MemberIDHigh uint32 `json:"member_id_high"`
-	MemberIDLow  uint32 `json:"member_id_low"`
-	DisplayName  string `json:"display_name"`
-	// MSPAuth is the t= part of a fresh messenger.msn.com ticket: the NS puts
-	// it in the profile MSG and clients send it back to the AB and Sharing
-	// services as the MSPAuth cookie (PROTOCOL.md §0.3, §6.4).
-	MSPAuth  string    `json:"mspauth"`
-	BLP      string    `json:"blp"`
-	GTC      string    `json:"gtc"`
-	Disabled bool      `json:"disabled"`
-	Created  time.Time `json:"created"`
-	// Revision is the account's address-book/membership cursor.
-	Revision string `json:"revision"`
-}
+// The NS decodes this JSON with nsclient, so both sides share one type.
+type Profile = nsclient.Profile
 
 // Privacy is an account's BLP and GTC settings.
 type Privacy struct {

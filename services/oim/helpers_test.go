@@ -18,6 +18,7 @@ import (
 	"github.com/abch-im/abch/internal/auth"
 	"github.com/abch-im/abch/internal/server"
 	"github.com/abch-im/abch/internal/store"
+	"github.com/abch-im/abch/internal/testenv"
 	"github.com/abch-im/abch/models"
 )
 
@@ -121,27 +122,9 @@ func (e *env) outbox(recipient *models.Account) []models.OutboxEvent {
 	return rows
 }
 
-// sharedDir finds ../shared next to the repository root.
-func sharedDir(t testing.TB) string {
-	dir, err := os.Getwd()
-	if err != nil {
-		t.Fatal(err)
-	}
-	for {
-		if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
-			return filepath.Join(dir, "..", "shared")
-		}
-		parent := filepath.Dir(dir)
-		if parent == dir {
-			t.Fatal("repository root not found")
-		}
-		dir = parent
-	}
-}
-
 func readShared(t testing.TB, rel string) string {
 	t.Helper()
-	b, err := os.ReadFile(filepath.Join(sharedDir(t), rel))
+	b, err := os.ReadFile(filepath.Join(testenv.SharedDir(t), rel))
 	if err != nil {
 		t.Fatal(err)
 	}

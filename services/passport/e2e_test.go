@@ -38,8 +38,8 @@ func nsVerify(t *testing.T, nsAddr, key, ticket string) (int, map[string]any) {
 func TestLoginThenNSCheckThenPasswordChange(t *testing.T) {
 	testenv.ForEachDB(t, func(t *testing.T, cfg config.Config) {
 		s := testenv.StartServer(t, cfg)
-		acct := addAccount(t, s, "alice@example.com", "secret")
-		raw, err := os.ReadFile(filepath.Join(sharedDir(t), "clients", "captures", "pidgin-2.10.1-login", "001_RST.http"))
+		acct := testenv.NewAccount(t, s, "alice@example.com", "secret", "")
+		raw, err := os.ReadFile(filepath.Join(testenv.SharedDir(t), "clients", "captures", "pidgin-2.10.1-login", "001_RST.http"))
 		if err != nil {
 			t.Fatal(err)
 		}

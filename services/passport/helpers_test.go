@@ -9,8 +9,6 @@ import (
 	"io"
 	"net"
 	"net/http"
-	"os"
-	"path/filepath"
 	"regexp"
 	"strings"
 	"testing"
@@ -20,49 +18,8 @@ import (
 
 	"github.com/abch-im/abch/internal/auth"
 	"github.com/abch-im/abch/internal/server"
-	"github.com/abch-im/abch/internal/store"
 	"github.com/abch-im/abch/models"
 )
-
-// sharedDir is ../shared next to the repository root.
-func sharedDir(t testing.TB) string {
-	t.Helper()
-	dir, err := os.Getwd()
-	if err != nil {
-		t.Fatal(err)
-	}
-	for {
-		if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
-			break
-		}
-		parent := filepath.Dir(dir)
-		if parent == dir {
-			t.Fatal("repository root not found")
-		}
-		dir = parent
-	}
-	shared := filepath.Join(dir, "..", "shared")
-	if _, err := os.Stat(filepath.Join(shared, "clients")); err != nil {
-		t.Fatalf("reference material not found at %s: %v", shared, err)
-	}
-	return shared
-}
-
-// addAccount creates an account with password pw (hashed with the
-// server's configured argon2 parameters).
-func addAccount(t testing.TB, s *server.Server, email, pw string) *models.Account {
-	t.Helper()
-	c := s.Config
-	h, err := auth.HashPassword(pw, auth.Argon2Params{MemoryKiB: c.Argon2Memory, Time: c.Argon2Time, Parallelism: c.Argon2Par})
-	if err != nil {
-		t.Fatal(err)
-	}
-	a, err := s.Deps.Store.CreateAccount(context.Background(), store.NewAccount{Email: email, PasswordHash: h})
-	if err != nil {
-		t.Fatal(err)
-	}
-	return a
-}
 
 // reply is one HTTP answer as a client reads it.
 type reply struct {

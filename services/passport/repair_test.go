@@ -16,7 +16,7 @@ import (
 // (A raw password that itself looks like an entity reference, "&amp;", is
 // ambiguous and read as escaped.)
 func TestRSTUnescapedPassword(t *testing.T) {
-	tmpl, err := os.ReadFile(filepath.Join(sharedDir(t), "clients", "requests", "libpurple-2.4.0-msnp13", "RequestMultipleSecurityTokens.xml"))
+	tmpl, err := os.ReadFile(filepath.Join(testenv.SharedDir(t), "clients", "requests", "libpurple-2.4.0-msnp13", "RequestMultipleSecurityTokens.xml"))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -25,7 +25,7 @@ func TestRSTUnescapedPassword(t *testing.T) {
 	}
 	testenv.ForEachDB(t, func(t *testing.T, cfg config.Config) {
 		s := testenv.StartServer(t, cfg)
-		acct := addAccount(t, s, "alice@example.com", "p&w<rd; x&y")
+		acct := testenv.NewAccount(t, s, "alice@example.com", "p&w<rd; x&y", "")
 		t.Run("raw & and < as pidgin 2.4 sends them sign in", func(t *testing.T) {
 			body := withPassword("p&w<rd; x&y")
 			r := post(t, s.HTTPAddr, "//RST.srf", body)

@@ -24,13 +24,13 @@ var update = flag.Bool("update", false, "rewrite the golden files in fixtures/pa
 // TestRSTClientRequests sends every RST request envelope of the reference
 // clients and checks the answer the way each client reads it.
 func TestRSTClientRequests(t *testing.T) {
-	files, _ := filepath.Glob(filepath.Join(sharedDir(t), "clients", "requests", "*", "RequestMultipleSecurityTokens*.xml"))
+	files, _ := filepath.Glob(filepath.Join(testenv.SharedDir(t), "clients", "requests", "*", "RequestMultipleSecurityTokens*.xml"))
 	if len(files) < 9 {
 		t.Fatalf("only %d RST request fixtures found", len(files))
 	}
 	testenv.ForEachDB(t, func(t *testing.T, cfg config.Config) {
 		s := testenv.StartServer(t, cfg)
-		acct := addAccount(t, s, "alice@example.com", "secret-password")
+		acct := testenv.NewAccount(t, s, "alice@example.com", "secret-password", "")
 		for _, f := range files {
 			name := filepath.Base(filepath.Dir(f)) + "/" + filepath.Base(f)
 			t.Run(name, func(t *testing.T) {
@@ -49,13 +49,13 @@ func TestRSTClientRequests(t *testing.T) {
 // line with //RST.srf, headers including msnp-sharp's Expect: 100-continue,
 // body) and checks the answer.
 func TestRSTCaptures(t *testing.T) {
-	files, _ := filepath.Glob(filepath.Join(sharedDir(t), "clients", "captures", "*", "001_RST.http"))
+	files, _ := filepath.Glob(filepath.Join(testenv.SharedDir(t), "clients", "captures", "*", "001_RST.http"))
 	if len(files) < 10 {
 		t.Fatalf("only %d RST captures found", len(files))
 	}
 	testenv.ForEachDB(t, func(t *testing.T, cfg config.Config) {
 		s := testenv.StartServer(t, cfg)
-		acct := addAccount(t, s, "alice@example.com", "secret")
+		acct := testenv.NewAccount(t, s, "alice@example.com", "secret", "")
 		for _, f := range files {
 			t.Run(filepath.Base(filepath.Dir(f)), func(t *testing.T) {
 				raw, err := os.ReadFile(f)
@@ -81,7 +81,7 @@ func TestRSTCaptures(t *testing.T) {
 func TestRSTPathsAndSingleToken(t *testing.T) {
 	testenv.ForEachDB(t, func(t *testing.T, cfg config.Config) {
 		s := testenv.StartServer(t, cfg)
-		acct := addAccount(t, s, "Alice@Example.com", "pw")
+		acct := testenv.NewAccount(t, s, "Alice@Example.com", "pw", "")
 		for _, path := range []string{"/RST.srf", "//RST.srf", "/RST2.srf", "/pp550/RST.srf", "/PP900/rst.srf", "///rst2.srf"} {
 			r := post(t, s.HTTPAddr, path, rstBody("alice@example.COM", "pw", "http://Passport.NET/tb", "messengerclear.live.com"))
 			checkAnswer(t, s, acct, r, []string{"http://Passport.NET/tb", "messengerclear.live.com"})
@@ -136,7 +136,7 @@ func TestRSTGolden(t *testing.T) {
 	testenv.ForEachDB(t, func(t *testing.T, cfg config.Config) {
 		cfg.TicketSecret = "golden-secret"
 		s := testenv.StartServer(t, cfg)
-		acct := addAccount(t, s, "alice@example.com", "secret-password")
+		acct := testenv.NewAccount(t, s, "alice@example.com", "secret-password", "")
 		ctx := context.Background()
 		if err := s.Deps.Store.DB.WithContext(ctx).Exec("UPDATE accounts SET puid = ?, cid = ?, display_name = ? WHERE id = ?",
 			int64(0x00034001C2A4A9B7), int64(0x112210f2a4a9b7c1), "Alice", acct.ID).Error; err != nil {
@@ -216,13 +216,13 @@ func TestRSTFailures(t *testing.T) {
 	testenv.ForEachDB(t, func(t *testing.T, cfg config.Config) {
 		cfg.LoginFailuresPerAccount = 1000 // this test is about faults, not throttling
 		s := testenv.StartServer(t, cfg)
-		acct := addAccount(t, s, "alice@example.com", "right")
+		acct := testenv.NewAccount(t, s, "alice@example.com", "right", "")
 		clock := time.Date(2009, 1, 2, 3, 4, 5, 0, time.UTC)
 		s.Deps.Tickets.Now = func() time.Time { return clock }
 
 		wrong := post(t, s.HTTPAddr, "/RST.srf", rstBody("alice@example.com", "wrong", bitlbeeAddrs...))
 		unknown := post(t, s.HTTPAddr, "/RST.srf", rstBody("nobody@example.com", "right", bitlbeeAddrs...))
-		disabled := addAccount(t, s, "carol@example.com", "right")
+		disabled := testenv.NewAccount(t, s, "carol@example.com", "right", "")
 		if err := s.Deps.Store.DB.Exec("UPDATE accounts SET disabled = ? WHERE id = ?", true, disabled.ID).Error; err != nil {
 			t.Fatal(err)
 		}
@@ -285,8 +285,8 @@ func TestRSTThrottle(t *testing.T) {
 	testenv.ForEachDB(t, func(t *testing.T, cfg config.Config) {
 		cfg.LoginFailuresPerAccount = 3
 		s := testenv.StartServer(t, cfg)
-		alice := addAccount(t, s, "alice@example.com", "right")
-		bob := addAccount(t, s, "bob@example.com", "right")
+		alice := testenv.NewAccount(t, s, "alice@example.com", "right", "")
+		bob := testenv.NewAccount(t, s, "bob@example.com", "right", "")
 		now := time.Now()
 		s.Deps.Throttle.Now = func() time.Time { return now }
 		addrs := []string{"http://Passport.NET/tb", "messenger.msn.com"}
@@ -323,7 +323,7 @@ func TestRSTThrottle(t *testing.T) {
 func TestRSTRehashesMigratedPassword(t *testing.T) {
 	testenv.ForEachDB(t, func(t *testing.T, cfg config.Config) {
 		s := testenv.StartServer(t, cfg)
-		acct := addAccount(t, s, "old@example.com", "placeholder")
+		acct := testenv.NewAccount(t, s, "old@example.com", "placeholder", "")
 		salt := "c2FsdHNhbHQ"
 		key := pbkdf2.Key([]byte("legacy pass"), []byte(salt), 1000, 32, sha256.New)
 		hash := fmt.Sprintf("pbkdf2_sha256$1000$%s$%s", salt, base64.StdEncoding.EncodeToString(key))

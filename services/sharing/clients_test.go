@@ -23,7 +23,7 @@ type clientCase struct {
 }
 
 func clientCases(t *testing.T) []clientCase {
-	shared := sharedDir(t)
+	shared := testenv.SharedDir(t)
 	var out []clientCase
 	for _, pat := range []string{"FindMembership*.xml", "AddMember*.xml", "DeleteMember*.xml"} {
 		files, _ := filepath.Glob(filepath.Join(shared, "clients", "requests", "*", pat))

@@ -151,49 +151,10 @@ func (e *env) postPath(a *models.Account, path, body string, hdr http.Header) re
 	return reply{Status: resp.StatusCode, Body: string(b)}
 }
 
-// sharedDir finds ../shared next to the repository root.
-func sharedDir(t testing.TB) string {
-	t.Helper()
-	dir, err := os.Getwd()
-	if err != nil {
-		t.Fatal(err)
-	}
-	for {
-		if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
-			break
-		}
-		parent := filepath.Dir(dir)
-		if parent == dir {
-			t.Fatal("repository root not found")
-		}
-		dir = parent
-	}
-	for _, p := range []string{filepath.Join(filepath.Dir(dir), "shared"), "/work/shared"} {
-		if _, err := os.Stat(filepath.Join(p, "clients")); err == nil {
-			return p
-		}
-	}
-	t.Fatal("shared/ not found next to the repository")
-	return ""
-}
-
-// repoRoot returns the repository root.
-func repoRoot(t testing.TB) string {
-	return filepath.Dir(filepath.Dir(mustWd(t)))
-}
-
-func mustWd(t testing.TB) string {
-	wd, err := os.Getwd()
-	if err != nil {
-		t.Fatal(err)
-	}
-	return wd
-}
-
 // readFixture returns a request envelope from shared/clients.
 func readFixture(t testing.TB, rel string) string {
 	t.Helper()
-	b, err := os.ReadFile(filepath.Join(sharedDir(t), "clients", rel))
+	b, err := os.ReadFile(filepath.Join(testenv.SharedDir(t), "clients", rel))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -224,7 +185,7 @@ func readCapture(t testing.TB, path string) (http.Header, string) {
 // golden compares got with fixtures/sharing/name, or rewrites it with -update.
 func golden(t testing.TB, name, got string) {
 	t.Helper()
-	path := filepath.Join(repoRoot(t), "fixtures", "sharing", name)
+	path := filepath.Join(testenv.RepoRoot(t), "fixtures", "sharing", name)
 	if *update {
 		if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
 			t.Fatal(err)
