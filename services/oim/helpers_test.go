@@ -225,10 +225,19 @@ func golden(t *testing.T, name, got string) {
 	}
 }
 
-// challengeFault is the exact lock-key challenge answer of RST_OIM.md §2.2.
-func challengeFault(challenge string) string {
-	return `<?xml version="1.0" encoding="utf-8"?><soap:Envelope xmlns:soap="http://schemas.xmlsoap.org/soap/envelope/" xmlns:xsi="http://www.w3.org/2001/XMLSchema-instance" xmlns:xsd="http://www.w3.org/2001/XMLSchema"><soap:Body><soap:Fault><faultcode xmlns:q0="http://messenger.msn.com/ws/2004/09/oim/">q0:AuthenticationFailed</faultcode><faultstring>Exception of type 'System.Web.Services.Protocols.SoapException' was thrown.</faultstring><faultactor>https://ows.messenger.msn.com/OimWS/oim.asmx</faultactor><detail><LockKeyChallenge xmlns="http://messenger.msn.com/ws/2004/09/oim/">` +
-		challenge + `</LockKeyChallenge></detail></soap:Fault></soap:Body></soap:Envelope>`
+// rstChallenge extracts the lock-key challenge answer shown in
+// RST_OIM.md §2.2 (its challenge is 17229538722924476219).
+var reRSTChallenge = regexp.MustCompile(`<\?xml version="1.0" encoding="utf-8"\?><soap:Envelope[^\n]*?</LockKeyChallenge></detail></soap:Fault></soap:Body></soap:Envelope>`)
+
+// challengeFault is the challenge answer of RST_OIM.md §2.2, byte for
+// byte, with challenge in place of the document's example value.
+func challengeFault(t testing.TB, challenge string) string {
+	t.Helper()
+	sample := reRSTChallenge.FindString(readShared(t, "clients/RST_OIM.md"))
+	if !strings.Contains(sample, ">17229538722924476219<") {
+		t.Fatal("challenge sample not found in RST_OIM.md")
+	}
+	return strings.Replace(sample, "17229538722924476219", challenge, 1)
 }
 
 // storeOK is the exact success answer for MessageNumber n.

@@ -55,15 +55,15 @@ func TestStoreClientRequests(t *testing.T) {
 				challenge := e.s.Deps.Tickets.LockKeyChallenge(tk.T)
 				first := withTicket(readShared(t, "clients/requests/"+c.dir+"/"+c.file+".xml"), tk, "")
 				status, body := e.post("//OimWS/oim.asmx", c.action, first)
-				if status != 500 || body != challengeFault(challenge) {
-					t.Fatalf("empty lockkey: %d\n%s\nwant\n%s", status, body, challengeFault(challenge))
+				if status != 500 || body != challengeFault(t, challenge) {
+					t.Fatalf("empty lockkey: %d\n%s\nwant\n%s", status, body, challengeFault(t, challenge))
 				}
 				if i == 0 {
 					golden(t, "store_challenge_fault.xml", strings.Replace(body, challenge, "CHALLENGE", 1))
 				}
 				keyed := readShared(t, "clients/requests/"+c.dir+"/"+c.file+".WithLockKey.xml")
 				status, body = e.post(oimPath, c.action, withTicket(keyed, tk, fakeKey))
-				if status != 500 || body != challengeFault(challenge) {
+				if status != 500 || body != challengeFault(t, challenge) {
 					t.Fatalf("wrong lockkey: %d\n%s", status, body)
 				}
 				before := e.oims(e.bob)

@@ -270,7 +270,7 @@ func TestCaptures(t *testing.T) {
 				c := readCapture(t, "clients/captures/"+s.file)
 				tk := e.ticket(e.alice, s.aud)
 				status, resp := e.replay(c, withTicket(c.Body, tk, ""))
-				if status != 500 || resp != challengeFault(e.s.Deps.Tickets.LockKeyChallenge(tk.T)) {
+				if status != 500 || resp != challengeFault(t, e.s.Deps.Tickets.LockKeyChallenge(tk.T)) {
 					t.Fatalf("%d %s", status, resp)
 				}
 				status, resp = e.replay(c, withTicket(c.Body, tk, e.lockKey(tk, appID(t, c.Body))))

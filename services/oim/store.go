@@ -64,8 +64,8 @@ func (h *storeHandler) store(r *soap.Request) (*soap.Response, error) {
 	if err := decodeStore(r, &req); err != nil {
 		return nil, err
 	}
-	if max := h.d.Config.OIMMaxBytes; len(req.Content.Text) > max {
-		return nil, models.Errorf(models.CodeOIMSystemUnavailable, "message larger than %d bytes", max)
+	if limit := h.d.Config.OIMMaxBytes; len(req.Content.Text) > limit {
+		return nil, models.Errorf(models.CodeOIMSystemUnavailable, "message larger than %d bytes", limit)
 	}
 	sender, err := h.d.Store.AccountByID(r.Ctx, p.AccountID)
 	if err != nil {
