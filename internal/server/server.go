@@ -136,6 +136,9 @@ func Start(ctx context.Context, cfg config.Config, log *slog.Logger) (*Server, e
 	}
 	// Periodic tombstone pruning (prune.go).
 	s.AddCloser(StartPruner(deps.Store, cfg.TombstoneHorizon, PruneInterval(cfg.TombstoneHorizon), log))
+	if cfg.NSKey == "" {
+		log.Warn("ABCH_NS_KEY is empty: the NS API refuses every call until a key is set")
+	}
 	log.Info("abch listening", "http", s.HTTPAddr, "https", s.HTTPSAddr, "ns", s.NSAddr, "nats", s.NATSURL,
 		"nats_embedded", s.Broker.Embedded(), "database", deps.Store.Dialect)
 	return s, nil
