@@ -22,7 +22,6 @@ func benchServer(b *testing.B) (*server.Server, *http.Client) {
 	cfg := testenv.Config(b, testenv.DB{Name: store.DialectPostgres})
 	cfg.LogLevel = "error"
 	s := testenv.StartServer(b, cfg)
-	benchStore = s.Store
 	return s, &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: 64, MaxConnsPerHost: 64}}
 }
 
@@ -84,7 +83,7 @@ func BenchmarkFindAllFull(b *testing.B) {
 	s, c := benchServer(b)
 	url := "http://" + s.HTTPAddr + "/abservice/abservice.asmx"
 	for _, n := range []int{10, 300, 1000} {
-		owner, tk := seedOwner(b, s, fmt.Sprintf("full%d", n), n)
+		_, tk := seedOwner(b, s, fmt.Sprintf("full%d", n), n)
 		body := envelope(tk, fullFind)
 		b.Run(fmt.Sprintf("cached/%d", n), func(b *testing.B) {
 			postAB(b, c, url, body)
@@ -99,7 +98,7 @@ func BenchmarkFindAllFull(b *testing.B) {
 		b.Run(fmt.Sprintf("uncached/%d", n), func(b *testing.B) {
 			for i := 0; i < b.N; i++ {
 				b.StopTimer()
-				touch(b, c, url, tk, owner, i)
+				touch(b, c, url, tk, s.Store, i)
 				b.StartTimer()
 				fetchDiscard(b, c, url, body)
 			}
@@ -110,18 +109,15 @@ func BenchmarkFindAllFull(b *testing.B) {
 // touch changes the owner's display name (one row, one revision bump) and
 // waits until the relay has published the change's events, so the
 // background publish does not run inside the timed request that follows.
-func touch(b *testing.B, c *http.Client, url, tk string, _ *models.Account, i int) {
+func touch(b *testing.B, c *http.Client, url, tk string, st *store.Store, i int) {
 	postAB(b, c, url, envelope(tk, op("ABContactUpdate", fmt.Sprintf(`<contacts><Contact><contactInfo><contactType>Me</contactType><displayName>Name %d</displayName></contactInfo><propertiesChanged>DisplayName</propertiesChanged></Contact></contacts>`, i))))
-	settle(b)
+	settle(b, st)
 }
 
-// benchStore is the store of the running bench server (set by benchServer).
-var benchStore *store.Store
-
-// settle waits for the outbox to drain.
-func settle(b *testing.B) {
+// settle waits for st's outbox to drain.
+func settle(b *testing.B, st *store.Store) {
 	for deadline := time.Now().Add(5 * time.Second); time.Now().Before(deadline); time.Sleep(200 * time.Microsecond) {
-		rows, err := benchStore.UnpublishedEvents(context.Background(), 1)
+		rows, err := st.UnpublishedEvents(context.Background(), 1)
 		if err != nil {
 			b.Fatal(err)
 		}
@@ -142,13 +138,13 @@ func BenchmarkDelta1Change(b *testing.B) {
 	s, c := benchServer(b)
 	url := "http://" + s.HTTPAddr + "/abservice/abservice.asmx"
 	for _, n := range []int{10, 1000} {
-		owner, tk := seedOwner(b, s, fmt.Sprintf("delta%d", n), n)
+		_, tk := seedOwner(b, s, fmt.Sprintf("delta%d", n), n)
 		b.Run(fmt.Sprint(n), func(b *testing.B) {
 			cursor := abLastChange(b, reply{Body: postAB(b, c, url, envelope(tk, fullFind))})
 			b.ResetTimer()
 			for i := 0; i < b.N; i++ {
 				b.StopTimer()
-				touch(b, c, url, tk, owner, i)
+				touch(b, c, url, tk, s.Store, i)
 				b.StartTimer()
 				out := postAB(b, c, url, envelope(tk, op("ABFindAll", `<abView>Full</abView><deltasOnly>true</deltasOnly><lastChange>`+cursor+`</lastChange>`)))
 				if strings.Count(out, "<Contact>") != 1 {
