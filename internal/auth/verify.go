@@ -34,40 +34,60 @@ type Authenticator struct {
 // audience, disabled account, ticket issued before a password change) is a
 // CodeAuthFailed error; the reason is kept in Err for the log only.
 func (a *Authenticator) Verify(ctx context.Context, text string, allowed ...Audience) (*Principal, error) {
-	fail := func(reason error) error {
-		return &models.Error{Code: models.CodeAuthFailed, Message: "Passport authentication failed", Err: reason}
+	c, err := a.Check(text, allowed...)
+	if err != nil {
+		return nil, err
 	}
+	st, err := a.Store.AccountByID(ctx, c.AccountID)
+	if models.ErrorCode(err) == models.CodeNotFound {
+		st, err = nil, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	return a.Accept(c, st)
+}
+
+// Check is the first half of Verify, which needs no database: the ticket's
+// form, signature, expiry and audience. Its Claims may only be trusted once
+// Accept has passed them with the account row; until then they only say
+// which row to read.
+func (a *Authenticator) Check(text string, allowed ...Audience) (Claims, error) {
 	if TPart(text) == "" {
-		return nil, fail(errors.New("no ticket"))
+		return Claims{}, authFailed(errors.New("no ticket"))
 	}
 	c, err := a.Tickets.Parse(text)
 	if err != nil {
-		return nil, fail(err)
+		return Claims{}, authFailed(err)
 	}
-	ok := len(allowed) == 0
 	for _, aud := range allowed {
 		if c.Audience == aud {
-			ok = true
-			break
+			return c, nil
 		}
 	}
-	if !ok {
-		return nil, fail(errors.New("ticket audience " + c.Audience.String() + " not accepted here"))
+	if len(allowed) == 0 {
+		return c, nil
 	}
-	st, err := a.Store.AccountByID(ctx, c.AccountID)
-	if err != nil {
-		if models.ErrorCode(err) == models.CodeNotFound {
-			return nil, fail(errors.New("account gone"))
-		}
-		return nil, err
-	}
-	if st.Disabled {
-		return nil, fail(errors.New("account disabled"))
-	}
-	if st.TokenVersion != c.TokenVersion {
-		return nil, fail(errors.New("ticket issued before a password change"))
+	return Claims{}, authFailed(errors.New("ticket audience " + c.Audience.String() + " not accepted here"))
+}
+
+// Accept is the second half of Verify: it judges Check's claims against the
+// account row st (nil when the account is gone), read after Check.
+func (a *Authenticator) Accept(c Claims, st *models.Account) (*Principal, error) {
+	switch {
+	case st == nil || st.ID != c.AccountID:
+		return nil, authFailed(errors.New("account gone"))
+	case st.Disabled:
+		return nil, authFailed(errors.New("account disabled"))
+	case st.TokenVersion != c.TokenVersion:
+		return nil, authFailed(errors.New("ticket issued before a password change"))
 	}
 	return &Principal{AccountID: st.ID, Email: st.Email, Revision: st.Revision, Account: st, Claims: c}, nil
+}
+
+// authFailed is the one error every ticket failure becomes.
+func authFailed(reason error) error {
+	return &models.Error{Code: models.CodeAuthFailed, Message: "Passport authentication failed", Err: reason}
 }
 
 // Throttle counts failures per key (an account or a source address) in a

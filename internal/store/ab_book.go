@@ -193,12 +193,16 @@ func loadRows(tx *gorm.DB, b *Book, ownerID int64, delta bool, since int64) erro
 	for _, c := range contacts {
 		b.Contacts = append(b.Contacts, BookContact{Contact: c, GroupGUIDs: byContact[c.ID]})
 	}
-	// The Me contact first: clients read the owner's own entry before the
-	// buddies (and emesene splits the raw text on it).
-	sort.SliceStable(b.Contacts, func(i, j int) bool {
-		return b.Contacts[i].Key == meKey && b.Contacts[j].Key != meKey
-	})
+	sortMeFirst(b.Contacts)
 	return nil
+}
+
+// sortMeFirst puts the Me contact first: clients read the owner's own entry
+// before the buddies (and emesene splits the raw text on it).
+func sortMeFirst(contacts []BookContact) {
+	sort.SliceStable(contacts, func(i, j int) bool {
+		return contacts[i].Key == meKey && contacts[j].Key != meKey
+	})
 }
 
 // meKey is the contact_key of the owner's own contact.

@@ -57,6 +57,7 @@ type Store struct {
 
 	mu       sync.Mutex
 	onCommit []func()
+	columns  sync.Map // reflect.Type → *modelColumns, see columnsOf
 }
 
 // Open opens the configured database. It does not migrate: call Migrate.

@@ -67,59 +67,82 @@ func (s *service) begin(r *soap.Request) (*auth.Principal, error) {
 // findAll is ABFindAll: the full book (cached per account revision) or,
 // with deltasOnly=true and a lastChange cursor, the rows changed since.
 func (s *service) findAll(r *soap.Request) (*soap.Response, error) {
-	p, err := s.begin(r)
-	if err != nil {
-		return nil, err
-	}
-	deltas, err := boolOf(soap.Child(r.Op, "deltasOnly"), false)
-	if err != nil {
-		return nil, err
-	}
-	return s.find(r, p, formFindAll, deltas, soap.Child(r.Op, "lastChange"))
+	return s.find(r, formFindAll, soap.Child(r.Op, "deltasOnly"), soap.Child(r.Op, "lastChange"))
 }
 
 // findContactsPaged is WLM 2009's ABFindContactsPaged: the same data with
 // filterOptions/DeltasOnly and filterOptions/LastChanged.
 func (s *service) findContactsPaged(r *soap.Request) (*soap.Response, error) {
-	p, err := s.begin(r)
-	if err != nil {
-		return nil, err
-	}
 	fo := soap.Child(r.Op, "filterOptions")
-	deltas, err := boolOf(soap.Child(fo, "DeltasOnly"), false)
-	if err != nil {
-		return nil, err
-	}
-	return s.find(r, p, formPaged, deltas, soap.Child(fo, "LastChanged"))
+	return s.find(r, formPaged, soap.Child(fo, "DeltasOnly"), soap.Child(fo, "LastChanged"))
 }
 
-func (s *service) find(r *soap.Request, p *auth.Principal, form findForm, deltas bool, cursorEl *etree.Element) (*soap.Response, error) {
-	if !deltas {
-		if body := s.cache.get(p.AccountID, form, p.Revision); body != nil {
-			return soap.OK(body), nil
+// find serves both find forms. A delta reads the caller's account row in
+// the same database round trip as the changed rows (store.LoadDelta), so
+// only the ticket's signature is checked before it and the account check
+// runs on the row that read returns. A request the caller got wrong is
+// answered only after the whole ticket check, so a caller whose ticket
+// fails sees AuthFailed first, as with begin.
+func (s *service) find(r *soap.Request, form findForm, deltasEl, cursorEl *etree.Element) (*soap.Response, error) {
+	c, err := s.d.CheckTicket(r)
+	if err != nil {
+		return nil, err
+	}
+	deltas, since, err := findArgs(r, deltasEl, cursorEl)
+	if err != nil || !deltas {
+		p, aerr := s.begin(r)
+		if aerr != nil {
+			return nil, aerr
 		}
-		b, err := s.st.LoadBook(r.Ctx, p.AccountID, false, 0)
 		if err != nil {
 			return nil, err
 		}
-		body := renderBook(b, form)
-		s.cache.put(p.AccountID, form, b.Owner.Revision, body)
-		return soap.OK(body), nil
+		return s.full(r, p, form)
 	}
-	raw := soap.Text(cursorEl)
-	t, never, err := models.ParseTimestamp(raw)
-	if err != nil {
-		return nil, badRequest("lastChange %q is not a timestamp", truncate(raw, 64))
-	}
-	since := int64(-1) // "never": before any book, so FullSyncRequired
-	if !never {
-		since = models.RevisionAt(t)
-	}
-	b, err := s.st.LoadBookOf(r.Ctx, p.AccountID, p.Account, true, since)
+	b, err := s.st.LoadDelta(r.Ctx, c.AccountID, since, func(a *models.Account) error {
+		_, err := s.d.Accept(r, c, a)
+		return err
+	})
 	if err != nil {
 		return nil, err
 	}
 	return soap.OK(renderBook(b, form)), nil
+}
+
+// findArgs decodes a find request: its abId, whether it asks for a delta
+// and, if so, the cursor (-1 for "never", which is before any book and so
+// FullSyncRequired).
+func findArgs(r *soap.Request, deltasEl, cursorEl *etree.Element) (deltas bool, since int64, err error) {
+	if err := checkAbID(r.Op); err != nil {
+		return false, 0, err
+	}
+	deltas, err = boolOf(deltasEl, false)
+	if err != nil || !deltas {
+		return false, 0, err
+	}
+	raw := soap.Text(cursorEl)
+	t, never, err := models.ParseTimestamp(raw)
+	if err != nil {
+		return false, 0, badRequest("lastChange %q is not a timestamp", truncate(raw, 64))
+	}
+	if never {
+		return true, -1, nil
+	}
+	return true, models.RevisionAt(t), nil
+}
+
+// full answers the whole book from the cache, or reads and caches it.
+func (s *service) full(r *soap.Request, p *auth.Principal, form findForm) (*soap.Response, error) {
+	if body := s.cache.get(p.AccountID, form, p.Revision); body != nil {
+		return soap.OK(body), nil
+	}
+	b, err := s.st.LoadBook(r.Ctx, p.AccountID, false, 0)
+	if err != nil {
+		return nil, err
+	}
+	body := renderBook(b, form)
+	s.cache.put(p.AccountID, form, b.Owner.Revision, body)
+	return soap.OK(body), nil
 }
 
 // abAdd is ABAdd: books exist from account creation, so it only repairs a

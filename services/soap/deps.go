@@ -57,3 +57,21 @@ func (d Deps) Authenticate(r *Request) (*auth.Principal, error) {
 	r.Account = p.Email
 	return p, nil
 }
+
+// CheckTicket is the database-free half of Authenticate (auth.Check): a
+// handler that reads the account row together with its data (the pipelined
+// delta) finishes the check with Accept on the row it read.
+func (d Deps) CheckTicket(r *Request) (auth.Claims, error) {
+	return d.Auth.Check(ABCredentials(r), ABAudiences...)
+}
+
+// Accept finishes CheckTicket's check with the account row st (nil when it
+// is gone) and records the account for the log.
+func (d Deps) Accept(r *Request, c auth.Claims, st *models.Account) (*auth.Principal, error) {
+	p, err := d.Auth.Accept(c, st)
+	if err != nil {
+		return nil, err
+	}
+	r.Account = p.Email
+	return p, nil
+}
