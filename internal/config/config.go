@@ -34,6 +34,10 @@ type Config struct {
 	MaxGroups        int           // ABCH_MAX_GROUPS: groups per address book
 	MaxMembers       int           // ABCH_MAX_MEMBERS: members per role
 
+	// Rendered full answers kept in memory, per process (0 turns a cache off).
+	ABCacheBytes      int // ABCH_AB_CACHE_BYTES: full ABFindAll answers
+	SharingCacheBytes int // ABCH_SHARING_CACHE_BYTES: full FindMembership answers
+
 	// Argon2id parameters for new password hashes.
 	Argon2Memory uint32 // ABCH_ARGON2_MEMORY_KIB
 	Argon2Time   uint32 // ABCH_ARGON2_TIME
@@ -65,6 +69,8 @@ func Defaults() Config {
 		MaxContacts:             1000,
 		MaxGroups:               100,
 		MaxMembers:              1500,
+		ABCacheBytes:            64 << 20,
+		SharingCacheBytes:       32 << 20,
 		Argon2Memory:            19 * 1024,
 		Argon2Time:              2,
 		Argon2Par:               1,
@@ -127,6 +133,8 @@ func fromLookup(lookup func(string) (string, bool)) (Config, error) {
 	integer("ABCH_MAX_CONTACTS", &c.MaxContacts)
 	integer("ABCH_MAX_GROUPS", &c.MaxGroups)
 	integer("ABCH_MAX_MEMBERS", &c.MaxMembers)
+	integer("ABCH_AB_CACHE_BYTES", &c.ABCacheBytes)
+	integer("ABCH_SHARING_CACHE_BYTES", &c.SharingCacheBytes)
 	mem, tm, par := int(c.Argon2Memory), int(c.Argon2Time), int(c.Argon2Par)
 	integer("ABCH_ARGON2_MEMORY_KIB", &mem)
 	integer("ABCH_ARGON2_TIME", &tm)
@@ -173,6 +181,9 @@ func (c *Config) Validate() error {
 	}
 	if c.MaxContacts <= 0 || c.MaxGroups <= 0 || c.MaxMembers <= 0 {
 		errs = append(errs, "ABCH_MAX_CONTACTS, ABCH_MAX_GROUPS and ABCH_MAX_MEMBERS must be positive")
+	}
+	if c.ABCacheBytes < 0 || c.SharingCacheBytes < 0 {
+		errs = append(errs, "ABCH_AB_CACHE_BYTES and ABCH_SHARING_CACHE_BYTES must not be negative")
 	}
 	if c.Argon2Memory < 1024 || c.Argon2Time < 1 || c.Argon2Par < 1 {
 		errs = append(errs, "argon2 parameters too small (memory >= 1024 KiB, time >= 1, parallelism >= 1)")

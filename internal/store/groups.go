@@ -3,6 +3,7 @@ package store
 import (
 	"context"
 	"errors"
+	"fmt"
 	"strings"
 	"unicode/utf8"
 
@@ -21,6 +22,9 @@ type GroupInput struct {
 	GUID        string // keep this id (imports, tests); "" = new
 	Name        string
 	Annotations []models.Annotation
+	// RenameOnConflict (ABGroupAdd's fRenameOnMsgrConflict) adds a group
+	// whose name is taken as "Name (2)", "Name (3)", … instead of failing.
+	RenameOnConflict bool
 }
 
 // checkGroupName validates a group name: not empty, at most 61 characters
@@ -48,7 +52,11 @@ func (s *Store) AddGroup(ctx context.Context, ownerID int64, in GroupInput) (str
 		if err := t.Bump(ownerID); err != nil {
 			return err
 		}
-		if err := t.checkGroupConflict(ownerID, in.Name, 0); err != nil {
+		err := t.checkGroupConflict(ownerID, in.Name, 0)
+		if err != nil && in.RenameOnConflict && models.ErrorCode(err) == models.CodeGroupAlreadyExists {
+			in.Name, err = t.freeGroupName(ownerID, in.Name)
+		}
+		if err != nil {
 			return err
 		}
 		if max := s.Limits.MaxGroups; max > 0 {
@@ -92,6 +100,34 @@ func (t *Txn) checkGroupConflict(ownerID int64, name string, except int64) error
 		return &models.Error{Code: models.CodeGroupAlreadyExists, Message: "Group Already Exists", ConflictID: g.GUID}
 	}
 	return nil
+}
+
+// freeGroupName returns the first of "name (2)", "name (3)", … that no live
+// group of ownerID has in any letter case, shortening name so the result
+// stays within MaxGroupNameLength. The owner's account row is locked (Bump),
+// so no concurrent add can take the name before this transaction commits.
+func (t *Txn) freeGroupName(ownerID int64, name string) (string, error) {
+	var taken []string
+	if err := t.DB.Model(&models.Group{}).Where("owner_id = ? AND NOT deleted", ownerID).Pluck("name_lower", &taken).Error; err != nil {
+		return "", err
+	}
+	used := make(map[string]bool, len(taken))
+	for _, n := range taken {
+		used[n] = true
+	}
+	base := []rune(name)
+	for i := 2; i <= len(taken)+2; i++ {
+		suffix := fmt.Sprintf(" (%d)", i)
+		b := base
+		if room := MaxGroupNameLength - utf8.RuneCountInString(suffix); len(b) > room {
+			b = []rune(strings.TrimRight(string(b[:room]), " "))
+		}
+		candidate := string(b) + suffix
+		if !used[strings.ToLower(candidate)] {
+			return candidate, nil
+		}
+	}
+	return "", models.Errorf(models.CodeGroupAlreadyExists, "Group Already Exists")
 }
 
 // liveGroup finds a live group of owner; another owner's GUID is not found.

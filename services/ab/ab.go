@@ -29,7 +29,7 @@ type service struct {
 
 // New returns the Address Book service.
 func New(d soap.Deps) *soap.Service {
-	s := &service{d: d, st: d.Store, cache: newBookCache(DefaultCacheBytes)}
+	s := &service{d: d, st: d.Store, cache: newBookCache(d.Config.ABCacheBytes)}
 	return &soap.Service{
 		Name:  "abservice",
 		Paths: []string{"/abservice/abservice.asmx"},
@@ -270,7 +270,8 @@ func (s *service) groupAdd(r *soap.Request) (*soap.Response, error) {
 	if err != nil {
 		return nil, err
 	}
-	if _, err := boolOf(soap.Path(r.Op, "groupAddOptions", "fRenameOnMsgrConflict"), false); err != nil {
+	rename, err := boolOf(soap.Path(r.Op, "groupAddOptions", "fRenameOnMsgrConflict"), false)
+	if err != nil {
 		return nil, err
 	}
 	infos := soap.Children(soap.Child(r.Op, "groupInfo"), "GroupInfo")
@@ -285,7 +286,7 @@ func (s *service) groupAdd(r *soap.Request) (*soap.Response, error) {
 	if err != nil {
 		return nil, err
 	}
-	guid, err := s.st.AddGroup(r.Ctx, p.AccountID, store.GroupInput{Name: groupName(nameEl.Text()), Annotations: anns})
+	guid, err := s.st.AddGroup(r.Ctx, p.AccountID, store.GroupInput{Name: groupName(nameEl.Text()), Annotations: anns, RenameOnConflict: rename})
 	if err != nil {
 		return nil, err
 	}

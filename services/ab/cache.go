@@ -5,10 +5,6 @@ import (
 	"sync"
 )
 
-// DefaultCacheBytes bounds the rendered-answer cache (about 200 books of
-// 300 contacts).
-const DefaultCacheBytes = 64 << 20
-
 // bookCache keeps the rendered full answer of each account's latest
 // revision, least recently used first out when over its byte budget.
 // Every change to a book bumps its account revision, and the ticket check

@@ -13,10 +13,6 @@ import (
 	"github.com/abch-im/abch/wsdl"
 )
 
-// DefaultCacheBytes bounds the rendered full FindMembership answers kept in
-// memory (about 100 accounts of 300 members).
-const DefaultCacheBytes = 32 << 20
-
 // Service holds the Sharing service's dependencies and its answer cache.
 type Service struct {
 	deps  soap.Deps
@@ -25,7 +21,7 @@ type Service struct {
 
 // New returns the Sharing service.
 func New(d soap.Deps) *soap.Service {
-	s := &Service{deps: d, cache: newAnswerCache(DefaultCacheBytes)}
+	s := &Service{deps: d, cache: newAnswerCache(d.Config.SharingCacheBytes)}
 	return &soap.Service{
 		Name:  "sharing",
 		Paths: []string{"/abservice/SharingService.asmx"},
