@@ -26,11 +26,15 @@ func TestFromEnv(t *testing.T) {
 	t.Run("environment overrides", func(t *testing.T) {
 		c, err := fromLookup(lookupFrom(map[string]string{
 			"ABCH_DATABASE_URL": "postgres://u:pw@h/db", "ABCH_TICKET_LIFETIME": "48h", "ABCH_MAX_CONTACTS": "5",
+			"ABCH_AB_CACHE_BYTES": "0", "ABCH_SHARING_CACHE_BYTES": "1048576",
 		}))
 		if err != nil {
 			t.Fatal(err)
 		}
-		if !c.IsPostgres() || c.TicketLifetime != 48*time.Hour || c.MaxContacts != 5 {
+		if err := c.Validate(); err != nil {
+			t.Fatal(err)
+		}
+		if !c.IsPostgres() || c.TicketLifetime != 48*time.Hour || c.MaxContacts != 5 || c.ABCacheBytes != 0 || c.SharingCacheBytes != 1<<20 {
 			t.Errorf("overrides not applied: %+v", c)
 		}
 		if r := c.Redacted(); strings.Contains(r.DatabaseURL, "pw") {
@@ -50,6 +54,11 @@ func TestFromEnv(t *testing.T) {
 		c.DatabaseURL = "mysql://x"
 		if err := c.Validate(); err == nil {
 			t.Error("non-postgres URL accepted")
+		}
+		c = Defaults()
+		c.ABCacheBytes = -1
+		if err := c.Validate(); err == nil {
+			t.Error("negative cache size accepted")
 		}
 		c = Defaults()
 		c.HTTPSAddr = ":443"
