@@ -2,6 +2,7 @@ package store_test
 
 import (
 	"context"
+	"net/url"
 	"reflect"
 	"testing"
 
@@ -114,4 +115,40 @@ func TestLoadDeltaMatchesLoadBook(t *testing.T) {
 			}
 		})
 	})
+}
+
+// TestPostgresGenericPlans: abch's Postgres sessions plan each prepared
+// statement once (plan_cache_mode=force_generic_plan, see store.Open),
+// unless the operator's URL sets plan_cache_mode itself.
+func TestPostgresGenericPlans(t *testing.T) {
+	for _, db := range testenv.Databases(t) {
+		if db.Name != store.DialectPostgres {
+			continue // the setting is Postgres's
+		}
+		ctx := context.Background()
+		cfg := testenv.Config(t, db)
+		own, err := url.Parse(cfg.DatabaseURL)
+		if err != nil {
+			t.Fatal(err)
+		}
+		q := own.Query()
+		q.Set("plan_cache_mode", "auto")
+		own.RawQuery = q.Encode()
+		for _, c := range []struct{ url, want string }{
+			{cfg.DatabaseURL, "force_generic_plan"},
+			{own.String(), "auto"},
+		} {
+			cfg.DatabaseURL = c.url
+			st, err := store.Open(ctx, cfg, testenv.Logger(t))
+			if err != nil {
+				t.Fatal(err)
+			}
+			var got string
+			err = st.DB.Raw("SHOW plan_cache_mode").Scan(&got).Error
+			st.Close()
+			if err != nil || got != c.want {
+				t.Fatalf("%s: plan_cache_mode %q (%v), want %q", c.url, got, err, c.want)
+			}
+		}
+	}
 }

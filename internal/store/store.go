@@ -21,6 +21,8 @@ import (
 
 	"github.com/glebarez/sqlite"
 	"github.com/google/uuid"
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/stdlib"
 	"gorm.io/driver/postgres"
 	"gorm.io/gorm"
 	"gorm.io/gorm/logger"
@@ -79,11 +81,27 @@ func Open(ctx context.Context, cfg config.Config, log *slog.Logger) (*Store, err
 	)
 	if cfg.IsPostgres() {
 		dialect = DialectPostgres
-		db, err = gorm.Open(postgres.New(postgres.Config{DSN: cfg.DatabaseURL}), gcfg)
+		pcfg, err := pgx.ParseConfig(cfg.DatabaseURL)
 		if err != nil {
+			return nil, fmt.Errorf("store: ABCH_DATABASE_URL: %w", err)
+		}
+		if _, set := pcfg.RuntimeParams["plan_cache_mode"]; !set {
+			// Every abch statement is keyed by ids, and pgx prepares each
+			// one, so one plan per statement and connection is right for
+			// all of them. Under the default (auto) Postgres re-plans on
+			// every execution any statement whose range condition makes a
+			// custom plan look cheaper: the delta reads (rev > cursor),
+			// re-planned each time, cost an empty delta 40% of its
+			// throughput (BENCHMARKS.md). An operator's own setting in
+			// the URL wins.
+			pcfg.RuntimeParams["plan_cache_mode"] = "force_generic_plan"
+		}
+		sqlDB := stdlib.OpenDB(*pcfg)
+		db, err = gorm.Open(postgres.New(postgres.Config{Conn: sqlDB}), gcfg)
+		if err != nil {
+			_ = sqlDB.Close()
 			return nil, fmt.Errorf("store: open postgres: %w", err)
 		}
-		sqlDB, _ := db.DB()
 		sqlDB.SetMaxOpenConns(32)
 		sqlDB.SetMaxIdleConns(32)
 		sqlDB.SetConnMaxIdleTime(5 * time.Minute)

@@ -10,17 +10,22 @@ import (
 	"time"
 
 	"github.com/abch-im/abch/internal/auth"
+	"github.com/abch-im/abch/internal/config"
 	"github.com/abch-im/abch/internal/server"
 	"github.com/abch-im/abch/internal/store"
 	"github.com/abch-im/abch/internal/testenv"
 	"github.com/abch-im/abch/models"
 )
 
-// benchServer starts abch on Postgres with one owner per book size.
-func benchServer(b *testing.B) (*server.Server, *http.Client) {
+// benchServer starts abch on Postgres; edit, when set, changes its
+// configuration first.
+func benchServer(b *testing.B, edit ...func(*config.Config)) (*server.Server, *http.Client) {
 	b.Helper()
 	cfg := testenv.Config(b, testenv.DB{Name: store.DialectPostgres})
 	cfg.LogLevel = "error"
+	for _, f := range edit {
+		f(&cfg)
+	}
 	s := testenv.StartServer(b, cfg)
 	return s, &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: 64, MaxConnsPerHost: 64}}
 }
@@ -152,6 +157,38 @@ func BenchmarkDelta1Change(b *testing.B) {
 				}
 				cursor = abLastChange(b, reply{Body: out})
 			}
+		})
+	}
+}
+
+// BenchmarkDeltaVsFullUnderLoad compares what the two reads cost a busy
+// server rather than one client's wait: 16 concurrent clients (parallelism
+// 8 on GOMAXPROCS=2) on a 1,000-contact book with the answer cache turned
+// off (ABCH_AB_CACHE_BYTES=0), so every full fetch reads and renders the
+// book. "delta1" repeats a delta whose cursor is just before the book's
+// last change, so every answer carries exactly that one change. ns/op is
+// wall time over all clients, i.e. the inverse of throughput.
+func BenchmarkDeltaVsFullUnderLoad(b *testing.B) {
+	if testing.Short() {
+		b.Skip("needs Postgres")
+	}
+	s, c := benchServer(b, func(cfg *config.Config) { cfg.ABCacheBytes = 0 })
+	url := "http://" + s.HTTPAddr + "/abservice/abservice.asmx"
+	_, tk := seedOwner(b, s, "load", 1000)
+	cursor := abLastChange(b, reply{Body: postAB(b, c, url, envelope(tk, fullFind))})
+	touch(b, c, url, tk, s.Store, 0)
+	delta := envelope(tk, op("ABFindAll", `<abView>Full</abView><deltasOnly>true</deltasOnly><lastChange>`+cursor+`</lastChange>`))
+	if out := postAB(b, c, url, delta); strings.Count(out, "<Contact>") != 1 {
+		b.Fatalf("delta should carry exactly one contact")
+	}
+	for _, bc := range []struct{ name, body string }{{"full/1000", envelope(tk, fullFind)}, {"delta1/1000", delta}} {
+		b.Run(bc.name, func(b *testing.B) {
+			b.SetParallelism(8)
+			b.RunParallel(func(pb *testing.PB) {
+				for pb.Next() {
+					fetchDiscard(b, c, url, bc.body)
+				}
+			})
 		})
 	}
 }
