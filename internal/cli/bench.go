@@ -1,6 +1,7 @@
 package cli
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -33,11 +34,11 @@ func benchCmd(a *app) *cobra.Command {
 		mode                          string
 	)
 	c := &cobra.Command{
-		Use:   "bench --url URL [--users N] [--contacts N] [--concurrency N] [--duration D] [--mode full|delta|membership]",
+		Use:   "bench --url URL [--users N] [--contacts N] [--concurrency N] [--duration D] [--mode full|delta|delta1|membership]",
 		Short: "Load-test ABFindAll or FindMembership of a running server (seeds bench-user-<contacts>c-N@bench.example accounts in its database)",
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			if users < 1 || contacts < 0 || conc < 1 || duration <= 0 || (mode != "full" && mode != "delta" && mode != "membership") {
-				return errors.New("need --users >= 1, --contacts >= 0, --concurrency >= 1, --duration > 0, --mode full|delta|membership")
+			if users < 1 || contacts < 0 || conc < 1 || duration <= 0 || !benchModes[mode] {
+				return errors.New("need --users >= 1, --contacts >= 0, --concurrency >= 1, --duration > 0, --mode full|delta|delta1|membership")
 			}
 			ctx := cmd.Context()
 			st, err := a.openStore(ctx)
@@ -82,12 +83,19 @@ func benchCmd(a *app) *cobra.Command {
 					}
 					bodies[i] = membershipEnvelope(ticket)
 				}
-				if mode == "delta" {
+				if mode == "delta" || mode == "delta1" {
 					cursor, err := benchCursor(ctx, client, endpoint, bodies[i])
 					if err != nil {
 						return err
 					}
 					bodies[i] = benchEnvelope(ticket, "true", cursor)
+				}
+				if mode == "delta1" {
+					// One change after the cursor (the owner's display name,
+					// through the server), so every delta carries exactly it.
+					if err := benchChangeOnce(ctx, client, endpoint, ticket, bodies[i]); err != nil {
+						return err
+					}
 				}
 			}
 			if mode == "membership" {
@@ -111,8 +119,39 @@ func benchCmd(a *app) *cobra.Command {
 	f.IntVar(&groups, "groups", 10, "groups per book")
 	f.IntVar(&conc, "concurrency", 16, "concurrent clients")
 	f.DurationVar(&duration, "duration", 10*time.Second, "how long to run")
-	f.StringVar(&mode, "mode", "full", "full: full ABFindAll; delta: deltasOnly with the latest cursor; membership: full FindMembership")
+	f.StringVar(&mode, "mode", "full", "full: full ABFindAll; delta: deltasOnly with the latest cursor (nothing changed); delta1: deltasOnly with a cursor one change old; membership: full FindMembership")
 	return c
+}
+
+// benchModes are the --mode values.
+var benchModes = map[string]bool{"full": true, "delta": true, "delta1": true, "membership": true}
+
+// benchChangeOnce renames the owner of ticket (ABContactUpdate of the Me
+// contact) and checks that delta, a delta from before the rename, then
+// carries exactly one contact.
+func benchChangeOnce(ctx context.Context, c *http.Client, url, ticket, delta string) error {
+	update := strings.Replace(benchEnvelope(ticket, "", ""), `<ABFindAll xmlns="http://www.msn.com/webservices/AddressBook"><abId>00000000-0000-0000-0000-000000000000</abId><abView>Full</abView><deltasOnly></deltasOnly><lastChange></lastChange></ABFindAll>`,
+		`<ABContactUpdate xmlns="http://www.msn.com/webservices/AddressBook"><abId>00000000-0000-0000-0000-000000000000</abId><contacts><Contact><contactInfo><contactType>Me</contactType><displayName>bench `+time.Now().UTC().Format("150405.000000")+`</displayName></contactInfo><propertiesChanged>DisplayName</propertiesChanged></Contact></contacts></ABContactUpdate>`, 1)
+	for _, body := range []string{update, delta} {
+		req, _ := http.NewRequestWithContext(ctx, http.MethodPost, url, strings.NewReader(body))
+		req.Header.Set("Content-Type", "text/xml; charset=utf-8")
+		resp, err := c.Do(req)
+		if err != nil {
+			return err
+		}
+		b, err := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if err != nil {
+			return err
+		}
+		if resp.StatusCode != 200 {
+			return fmt.Errorf("delta1 setup: HTTP %d %.300s", resp.StatusCode, b)
+		}
+		if body == delta && bytes.Count(b, []byte("<Contact>")) != 1 {
+			return fmt.Errorf("delta1 setup: the delta carries %d contacts, not 1", bytes.Count(b, []byte("<Contact>")))
+		}
+	}
+	return nil
 }
 
 func benchEnvelope(ticket, deltas, cursor string) string {

@@ -14,7 +14,7 @@ import (
 func TestBenchCommand(t *testing.T) {
 	testenv.ForEachDB(t, func(t *testing.T, cfg config.Config) {
 		s := testenv.StartServer(t, cfg)
-		for _, mode := range []string{"full", "delta", "membership"} {
+		for _, mode := range []string{"full", "delta", "delta1", "membership"} {
 			var out, errb bytes.Buffer
 			root := NewRoot(&out, &errb)
 			root.SetArgs([]string{"bench", "--data-dir", cfg.DataDir, "--database-url", cfg.DatabaseURL, "--url", "http://" + s.HTTPAddr,
