@@ -51,6 +51,9 @@ type Config struct {
 
 	OIMMaxPerRecipient int // ABCH_OIM_MAX_PER_RECIPIENT: stored OIMs per recipient
 	OIMMaxBytes        int // ABCH_OIM_MAX_BYTES: size of one OIM
+	// OIMSendLimit offline messages per OIMSendWindow per sender (0: no limit).
+	OIMSendLimit  int           // ABCH_OIM_SEND_LIMIT
+	OIMSendWindow time.Duration // ABCH_OIM_SEND_WINDOW
 
 	LogLevel  string // ABCH_LOG_LEVEL: debug, info, warn, error
 	LogFormat string // ABCH_LOG_FORMAT: text or json
@@ -79,6 +82,8 @@ func Defaults() Config {
 		NATSListen:              "127.0.0.1:4222",
 		OIMMaxPerRecipient:      200,
 		OIMMaxBytes:             16 << 10,
+		OIMSendLimit:            60,
+		OIMSendWindow:           time.Minute,
 		LogLevel:                "info",
 		LogFormat:               "text",
 		Hostname:                "ABCH01",
@@ -146,6 +151,8 @@ func fromLookup(lookup func(string) (string, bool)) (Config, error) {
 	str("ABCH_NATS_LISTEN", &c.NATSListen)
 	integer("ABCH_OIM_MAX_PER_RECIPIENT", &c.OIMMaxPerRecipient)
 	integer("ABCH_OIM_MAX_BYTES", &c.OIMMaxBytes)
+	integer("ABCH_OIM_SEND_LIMIT", &c.OIMSendLimit)
+	dur("ABCH_OIM_SEND_WINDOW", &c.OIMSendWindow)
 	str("ABCH_LOG_LEVEL", &c.LogLevel)
 	str("ABCH_LOG_FORMAT", &c.LogFormat)
 	str("ABCH_MACHINE_NAME", &c.Hostname)
@@ -190,6 +197,9 @@ func (c *Config) Validate() error {
 	}
 	if c.LoginFailuresPerAccount <= 0 || c.LoginFailureWindow <= 0 {
 		errs = append(errs, "ABCH_LOGIN_FAILURES and ABCH_LOGIN_FAILURE_WINDOW must be positive")
+	}
+	if c.OIMSendLimit < 0 || c.OIMSendWindow <= 0 {
+		errs = append(errs, "ABCH_OIM_SEND_LIMIT must not be negative and ABCH_OIM_SEND_WINDOW must be positive")
 	}
 	if c.OIMMaxPerRecipient <= 0 || c.OIMMaxBytes <= 0 {
 		errs = append(errs, "OIM limits must be positive")

@@ -27,6 +27,7 @@ func TestFromEnv(t *testing.T) {
 		c, err := fromLookup(lookupFrom(map[string]string{
 			"ABCH_DATABASE_URL": "postgres://u:pw@h/db", "ABCH_TICKET_LIFETIME": "48h", "ABCH_MAX_CONTACTS": "5",
 			"ABCH_AB_CACHE_BYTES": "0", "ABCH_SHARING_CACHE_BYTES": "1048576",
+			"ABCH_OIM_SEND_LIMIT": "0", "ABCH_OIM_SEND_WINDOW": "30s",
 		}))
 		if err != nil {
 			t.Fatal(err)
@@ -34,7 +35,8 @@ func TestFromEnv(t *testing.T) {
 		if err := c.Validate(); err != nil {
 			t.Fatal(err)
 		}
-		if !c.IsPostgres() || c.TicketLifetime != 48*time.Hour || c.MaxContacts != 5 || c.ABCacheBytes != 0 || c.SharingCacheBytes != 1<<20 {
+		if !c.IsPostgres() || c.TicketLifetime != 48*time.Hour || c.MaxContacts != 5 || c.ABCacheBytes != 0 || c.SharingCacheBytes != 1<<20 ||
+			c.OIMSendLimit != 0 || c.OIMSendWindow != 30*time.Second {
 			t.Errorf("overrides not applied: %+v", c)
 		}
 		if r := c.Redacted(); strings.Contains(r.DatabaseURL, "pw") {
@@ -59,6 +61,11 @@ func TestFromEnv(t *testing.T) {
 		c.ABCacheBytes = -1
 		if err := c.Validate(); err == nil {
 			t.Error("negative cache size accepted")
+		}
+		c = Defaults()
+		c.OIMSendWindow = 0
+		if err := c.Validate(); err == nil {
+			t.Error("empty OIM send window accepted")
 		}
 		c = Defaults()
 		c.HTTPSAddr = ":443"

@@ -5,7 +5,9 @@ import (
 	"encoding/base64"
 	"net/http"
 	"strings"
+	"sync/atomic"
 	"testing"
+	"time"
 
 	"github.com/abch-im/abch/internal/auth"
 	"github.com/abch-im/abch/internal/config"
@@ -355,6 +357,64 @@ func TestMailDataTooLarge(t *testing.T) {
 		_, resp := e.post(rsiPath, actRSI+"GetMetadata", withCookie(readShared(t, "clients/requests/amsn/GetMetadata.xml"), e.ticket(e.bob, auth.AudMessenger)))
 		if ms := metadataMessages(t, resp); len(ms) != 26 {
 			t.Errorf("GetMetadata lists %d", len(ms))
+		}
+	})
+}
+
+// TestSenderThrottle: past ABCH_OIM_SEND_LIMIT sends in ABCH_OIM_SEND_WINDOW
+// a sender gets q0:SenderThrottleLimitExceeded (what msnp-sharp waits on
+// and retries) and nothing is stored; other senders are not affected; the
+// next window admits the sender again; a concurrent burst cannot overshoot.
+func TestSenderThrottle(t *testing.T) {
+	testenv.ForEachDB(t, func(t *testing.T, cfg config.Config) {
+		cfg.OIMSendLimit, cfg.OIMSendWindow = 3, time.Minute
+		e := newEnv(t, testenv.StartServer(t, cfg))
+		var clock atomic.Int64
+		e.s.Deps.Store.Now = func() time.Time { return fixedNow.Add(time.Duration(clock.Load())) }
+		alice, carol := e.validStore(t, e.alice), e.validStore(t, e.carol)
+		send := func(body string) (int, string) { return e.post(oimPath, actStore2, body) }
+		for i := 0; i < 3; i++ {
+			if status, resp := send(alice); status != 200 {
+				t.Fatalf("send %d: %d %s", i+1, status, resp)
+			}
+		}
+		clock.Add(int64(59 * time.Second)) // still the same window
+		before, events := e.oims(e.bob), len(e.outbox(e.bob))
+		status, resp := send(alice)
+		if status != 500 || faultCode(resp) != "q0:SenderThrottleLimitExceeded" || !strings.Contains(resp, "more than 3 offline messages") ||
+			!strings.Contains(resp, `<faultcode xmlns:q0="http://messenger.msn.com/ws/2004/09/oim/">`) {
+			t.Fatalf("4th send: %d %s", status, resp)
+		}
+		if e.oims(e.bob) != before || len(e.outbox(e.bob)) != events {
+			t.Fatalf("a throttled message was stored")
+		}
+		if status, resp := send(carol); status != 200 {
+			t.Fatalf("another sender is throttled too: %d %s", status, resp)
+		}
+		clock.Add(int64(2 * time.Second)) // the window that began with alice's first send is over
+		if status, resp := send(alice); status != 200 {
+			t.Fatalf("next window: %d %s", status, resp)
+		}
+
+		clock.Add(int64(time.Hour))
+		const burst = 10
+		codes := make(chan string, burst)
+		for i := 0; i < burst; i++ {
+			go func() {
+				status, resp := send(carol)
+				if status == 200 {
+					codes <- "ok"
+					return
+				}
+				codes <- faultCode(resp)
+			}()
+		}
+		got := map[string]int{}
+		for i := 0; i < burst; i++ {
+			got[<-codes]++
+		}
+		if got["ok"] != 3 || got["q0:SenderThrottleLimitExceeded"] != burst-3 {
+			t.Fatalf("burst of %d: %v; want 3 stored, the rest throttled", burst, got)
 		}
 	})
 }

@@ -25,7 +25,9 @@ type storeRequest struct {
 // store serves Store and Store2 (PROTOCOL.md §7.1). Checks run in the order
 // clients expect: the ticket, the sender, the appid, the lock key (so the
 // first send with lockkey="" always gets the challenge), then the message,
-// then the recipient and limits inside the storing transaction. A 200 is
+// then the sender's send rate (ABCH_OIM_SEND_LIMIT per ABCH_OIM_SEND_WINDOW:
+// q0:SenderThrottleLimitExceeded), then the recipient and limits inside the
+// storing transaction. A 200 is
 // written only after the message and its event are committed.
 func (h *storeHandler) store(r *soap.Request) (*soap.Response, error) {
 	hdr := r.Header
@@ -66,6 +68,9 @@ func (h *storeHandler) store(r *soap.Request) (*soap.Response, error) {
 	}
 	if limit := h.d.Config.OIMMaxBytes; len(req.Content.Text) > limit {
 		return nil, models.Errorf(models.CodeOIMSystemUnavailable, "message larger than %d bytes", limit)
+	}
+	if err := h.d.Store.CountOIMSend(r.Ctx, p.AccountID, h.d.Config.OIMSendLimit, h.d.Config.OIMSendWindow); err != nil {
+		return nil, err
 	}
 	sender, err := h.d.Store.AccountByID(r.Ctx, p.AccountID)
 	if err != nil {
