@@ -3,7 +3,6 @@ package auth
 import (
 	"context"
 	"errors"
-	"sync"
 	"time"
 
 	"github.com/abch-im/abch/internal/store"
@@ -90,65 +89,46 @@ func authFailed(reason error) error {
 	return &models.Error{Code: models.CodeAuthFailed, Message: "Passport authentication failed", Err: reason}
 }
 
-// Throttle counts failures per key (an account or a source address) in a
-// fixed window; past the limit the key is refused until the window ends.
+// Throttle counts failed sign-ins per key (an account, a source address) in
+// fixed windows; past Max failures in a window the key is refused until the
+// window ends. The counts live in the database (store.LoginFailures), so
+// every abch process sharing it enforces one limit: a guesser spreading
+// attempts over several processes behind a balancer gets no more tries.
 type Throttle struct {
 	Max    int
 	Window time.Duration
 	Now    func() time.Time
-
-	mu      sync.Mutex
-	entries map[string]*throttleEntry
+	Store  *store.Store
 }
 
-type throttleEntry struct {
-	start time.Time
-	fails int
+// NewThrottle returns a throttle allowing max failures per window, counted
+// in st.
+func NewThrottle(st *store.Store, max int, window time.Duration) *Throttle {
+	return &Throttle{Max: max, Window: window, Now: time.Now, Store: st}
 }
 
-// NewThrottle returns a throttle allowing max failures per window.
-func NewThrottle(max int, window time.Duration) *Throttle {
-	return &Throttle{Max: max, Window: window, Now: time.Now, entries: map[string]*throttleEntry{}}
-}
-
-// Blocked reports whether key has used up its failures in this window.
-func (t *Throttle) Blocked(key string) bool {
-	t.mu.Lock()
-	defer t.mu.Unlock()
-	e := t.entries[key]
-	if e == nil {
-		return false
+// Blocked reports whether any of keys has used up its failures in its
+// current window.
+func (t *Throttle) Blocked(ctx context.Context, keys ...string) (bool, error) {
+	counts, err := t.Store.LoginFailures(ctx, t.Now().Add(-t.Window), keys...)
+	if err != nil {
+		return false, err
 	}
-	if t.Now().Sub(e.start) >= t.Window {
-		delete(t.entries, key)
-		return false
-	}
-	return e.fails >= t.Max
-}
-
-// Fail records a failure for key.
-func (t *Throttle) Fail(key string) {
-	t.mu.Lock()
-	defer t.mu.Unlock()
-	now := t.Now()
-	if len(t.entries) > 100_000 { // bound memory under a spray of keys
-		for k, e := range t.entries {
-			if now.Sub(e.start) >= t.Window {
-				delete(t.entries, k)
-			}
+	for _, n := range counts {
+		if n >= t.Max {
+			return true, nil
 		}
 	}
-	e := t.entries[key]
-	if e == nil || now.Sub(e.start) >= t.Window {
-		e = &throttleEntry{start: now}
-		t.entries[key] = e
-	}
-	e.fails++
+	return false, nil
+}
+
+// Fail records a failure for each of keys.
+func (t *Throttle) Fail(ctx context.Context, keys ...string) error {
+	now := t.Now()
+	return t.Store.RecordLoginFailure(ctx, now, now.Add(-t.Window), keys...)
 }
 
 // Reset forgets key's failures (after a successful sign-in).
-func (t *Throttle) Reset(key string) {
-	t.mu.Lock()
-	delete(t.entries, key)
-	t.mu.Unlock()
+func (t *Throttle) Reset(ctx context.Context, key string) error {
+	return t.Store.ClearLoginFailures(ctx, key)
 }

@@ -22,11 +22,18 @@ func PruneInterval(horizon time.Duration) time.Duration {
 	return iv
 }
 
-// StartPruner deletes tombstones older than horizon every interval (first
-// run one interval after start) until the returned stop function is
-// called. Several abch processes may prune the same database: the work is
+// RateWindows are the windows of the database-counted rate limits.
+type RateWindows struct {
+	Login time.Duration // ABCH_LOGIN_FAILURE_WINDOW
+	OIM   time.Duration // ABCH_OIM_SEND_WINDOW
+}
+
+// StartPruner deletes tombstones older than horizon, and rate windows
+// (failed sign-ins, OIM sends) that ended, every interval (first run one
+// interval after start) until the returned stop function is called.
+// Several abch processes may prune the same database: the work is
 // idempotent.
-func StartPruner(st *store.Store, horizon, interval time.Duration, log *slog.Logger) (stop func(context.Context) error) {
+func StartPruner(st *store.Store, horizon, interval time.Duration, w RateWindows, log *slog.Logger) (stop func(context.Context) error) {
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan struct{})
 	go func() {
@@ -45,6 +52,9 @@ func StartPruner(st *store.Store, horizon, interval time.Duration, log *slog.Log
 				log.Warn("tombstone pruning failed", "error", err)
 			case n > 0:
 				log.Info("pruned tombstones", "rows", n, "horizon", horizon.String())
+			}
+			if _, err := st.PruneRateWindows(ctx, w.Login, w.OIM); err != nil && ctx.Err() == nil {
+				log.Warn("rate window pruning failed", "error", err)
 			}
 		}
 	}()

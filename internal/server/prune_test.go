@@ -15,7 +15,8 @@ import (
 )
 
 // TestPruner: the pruning loop deletes tombstones past the horizon and
-// raises the account's pruned_revision.
+// raises the account's pruned_revision, and deletes ended rate windows
+// (failed sign-ins, OIM sends) while keeping live ones.
 func TestPruner(t *testing.T) {
 	testenv.ForEachDB(t, func(t *testing.T, cfg config.Config) {
 		cfg.TombstoneHorizon = time.Millisecond
@@ -32,7 +33,18 @@ func TestPruner(t *testing.T) {
 		if err := s.Store.DeleteGroups(ctx, a.ID, []string{g}); err != nil {
 			t.Fatal(err)
 		}
-		stop := server.StartPruner(s.Store, time.Nanosecond, 10*time.Millisecond, slog.New(slog.NewTextHandler(io.Discard, nil)))
+		now := time.Now()
+		if err := s.Store.RecordLoginFailure(ctx, now.Add(-2*time.Minute), now.Add(-3*time.Minute), "rst:ip:ended"); err != nil {
+			t.Fatal(err)
+		}
+		if err := s.Store.RecordLoginFailure(ctx, now, now.Add(-time.Minute), "rst:ip:live"); err != nil {
+			t.Fatal(err)
+		}
+		if err := s.Store.DB.Exec("INSERT INTO oim_send_windows (sender_id, window_start, sent) VALUES (?, ?, 5)", a.ID, now.Add(-2*time.Minute).UnixNano()).Error; err != nil {
+			t.Fatal(err)
+		}
+		windows := server.RateWindows{Login: time.Minute, OIM: time.Minute}
+		stop := server.StartPruner(s.Store, time.Nanosecond, 10*time.Millisecond, windows, slog.New(slog.NewTextHandler(io.Discard, nil)))
 		defer stop(ctx)
 		deadline := time.Now().Add(5 * time.Second)
 		for {
@@ -54,6 +66,21 @@ func TestPruner(t *testing.T) {
 		}
 		if acct.PrunedRevision == 0 || acct.PrunedRevision > acct.Revision {
 			t.Fatalf("pruned_revision %d (revision %d)", acct.PrunedRevision, acct.Revision)
+		}
+		for deadline := time.Now().Add(5 * time.Second); ; time.Sleep(20 * time.Millisecond) {
+			var ended, live, oim int64
+			s.Store.DB.Table("login_failures").Where("throttle_key = ?", "rst:ip:ended").Count(&ended)
+			s.Store.DB.Table("login_failures").Where("throttle_key = ?", "rst:ip:live").Count(&live)
+			s.Store.DB.Table("oim_send_windows").Count(&oim)
+			if live != 1 {
+				t.Fatalf("a live login-failure window was pruned")
+			}
+			if ended == 0 && oim == 0 {
+				break
+			}
+			if time.Now().After(deadline) {
+				t.Fatalf("ended rate windows not pruned: login %d, oim %d", ended, oim)
+			}
 		}
 		if iv := server.PruneInterval(30 * 24 * time.Hour); iv != time.Hour {
 			t.Fatalf("interval %s", iv)

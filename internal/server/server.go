@@ -82,7 +82,7 @@ func OpenDeps(ctx context.Context, cfg config.Config, log *slog.Logger) (soap.De
 	return soap.Deps{
 		Config: cfg, Store: st, Tickets: tk,
 		Auth:     &auth.Authenticator{Tickets: tk, Store: st},
-		Throttle: auth.NewThrottle(cfg.LoginFailuresPerAccount, cfg.LoginFailureWindow),
+		Throttle: auth.NewThrottle(st, cfg.LoginFailuresPerAccount, cfg.LoginFailureWindow),
 		Log:      log,
 	}, nil
 }
@@ -135,7 +135,7 @@ func Start(ctx context.Context, cfg config.Config, log *slog.Logger) (*Server, e
 		return nil, err
 	}
 	// Periodic tombstone pruning (prune.go).
-	s.AddCloser(StartPruner(deps.Store, cfg.TombstoneHorizon, PruneInterval(cfg.TombstoneHorizon), log))
+	s.AddCloser(StartPruner(deps.Store, cfg.TombstoneHorizon, PruneInterval(cfg.TombstoneHorizon), RateWindows{Login: cfg.LoginFailureWindow, OIM: cfg.OIMSendWindow}, log))
 	if cfg.NSKey == "" {
 		log.Warn("ABCH_NS_KEY is empty: the NS API refuses every call until a key is set")
 	}

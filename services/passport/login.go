@@ -35,13 +35,20 @@ func throttleKeys(username, remoteIP string) (account, source string) {
 func (s *Service) authenticate(r *soap.Request, username, password string) (*models.Account, error) {
 	acctKey, ipKey := throttleKeys(username, r.RemoteIP)
 	th := s.d.Throttle
-	if th != nil && (th.Blocked(acctKey) || th.Blocked(ipKey)) {
-		return nil, errFailed("throttled")
+	if th != nil {
+		blocked, err := th.Blocked(r.Ctx, acctKey, ipKey)
+		if err != nil {
+			return nil, err
+		}
+		if blocked {
+			return nil, errFailed("throttled")
+		}
 	}
 	fail := func(reason string) error {
 		if th != nil {
-			th.Fail(acctKey)
-			th.Fail(ipKey)
+			if err := th.Fail(r.Ctx, acctKey, ipKey); err != nil {
+				return err
+			}
 		}
 		return errFailed(reason)
 	}
@@ -65,7 +72,9 @@ func (s *Service) authenticate(r *soap.Request, username, password string) (*mod
 		return nil, fail("account disabled")
 	}
 	if th != nil {
-		th.Reset(acctKey)
+		if err := th.Reset(r.Ctx, acctKey); err != nil {
+			return nil, err
+		}
 	}
 	if rehash {
 		// Upgrade migrated (Escargot PBKDF2) or old-parameter hashes on the

@@ -16,6 +16,8 @@ import (
 	"golang.org/x/crypto/pbkdf2"
 
 	"github.com/abch-im/abch/internal/config"
+	"github.com/abch-im/abch/internal/server"
+	"github.com/abch-im/abch/internal/store"
 	"github.com/abch-im/abch/internal/testenv"
 )
 
@@ -346,4 +348,33 @@ func TestRSTRehashesMigratedPassword(t *testing.T) {
 		checkAnswer(t, s, acct, post(t, s.HTTPAddr, "/RST.srf", rstBody("old@example.com", "legacy pass", addrs...)), addrs)
 		faultOf(t, post(t, s.HTTPAddr, "/RST.srf", rstBody("old@example.com", "Legacy pass", addrs...)))
 	})
+}
+
+// TestRSTThrottleAcrossProcesses: two abch servers on one Postgres database
+// (as behind a load balancer) share the failure counts, so spreading
+// guesses over them gains nothing.
+func TestRSTThrottleAcrossProcesses(t *testing.T) {
+	for _, db := range testenv.Databases(t) {
+		if db.Name != store.DialectPostgres {
+			continue // one process owns the embedded database
+		}
+		t.Run(db.Name, func(t *testing.T) {
+			cfg := testenv.Config(t, db)
+			cfg.LoginFailuresPerAccount = 3
+			a := testenv.StartServer(t, cfg)
+			cfgB := cfg
+			cfgB.DataDir = t.TempDir()
+			b := testenv.StartServer(t, cfgB)
+			testenv.NewAccount(t, a, "alice@example.com", "right", "")
+			addrs := []string{"http://Passport.NET/tb", "messenger.msn.com"}
+			for _, s := range []*server.Server{a, b, a} {
+				faultOf(t, post(t, s.HTTPAddr, "/RST.srf", rstBody("alice@example.com", "guess", addrs...)))
+			}
+			for _, s := range []*server.Server{a, b} {
+				if code := faultOf(t, post(t, s.HTTPAddr, "/RST.srf", rstBody("alice@example.com", "right", addrs...))); code != "wsse:FailedAuthentication" {
+					t.Fatalf("the right password after 3 failures spread over two servers: %s", code)
+				}
+			}
+		})
+	}
 }
