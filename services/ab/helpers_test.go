@@ -3,7 +3,6 @@ package ab_test
 import (
 	"context"
 	"flag"
-	"fmt"
 	"io"
 	"net/http"
 	"os"
@@ -33,8 +32,7 @@ type abEnv struct {
 	t    testing.TB
 	s    *server.Server
 	url  string
-	tick atomic.Int64
-	guid atomic.Int64
+	tick *atomic.Int64 // clock readings (testenv.Deterministic)
 	cids atomic.Int64
 }
 
@@ -44,8 +42,7 @@ func newEnv(t testing.TB, cfg config.Config) *abEnv {
 	t.Helper()
 	s := testenv.StartServer(t, cfg)
 	e := &abEnv{t: t, s: s, url: "http://" + s.HTTPAddr + "/abservice/abservice.asmx"}
-	s.Store.Now = func() time.Time { return epoch.Add(time.Duration(e.tick.Add(1)) * time.Second) }
-	s.Store.NewGUID = func() string { return fmt.Sprintf("00000000-0000-4000-8000-%012d", e.guid.Add(1)) }
+	e.tick = testenv.Deterministic(s.Store, epoch, time.Second, "00000000-0000-4000-8000-")
 	return e
 }
 

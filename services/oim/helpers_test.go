@@ -11,7 +11,6 @@ import (
 	"path/filepath"
 	"regexp"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -37,15 +36,7 @@ type env struct {
 
 func newEnv(t *testing.T, s *server.Server) *env {
 	t.Helper()
-	var mu sync.Mutex
-	n := 0
-	s.Deps.Store.Now = func() time.Time { return fixedNow }
-	s.Deps.Store.NewGUID = func() string {
-		mu.Lock()
-		defer mu.Unlock()
-		n++
-		return fmt.Sprintf("a3d2b9c8-6f1e-4d7a-8b0c-%012d", n)
-	}
+	testenv.Deterministic(s.Deps.Store, fixedNow, 0, "a3d2b9c8-6f1e-4d7a-8b0c-")
 	e := &env{t: t, s: s, base: "http://" + s.HTTPAddr}
 	e.alice = e.account("alice@example.com", "Alice")
 	e.bob = e.account("bob@example.com", "Bob")

@@ -6,7 +6,6 @@ import (
 	"context"
 	"encoding/xml"
 	"flag"
-	"fmt"
 	"io"
 	"net/http"
 	"os"
@@ -14,7 +13,6 @@ import (
 	"regexp"
 	"strconv"
 	"strings"
-	"sync/atomic"
 	"testing"
 	"time"
 
@@ -48,11 +46,7 @@ type env struct {
 func newEnv(t testing.TB, cfg config.Config) *env {
 	t.Helper()
 	s := testenv.StartServer(t, cfg)
-	s.Deps.Store.Now = func() time.Time { return testClock }
-	var guid atomic.Int64
-	s.Deps.Store.NewGUID = func() string {
-		return fmt.Sprintf("00000000-0000-4000-8000-%012d", guid.Add(1))
-	}
+	testenv.Deterministic(s.Deps.Store, testClock, 0, "00000000-0000-4000-8000-")
 	return &env{t: t, srv: s, st: s.Deps.Store, base: "http://" + s.HTTPAddr, nextCID: 1000}
 }
 
