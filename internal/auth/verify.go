@@ -16,10 +16,7 @@ type Principal struct {
 	// Revision is the account's current book revision, loaded with the
 	// ticket check (response caches key on it).
 	Revision int64
-	// Account is the whole account row as read by the ticket check, so a
-	// delta sync needs no second read of it.
-	Account *models.Account
-	Claims  Claims
+	Claims   Claims
 }
 
 // Authenticator checks tickets against the accounts table.
@@ -37,6 +34,12 @@ func (a *Authenticator) Verify(ctx context.Context, text string, allowed ...Audi
 	if err != nil {
 		return nil, err
 	}
+	return a.Load(ctx, c)
+}
+
+// Load finishes Check's check the usual way: it reads the claims' account
+// row and judges it with Accept.
+func (a *Authenticator) Load(ctx context.Context, c Claims) (*Principal, error) {
 	st, err := a.Store.AccountByID(ctx, c.AccountID)
 	if models.ErrorCode(err) == models.CodeNotFound {
 		st, err = nil, nil
@@ -81,7 +84,7 @@ func (a *Authenticator) Accept(c Claims, st *models.Account) (*Principal, error)
 	case st.TokenVersion != c.TokenVersion:
 		return nil, authFailed(errors.New("ticket issued before a password change"))
 	}
-	return &Principal{AccountID: st.ID, Email: st.Email, Revision: st.Revision, Account: st, Claims: c}, nil
+	return &Principal{AccountID: st.ID, Email: st.Email, Revision: st.Revision, Claims: c}, nil
 }
 
 // authFailed is the one error every ticket failure becomes.

@@ -82,7 +82,8 @@ func (s *service) findContactsPaged(r *soap.Request) (*soap.Response, error) {
 // only the ticket's signature is checked before it and the account check
 // runs on the row that read returns. A request the caller got wrong is
 // answered only after the whole ticket check, so a caller whose ticket
-// fails sees AuthFailed first, as with begin.
+// fails sees AuthFailed first, as with begin (whose abId check findArgs
+// makes).
 func (s *service) find(r *soap.Request, form findForm, deltasEl, cursorEl *etree.Element) (*soap.Response, error) {
 	c, err := s.d.CheckTicket(r)
 	if err != nil {
@@ -90,7 +91,7 @@ func (s *service) find(r *soap.Request, form findForm, deltasEl, cursorEl *etree
 	}
 	deltas, since, err := findArgs(r, deltasEl, cursorEl)
 	if err != nil || !deltas {
-		p, aerr := s.begin(r)
+		p, aerr := s.d.Load(r, c)
 		if aerr != nil {
 			return nil, aerr
 		}

@@ -50,19 +50,30 @@ var ABAudiences = []auth.Audience{auth.AudContacts, auth.AudMessenger}
 // Authenticate checks the AB/Sharing credentials of r and records the
 // account for the log.
 func (d Deps) Authenticate(r *Request) (*auth.Principal, error) {
-	p, err := d.Auth.Verify(r.Ctx, ABCredentials(r), ABAudiences...)
+	c, err := d.CheckTicket(r)
+	if err != nil {
+		return nil, err
+	}
+	return d.Load(r, c)
+}
+
+// CheckTicket is the database-free half of Authenticate (auth.Check). A
+// handler that goes on to read the account row together with its data (the
+// pipelined delta) finishes the check with Accept on the row it read; any
+// other finishes it with Load.
+func (d Deps) CheckTicket(r *Request) (auth.Claims, error) {
+	return d.Auth.Check(ABCredentials(r), ABAudiences...)
+}
+
+// Load finishes CheckTicket's check by reading the account row
+// (auth.Authenticator.Load) and records the account for the log.
+func (d Deps) Load(r *Request, c auth.Claims) (*auth.Principal, error) {
+	p, err := d.Auth.Load(r.Ctx, c)
 	if err != nil {
 		return nil, err
 	}
 	r.Account = p.Email
 	return p, nil
-}
-
-// CheckTicket is the database-free half of Authenticate (auth.Check): a
-// handler that reads the account row together with its data (the pipelined
-// delta) finishes the check with Accept on the row it read.
-func (d Deps) CheckTicket(r *Request) (auth.Claims, error) {
-	return d.Auth.Check(ABCredentials(r), ABAudiences...)
 }
 
 // Accept finishes CheckTicket's check with the account row st (nil when it
