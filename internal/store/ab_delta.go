@@ -114,49 +114,30 @@ func (s *Store) pipelinedDelta(ctx context.Context, ownerID, since int64) (*Book
 		defer br.Close()
 
 		rows, _ := br.Query()
-		for rows.Next() {
-			if err := rows.Scan(acc.targets(&b.Owner)...); err != nil {
-				rows.Close()
-				return err
-			}
-			found = true
-		}
-		if err := rows.Err(); err != nil {
+		if _, err := pgx.ForEachRow(rows, acc.targets(&b.Owner), func() error { found = true; return nil }); err != nil {
 			return err
 		}
-
+		// pgx allocates afresh what a nullable column points to, so each
+		// row's copy of ct is its own.
+		var ct models.Contact
+		var groupGUID *string
 		rows, _ = br.Query()
-		var contacts []BookContact
-		for rows.Next() {
-			var ct models.Contact
-			var groupGUID *string
-			if err := rows.Scan(append(con.targets(&ct), &groupGUID)...); err != nil {
-				rows.Close()
-				return err
-			}
-			if n := len(contacts); n == 0 || contacts[n-1].ID != ct.ID {
-				contacts = append(contacts, BookContact{Contact: ct})
+		_, err := pgx.ForEachRow(rows, append(con.targets(&ct), &groupGUID), func() error {
+			if n := len(b.Contacts); n == 0 || b.Contacts[n-1].ID != ct.ID {
+				b.Contacts = append(b.Contacts, BookContact{Contact: ct})
 			}
 			if groupGUID != nil {
-				last := &contacts[len(contacts)-1]
+				last := &b.Contacts[len(b.Contacts)-1]
 				last.GroupGUIDs = append(last.GroupGUIDs, *groupGUID)
 			}
-		}
-		if err := rows.Err(); err != nil {
+			return nil
+		})
+		if err != nil {
 			return err
 		}
-		b.Contacts = contacts
-
+		var g models.Group
 		rows, _ = br.Query()
-		for rows.Next() {
-			var g models.Group
-			if err := rows.Scan(grp.targets(&g)...); err != nil {
-				rows.Close()
-				return err
-			}
-			b.Groups = append(b.Groups, g)
-		}
-		if err := rows.Err(); err != nil {
+		if _, err := pgx.ForEachRow(rows, grp.targets(&g), func() error { b.Groups = append(b.Groups, g); return nil }); err != nil {
 			return err
 		}
 		return br.Close()
