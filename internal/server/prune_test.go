@@ -40,7 +40,7 @@ func TestPruner(t *testing.T) {
 		if err := s.Store.RecordLoginFailure(ctx, now, now.Add(-time.Minute), "rst:ip:live"); err != nil {
 			t.Fatal(err)
 		}
-		if err := s.Store.DB.Exec("INSERT INTO oim_send_windows (sender_id, window_start, sent) VALUES (?, ?, 5)", a.ID, now.Add(-2*time.Minute).UnixNano()).Error; err != nil {
+		if err := s.Store.DB.Exec("INSERT INTO oim_send_windows (sender_id, window_start, hits) VALUES (?, ?, 5)", a.ID, now.Add(-2*time.Minute).UnixNano()).Error; err != nil {
 			t.Fatal(err)
 		}
 		windows := server.RateWindows{Login: time.Minute, OIM: time.Minute}

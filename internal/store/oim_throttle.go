@@ -12,7 +12,7 @@ func init() {
 CREATE TABLE oim_send_windows (
 	sender_id    BIGINT PRIMARY KEY REFERENCES accounts (id) ON DELETE CASCADE,
 	window_start BIGINT NOT NULL,
-	sent         INTEGER NOT NULL
+	hits         INTEGER NOT NULL
 );
 `})
 }
@@ -26,23 +26,17 @@ CREATE TABLE oim_send_windows (
 // messages would be stored; the window starts with the first send after
 // the previous one ended. limit <= 0 turns the check off.
 //
-// It is one upsert in its own transaction, before the message's: the row
-// lock the upsert takes serialises concurrent sends of one sender, so no
-// burst can overshoot.
+// It is one upsert (hitWindow) in its own transaction, before the
+// message's: the row lock the upsert takes serialises concurrent sends of
+// one sender, so no burst can overshoot.
 func (s *Store) CountOIMSend(ctx context.Context, senderID int64, limit int, window time.Duration) error {
 	if limit <= 0 {
 		return nil
 	}
-	now := s.Now().UnixNano()
-	cutoff := now - window.Nanoseconds()
-	var sent int64
-	err := s.DB.WithContext(ctx).Raw(`INSERT INTO oim_send_windows (sender_id, window_start, sent) VALUES (?, ?, 1)
-		ON CONFLICT (sender_id) DO UPDATE SET
-			sent = CASE WHEN oim_send_windows.window_start <= ? THEN 1 ELSE oim_send_windows.sent + 1 END,
-			window_start = CASE WHEN oim_send_windows.window_start <= ? THEN excluded.window_start ELSE oim_send_windows.window_start END
-		RETURNING sent`, senderID, now, cutoff, cutoff).Scan(&sent).Error
+	now := s.Now()
+	sent, err := s.hitWindow(ctx, "oim_send_windows", "sender_id", senderID, now, now.Add(-window))
 	if err != nil {
-		return translate(err)
+		return err
 	}
 	if sent > int64(limit) {
 		return models.Errorf(models.CodeOIMThrottle, "more than %d offline messages in %s; wait and send again", limit, window)
