@@ -130,61 +130,71 @@ var benchModes = map[string]bool{"full": true, "delta": true, "delta1": true, "m
 // contact) and checks that delta, a delta from before the rename, then
 // carries exactly one contact.
 func benchChangeOnce(ctx context.Context, c *http.Client, url, ticket, delta string) error {
-	update := strings.Replace(benchEnvelope(ticket, "", ""), `<ABFindAll xmlns="http://www.msn.com/webservices/AddressBook"><abId>00000000-0000-0000-0000-000000000000</abId><abView>Full</abView><deltasOnly></deltasOnly><lastChange></lastChange></ABFindAll>`,
-		`<ABContactUpdate xmlns="http://www.msn.com/webservices/AddressBook"><abId>00000000-0000-0000-0000-000000000000</abId><contacts><Contact><contactInfo><contactType>Me</contactType><displayName>bench `+time.Now().UTC().Format("150405.000000")+`</displayName></contactInfo><propertiesChanged>DisplayName</propertiesChanged></Contact></contacts></ABContactUpdate>`, 1)
-	for _, body := range []string{update, delta} {
-		req, _ := http.NewRequestWithContext(ctx, http.MethodPost, url, strings.NewReader(body))
-		req.Header.Set("Content-Type", "text/xml; charset=utf-8")
-		resp, err := c.Do(req)
-		if err != nil {
-			return err
-		}
-		b, err := io.ReadAll(resp.Body)
-		resp.Body.Close()
-		if err != nil {
-			return err
-		}
-		if resp.StatusCode != 200 {
-			return fmt.Errorf("delta1 setup: HTTP %d %.300s", resp.StatusCode, b)
-		}
-		if body == delta && bytes.Count(b, []byte("<Contact>")) != 1 {
-			return fmt.Errorf("delta1 setup: the delta carries %d contacts, not 1", bytes.Count(b, []byte("<Contact>")))
-		}
+	update := benchSOAP(ticket, `<ABContactUpdate xmlns="http://www.msn.com/webservices/AddressBook"><abId>00000000-0000-0000-0000-000000000000</abId><contacts><Contact><contactInfo><contactType>Me</contactType><displayName>bench `+
+		time.Now().UTC().Format("150405.000000")+`</displayName></contactInfo><propertiesChanged>DisplayName</propertiesChanged></Contact></contacts></ABContactUpdate>`)
+	if _, err := benchPost(ctx, c, url, update); err != nil {
+		return fmt.Errorf("delta1 setup: %w", err)
+	}
+	b, err := benchPost(ctx, c, url, delta)
+	if err != nil {
+		return fmt.Errorf("delta1 setup: %w", err)
+	}
+	if n := bytes.Count(b, []byte("<Contact>")); n != 1 {
+		return fmt.Errorf("delta1 setup: the delta carries %d contacts, not 1", n)
 	}
 	return nil
 }
 
-func benchEnvelope(ticket, deltas, cursor string) string {
+// benchSOAP wraps an AB/Sharing operation in the envelope clients send,
+// with ticket as the TicketToken.
+func benchSOAP(ticket, op string) string {
 	return `<?xml version="1.0" encoding="utf-8"?><soap:Envelope xmlns:soap="http://schemas.xmlsoap.org/soap/envelope/"><soap:Header><ABApplicationHeader xmlns="http://www.msn.com/webservices/AddressBook"><ApplicationId>CFE80F9D-180F-4399-82AB-413F33A1FA11</ApplicationId><IsMigration>false</IsMigration><PartnerScenario>Initial</PartnerScenario></ABApplicationHeader><ABAuthHeader xmlns="http://www.msn.com/webservices/AddressBook"><ManagedGroupRequest>false</ManagedGroupRequest><TicketToken>` +
-		strings.ReplaceAll(ticket, "&", "&amp;") + `</TicketToken></ABAuthHeader></soap:Header><soap:Body><ABFindAll xmlns="http://www.msn.com/webservices/AddressBook"><abId>00000000-0000-0000-0000-000000000000</abId><abView>Full</abView><deltasOnly>` +
-		deltas + `</deltasOnly><lastChange>` + cursor + `</lastChange></ABFindAll></soap:Body></soap:Envelope>`
+		strings.ReplaceAll(ticket, "&", "&amp;") + `</TicketToken></ABAuthHeader></soap:Header><soap:Body>` + op + `</soap:Body></soap:Envelope>`
+}
+
+// benchEnvelope is an ABFindAll.
+func benchEnvelope(ticket, deltas, cursor string) string {
+	return benchSOAP(ticket, `<ABFindAll xmlns="http://www.msn.com/webservices/AddressBook"><abId>00000000-0000-0000-0000-000000000000</abId><abView>Full</abView><deltasOnly>`+
+		deltas+`</deltasOnly><lastChange>`+cursor+`</lastChange></ABFindAll>`)
 }
 
 // membershipEnvelope is a full FindMembership as pidgin sends it at sign-in.
 func membershipEnvelope(ticket string) string {
-	return `<?xml version="1.0" encoding="utf-8"?><soap:Envelope xmlns:soap="http://schemas.xmlsoap.org/soap/envelope/"><soap:Header><ABApplicationHeader xmlns="http://www.msn.com/webservices/AddressBook"><ApplicationId>CFE80F9D-180F-4399-82AB-413F33A1FA11</ApplicationId><IsMigration>false</IsMigration><PartnerScenario>Initial</PartnerScenario></ABApplicationHeader><ABAuthHeader xmlns="http://www.msn.com/webservices/AddressBook"><ManagedGroupRequest>false</ManagedGroupRequest><TicketToken>` +
-		strings.ReplaceAll(ticket, "&", "&amp;") + `</TicketToken></ABAuthHeader></soap:Header><soap:Body><FindMembership xmlns="http://www.msn.com/webservices/AddressBook"><serviceFilter><Types><ServiceType>Messenger</ServiceType><ServiceType>Invitation</ServiceType><ServiceType>SocialNetwork</ServiceType><ServiceType>Space</ServiceType><ServiceType>Profile</ServiceType></Types></serviceFilter></FindMembership></soap:Body></soap:Envelope>`
+	return benchSOAP(ticket, `<FindMembership xmlns="http://www.msn.com/webservices/AddressBook"><serviceFilter><Types><ServiceType>Messenger</ServiceType><ServiceType>Invitation</ServiceType><ServiceType>SocialNetwork</ServiceType><ServiceType>Space</ServiceType><ServiceType>Profile</ServiceType></Types></serviceFilter></FindMembership>`)
 }
 
 var benchLastChange = regexp.MustCompile(`</abInfo><lastChange>([^<]+)</lastChange>`)
 
 func benchCursor(ctx context.Context, c *http.Client, url, body string) (string, error) {
+	b, err := benchPost(ctx, c, url, body)
+	if err != nil {
+		return "", fmt.Errorf("full fetch failed: %w", err)
+	}
+	m := benchLastChange.FindSubmatch(b)
+	if m == nil {
+		return "", fmt.Errorf("full fetch failed: no lastChange in %.300s", b)
+	}
+	return string(m[1]), nil
+}
+
+// benchPost posts a SOAP body and returns the answer of a 200 (anything
+// else is an error quoting the answer).
+func benchPost(ctx context.Context, c *http.Client, url, body string) ([]byte, error) {
 	req, _ := http.NewRequestWithContext(ctx, http.MethodPost, url, strings.NewReader(body))
 	req.Header.Set("Content-Type", "text/xml; charset=utf-8")
 	resp, err := c.Do(req)
 	if err != nil {
-		return "", err
+		return nil, err
 	}
 	defer resp.Body.Close()
 	b, err := io.ReadAll(resp.Body)
 	if err != nil {
-		return "", err
+		return nil, err
 	}
-	m := benchLastChange.FindSubmatch(b)
-	if resp.StatusCode != 200 || m == nil {
-		return "", fmt.Errorf("full fetch failed: HTTP %d %.300s", resp.StatusCode, b)
+	if resp.StatusCode != 200 {
+		return nil, fmt.Errorf("HTTP %d %.300s", resp.StatusCode, b)
 	}
-	return string(m[1]), nil
+	return b, nil
 }
 
 type benchResult struct {
