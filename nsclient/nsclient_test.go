@@ -146,7 +146,7 @@ func TestClientAndSubscriber(t *testing.T) {
 			for i := 0; i < 3; i++ {
 				select {
 				case <-got:
-				case <-time.After(3 * time.Second):
+				case <-time.After(15 * time.Second):
 					t.Fatalf("handler called %d times, want 3", i)
 				}
 			}
@@ -196,7 +196,7 @@ func TestClientAndSubscriber(t *testing.T) {
 				select {
 				case r := <-recipients:
 					got = append(got, r)
-				case <-time.After(3 * time.Second):
+				case <-time.After(15 * time.Second):
 					t.Fatalf("got %v", got)
 				}
 			}

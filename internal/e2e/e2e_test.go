@@ -198,7 +198,7 @@ func (s *nsSession) add(ev nsclient.Event) {
 // has arrived.
 func (s *nsSession) waitFor(t *testing.T, prefix, want string) string {
 	t.Helper()
-	deadline := time.After(3 * time.Second)
+	deadline := time.After(15 * time.Second)
 	for {
 		s.mu.Lock()
 		for _, c := range s.cmds {
