@@ -78,7 +78,7 @@ func TestClientAndSubscriber(t *testing.T) {
 		// earlier ones first.
 		drained := func(t *testing.T) {
 			t.Helper()
-			deadline := time.Now().Add(3 * time.Second)
+			deadline := time.Now().Add(15 * time.Second)
 			for {
 				rows, err := st.UnpublishedEvents(ctx, 1)
 				if err != nil {

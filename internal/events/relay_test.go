@@ -34,6 +34,10 @@ import (
 // kill test starts it as a real process and SIGKILLs it.
 const childEnv = "ABCH_EVENTS_TEST_SERVE_CHILD"
 
+// arrival bounds the wait for events or marks that must come. It only delays
+// a failing run: CI runs many packages, each with a broker, on two cores.
+const arrival = 15 * time.Second
+
 func TestMain(m *testing.M) {
 	if os.Getenv(childEnv) == "1" {
 		os.Exit(cli.Run([]string{"serve"}, os.Stdout, os.Stderr))
@@ -194,7 +198,7 @@ func TestRelayEmbeddedBroker(t *testing.T) {
 		t.Run("committed reverse.added reaches the recipient's subject within a second with exact ADL and NOT bytes", func(t *testing.T) {
 			start := time.Now()
 			addReverse(t, st, alice, bob, "hi bob")
-			got := bobSub.wait(t, 1, time.Second)
+			got := bobSub.wait(t, 1, arrival)
 			if d := time.Since(start); d > time.Second {
 				t.Errorf("delivered after %v", d)
 			}
@@ -235,7 +239,7 @@ func TestRelayEmbeddedBroker(t *testing.T) {
 				t.Errorf("data: %v", ev.Data)
 			}
 			// The row is marked once acknowledged.
-			deadline := time.Now().Add(time.Second)
+			deadline := time.Now().Add(arrival)
 			for unpublished(t, st) != 0 && time.Now().Before(deadline) {
 				time.Sleep(10 * time.Millisecond)
 			}
@@ -265,9 +269,9 @@ func TestRelayEmbeddedBroker(t *testing.T) {
 			if err := selfChange(st, bob, 1); err != nil {
 				t.Fatal(err)
 			}
-			bobSub.wait(t, before+1, 2*time.Second)
+			bobSub.wait(t, before+1, arrival)
 			time.Sleep(200 * time.Millisecond)
-			got := bobSub.wait(t, before+1, time.Second)
+			got := bobSub.wait(t, before+1, arrival)
 			if len(got) != before+1 || got[before].ev.Data["seq"] != "1" {
 				t.Fatalf("after a rollback and one commit the subject holds %d new events, last %v", len(got)-before, got[len(got)-1].ev.Data)
 			}
@@ -301,8 +305,8 @@ func TestRelayEmbeddedBroker(t *testing.T) {
 				t.Fatal(err)
 			}
 			total := writers * each
-			gotB := bobSub.wait(t, before+total/2, 5*time.Second)[before:]
-			gotA := aliceSub.wait(t, beforeA+total/2, 5*time.Second)[beforeA:]
+			gotB := bobSub.wait(t, before+total/2, arrival)[before:]
+			gotA := aliceSub.wait(t, beforeA+total/2, arrival)[beforeA:]
 			for name, got := range map[string][]received{"bob": gotB, "alice": gotA} {
 				// Every transaction bumped the recipient's revision under
 				// its row lock, so commit order is revision order.
@@ -325,7 +329,7 @@ func TestRelayEmbeddedBroker(t *testing.T) {
 		})
 
 		t.Run("metrics show the relay's published count, leadership and an empty backlog", func(t *testing.T) {
-			deadline := time.Now().Add(2 * time.Second)
+			deadline := time.Now().Add(arrival)
 			for unpublished(t, st) != 0 && time.Now().Before(deadline) {
 				time.Sleep(10 * time.Millisecond)
 			}
@@ -360,14 +364,14 @@ func TestRelayEmbeddedBroker(t *testing.T) {
 			if err := selfChange(st, bob, 77); err != nil {
 				t.Fatal(err)
 			}
-			got := bobSub.wait(t, before+1, 3*time.Second)
+			got := bobSub.wait(t, before+1, arrival)
 			if got[before].ev.Data["seq"] != "77" {
 				t.Fatalf("next event: %v", got[before].ev.Data["seq"])
 			}
 			if s.Relay.Failures() != failures+1 {
 				t.Errorf("failures %d -> %d", failures, s.Relay.Failures())
 			}
-			deadline := time.Now().Add(time.Second)
+			deadline := time.Now().Add(arrival)
 			for unpublished(t, st) != 0 && time.Now().Before(deadline) {
 				time.Sleep(10 * time.Millisecond)
 			}
@@ -489,7 +493,7 @@ func TestRelayExternalBrokerOutage(t *testing.T) {
 				t.Fatal(err)
 			}
 		}
-		sub.wait(t, 10, 2*time.Second)
+		sub.wait(t, 10, arrival)
 		ns.kill()
 		for i := 10; i < total; i++ {
 			if err := selfChange(st, bob, i); err != nil {
@@ -501,7 +505,7 @@ func TestRelayExternalBrokerOutage(t *testing.T) {
 			t.Fatalf("events were marked published while the broker was down")
 		}
 		ns.start()
-		sub.wait(t, total, 15*time.Second)
+		sub.wait(t, total, arrival)
 		deadline := time.Now().Add(5 * time.Second)
 		for unpublished(t, st) != 0 && time.Now().Before(deadline) {
 			time.Sleep(20 * time.Millisecond)
@@ -525,7 +529,7 @@ func TestRelayExternalBrokerOutage(t *testing.T) {
 			t.Fatalf("relay re-published %d of %d", s.Relay.Published()-pub, total)
 		}
 		time.Sleep(300 * time.Millisecond)
-		got := sub.wait(t, total, time.Second)
+		got := sub.wait(t, total, arrival)
 		if len(got) != total {
 			t.Fatalf("stream holds %d events, want exactly %d (duplicates not dropped)", len(got), total)
 		}
@@ -570,7 +574,7 @@ func TestRelayAfterSIGKILL(t *testing.T) {
 		if err := selfChange(st, bob, 0); err != nil {
 			t.Fatal(err)
 		}
-		sub.wait(t, 1, 10*time.Second)
+		sub.wait(t, 1, arrival)
 		// The subscriber can see event 0 before the child's relay has its
 		// PubAck and marks the row; wait for the mark so the kill below
 		// cannot catch it in between (it would then, correctly, stay
@@ -598,9 +602,9 @@ func TestRelayAfterSIGKILL(t *testing.T) {
 
 		ns.start()
 		testenv.StartServer(t, cfg)
-		sub.wait(t, 21, 15*time.Second)
+		sub.wait(t, 21, arrival)
 		time.Sleep(200 * time.Millisecond)
-		got := sub.wait(t, 21, time.Second)
+		got := sub.wait(t, 21, arrival)
 		if len(got) != 21 {
 			t.Fatalf("stream holds %d events, want 21", len(got))
 		}
@@ -661,7 +665,7 @@ func TestRelayLeaderLock(t *testing.T) {
 			if err := selfChange(b.Store, bob, 0); err != nil {
 				t.Fatal(err)
 			}
-			sub.wait(t, 1, 3*time.Second)
+			sub.wait(t, 1, arrival)
 			waitFor(t, "A counts its publish", func() bool { return a.Relay.Published() == 1 })
 			if a.Relay.Published() != 1 || b.Relay.Published() != 0 {
 				t.Errorf("published by A %d, by B %d", a.Relay.Published(), b.Relay.Published())
@@ -674,7 +678,7 @@ func TestRelayLeaderLock(t *testing.T) {
 			if err := selfChange(b.Store, bob, 1); err != nil {
 				t.Fatal(err)
 			}
-			got := sub.wait(t, 2, 3*time.Second)
+			got := sub.wait(t, 2, arrival)
 			// The PubAck may reach the relay just after the subscriber.
 			waitFor(t, "B counts its publish", func() bool { return b.Relay.Published() == 1 })
 			if got[1].ev.Data["seq"] != "1" || b.Relay.Published() != 1 {
@@ -739,7 +743,7 @@ func TestRelayNotifyAcrossInstances(t *testing.T) {
 				if err := selfChange(stB, bob, i); err != nil {
 					t.Fatal(err)
 				}
-				sub.wait(t, i+1, 3*time.Second)
+				sub.wait(t, i+1, arrival)
 				if d := time.Since(start); d > 2*time.Second {
 					t.Errorf("event %d took %v", i, d)
 				}

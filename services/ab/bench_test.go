@@ -161,6 +161,20 @@ func BenchmarkDelta1Change(b *testing.B) {
 	}
 }
 
+// uncachedBook starts abch on Postgres with the AB answer cache off
+// (ABCH_AB_CACHE_BYTES=0, so every full fetch reads and renders the book) and
+// seeds an owner with contacts; it returns the server, a client, the AB URL
+// and the owner's ticket.
+func uncachedBook(b *testing.B, name string, contacts int) (*server.Server, *http.Client, string, string) {
+	b.Helper()
+	if testing.Short() {
+		b.Skip("needs Postgres")
+	}
+	s, c := benchServer(b, func(cfg *config.Config) { cfg.ABCacheBytes = 0 })
+	_, tk := seedOwner(b, s, name, contacts)
+	return s, c, "http://" + s.HTTPAddr + "/abservice/abservice.asmx", tk
+}
+
 // BenchmarkDeltaVsFull compares a 1-change delta with a full fetch of a
 // 1,000-contact book on a server whose answer cache is off
 // (ABCH_AB_CACHE_BYTES=0), so every full fetch reads and renders the book.
@@ -171,12 +185,7 @@ func BenchmarkDelta1Change(b *testing.B) {
 // GOMAXPROCS=2), whose ns/op is wall time over all clients: the inverse of
 // throughput, i.e. what each read costs a busy server.
 func BenchmarkDeltaVsFull(b *testing.B) {
-	if testing.Short() {
-		b.Skip("needs Postgres")
-	}
-	s, c := benchServer(b, func(cfg *config.Config) { cfg.ABCacheBytes = 0 })
-	url := "http://" + s.HTTPAddr + "/abservice/abservice.asmx"
-	_, tk := seedOwner(b, s, "load", 1000)
+	s, c, url, tk := uncachedBook(b, "load", 1000)
 	cursor := abLastChange(b, reply{Body: postAB(b, c, url, envelope(tk, fullFind))})
 	touch(b, c, url, tk, s.Store, 0)
 	delta := envelope(tk, op("ABFindAll", `<abView>Full</abView><deltasOnly>true</deltasOnly><lastChange>`+cursor+`</lastChange>`))
@@ -201,4 +210,53 @@ func BenchmarkDeltaVsFull(b *testing.B) {
 			})
 		})
 	}
+}
+
+// BenchmarkDeltaChanges measures a delta of 1, 10 and 100 changed contacts
+// in a 1,000-contact book (cache off): the cost of a delta follows the number
+// of changes, not the size of the book. Each sub-benchmark renames k
+// contacts in one ABContactUpdate and then repeats the delta at the cursor
+// just before it, so every answer carries exactly those k contacts.
+func BenchmarkDeltaChanges(b *testing.B) {
+	s, c, url, tk := uncachedBook(b, "changes", 1000)
+	full := postAB(b, c, url, envelope(tk, fullFind))
+	ids := contactIDs(full)
+	if len(ids) < 1000 {
+		b.Fatalf("%d contact ids in the full answer", len(ids))
+	}
+	for _, k := range []int{1, 10, 100} {
+		cursor := abLastChange(b, reply{Body: postAB(b, c, url, envelope(tk, fullFind))})
+		var upd strings.Builder
+		for _, id := range ids[:k] {
+			fmt.Fprintf(&upd, `<Contact><contactId>%s</contactId><contactInfo><displayName>renamed %d</displayName></contactInfo><propertiesChanged>DisplayName</propertiesChanged></Contact>`, id, k)
+		}
+		postAB(b, c, url, envelope(tk, op("ABContactUpdate", "<contacts>"+upd.String()+"</contacts>")))
+		settle(b, s.Store)
+		delta := envelope(tk, op("ABFindAll", `<abView>Full</abView><deltasOnly>true</deltasOnly><lastChange>`+cursor+`</lastChange>`))
+		if n := strings.Count(postAB(b, c, url, delta), "<Contact>"); n != k {
+			b.Fatalf("delta carries %d contacts, want %d", n, k)
+		}
+		b.Run(fmt.Sprint(k), func(b *testing.B) {
+			for i := 0; i < b.N; i++ {
+				fetchDiscard(b, c, url, delta)
+			}
+		})
+	}
+}
+
+// contactIDs returns the contactIds of the regular contacts of an ABFindAll
+// answer (the Me contact, whose contactType is Me, left out).
+func contactIDs(answer string) []string {
+	var ids []string
+	for _, part := range strings.Split(answer, "<Contact>")[1:] {
+		if strings.Contains(part, "<contactType>Me</contactType>") {
+			continue
+		}
+		start := strings.Index(part, "<contactId>")
+		end := strings.Index(part, "</contactId>")
+		if start >= 0 && end > start {
+			ids = append(ids, part[start+len("<contactId>"):end])
+		}
+	}
+	return ids
 }
