@@ -91,7 +91,7 @@ func TestEventsTail(t *testing.T) {
 			var out, errb syncBuffer
 			done := make(chan int, 1)
 			go func() { done <- cli.Run([]string{"events", "tail", "--count", "1"}, &out, &errb) }()
-			deadline := time.Now().Add(5 * time.Second)
+			deadline := time.Now().Add(15 * time.Second)
 			for !strings.Contains(errb.String(), "tailing abch.events.>") {
 				if time.Now().After(deadline) {
 					t.Fatalf("tail did not start: %s", errb.String())
@@ -104,7 +104,7 @@ func TestEventsTail(t *testing.T) {
 				if code != 0 || !strings.Contains(out.String(), `"seq":"live"`) || strings.Count(out.String(), "\n") != 1 {
 					t.Fatalf("exit %d, output %q, stderr %q", code, out.String(), errb.String())
 				}
-			case <-time.After(5 * time.Second):
+			case <-time.After(15 * time.Second):
 				t.Fatal("no event printed")
 			}
 		})

@@ -506,7 +506,7 @@ func TestRelayExternalBrokerOutage(t *testing.T) {
 		}
 		ns.start()
 		sub.wait(t, total, arrival)
-		deadline := time.Now().Add(5 * time.Second)
+		deadline := time.Now().Add(arrival)
 		for unpublished(t, st) != 0 && time.Now().Before(deadline) {
 			time.Sleep(20 * time.Millisecond)
 		}
@@ -521,7 +521,7 @@ func TestRelayExternalBrokerOutage(t *testing.T) {
 			t.Fatal(err)
 		}
 		s.Relay.Wake()
-		deadline = time.Now().Add(5 * time.Second)
+		deadline = time.Now().Add(arrival)
 		for s.Relay.Published() < pub+total && time.Now().Before(deadline) {
 			time.Sleep(20 * time.Millisecond)
 		}
@@ -690,7 +690,7 @@ func TestRelayLeaderLock(t *testing.T) {
 
 func waitFor(t *testing.T, what string, cond func() bool) {
 	t.Helper()
-	deadline := time.Now().Add(5 * time.Second)
+	deadline := time.Now().Add(arrival)
 	for !cond() {
 		if time.Now().After(deadline) {
 			t.Fatalf("timed out waiting: %s", what)

@@ -46,7 +46,7 @@ func TestPruner(t *testing.T) {
 		windows := server.RateWindows{Login: time.Minute, OIM: time.Minute}
 		stop := server.StartPruner(s.Store, time.Nanosecond, 10*time.Millisecond, windows, slog.New(slog.NewTextHandler(io.Discard, nil)))
 		defer stop(ctx)
-		deadline := time.Now().Add(5 * time.Second)
+		deadline := time.Now().Add(15 * time.Second)
 		for {
 			var n int64
 			if err := s.Store.DB.Model(&models.Group{}).Where("owner_id = ?", a.ID).Count(&n).Error; err != nil {
@@ -67,7 +67,10 @@ func TestPruner(t *testing.T) {
 		if acct.PrunedRevision == 0 || acct.PrunedRevision > acct.Revision {
 			t.Fatalf("pruned_revision %d (revision %d)", acct.PrunedRevision, acct.Revision)
 		}
-		for deadline := time.Now().Add(5 * time.Second); ; time.Sleep(20 * time.Millisecond) {
+		for deadline := time.Now().Add(15 * time.Second); ; time.Sleep(20 * time.Millisecond) {
+			if time.Now().After(deadline) {
+				t.Fatalf("ended rate windows not pruned")
+			}
 			var ended, live, oim int64
 			s.Store.DB.Table("login_failures").Where("throttle_key = ?", "rst:ip:ended").Count(&ended)
 			s.Store.DB.Table("login_failures").Where("throttle_key = ?", "rst:ip:live").Count(&live)
