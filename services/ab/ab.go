@@ -36,15 +36,15 @@ func New(d soap.Deps) *soap.Service {
 		Ops: map[string]soap.Handler{
 			"ABFindAll":            s.findAll,
 			"ABFindContactsPaged":  s.findContactsPaged,
-			"ABAdd":                s.abAdd,
-			"ABContactAdd":         s.contactAdd,
-			"ABContactDelete":      s.contactDelete,
-			"ABContactUpdate":      s.contactUpdate,
-			"ABGroupAdd":           s.groupAdd,
-			"ABGroupDelete":        s.groupDelete,
-			"ABGroupUpdate":        s.groupUpdate,
-			"ABGroupContactAdd":    s.groupContactAdd,
-			"ABGroupContactDelete": s.groupContactDelete,
+			"ABAdd":                s.mutation(true, s.abAdd),
+			"ABContactAdd":         s.mutation(true, s.contactAdd),
+			"ABContactDelete":      s.mutation(false, s.contactDelete),
+			"ABContactUpdate":      s.mutation(false, s.contactUpdate),
+			"ABGroupAdd":           s.mutation(true, s.groupAdd),
+			"ABGroupDelete":        s.mutation(false, s.groupDelete),
+			"ABGroupUpdate":        s.mutation(false, s.groupUpdate),
+			"ABGroupContactAdd":    s.mutation(true, s.groupContactAdd),
+			"ABGroupContactDelete": s.mutation(false, s.groupContactDelete),
 		},
 		Fault: soap.ABFaults(d.Config.Hostname),
 		WSDL:  wsdl.AB,
@@ -146,288 +146,232 @@ func (s *service) full(r *soap.Request, p *auth.Principal, form findForm) (*soap
 	return soap.OK(body), nil
 }
 
+// mutation is the frame of every operation that changes the book:
+// authenticate and check the abId (begin), let change decode the request
+// and call one store operation (one transaction, committed before it
+// returns), then answer; withGUID operations answer with the GUID change
+// returns (<op>Result><guid>, or ABAddResult).
+func (s *service) mutation(withGUID bool, change func(r *soap.Request, owner int64) (string, error)) soap.Handler {
+	return func(r *soap.Request) (*soap.Response, error) {
+		p, err := s.begin(r)
+		if err != nil {
+			return nil, err
+		}
+		guid, err := change(r, p.AccountID)
+		if err != nil {
+			return nil, err
+		}
+		return soap.OK(renderSimple(p.AccountID, r.Operation, guid, withGUID)), nil
+	}
+}
+
 // abAdd is ABAdd: books exist from account creation, so it only repairs a
 // missing Me contact and answers the zero GUID (idempotent, PROTOCOL.md
 // §1.5; clients treat ABAlreadyExists as success too, but a plain answer
 // works for all of them).
-func (s *service) abAdd(r *soap.Request) (*soap.Response, error) {
-	p, err := s.begin(r)
-	if err != nil {
-		return nil, err
-	}
-	id, err := s.st.EnsureAddressBook(r.Ctx, p.AccountID)
-	if err != nil {
-		return nil, err
-	}
-	return soap.OK(renderSimple(p.AccountID, "ABAdd", id, true)), nil
+func (s *service) abAdd(r *soap.Request, owner int64) (string, error) {
+	return s.st.EnsureAddressBook(r.Ctx, owner)
 }
 
 // contactAdd is ABContactAdd.
-func (s *service) contactAdd(r *soap.Request) (*soap.Response, error) {
-	p, err := s.begin(r)
-	if err != nil {
-		return nil, err
-	}
-	kids, err := items(r, "contacts", "Contact", "contacts")
-	if err != nil {
-		return nil, err
-	}
-	var in []store.ContactInput
-	for _, c := range kids {
+func (s *service) contactAdd(r *soap.Request, owner int64) (string, error) {
+	in, err := eachItem(r, "contacts", "Contact", func(c *etree.Element) (store.ContactInput, error) {
 		ci, err := contactInput(soap.Child(c, "contactInfo"))
 		if err != nil {
-			return nil, err
+			return store.ContactInput{}, err
 		}
-		in = append(in, *ci)
+		return *ci, nil
+	})
+	if err != nil {
+		return "", err
 	}
 	allow, err := boolOf(soap.Path(r.Op, "options", "EnableAllowListManagement"), false)
 	if err != nil {
-		return nil, err
+		return "", err
 	}
-	guids, err := s.st.AddContacts(r.Ctx, p.AccountID, in, allow)
+	guids, err := s.st.AddContacts(r.Ctx, owner, in, allow)
 	if err != nil {
-		return nil, err
+		return "", err
 	}
-	return soap.OK(renderSimple(p.AccountID, "ABContactAdd", guids[0], true)), nil
+	return guids[0], nil
 }
 
 // contactDelete is ABContactDelete.
-func (s *service) contactDelete(r *soap.Request) (*soap.Response, error) {
-	p, err := s.begin(r)
-	if err != nil {
-		return nil, err
-	}
+func (s *service) contactDelete(r *soap.Request, owner int64) (string, error) {
 	ids, err := contactIDList(r)
 	if err != nil {
-		return nil, err
+		return "", err
 	}
-	if err := s.st.DeleteContacts(r.Ctx, p.AccountID, ids); err != nil {
-		return nil, err
-	}
-	return soap.OK(renderSimple(p.AccountID, "ABContactDelete", "", false)), nil
+	return "", s.st.DeleteContacts(r.Ctx, owner, ids)
 }
 
-// items returns the list/item elements of the operation, 1 to maxItems of
-// them; none or too many is a BadRequest naming the operation.
-func items(r *soap.Request, list, item, noun string) ([]*etree.Element, error) {
+// eachItem decodes every list/item element of the operation with decode;
+// none, or more than maxItems, is a BadRequest naming the operation.
+func eachItem[T any](r *soap.Request, list, item string, decode func(*etree.Element) (T, error)) ([]T, error) {
 	kids := soap.Children(soap.Child(r.Op, list), item)
 	if len(kids) == 0 {
 		return nil, badRequest("%s: no %s/%s", r.Operation, list, item)
 	}
 	if len(kids) > maxItems {
-		return nil, badRequest("%s: more than %d %s", r.Operation, maxItems, noun)
+		return nil, badRequest("%s: more than %d %s", r.Operation, maxItems, list)
 	}
-	return kids, nil
+	out := make([]T, 0, len(kids))
+	for _, k := range kids {
+		v, err := decode(k)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, v)
+	}
+	return out, nil
 }
 
 // contactIDList reads the contactId of every contacts/Contact.
 func contactIDList(r *soap.Request) ([]string, error) {
-	kids, err := items(r, "contacts", "Contact", "contacts")
-	if err != nil {
-		return nil, err
-	}
-	var ids []string
-	for _, c := range kids {
-		g, err := guidOf(soap.Child(c, "contactId"), "contactId")
-		if err != nil {
-			return nil, err
-		}
-		ids = append(ids, g)
-	}
-	return ids, nil
+	return eachItem(r, "contacts", "Contact", func(c *etree.Element) (string, error) {
+		return guidOf(soap.Child(c, "contactId"), "contactId")
+	})
 }
 
 // contactUpdate is ABContactUpdate.
-func (s *service) contactUpdate(r *soap.Request) (*soap.Response, error) {
-	p, err := s.begin(r)
+func (s *service) contactUpdate(r *soap.Request, owner int64) (string, error) {
+	ups, err := eachItem(r, "contacts", "Contact", contactUpdate)
 	if err != nil {
-		return nil, err
-	}
-	kids, err := items(r, "contacts", "Contact", "contacts")
-	if err != nil {
-		return nil, err
-	}
-	var ups []store.ContactUpdate
-	for _, c := range kids {
-		u, err := contactUpdate(c)
-		if err != nil {
-			return nil, err
-		}
-		ups = append(ups, u)
+		return "", err
 	}
 	allow, err := boolOf(soap.Path(r.Op, "options", "EnableAllowListManagement"), false)
 	if err != nil {
-		return nil, err
+		return "", err
 	}
-	if err := s.st.UpdateContacts(r.Ctx, p.AccountID, ups, allow); err != nil {
-		return nil, err
-	}
-	return soap.OK(renderSimple(p.AccountID, "ABContactUpdate", "", false)), nil
+	return "", s.st.UpdateContacts(r.Ctx, owner, ups, allow)
 }
 
 // groupAdd is ABGroupAdd.
-func (s *service) groupAdd(r *soap.Request) (*soap.Response, error) {
-	p, err := s.begin(r)
-	if err != nil {
-		return nil, err
-	}
+func (s *service) groupAdd(r *soap.Request, owner int64) (string, error) {
 	rename, err := boolOf(soap.Path(r.Op, "groupAddOptions", "fRenameOnMsgrConflict"), false)
 	if err != nil {
-		return nil, err
+		return "", err
 	}
 	infos := soap.Children(soap.Child(r.Op, "groupInfo"), "GroupInfo")
 	if len(infos) != 1 {
-		return nil, badRequest("ABGroupAdd needs exactly one groupInfo/GroupInfo")
+		return "", badRequest("ABGroupAdd needs exactly one groupInfo/GroupInfo")
 	}
 	nameEl := soap.Child(infos[0], "name")
 	if nameEl == nil {
-		return nil, badRequest("ABGroupAdd: groupInfo/GroupInfo/name missing")
+		return "", badRequest("ABGroupAdd: groupInfo/GroupInfo/name missing")
 	}
 	anns, err := annotations(soap.Child(infos[0], "annotations"))
 	if err != nil {
-		return nil, err
+		return "", err
 	}
-	guid, err := s.st.AddGroup(r.Ctx, p.AccountID, store.GroupInput{Name: groupName(nameEl.Text()), Annotations: anns, RenameOnConflict: rename})
-	if err != nil {
-		return nil, err
-	}
-	return soap.OK(renderSimple(p.AccountID, "ABGroupAdd", guid, true)), nil
+	return s.st.AddGroup(r.Ctx, owner, store.GroupInput{Name: groupName(nameEl.Text()), Annotations: anns, RenameOnConflict: rename})
 }
 
 // groupName trims a group name (purple pads nothing, papyon pads with
 // newlines, PROTOCOL.md §0.6) but keeps its inner spacing.
 func groupName(s string) string { return strings.TrimSpace(s) }
 
+// groupIDs reads groupFilter/groupIds.
+func groupIDs(r *soap.Request) ([]string, error) {
+	return guidList(soap.Path(r.Op, "groupFilter", "groupIds"), "groupFilter/groupIds")
+}
+
 // groupDelete is ABGroupDelete.
-func (s *service) groupDelete(r *soap.Request) (*soap.Response, error) {
-	p, err := s.begin(r)
+func (s *service) groupDelete(r *soap.Request, owner int64) (string, error) {
+	ids, err := groupIDs(r)
 	if err != nil {
-		return nil, err
+		return "", err
 	}
-	ids, err := guidList(soap.Path(r.Op, "groupFilter", "groupIds"), "groupFilter/groupIds")
-	if err != nil {
-		return nil, err
-	}
-	if err := s.st.DeleteGroups(r.Ctx, p.AccountID, ids); err != nil {
-		return nil, err
-	}
-	return soap.OK(renderSimple(p.AccountID, "ABGroupDelete", "", false)), nil
+	return "", s.st.DeleteGroups(r.Ctx, owner, ids)
 }
 
 // groupUpdate is ABGroupUpdate (rename; WLM 2009 favourites).
-func (s *service) groupUpdate(r *soap.Request) (*soap.Response, error) {
-	p, err := s.begin(r)
+func (s *service) groupUpdate(r *soap.Request, owner int64) (string, error) {
+	ups, err := eachItem(r, "groups", "Group", groupUpdate)
 	if err != nil {
-		return nil, err
+		return "", err
 	}
-	kids, err := items(r, "groups", "Group", "groups")
+	return "", s.st.UpdateGroups(r.Ctx, owner, ups)
+}
+
+// groupUpdate decodes one groups/Group of ABGroupUpdate.
+func groupUpdate(g *etree.Element) (store.GroupUpdate, error) {
+	id, err := guidOf(soap.Child(g, "groupId"), "groupId")
 	if err != nil {
-		return nil, err
+		return store.GroupUpdate{}, err
 	}
-	var ups []store.GroupUpdate
-	for _, g := range kids {
-		id, err := guidOf(soap.Child(g, "groupId"), "groupId")
+	u := store.GroupUpdate{GUID: id}
+	info := soap.Child(g, "groupInfo")
+	if propertiesChanged(soap.Child(g, "propertiesChanged"))["groupname"] {
+		nameEl := soap.Child(info, "name")
+		if nameEl == nil {
+			return u, badRequest("ABGroupUpdate: GroupName changed but groupInfo/name missing")
+		}
+		name := groupName(nameEl.Text())
+		u.Name = &name
+	}
+	if fav := soap.Child(info, "IsFavorite"); fav != nil {
+		v, present, err := soap.Bool(fav)
 		if err != nil {
-			return nil, err
+			return u, err
 		}
-		u := store.GroupUpdate{GUID: id}
-		info := soap.Child(g, "groupInfo")
-		if propertiesChanged(soap.Child(g, "propertiesChanged"))["groupname"] {
-			nameEl := soap.Child(info, "name")
-			if nameEl == nil {
-				return nil, badRequest("ABGroupUpdate: GroupName changed but groupInfo/name missing")
-			}
-			name := groupName(nameEl.Text())
-			u.Name = &name
+		if present {
+			u.IsFavorite = &v
 		}
-		if fav := soap.Child(info, "IsFavorite"); fav != nil {
-			v, present, err := soap.Bool(fav)
-			if err != nil {
-				return nil, err
-			}
-			if present {
-				u.IsFavorite = &v
-			}
-		}
-		if u.Name == nil && u.IsFavorite == nil {
-			return nil, badRequest("ABGroupUpdate: group %s: nothing to change (propertiesChanged GroupName)", id)
-		}
-		ups = append(ups, u)
 	}
-	if err := s.st.UpdateGroups(r.Ctx, p.AccountID, ups); err != nil {
-		return nil, err
+	if u.Name == nil && u.IsFavorite == nil {
+		return u, badRequest("ABGroupUpdate: group %s: nothing to change (propertiesChanged GroupName)", id)
 	}
-	return soap.OK(renderSimple(p.AccountID, "ABGroupUpdate", "", false)), nil
+	return u, nil
 }
 
 // groupContactAdd is ABGroupContactAdd, by contactId or (pidgin, when it
 // does not know the contact's id yet) by contactInfo/passportName, which
 // adds the contact to the book first (PROTOCOL.md §2.4 form b).
-func (s *service) groupContactAdd(r *soap.Request) (*soap.Response, error) {
-	p, err := s.begin(r)
+func (s *service) groupContactAdd(r *soap.Request, owner int64) (string, error) {
+	groups, err := groupIDs(r)
 	if err != nil {
-		return nil, err
+		return "", err
 	}
-	groups, err := guidList(soap.Path(r.Op, "groupFilter", "groupIds"), "groupFilter/groupIds")
-	if err != nil {
-		return nil, err
-	}
-	kids, err := items(r, "contacts", "Contact", "contacts")
-	if err != nil {
-		return nil, err
-	}
-	var items []store.GroupContactItem
-	for _, c := range kids {
+	items, err := eachItem(r, "contacts", "Contact", func(c *etree.Element) (store.GroupContactItem, error) {
 		if id := soap.Child(c, "contactId"); id != nil {
 			g, err := guidOf(id, "contactId")
-			if err != nil {
-				return nil, err
-			}
-			items = append(items, store.GroupContactItem{ContactGUID: g})
-			continue
+			return store.GroupContactItem{ContactGUID: g}, err
 		}
 		in, err := contactInput(soap.Child(c, "contactInfo"))
 		if err != nil {
-			return nil, err
+			return store.GroupContactItem{}, err
 		}
 		// pidgin 2.7 puts MessengerMemberInfo next to contacts instead.
 		if in.InviterName == "" && in.InviteMessage == "" {
 			if err := memberInfo(soap.Child(r.Op, "MessengerMemberInfo"), in); err != nil {
-				return nil, err
+				return store.GroupContactItem{}, err
 			}
 		}
-		items = append(items, store.GroupContactItem{New: in})
+		return store.GroupContactItem{New: in}, nil
+	})
+	if err != nil {
+		return "", err
 	}
 	allow, err := boolOf(soap.Path(r.Op, "groupContactAddOptions", "EnableAllowListManagement"), false)
 	if err != nil {
-		return nil, err
+		return "", err
 	}
 	if _, err := boolOf(soap.Path(r.Op, "groupContactAddOptions", "fGenerateMissingQuickName"), false); err != nil {
-		return nil, err
+		return "", err
 	}
-	guid, err := s.st.AddGroupContacts(r.Ctx, p.AccountID, groups, items, allow)
-	if err != nil {
-		return nil, err
-	}
-	return soap.OK(renderSimple(p.AccountID, "ABGroupContactAdd", guid, true)), nil
+	return s.st.AddGroupContacts(r.Ctx, owner, groups, items, allow)
 }
 
 // groupContactDelete is ABGroupContactDelete.
-func (s *service) groupContactDelete(r *soap.Request) (*soap.Response, error) {
-	p, err := s.begin(r)
-	if err != nil {
-		return nil, err
-	}
+func (s *service) groupContactDelete(r *soap.Request, owner int64) (string, error) {
 	ids, err := contactIDList(r)
 	if err != nil {
-		return nil, err
+		return "", err
 	}
-	groups, err := guidList(soap.Path(r.Op, "groupFilter", "groupIds"), "groupFilter/groupIds")
+	groups, err := groupIDs(r)
 	if err != nil {
-		return nil, err
+		return "", err
 	}
-	if err := s.st.DeleteGroupContacts(r.Ctx, p.AccountID, groups, ids); err != nil {
-		return nil, err
-	}
-	return soap.OK(renderSimple(p.AccountID, "ABGroupContactDelete", "", false)), nil
+	return "", s.st.DeleteGroupContacts(r.Ctx, owner, groups, ids)
 }
