@@ -134,8 +134,10 @@ func settle(b *testing.B, st *store.Store) {
 }
 
 // BenchmarkDelta1Change measures a delta ABFindAll carrying one change in
-// a 10- and a 1,000-contact book (the change is made with the timer
-// stopped): the same work whatever the size of the book.
+// a 10- and a 1,000-contact book: the same work whatever the size of the
+// book. Only the request and the reading of its answer are timed, as in the
+// uncached full fetch it is compared with; the change before it, building
+// the envelope and checking the answer run with the timer stopped.
 func BenchmarkDelta1Change(b *testing.B) {
 	if testing.Short() {
 		b.Skip("needs Postgres")
@@ -150,12 +152,15 @@ func BenchmarkDelta1Change(b *testing.B) {
 			for i := 0; i < b.N; i++ {
 				b.StopTimer()
 				touch(b, c, url, tk, s.Store, i)
+				delta := envelope(tk, op("ABFindAll", `<abView>Full</abView><deltasOnly>true</deltasOnly><lastChange>`+cursor+`</lastChange>`))
 				b.StartTimer()
-				out := postAB(b, c, url, envelope(tk, op("ABFindAll", `<abView>Full</abView><deltasOnly>true</deltasOnly><lastChange>`+cursor+`</lastChange>`)))
+				out := postAB(b, c, url, delta)
+				b.StopTimer()
 				if strings.Count(out, "<Contact>") != 1 {
 					b.Fatalf("delta should carry exactly one contact")
 				}
 				cursor = abLastChange(b, reply{Body: out})
+				b.StartTimer()
 			}
 		})
 	}
