@@ -36,15 +36,15 @@ func New(d soap.Deps) *soap.Service {
 		Ops: map[string]soap.Handler{
 			"ABFindAll":            s.findAll,
 			"ABFindContactsPaged":  s.findContactsPaged,
-			"ABAdd":                s.mutation(true, s.abAdd),
-			"ABContactAdd":         s.mutation(true, s.contactAdd),
-			"ABContactDelete":      s.mutation(false, s.contactDelete),
-			"ABContactUpdate":      s.mutation(false, s.contactUpdate),
-			"ABGroupAdd":           s.mutation(true, s.groupAdd),
-			"ABGroupDelete":        s.mutation(false, s.groupDelete),
-			"ABGroupUpdate":        s.mutation(false, s.groupUpdate),
-			"ABGroupContactAdd":    s.mutation(true, s.groupContactAdd),
-			"ABGroupContactDelete": s.mutation(false, s.groupContactDelete),
+			"ABAdd":                s.mutation(s.abAdd),
+			"ABContactAdd":         s.mutation(s.contactAdd),
+			"ABContactDelete":      s.mutation(s.contactDelete),
+			"ABContactUpdate":      s.mutation(s.contactUpdate),
+			"ABGroupAdd":           s.mutation(s.groupAdd),
+			"ABGroupDelete":        s.mutation(s.groupDelete),
+			"ABGroupUpdate":        s.mutation(s.groupUpdate),
+			"ABGroupContactAdd":    s.mutation(s.groupContactAdd),
+			"ABGroupContactDelete": s.mutation(s.groupContactDelete),
 		},
 		Fault: soap.ABFaults(d.Config.Hostname),
 		WSDL:  wsdl.AB,
@@ -149,9 +149,10 @@ func (s *service) full(r *soap.Request, p *auth.Principal, form findForm) (*soap
 // mutation is the frame of every operation that changes the book:
 // authenticate and check the abId (begin), let change decode the request
 // and call one store operation (one transaction, committed before it
-// returns), then answer; withGUID operations answer with the GUID change
-// returns (<op>Result><guid>, or ABAddResult).
-func (s *service) mutation(withGUID bool, change func(r *soap.Request, owner int64) (string, error)) soap.Handler {
+// returns), then answer with the GUID change returns, if any
+// (<op>Result><guid>, or ABAddResult; the adds always return one, the
+// deletes and updates never do).
+func (s *service) mutation(change func(r *soap.Request, owner int64) (string, error)) soap.Handler {
 	return func(r *soap.Request) (*soap.Response, error) {
 		p, err := s.begin(r)
 		if err != nil {
@@ -161,7 +162,7 @@ func (s *service) mutation(withGUID bool, change func(r *soap.Request, owner int
 		if err != nil {
 			return nil, err
 		}
-		return soap.OK(renderSimple(p.AccountID, r.Operation, guid, withGUID)), nil
+		return soap.OK(renderSimple(p.AccountID, r.Operation, guid)), nil
 	}
 }
 
@@ -208,22 +209,7 @@ func (s *service) contactDelete(r *soap.Request, owner int64) (string, error) {
 // eachItem decodes every list/item element of the operation with decode;
 // none, or more than maxItems, is a BadRequest naming the operation.
 func eachItem[T any](r *soap.Request, list, item string, decode func(*etree.Element) (T, error)) ([]T, error) {
-	kids := soap.Children(soap.Child(r.Op, list), item)
-	if len(kids) == 0 {
-		return nil, badRequest("%s: no %s/%s", r.Operation, list, item)
-	}
-	if len(kids) > maxItems {
-		return nil, badRequest("%s: more than %d %s", r.Operation, maxItems, list)
-	}
-	out := make([]T, 0, len(kids))
-	for _, k := range kids {
-		v, err := decode(k)
-		if err != nil {
-			return nil, err
-		}
-		out = append(out, v)
-	}
-	return out, nil
+	return decodeAll(soap.Children(soap.Child(r.Op, list), item), r.Operation, list+"/"+item, list, decode)
 }
 
 // contactIDList reads the contactId of every contacts/Contact.

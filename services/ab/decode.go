@@ -77,20 +77,28 @@ func guidOf(e *etree.Element, what string) (string, error) {
 
 // guidList reads <guid> children of a groupIds element (at least one).
 func guidList(e *etree.Element, what string) ([]string, error) {
-	kids := soap.Children(e, "guid")
+	return decodeAll(soap.Children(e, "guid"), what, "guid", "ids", func(k *etree.Element) (string, error) {
+		return guidOf(k, what)
+	})
+}
+
+// decodeAll decodes 1 to maxItems elements with decode; none is
+// "<who>: no <one>", too many "<who>: more than maxItems <many>", both
+// BadRequest.
+func decodeAll[T any](kids []*etree.Element, who, one, many string, decode func(*etree.Element) (T, error)) ([]T, error) {
 	if len(kids) == 0 {
-		return nil, badRequest("%s: no guid", what)
+		return nil, badRequest("%s: no %s", who, one)
 	}
 	if len(kids) > maxItems {
-		return nil, badRequest("%s: more than %d ids", what, maxItems)
+		return nil, badRequest("%s: more than %d %s", who, maxItems, many)
 	}
-	out := make([]string, 0, len(kids))
+	out := make([]T, 0, len(kids))
 	for _, k := range kids {
-		g, err := guidOf(k, what)
+		v, err := decode(k)
 		if err != nil {
 			return nil, err
 		}
-		out = append(out, g)
+		out = append(out, v)
 	}
 	return out, nil
 }

@@ -258,7 +258,7 @@ func writeAB(w *xw, name string, owner *models.Account, form findForm) {
 // renderSimple writes an operation response: <op>Response, with
 // <op>Result><guid> when guid is set (ABContactAdd, ABGroupAdd,
 // ABGroupContactAdd), a bare ABAddResult for ABAdd, or empty.
-func renderSimple(accountID int64, op, resultGUID string, result bool) []byte {
+func renderSimple(accountID int64, op, resultGUID string) []byte {
 	w := &xw{b: make([]byte, 0, 1024)}
 	w.envelopeStart(cacheKey(accountID))
 	resp := op + "Response"
@@ -267,7 +267,7 @@ func renderSimple(accountID int64, op, resultGUID string, result bool) []byte {
 		w.openNS(resp)
 		w.leaf("ABAddResult", resultGUID)
 		w.close(resp)
-	case result:
+	case resultGUID != "":
 		w.openNS(resp)
 		w.open(op + "Result")
 		w.leaf("guid", resultGUID)
