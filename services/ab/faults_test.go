@@ -78,6 +78,8 @@ func TestMalformedAndForeignInput(t *testing.T) {
 			{"add second contact bad: first not kept", op("ABContactAdd", `<contacts><Contact><contactInfo><passportName>x@example.com</passportName><isMessengerUser>false</isMessengerUser></contactInfo></Contact><Contact><contactInfo><passportName>nobody@example.com</passportName></contactInfo></Contact></contacts>`), models.CodeInvalidPassportUser},
 			{"delete bad GUID", op("ABContactDelete", `<contacts><Contact><contactId>{`+bob+`}</contactId></Contact></contacts>`), models.CodeBadRequest},
 			{"delete missing contactId", op("ABContactDelete", `<contacts><Contact/></contacts>`), models.CodeBadRequest},
+			{"delete more than 100 contacts: bob kept", op("ABContactDelete", `<contacts>`+strings.Repeat(`<Contact><contactId>`+bob+`</contactId></Contact>`, 101)+`</contacts>`), models.CodeBadRequest},
+			{"group delete more than 100 ids: group kept", op("ABGroupDelete", `<groupFilter><groupIds>`+strings.Repeat(`<guid>`+group+`</guid>`, 101)+`</groupIds></groupFilter>`), models.CodeBadRequest},
 			{"delete unknown", op("ABContactDelete", `<contacts><Contact><contactId>11111111-2222-3333-4444-555555555555</contactId></Contact></contacts>`), models.CodeContactDoesNotExist},
 			{"delete another user's contact", op("ABContactDelete", `<contacts><Contact><contactId>`+malContact+`</contactId></Contact></contacts>`), models.CodeContactDoesNotExist},
 			{"delete known then unknown: nothing deleted", op("ABContactDelete", `<contacts><Contact><contactId>`+bob+`</contactId></Contact><Contact><contactId>`+malContact+`</contactId></Contact></contacts>`), models.CodeContactDoesNotExist},
