@@ -12,6 +12,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/abch-im/abch/internal/xmlw"
 )
 
 // Event types.
@@ -106,35 +108,49 @@ func ListPayload(email string, network, list int, friendly string) string {
 	if i := strings.LastIndexByte(email, '@'); i >= 0 {
 		local, domain = email[:i], email[i+1:]
 	}
-	var b strings.Builder
-	b.WriteString(`<ml><d n="`)
-	b.WriteString(xmlAttr(domain))
-	b.WriteString(`"><c n="`)
-	b.WriteString(xmlAttr(local))
-	fmt.Fprintf(&b, `" t="%d" l="%d"`, network, list)
+	w := xmlw.New(64 + len(email) + 3*len(friendly))
+	w.Spaced = true // <c … /> as the MSNP captures spell it
+	w.Raw("<ml>")
+	w.Start("d")
+	w.Attr("n", domain)
+	w.EndStart()
+	w.Start("c")
+	w.Attr("n", local)
+	w.Attr("t", strconv.Itoa(network))
+	w.Attr("l", strconv.Itoa(list))
 	if friendly != "" {
-		b.WriteString(` f="`)
-		b.WriteString(xmlAttr(URLEncode(friendly)))
-		b.WriteString(`"`)
+		w.Attr("f", URLEncode(friendly))
 	}
-	b.WriteString(` /></d></ml>`)
-	return b.String()
+	w.EndEmpty()
+	w.Raw("</d></ml>")
+	return w.String()
 }
 
 // NotifyPayload builds the NOT body that tells a client its address book
 // changed (ABCHInternal NotificationData, PROTOCOL.md §5.3). MSNPSharp acts
 // only when id=0, siteid=45705, MSG id=0, VIA agent=messenger, TO name and
-// CID match its own account.
+// CID match its own account. The NotificationData document is the escaped
+// text of BODY.
 func NotifyPayload(recipient Party, lastModified string) string {
-	inner := `<NotificationData xmlns:xsd="http://www.w3.org/2001/XMLSchema" xmlns:xsi="http://www.w3.org/2001/XMLSchema-instance">` +
-		`<Service>ABCHInternal</Service><CID>` + strconv.FormatInt(recipient.CID, 10) + `</CID>` +
-		`<LastModifiedDate>` + lastModified + `</LastModifiedDate><HasNewItem>false</HasNewItem></NotificationData>`
-	low := uint32(recipient.PUID)
-	high := uint32(recipient.PUID >> 32)
-	return `<NOTIFICATION id="0" siteid="45705" siteurl="http://contacts.msn.com">` +
-		fmt.Sprintf(`<TO pid="0x%08x:0x%08x" name="%s">`, low, high, xmlAttr(recipient.Email)) +
-		`<VIA agent="messenger" /></TO><MSG id="0"><SUBSCR url="s.htm" /><ACTION url="a.htm" /><BODY>` +
-		xmlText(inner) + `</BODY></MSG></NOTIFICATION>`
+	inner := xmlw.New(320)
+	inner.Raw(`<NotificationData xmlns:xsd="http://www.w3.org/2001/XMLSchema" xmlns:xsi="http://www.w3.org/2001/XMLSchema-instance">`)
+	inner.Leaf("Service", "ABCHInternal")
+	inner.Int("CID", recipient.CID)
+	inner.Leaf("LastModifiedDate", lastModified)
+	inner.Leaf("HasNewItem", "false")
+	inner.Raw(`</NotificationData>`)
+
+	w := xmlw.New(640)
+	w.Spaced = true // <VIA … /> as the MSNP captures spell it
+	w.Raw(`<NOTIFICATION id="0" siteid="45705" siteurl="http://contacts.msn.com">`)
+	w.Start("TO")
+	w.Attr("pid", fmt.Sprintf("0x%08x:0x%08x", uint32(recipient.PUID), uint32(recipient.PUID>>32)))
+	w.Attr("name", recipient.Email)
+	w.EndStart()
+	w.Raw(`<VIA agent="messenger" /></TO><MSG id="0"><SUBSCR url="s.htm" /><ACTION url="a.htm" />`)
+	w.Leaf("BODY", inner.String())
+	w.Raw(`</MSG></NOTIFICATION>`)
+	return w.String()
 }
 
 // URLEncode percent-encodes s the way MSNP friendly names are encoded: every
@@ -154,9 +170,3 @@ func URLEncode(s string) string {
 	}
 	return b.String()
 }
-
-var attrEscaper = strings.NewReplacer("&", "&amp;", "<", "&lt;", ">", "&gt;", `"`, "&quot;")
-var textEscaper = strings.NewReplacer("&", "&amp;", "<", "&lt;", ">", "&gt;")
-
-func xmlAttr(s string) string { return attrEscaper.Replace(s) }
-func xmlText(s string) string { return textEscaper.Replace(s) }

@@ -4,6 +4,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/abch-im/abch/internal/xmlw"
 )
 
 // MailMessage is one stored offline message as the Mail-Data document
@@ -25,30 +27,32 @@ const MailDataInlineMax = 25
 // OIMFolder is the folder id of offline messages (M/F).
 const OIMFolder = "00000000-0000-0000-0000-000000000009"
 
-// MailDataXML is the full MD document: e-mail counters (always zero: abch
-// hosts no mailbox), the quota, and one M per message with every field
+// MailDataXML is the full MD document (WriteMailData) as a string.
+func MailDataXML(msgs []MailMessage) string {
+	w := xmlw.New(256 + 300*len(msgs))
+	WriteMailData(w, msgs)
+	return w.String()
+}
+
+// WriteMailData writes the full MD document: e-mail counters (always zero:
+// abch hosts no mailbox), the quota, and one M per message with every field
 // present. SU holds a space because emesene reads the text node of every
 // child of M (RST_OIM.md §3.2). RSI GetMetadata embeds the same document.
-func MailDataXML(msgs []MailMessage) string {
-	var b strings.Builder
-	b.WriteString(`<MD><E><I>0</I><IU>0</IU><O>0</O><OU>0</OU></E><Q><QTM>409600</QTM><QNM>204800</QNM></Q>`)
-	for _, m := range msgs {
-		b.WriteString(`<M><T>11</T><S>6</S><RT>`)
-		b.WriteString(m.Received.UTC().Format("2006-01-02T15:04:05.000Z"))
-		b.WriteString(`</RT><RS>`)
-		b.WriteString(boolDigit(m.Read))
-		b.WriteString(`</RS><SZ>`)
-		b.WriteString(strconv.Itoa(m.Size))
-		b.WriteString(`</SZ><E>`)
-		b.WriteString(xmlText(m.SenderEmail))
-		b.WriteString(`</E><I>`)
-		b.WriteString(xmlText(m.ID))
-		b.WriteString(`</I><F>` + OIMFolder + `</F><N>`)
-		b.WriteString(xmlText(m.SenderName))
-		b.WriteString(`</N><SU> </SU></M>`)
+func WriteMailData(w *xmlw.Writer, msgs []MailMessage) {
+	w.Raw(`<MD><E><I>0</I><IU>0</IU><O>0</O><OU>0</OU></E><Q><QTM>409600</QTM><QNM>204800</QNM></Q>`)
+	for i := range msgs {
+		m := &msgs[i]
+		w.Raw(`<M><T>11</T><S>6</S>`)
+		w.Leaf("RT", m.Received.UTC().Format("2006-01-02T15:04:05.000Z"))
+		w.Leaf("RS", boolDigit(m.Read))
+		w.Int("SZ", int64(m.Size))
+		w.Leaf("E", m.SenderEmail)
+		w.Leaf("I", m.ID)
+		w.Leaf("F", OIMFolder)
+		w.Leaf("N", m.SenderName)
+		w.Raw(`<SU> </SU></M>`)
 	}
-	b.WriteString(`</MD>`)
-	return b.String()
+	w.Raw(`</MD>`)
 }
 
 // InitialMailDataPayload is the MSG Hotmail Hotmail body the NS sends right
@@ -69,10 +73,17 @@ func InitialMailDataPayload(msgs []MailMessage) string {
 // PROTOCOL.md §7.2 in the form ESC served to every client: no E/Q block, no
 // RT, folder .!!OIM, a trailing <SU> </SU>). Clients answer with GetMessage.
 func OIMNotificationPayload(m MailMessage) string {
-	return "MIME-Version: 1.0\r\nContent-Type: text/x-msmsgsoimnotification; charset=UTF-8\r\n\r\n" +
-		"Mail-Data: <MD><M><T>11</T><S>6</S><RS>" + boolDigit(m.Read) + "</RS><SZ>" + strconv.Itoa(m.Size) +
-		"</SZ><E>" + xmlText(m.SenderEmail) + "</E><I>" + xmlText(m.ID) + "</I><F>.!!OIM</F><N>" +
-		xmlText(m.SenderName) + "</N></M><SU> </SU></MD>\r\n"
+	w := xmlw.New(512)
+	w.Raw("MIME-Version: 1.0\r\nContent-Type: text/x-msmsgsoimnotification; charset=UTF-8\r\n\r\n")
+	w.Raw("Mail-Data: <MD><M><T>11</T><S>6</S>")
+	w.Leaf("RS", boolDigit(m.Read))
+	w.Int("SZ", int64(m.Size))
+	w.Leaf("E", m.SenderEmail)
+	w.Leaf("I", m.ID)
+	w.Leaf("F", ".!!OIM")
+	w.Leaf("N", m.SenderName)
+	w.Raw("</M><SU> </SU></MD>\r\n")
+	return w.String()
 }
 
 // ActiveMailPayload is the MSG Hotmail Hotmail body telling the owner's

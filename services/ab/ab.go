@@ -18,8 +18,6 @@ import (
 	"github.com/abch-im/abch/wsdl"
 )
 
-const nsAB = soap.NSAB
-
 // service holds the dependencies and the rendered-answer cache.
 type service struct {
 	d     soap.Deps

@@ -6,12 +6,10 @@ import (
 	"strconv"
 
 	"github.com/abch-im/abch/internal/store"
+	"github.com/abch-im/abch/internal/xmlw"
 	"github.com/abch-im/abch/models"
+	"github.com/abch-im/abch/services/soap"
 )
-
-// ServiceVersion is the ServiceHeader Version (the value of the captures
-// MSNPSharp and pidgin accepted, clients/RESPONSES.md §3).
-const ServiceVersion = "15.01.1408.0000"
 
 // cacheKey is the opaque CacheKey of an account's answers: stable per
 // account (pidgin ≥ 2.6 echoes it back; nothing else reads it).
@@ -34,84 +32,83 @@ const (
 // Element order is the XSD order (msnab_datatypes.xsd), which is also the
 // order of the safe answer in clients/RESPONSES.md §3.
 func renderBook(b *store.Book, form findForm) []byte {
-	w := &xw{b: make([]byte, 0, 2048+len(b.Contacts)*1100+len(b.Groups)*400)}
-	w.envelopeStart(cacheKey(b.Owner.ID))
+	w := soap.BeginAB(2048+len(b.Contacts)*1100+len(b.Groups)*400, cacheKey(b.Owner.ID))
+	w.Spaced = true
 	groups, contacts, abName := "groups", "contacts", "ab"
 	if form == formPaged {
-		w.openNS("ABFindContactsPagedResponse")
-		w.open("ABFindContactsPagedResult")
+		w.OpenAttr("ABFindContactsPagedResponse", "xmlns", soap.NSAB)
+		w.Open("ABFindContactsPagedResult")
 		groups, contacts, abName = "Groups", "Contacts", "Ab"
 	} else {
-		w.openNS("ABFindAllResponse")
-		w.open("ABFindAllResult")
+		w.OpenAttr("ABFindAllResponse", "xmlns", soap.NSAB)
+		w.Open("ABFindAllResult")
 	}
 	if len(b.Groups) == 0 {
-		w.empty(groups)
+		w.Empty(groups)
 	} else {
-		w.open(groups)
+		w.Open(groups)
 		for i := range b.Groups {
 			writeGroup(w, &b.Groups[i])
 		}
-		w.close(groups)
+		w.Close(groups)
 	}
 	if len(b.Contacts) == 0 {
-		w.empty(contacts)
+		w.Empty(contacts)
 	} else {
-		w.open(contacts)
+		w.Open(contacts)
 		for i := range b.Contacts {
 			writeContact(w, &b.Owner, &b.Contacts[i])
 		}
-		w.close(contacts)
+		w.Close(contacts)
 	}
 	if form == formPaged {
 		// Required by the XSD; circles are out of scope (PROTOCOL.md §1.2).
-		w.open("CircleResult")
-		w.empty("CircleTicket")
-		w.close("CircleResult")
+		w.Open("CircleResult")
+		w.Empty("CircleTicket")
+		w.Close("CircleResult")
 	}
 	writeAB(w, abName, &b.Owner, form)
 	if form == formPaged {
-		w.close("ABFindContactsPagedResult")
-		w.close("ABFindContactsPagedResponse")
+		w.Close("ABFindContactsPagedResult")
+		w.Close("ABFindContactsPagedResponse")
 	} else {
-		w.close("ABFindAllResult")
-		w.close("ABFindAllResponse")
+		w.Close("ABFindAllResult")
+		w.Close("ABFindAllResponse")
 	}
-	w.envelopeEnd()
-	return w.b
+	return soap.End(w)
 }
 
-func writeAnnotations(w *xw, anns []models.Annotation) {
+func writeAnnotations(w *xmlw.Writer, anns []models.Annotation) {
 	if len(anns) == 0 {
 		return
 	}
-	w.open("annotations")
+	w.Open("annotations")
 	for _, a := range anns {
-		w.open("Annotation")
-		w.leaf("Name", a.Name)
-		w.leaf("Value", a.Value)
-		w.close("Annotation")
+		w.Open("Annotation")
+		w.Leaf("Name", a.Name)
+		w.Leaf("Value", a.Value)
+		w.Close("Annotation")
 	}
-	w.close("annotations")
+	w.Close("annotations")
 }
 
-func writeGroup(w *xw, g *models.Group) {
-	w.open("Group")
-	w.leaf("groupId", g.GUID)
-	w.open("groupInfo")
+func writeGroup(w *xmlw.Writer, g *models.Group) {
+	w.Open("Group")
+	w.Leaf("groupId", g.GUID)
+	w.Open("groupInfo")
 	writeAnnotations(w, store.DecodeAnnotations(g.Annotations))
-	w.leaf("groupType", models.MessengerGroupType)
-	w.leaf("name", g.Name)
-	w.bool("IsNotMobileVisible", false)
-	w.bool("IsPrivate", false)
+	w.Leaf("groupType", models.MessengerGroupType)
+	w.Leaf("name", g.Name)
+	w.Bool("IsNotMobileVisible", false)
+	w.Bool("IsPrivate", false)
 	if g.IsFavorite {
-		w.bool("IsFavorite", true)
+		w.Bool("IsFavorite", true)
 	}
-	w.close("groupInfo")
-	w.empty("propertiesChanged")
-	w.bool("fDeleted", g.Deleted)
-	w.leaf("lastChange", models.FormatRevision(g.Rev))
-	w.close("Group")
+	w.Close("groupInfo")
+	w.Empty("propertiesChanged")
+	w.Bool("fDeleted", g.Deleted)
+	w.Leaf("lastChange", models.FormatRevision(g.Rev))
+	w.Close("Group")
 }
 
 // meAnnotations renders the owner's settings as Me annotations: 1/0 for
@@ -141,23 +138,23 @@ func meAnnotations(owner *models.Account, stored []models.Annotation) []models.A
 	return out
 }
 
-func writeContact(w *xw, owner *models.Account, c *store.BookContact) {
+func writeContact(w *xmlw.Writer, owner *models.Account, c *store.BookContact) {
 	me := c.Key == "me"
-	w.open("Contact")
-	w.leaf("contactId", c.GUID)
-	w.open("contactInfo")
+	w.Open("Contact")
+	w.Leaf("contactId", c.GUID)
+	w.Open("contactInfo")
 	if c.PassportName == "" && c.Email != "" {
 		// E-mail-only entry (not on the Forward List).
-		w.open("emails")
-		w.open("ContactEmail")
-		w.leaf("contactEmailType", "ContactEmailPersonal")
-		w.leaf("email", c.Email)
-		w.bool("isMessengerEnabled", false)
-		w.leaf("Capability", "0")
-		w.bool("MessengerEnabledExternally", false)
-		w.empty("propertiesChanged")
-		w.close("ContactEmail")
-		w.close("emails")
+		w.Open("emails")
+		w.Open("ContactEmail")
+		w.Leaf("contactEmailType", "ContactEmailPersonal")
+		w.Leaf("email", c.Email)
+		w.Bool("isMessengerEnabled", false)
+		w.Leaf("Capability", "0")
+		w.Bool("MessengerEnabledExternally", false)
+		w.Empty("propertiesChanged")
+		w.Close("ContactEmail")
+		w.Close("emails")
 	}
 	anns := store.DecodeAnnotations(c.Annotations)
 	if me {
@@ -165,11 +162,11 @@ func writeContact(w *xw, owner *models.Account, c *store.BookContact) {
 	}
 	writeAnnotations(w, anns)
 	if len(c.GroupGUIDs) > 0 {
-		w.open("groupIds")
+		w.Open("groupIds")
 		for _, g := range c.GroupGUIDs {
-			w.leaf("guid", g)
+			w.Leaf("guid", g)
 		}
-		w.close("groupIds")
+		w.Close("groupIds")
 	}
 	display, passport := c.DisplayName, c.PassportName
 	if me {
@@ -178,104 +175,103 @@ func writeContact(w *xw, owner *models.Account, c *store.BookContact) {
 	if display == "" {
 		display = passport + c.Email
 	}
-	w.leaf("contactType", c.ContactType) // before CID: emesene splits on it (RESPONSES.md §3)
+	w.Leaf("contactType", c.ContactType) // before CID: emesene splits on it (RESPONSES.md §3)
 	quick := c.QuickName
 	if quick == "" || me {
 		quick = display
 	}
-	w.leaf("quickName", quick)
+	w.Leaf("quickName", quick)
 	if c.FirstName != "" {
-		w.leaf("firstName", c.FirstName)
+		w.Leaf("firstName", c.FirstName)
 	}
 	if c.MiddleName != "" {
-		w.leaf("MiddleName", c.MiddleName)
+		w.Leaf("MiddleName", c.MiddleName)
 	}
 	if c.LastName != "" {
-		w.leaf("lastName", c.LastName)
+		w.Leaf("lastName", c.LastName)
 	}
 	if passport != "" {
-		w.leaf("passportName", passport)
-		w.bool("IsPassportNameHidden", false)
+		w.Leaf("passportName", passport)
+		w.Bool("IsPassportNameHidden", false)
 	}
-	w.leaf("displayName", display)
-	w.leaf("puid", "0")
-	w.leaf("CID", strconv.FormatInt(c.CID, 10))
+	w.Leaf("displayName", display)
+	w.Leaf("puid", "0")
+	w.Leaf("CID", strconv.FormatInt(c.CID, 10))
 	if c.Comment != "" {
-		w.leaf("comment", c.Comment)
+		w.Leaf("comment", c.Comment)
 	}
-	w.bool("IsNotMobileVisible", false)
-	w.bool("isMobileIMEnabled", c.IsMobileIMEnabled)
+	w.Bool("IsNotMobileVisible", false)
+	w.Bool("isMobileIMEnabled", c.IsMobileIMEnabled)
 	// The Me contact is never a Messenger user of its own book: emesene
 	// would list you as your own buddy (RESPONSES.md §3).
-	w.bool("isMessengerUser", c.IsMessengerUser && !me)
-	w.bool("isFavorite", c.IsFavorite)
-	w.bool("isSmtp", c.IsSMTP)
-	w.bool("hasSpace", c.HasSpace)
-	w.leaf("spotWatchState", "NoDevice")
+	w.Bool("isMessengerUser", c.IsMessengerUser && !me)
+	w.Bool("isFavorite", c.IsFavorite)
+	w.Bool("isSmtp", c.IsSMTP)
+	w.Bool("hasSpace", c.HasSpace)
+	w.Leaf("spotWatchState", "NoDevice")
 	birth := c.Birthdate
 	if birth == "" {
 		birth = models.NeverTimestamp // papyon parses it: must be a valid ISO value
 	}
-	w.leaf("birthdate", birth)
-	w.leaf("primaryEmailType", "ContactEmailPersonal")
-	w.leaf("PrimaryLocation", "ContactLocationPersonal")
-	w.leaf("PrimaryPhone", "ContactPhonePersonal")
-	w.bool("IsPrivate", false)
-	w.leaf("Gender", "Unspecified")
-	w.leaf("TimeZone", "None")
-	w.close("contactInfo")
-	w.empty("propertiesChanged")
-	w.bool("fDeleted", c.Deleted)
-	w.leaf("lastChange", models.FormatRevision(c.Rev))
-	w.close("Contact")
+	w.Leaf("birthdate", birth)
+	w.Leaf("primaryEmailType", "ContactEmailPersonal")
+	w.Leaf("PrimaryLocation", "ContactLocationPersonal")
+	w.Leaf("PrimaryPhone", "ContactPhonePersonal")
+	w.Bool("IsPrivate", false)
+	w.Leaf("Gender", "Unspecified")
+	w.Leaf("TimeZone", "None")
+	w.Close("contactInfo")
+	w.Empty("propertiesChanged")
+	w.Bool("fDeleted", c.Deleted)
+	w.Leaf("lastChange", models.FormatRevision(c.Rev))
+	w.Close("Contact")
 }
 
-func writeAB(w *xw, name string, owner *models.Account, form findForm) {
-	w.open(name)
-	w.leaf("abId", models.ZeroGUID)
-	w.open("abInfo")
-	w.leaf("ownerPuid", "0")
-	w.leaf("OwnerCID", strconv.FormatInt(owner.CID, 10))
-	w.leaf("ownerEmail", owner.EmailLower)
-	w.bool("fDefault", true)
-	w.bool("joinedNamespace", false)
-	w.bool("IsBot", false)
-	w.bool("IsParentManaged", false)
-	w.bool("SubscribeExternalPartner", false)
-	w.bool("NotifyExternalPartner", false)
-	w.leaf("AddressBookType", "Individual")
-	w.close("abInfo")
-	w.leaf("lastChange", models.FormatRevision(owner.Revision))
-	w.leaf("DynamicItemLastChanged", models.NeverTimestamp)
+func writeAB(w *xmlw.Writer, name string, owner *models.Account, form findForm) {
+	w.Open(name)
+	w.Leaf("abId", models.ZeroGUID)
+	w.Open("abInfo")
+	w.Leaf("ownerPuid", "0")
+	w.Leaf("OwnerCID", strconv.FormatInt(owner.CID, 10))
+	w.Leaf("ownerEmail", owner.EmailLower)
+	w.Bool("fDefault", true)
+	w.Bool("joinedNamespace", false)
+	w.Bool("IsBot", false)
+	w.Bool("IsParentManaged", false)
+	w.Bool("SubscribeExternalPartner", false)
+	w.Bool("NotifyExternalPartner", false)
+	w.Leaf("AddressBookType", "Individual")
+	w.Close("abInfo")
+	w.Leaf("lastChange", models.FormatRevision(owner.Revision))
+	w.Leaf("DynamicItemLastChanged", models.NeverTimestamp)
 	if form == formPaged {
-		w.leaf("RecentActivityItemLastChanged", models.NeverTimestamp)
+		w.Leaf("RecentActivityItemLastChanged", models.NeverTimestamp)
 	}
-	w.leaf("createDate", models.FormatTime(owner.CreatedAt))
-	w.empty("propertiesChanged")
-	w.close(name)
+	w.Leaf("createDate", models.FormatTime(owner.CreatedAt))
+	w.Empty("propertiesChanged")
+	w.Close(name)
 }
 
 // renderSimple writes an operation response: <op>Response, with
 // <op>Result><guid> when guid is set (ABContactAdd, ABGroupAdd,
 // ABGroupContactAdd), a bare ABAddResult for ABAdd, or empty.
 func renderSimple(accountID int64, op, resultGUID string) []byte {
-	w := &xw{b: make([]byte, 0, 1024)}
-	w.envelopeStart(cacheKey(accountID))
+	w := soap.BeginAB(1024, cacheKey(accountID))
+	w.Spaced = true
 	resp := op + "Response"
 	switch {
 	case op == "ABAdd":
-		w.openNS(resp)
-		w.leaf("ABAddResult", resultGUID)
-		w.close(resp)
+		w.OpenAttr(resp, "xmlns", soap.NSAB)
+		w.Leaf("ABAddResult", resultGUID)
+		w.Close(resp)
 	case resultGUID != "":
-		w.openNS(resp)
-		w.open(op + "Result")
-		w.leaf("guid", resultGUID)
-		w.close(op + "Result")
-		w.close(resp)
+		w.OpenAttr(resp, "xmlns", soap.NSAB)
+		w.Open(op + "Result")
+		w.Leaf("guid", resultGUID)
+		w.Close(op + "Result")
+		w.Close(resp)
 	default:
-		w.raw("<" + resp + ` xmlns="` + nsAB + `" />`)
+		w.EmptyAttr(resp, "xmlns", soap.NSAB)
 	}
-	w.envelopeEnd()
-	return w.b
+	return soap.End(w)
 }

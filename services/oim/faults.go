@@ -37,23 +37,25 @@ func storeCode(e *models.Error) models.Code {
 // aMSN compare the text), and a detail holding only the LockKeyChallenge
 // when there is one (msnp-sharp takes Detail.InnerText as the challenge).
 func storeFault(_ *soap.Request, e *models.Error) *soap.Response {
-	env := soap.NewEnvelope()
-	f := env.Body.CreateElement("soap:Fault")
-	fc := f.CreateElement("faultcode")
-	fc.CreateAttr("xmlns:q0", soap.NSOIM)
-	fc.SetText("q0:" + string(storeCode(e)))
 	challenge := e.Detail[detailLockKeyChallenge]
 	text := e.Message
 	if challenge != "" || text == "" {
 		text = dotNetFaultString
 	}
-	soap.Elem(f, "faultstring", text)
-	soap.Elem(f, "faultactor", StoreActor)
-	d := f.CreateElement("detail")
+	w := soap.BeginPlain(1024)
+	w.Open("soap:Fault")
+	w.LeafAttr("faultcode", "xmlns:q0", soap.NSOIM, "q0:"+string(storeCode(e)))
+	w.Leaf("faultstring", text)
+	w.Leaf("faultactor", StoreActor)
 	if challenge != "" {
-		soap.Elem(d, "LockKeyChallenge", challenge).CreateAttr("xmlns", soap.NSOIM)
+		w.Open("detail")
+		w.LeafAttr("LockKeyChallenge", "xmlns", soap.NSOIM, challenge)
+		w.Close("detail")
+	} else {
+		w.Empty("detail")
 	}
-	return &soap.Response{Status: http.StatusInternalServerError, Body: env.Bytes()}
+	w.Close("soap:Fault")
+	return &soap.Response{Status: http.StatusInternalServerError, Body: soap.End(w)}
 }
 
 // tweenerChallenge is the TweenerChallenge of the RSI auth fault (the XSD's
@@ -65,8 +67,6 @@ const tweenerChallenge = "lc=1033,id=507,tw=40,fs=1,ru=http%3A%2F%2Fmessenger%2E
 // aMSN by retrying (RST_OIM.md §3.1); anything else is soap:Client (or
 // soap:Server for internal errors) with a readable faultstring.
 func rsiFault(_ *soap.Request, e *models.Error) *soap.Response {
-	env := soap.NewEnvelope()
-	f := env.Body.CreateElement("soap:Fault")
 	var code, text string
 	auth := e.Code == models.CodeAuthFailed || e.Code == models.CodeOIMAuthenticationFailed
 	switch {
@@ -80,14 +80,20 @@ func rsiFault(_ *soap.Request, e *models.Error) *soap.Response {
 			text = string(e.Code)
 		}
 	}
-	soap.Elem(f, "faultcode", code)
-	soap.Elem(f, "faultstring", text)
-	soap.Elem(f, "faultactor", RSIActor)
-	d := f.CreateElement("detail")
+	w := soap.BeginPlain(1024)
+	w.Open("soap:Fault")
+	w.Leaf("faultcode", code)
+	w.Leaf("faultstring", text)
+	w.Leaf("faultactor", RSIActor)
 	if auth {
-		af := d.CreateElement("AuthenticationFailed")
-		af.CreateAttr("xmlns", soap.NSRSI)
-		soap.Elem(af, "TweenerChallenge", tweenerChallenge)
+		w.Open("detail")
+		w.OpenAttr("AuthenticationFailed", "xmlns", soap.NSRSI)
+		w.Leaf("TweenerChallenge", tweenerChallenge)
+		w.Close("AuthenticationFailed")
+		w.Close("detail")
+	} else {
+		w.Empty("detail")
 	}
-	return &soap.Response{Status: http.StatusInternalServerError, Body: env.Bytes()}
+	w.Close("soap:Fault")
+	return &soap.Response{Status: http.StatusInternalServerError, Body: soap.End(w)}
 }

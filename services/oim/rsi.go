@@ -1,8 +1,6 @@
 package oim
 
 import (
-	"github.com/beevik/etree"
-
 	"github.com/abch-im/abch/internal/events"
 	"github.com/abch-im/abch/internal/store"
 	"github.com/abch-im/abch/models"
@@ -45,15 +43,11 @@ func (h *rsiHandler) getMetadata(r *soap.Request) (*soap.Response, error) {
 	for i := range list {
 		msgs[i] = store.MailMessageOf(&list[i])
 	}
-	md := etree.NewDocument()
-	if err := md.ReadFromString(events.MailDataXML(msgs)); err != nil {
-		return nil, err
-	}
-	env := soap.NewEnvelope()
-	resp := env.Body.CreateElement("GetMetadataResponse")
-	resp.CreateAttr("xmlns", soap.NSRSI)
-	resp.AddChild(md.Root())
-	return soap.OK(env.Bytes()), nil
+	w := soap.BeginPlain(1024 + 300*len(msgs))
+	w.OpenAttr("GetMetadataResponse", "xmlns", soap.NSRSI)
+	events.WriteMailData(w, msgs)
+	w.Close("GetMetadataResponse")
+	return soap.OK(soap.End(w)), nil
 }
 
 // getMessage answers GetMessage with the stored message as escaped RFC 822
@@ -79,13 +73,14 @@ func (h *rsiHandler) getMessage(r *soap.Request) (*soap.Response, error) {
 		}
 		return nil, err
 	}
-	env := soap.NewEnvelope()
-	resp := env.Body.CreateElement("GetMessageResponse")
-	resp.CreateAttr("xmlns", soap.NSRSI)
+	text := messageText(m, acct.EmailLower)
+	w := soap.BeginPlain(1024 + len(text) + len(text)/8)
+	w.OpenAttr("GetMessageResponse", "xmlns", soap.NSRSI)
 	// The text has \n line ends only, so the writer's &amp; &lt; &gt;
 	// escaping is all that happens to it (no &#xD;).
-	soap.Elem(resp, "GetMessageResult", messageText(m, acct.EmailLower))
-	return soap.OK(env.Bytes()), nil
+	w.Leaf("GetMessageResult", text)
+	w.Close("GetMessageResponse")
+	return soap.OK(soap.End(w)), nil
 }
 
 // deleteMessages deletes the caller's listed messages. Ids that do not
@@ -107,7 +102,5 @@ func (h *rsiHandler) deleteMessages(r *soap.Request) (*soap.Response, error) {
 	if _, err := h.d.Store.DeleteOfflineMessages(r.Ctx, acct, ids); err != nil {
 		return nil, err
 	}
-	env := soap.NewEnvelope()
-	env.Body.CreateElement("DeleteMessagesResponse").CreateAttr("xmlns", soap.NSRSI)
-	return soap.OK(env.Bytes()), nil
+	return soap.OK(soap.EmptyResponse(soap.BeginPlain(512), "DeleteMessagesResponse", soap.NSRSI)), nil
 }

@@ -140,18 +140,22 @@ func decodeStore(r *soap.Request, req *storeRequest) error {
 // only client that deserialises this body, is generated from it (purple,
 // aMSN, emesene and BitlBee only look for the absence of a fault).
 func storeResponse(messageNumber int) []byte {
-	env := soap.NewEnvelope()
-	ack := env.Head().CreateElement("SequenceAcknowledgment")
-	ack.CreateAttr("xmlns", soap.NSRM)
-	soap.Elem(ack, "Identifier", rmIdentifier).CreateAttr("xmlns", soap.NSUtility)
-	rng := ack.CreateElement("AcknowledgmentRange")
+	w := soap.Begin(1024)
+	w.Raw("<soap:Header>")
+	w.OpenAttr("SequenceAcknowledgment", "xmlns", soap.NSRM)
+	w.LeafAttr("Identifier", "xmlns", soap.NSUtility, rmIdentifier)
 	n := strconv.Itoa(messageNumber)
-	rng.CreateAttr("Upper", n)
-	rng.CreateAttr("Lower", n)
-	sr := env.Body.CreateElement("StoreResponse")
-	sr.CreateAttr("xmlns", soap.NSOIM)
-	soap.Elem(sr, "PointsConsumed", "0")
-	return env.Bytes()
+	w.Start("AcknowledgmentRange")
+	w.Attr("Upper", n)
+	w.Attr("Lower", n)
+	w.EndEmpty()
+	w.Close("SequenceAcknowledgment")
+	w.Raw("</soap:Header>")
+	soap.BeginBody(w)
+	w.OpenAttr("StoreResponse", "xmlns", soap.NSOIM)
+	w.Leaf("PointsConsumed", "0")
+	w.Close("StoreResponse")
+	return soap.End(w)
 }
 
 // attr is the trimmed value of e's attribute key ("" when e is nil).

@@ -6,9 +6,8 @@ import (
 	"net/http"
 	"time"
 
-	"github.com/beevik/etree"
-
 	"github.com/abch-im/abch/internal/auth"
+	"github.com/abch-im/abch/internal/xmlw"
 	"github.com/abch-im/abch/models"
 	"github.com/abch-im/abch/services/soap"
 )
@@ -40,32 +39,42 @@ func (s *Service) now() time.Time {
 	return time.Now().UTC()
 }
 
-// newEnvelope starts <S:Envelope> with the psf:pp header every answer
-// carries; ServerTime is read by aMSN to judge token expiry (RST_OIM.md
-// §1.3: without it aMSN re-runs the RST before every SOAP call).
-func (s *Service) newEnvelope(now time.Time, failed bool) (doc *etree.Document, root, pp *etree.Element) {
-	doc = etree.NewDocument()
-	root = doc.CreateElement("S:Envelope")
-	root.CreateAttr("xmlns:S", soap.NSEnvelope)
+// begin starts <S:Envelope> and the psf:pp header every answer carries,
+// up to psf:serverVersion. A failed answer declares wsse and psf on the
+// envelope (its faultcode is wsse:FailedAuthentication), a success
+// declares psf on psf:pp, as the captures do.
+func begin(capacity int, failed bool) *xmlw.Writer {
+	w := xmlw.New(capacity)
+	w.Raw(xmlw.Declaration)
+	w.Start("S:Envelope")
+	w.Attr("xmlns:S", soap.NSEnvelope)
 	if failed {
-		root.CreateAttr("xmlns:wsse", nsWSSE)
-		root.CreateAttr("xmlns:psf", nsPSF)
+		w.Attr("xmlns:wsse", nsWSSE)
+		w.Attr("xmlns:psf", nsPSF)
 	}
-	hdr := root.CreateElement("S:Header")
-	pp = hdr.CreateElement("psf:pp")
-	if !failed {
-		pp.CreateAttr("xmlns:psf", nsPSF)
+	w.EndStart()
+	w.Open("S:Header")
+	if failed {
+		w.Open("psf:pp")
+	} else {
+		w.OpenAttr("psf:pp", "xmlns:psf", nsPSF)
 	}
-	soap.Elem(pp, "psf:serverVersion", "1")
-	return doc, root, pp
+	w.Leaf("psf:serverVersion", "1")
+	return w
 }
 
-func (s *Service) serverInfo(pp *etree.Element, now time.Time) {
-	si := soap.Elem(pp, "psf:serverInfo", s.d.Config.Hostname+serverVersionText)
-	si.CreateAttr("Path", "Live1")
-	si.CreateAttr("RollingUpgradeState", "ExclusiveNew")
-	si.CreateAttr("LocVersion", "0")
-	si.CreateAttr("ServerTime", now.Format(timeFmt))
+// serverInfo writes psf:serverInfo; ServerTime is read by aMSN to judge
+// token expiry (RST_OIM.md §1.3: without it aMSN re-runs the RST before
+// every SOAP call).
+func (s *Service) serverInfo(w *xmlw.Writer, now time.Time) {
+	w.Start("psf:serverInfo")
+	w.Attr("Path", "Live1")
+	w.Attr("RollingUpgradeState", "ExclusiveNew")
+	w.Attr("LocVersion", "0")
+	w.Attr("ServerTime", now.Format(timeFmt))
+	w.EndStart()
+	w.Text(s.d.Config.Hostname + serverVersionText)
+	w.Close("psf:serverInfo")
 }
 
 // render writes the success answer: psf:pp with the account's PUID and
@@ -76,19 +85,16 @@ func (s *Service) serverInfo(pp *etree.Element, now time.Time) {
 // (captures/pidgin-2.10.1-crash-on-indented-rst).
 func (s *Service) render(acct *models.Account, tokens []tokenRequest) []byte {
 	now := s.now().Truncate(time.Second)
-	doc, root, pp := s.newEnvelope(now, false)
-	soap.Elem(pp, "psf:PUID", fmt.Sprintf("%016X", acct.PUIDUnsigned()))
-	soap.Elem(pp, "psf:configVersion", "3.100.2179.0")
-	soap.Elem(pp, "psf:uiVersion", "3.100.2179.0")
-	soap.Elem(pp, "psf:authstate", authStateOK)
-	soap.Elem(pp, "psf:reqstatus", reqStatusOK)
-	s.serverInfo(pp, now)
-	pp.CreateElement("psf:cookies")
-	cp := pp.CreateElement("psf:credProperties")
-	prop := func(name, value string) {
-		e := soap.Elem(cp, "psf:credProperty", value)
-		e.CreateAttr("Name", name)
-	}
+	w := begin(2048+1600*len(tokens), false)
+	w.Leaf("psf:PUID", fmt.Sprintf("%016X", acct.PUIDUnsigned()))
+	w.Leaf("psf:configVersion", "3.100.2179.0")
+	w.Leaf("psf:uiVersion", "3.100.2179.0")
+	w.Leaf("psf:authstate", authStateOK)
+	w.Leaf("psf:reqstatus", reqStatusOK)
+	s.serverInfo(w, now)
+	w.Empty("psf:cookies")
+	w.Open("psf:credProperties")
+	prop := func(name, value string) { w.LeafAttr("psf:credProperty", "Name", name, value) }
 	// msnp-sharp echoes MainBrandID as ABApplicationHeader BrandId;
 	// CID and AuthMembername match the address book (PROTOCOL.md §6.2).
 	prop("MainBrandID", "MSFT")
@@ -100,65 +106,87 @@ func (s *Service) render(acct *models.Account, tokens []tokenRequest) []byte {
 	prop("Language", "1033")
 	prop("FirstName", acct.DisplayName)
 	prop("LastName", "")
-	pp.CreateElement("psf:extProperties")
-	pp.CreateElement("psf:response")
+	w.Close("psf:credProperties")
+	w.Empty("psf:extProperties")
+	w.Empty("psf:response")
+	w.Close("psf:pp")
+	w.Close("S:Header")
 
-	body := root.CreateElement("S:Body")
-	coll := body.CreateElement("wst:RequestSecurityTokenResponseCollection")
+	w.Open("S:Body")
+	w.Start("wst:RequestSecurityTokenResponseCollection")
 	for _, ns := range [][2]string{{"S", soap.NSEnvelope}, {"wst", nsWST}, {"wsse", nsWSSE}, {"wsu", nsWSU}, {"saml", nsSAML}, {"wsp", nsWSP}, {"psf", nsPSF}} {
-		coll.CreateAttr("xmlns:"+ns[0], ns[1])
+		w.Attr("xmlns:"+ns[0], ns[1])
 	}
+	w.EndStart()
 	created := now.Format(timeFmt)
 	for _, tr := range tokens {
-		s.renderToken(coll, acct, tr, created)
+		s.renderToken(w, acct, tr, created)
 	}
-	return soap.Marshal(doc)
+	w.Close("wst:RequestSecurityTokenResponseCollection")
+	w.Close("S:Body")
+	w.Close("S:Envelope")
+	return w.Bytes()
 }
 
-func (s *Service) renderToken(coll *etree.Element, acct *models.Account, tr tokenRequest, created string) {
+func (s *Service) renderToken(w *xmlw.Writer, acct *models.Account, tr tokenRequest, created string) {
 	tk := s.d.Tickets.Issue(acct.ID, acct.TokenVersion, tr.Audience)
-	rstr := coll.CreateElement("wst:RequestSecurityTokenResponse")
+	w.Open("wst:RequestSecurityTokenResponse")
 	legacy := tr.Audience == auth.AudTB
 	if legacy {
-		soap.Elem(rstr, "wst:TokenType", "urn:passport:legacy")
+		w.Leaf("wst:TokenType", "urn:passport:legacy")
 	} else {
-		soap.Elem(rstr, "wst:TokenType", "urn:passport:compact")
+		w.Leaf("wst:TokenType", "urn:passport:compact")
 	}
-	at := rstr.CreateElement("wsp:AppliesTo")
-	at.CreateAttr("xmlns:wsa", nsWSA)
-	soap.Elem(at.CreateElement("wsa:EndpointReference"), "wsa:Address", tr.Address)
-	lt := rstr.CreateElement("wst:LifeTime")
-	soap.Elem(lt, "wsu:Created", created)
-	soap.Elem(lt, "wsu:Expires", tk.Expires.UTC().Format(timeFmt))
-	rst := rstr.CreateElement("wst:RequestedSecurityToken")
-	ref := rstr.CreateElement("wst:RequestedTokenReference")
+	w.OpenAttr("wsp:AppliesTo", "xmlns:wsa", nsWSA)
+	w.Open("wsa:EndpointReference")
+	w.Leaf("wsa:Address", tr.Address)
+	w.Close("wsa:EndpointReference")
+	w.Close("wsp:AppliesTo")
+	w.Open("wst:LifeTime")
+	w.Leaf("wsu:Created", created)
+	w.Leaf("wsu:Expires", tk.Expires.UTC().Format(timeFmt))
+	w.Close("wst:LifeTime")
+	w.Open("wst:RequestedSecurityToken")
+	var id, valueType string
 	if legacy {
 		// The tb token is opaque to clients (only purple's unimplemented
 		// renewal path would send it back); it is the tb ticket in base64.
-		id := fmt.Sprintf("BinaryDAToken%d", tr.Index)
-		ed := rst.CreateElement("EncryptedData")
-		ed.CreateAttr("xmlns", nsXENC)
-		ed.CreateAttr("Id", id)
-		ed.CreateAttr("Type", nsXENC+"Element")
-		ed.CreateElement("EncryptionMethod").CreateAttr("Algorithm", nsXENC+"tripledes-cbc")
-		ki := ed.CreateElement("ds:KeyInfo")
-		ki.CreateAttr("xmlns:ds", nsDSig)
-		soap.Elem(ki, "ds:KeyName", "http://Passport.NET/STS")
+		id, valueType = fmt.Sprintf("BinaryDAToken%d", tr.Index), "urn:passport"
 		raw, _ := base64.RawURLEncoding.DecodeString(tk.T)
-		soap.Elem(ed.CreateElement("CipherData"), "CipherValue", base64.StdEncoding.EncodeToString(raw))
-		ref.CreateElement("wsse:KeyIdentifier").CreateAttr("ValueType", "urn:passport")
-		ref.CreateElement("wsse:Reference").CreateAttr("URI", "#"+id)
+		encryptedData(w, id, base64.StdEncoding.EncodeToString(raw))
 	} else {
-		id := fmt.Sprintf("Compact%d", tr.Index)
-		bst := soap.Elem(rst, "wsse:BinarySecurityToken", tk.Text())
-		bst.CreateAttr("Id", id)
-		ref.CreateElement("wsse:KeyIdentifier").CreateAttr("ValueType", "urn:passport:compact")
-		ref.CreateElement("wsse:Reference").CreateAttr("URI", "#"+id)
+		id, valueType = fmt.Sprintf("Compact%d", tr.Index), "urn:passport:compact"
+		w.LeafAttr("wsse:BinarySecurityToken", "Id", id, tk.Text())
 	}
+	w.Close("wst:RequestedSecurityToken")
+	w.Open("wst:RequestedTokenReference")
+	w.EmptyAttr("wsse:KeyIdentifier", "ValueType", valueType)
+	w.EmptyAttr("wsse:Reference", "URI", "#"+id)
+	w.Close("wst:RequestedTokenReference")
 	// Every token carries its proof key: purple 2.5 base64-decodes the
 	// messengerclear one unconditionally, BitlBee reads it from slot 1,
 	// and the NS derives the USR SSO answer from it (RST_OIM.md §1.1).
-	soap.Elem(rstr.CreateElement("wst:RequestedProofToken"), "wst:BinarySecret", base64.StdEncoding.EncodeToString(tk.ProofKey))
+	w.Open("wst:RequestedProofToken")
+	w.Leaf("wst:BinarySecret", base64.StdEncoding.EncodeToString(tk.ProofKey))
+	w.Close("wst:RequestedProofToken")
+	w.Close("wst:RequestSecurityTokenResponse")
+}
+
+// encryptedData writes the legacy (tb) token as xmlenc EncryptedData.
+func encryptedData(w *xmlw.Writer, id, cipher string) {
+	w.Start("EncryptedData")
+	w.Attr("xmlns", nsXENC)
+	w.Attr("Id", id)
+	w.Attr("Type", nsXENC+"Element")
+	w.EndStart()
+	w.EmptyAttr("EncryptionMethod", "Algorithm", nsXENC+"tripledes-cbc")
+	w.OpenAttr("ds:KeyInfo", "xmlns:ds", nsDSig)
+	w.Leaf("ds:KeyName", "http://Passport.NET/STS")
+	w.Close("ds:KeyInfo")
+	w.Open("CipherData")
+	w.Leaf("CipherValue", cipher)
+	w.Close("CipherData")
+	w.Close("EncryptedData")
 }
 
 // Fault is the Passport fault dialect (RST_OIM.md §1.4, PROTOCOL.md §6.3):
@@ -177,14 +205,18 @@ func (s *Service) Fault(r *soap.Request, e *models.Error) *soap.Response {
 	case models.CodeInternal:
 		code, text, status = "S:Server", "Internal Server Error", "0x80048800"
 	}
-	doc, root, pp := s.newEnvelope(now, true)
-	soap.Elem(pp, "psf:authstate", authStateFailed)
-	soap.Elem(pp, "psf:reqstatus", status)
-	s.serverInfo(pp, now)
-	pp.CreateElement("psf:cookies")
-	pp.CreateElement("psf:response")
-	f := root.CreateElement("S:Fault")
-	soap.Elem(f, "faultcode", code)
-	soap.Elem(f, "faultstring", text)
-	return &soap.Response{Status: http.StatusInternalServerError, Body: soap.Marshal(doc)}
+	w := begin(1024, true)
+	w.Leaf("psf:authstate", authStateFailed)
+	w.Leaf("psf:reqstatus", status)
+	s.serverInfo(w, now)
+	w.Empty("psf:cookies")
+	w.Empty("psf:response")
+	w.Close("psf:pp")
+	w.Close("S:Header")
+	w.Open("S:Fault")
+	w.Leaf("faultcode", code)
+	w.Leaf("faultstring", text)
+	w.Close("S:Fault")
+	w.Close("S:Envelope")
+	return &soap.Response{Status: http.StatusInternalServerError, Body: w.Bytes()}
 }

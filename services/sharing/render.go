@@ -1,18 +1,11 @@
 package sharing
 
 import (
-	"strconv"
-
-	"github.com/beevik/etree"
-
 	"github.com/abch-im/abch/internal/store"
+	"github.com/abch-im/abch/internal/xmlw"
 	"github.com/abch-im/abch/models"
 	"github.com/abch-im/abch/services/soap"
 )
-
-// ServiceVersion is the ServiceHeader/Version abch reports (a value real
-// servers sent, PROTOCOL.md §0.4; only Version is mandatory in the XSD).
-const ServiceVersion = "15.01.1408.0000"
 
 // messengerServiceID is Info/Handle/Id of the Messenger service. Clients
 // address it as Id 0 in AddMember/DeleteMember whatever we report (§3.3).
@@ -22,24 +15,12 @@ const messengerServiceID = "1"
 // and purple 2.6+ show it in the "X added you" dialog, §3.2).
 const inviteAnnotation = "MSN.IM.InviteMessage"
 
-// newEnvelope starts a Sharing answer: soap:Envelope with the ServiceHeader.
-// Nothing per-request goes in it (no SessionId) so full answers can be
-// cached and golden files are byte-exact.
-func newEnvelope() *soap.Envelope {
-	env := soap.NewEnvelope()
-	sh := env.Head().CreateElement("ServiceHeader")
-	sh.CreateAttr("xmlns", soap.NSAB)
-	soap.Elem(sh, "Version", ServiceVersion)
-	soap.Elem(sh, "CacheKeyChanged", "false")
-	return env
-}
-
 // emptyResponse is <name xmlns="…AddressBook"/> (AddMember/DeleteMember:
-// every client ignores the body, clients/RESPONSES.md §3).
+// every client ignores the body, clients/RESPONSES.md §3). Sharing answers
+// carry no CacheKey: nothing per-request goes in the header (no SessionId),
+// so full answers can be cached and golden files are byte-exact.
 func emptyResponse(name string) []byte {
-	env := newEnvelope()
-	env.Body.CreateElement(name).CreateAttr("xmlns", soap.NSAB)
-	return env.Bytes()
+	return soap.EmptyResponse(soap.BeginAB(512, ""), name, soap.NSAB)
 }
 
 // renderFindMembership builds the FindMembership answer for set
@@ -50,109 +31,135 @@ func emptyResponse(name string) []byte {
 // empty <Memberships/> (tolerated by every client). Without Messenger in the
 // filter, Services is empty and only OwnerNamespace is given.
 func renderFindMembership(set *store.MembershipSet, messenger bool) []byte {
-	env := newEnvelope()
-	resp := env.Body.CreateElement("FindMembershipResponse")
-	resp.CreateAttr("xmlns", soap.NSAB)
-	result := resp.CreateElement("FindMembershipResult")
-	services := result.CreateElement("Services")
+	w := soap.BeginAB(2048+len(set.Members)*700, "")
+	w.OpenAttr("FindMembershipResponse", "xmlns", soap.NSAB)
+	w.Open("FindMembershipResult")
 	lastChange := models.FormatRevision(set.Revision)
 	if messenger {
-		svc := services.CreateElement("Service")
-		ms := svc.CreateElement("Memberships")
-		var (
-			current string
-			members *etree.Element
-			roles   []*etree.Element
-		)
-		for i := range set.Members {
-			m := &set.Members[i]
-			if m.Role != current {
-				current = m.Role
-				mb := ms.CreateElement("Membership")
-				soap.Elem(mb, "MemberRole", m.Role)
-				members = mb.CreateElement("Members")
-				roles = append(roles, mb)
-			}
-			renderMember(members, m)
-		}
-		for _, mb := range roles {
-			soap.Elem(mb, "MembershipIsComplete", "true")
-		}
-		info := svc.CreateElement("Info")
-		h := info.CreateElement("Handle")
-		soap.Elem(h, "Id", messengerServiceID)
-		soap.Elem(h, "Type", "Messenger")
-		soap.Elem(h, "ForeignId", "")
-		soap.Elem(info, "InverseRequired", "false")
-		soap.Elem(info, "AuthorizationCriteria", "Everyone")
-		soap.Elem(info, "IsBot", "false")
-		soap.Elem(svc, "Changes", "")
-		soap.Elem(svc, "LastChange", lastChange)
-		soap.Elem(svc, "Deleted", "false")
+		w.Open("Services")
+		w.Open("Service")
+		renderMemberships(w, set.Members)
+		w.Open("Info")
+		w.Open("Handle")
+		w.Leaf("Id", messengerServiceID)
+		w.Leaf("Type", "Messenger")
+		w.Empty("ForeignId")
+		w.Close("Handle")
+		w.Leaf("InverseRequired", "false")
+		w.Leaf("AuthorizationCriteria", "Everyone")
+		w.Leaf("IsBot", "false")
+		w.Close("Info")
+		w.Empty("Changes")
+		w.Leaf("LastChange", lastChange)
+		w.Leaf("Deleted", "false")
+		w.Close("Service")
+		w.Close("Services")
+	} else {
+		w.Empty("Services")
 	}
-	renderOwnerNamespace(result, &set.Account, lastChange)
-	return env.Bytes()
+	renderOwnerNamespace(w, &set.Account, lastChange)
+	w.Close("FindMembershipResult")
+	w.Close("FindMembershipResponse")
+	return soap.End(w)
+}
+
+// renderMemberships writes one Membership per role, members being sorted
+// by role: MemberRole, Members, MembershipIsComplete.
+func renderMemberships(w *xmlw.Writer, members []models.Membership) {
+	if len(members) == 0 {
+		w.Empty("Memberships")
+		return
+	}
+	w.Open("Memberships")
+	for i := range members {
+		m := &members[i]
+		if i == 0 || m.Role != members[i-1].Role {
+			if i > 0 {
+				closeMembership(w)
+			}
+			w.Open("Membership")
+			w.Leaf("MemberRole", m.Role)
+			w.Open("Members")
+		}
+		renderMember(w, m)
+	}
+	closeMembership(w)
+	w.Close("Memberships")
+}
+
+func closeMembership(w *xmlw.Writer) {
+	w.Close("Members")
+	w.Leaf("MembershipIsComplete", "true")
+	w.Close("Membership")
 }
 
 // renderMember writes one Member in the XSD's element order (BaseMember,
 // then the PassportMember/EmailMember/PhoneMember fields).
-func renderMember(parent *etree.Element, m *models.Membership) {
-	e := parent.CreateElement("Member")
-	e.CreateAttr("xsi:type", m.MemberType+"Member")
-	soap.Elem(e, "MembershipId", strconv.FormatInt(m.ID, 10))
-	soap.Elem(e, "Type", m.MemberType)
+func renderMember(w *xmlw.Writer, m *models.Membership) {
+	w.Start("Member")
+	w.Attr("xsi:type", m.MemberType+"Member")
+	w.EndStart()
+	w.Int("MembershipId", m.ID)
+	w.Leaf("Type", m.MemberType)
 	if m.DisplayName != "" {
-		soap.Elem(e, "DisplayName", m.DisplayName)
+		w.Leaf("DisplayName", m.DisplayName)
 	}
-	soap.Elem(e, "State", m.State)
+	w.Leaf("State", m.State)
 	anns := store.MemberAnnotations(m)
 	if m.Role == models.RolePending && m.InviteMessage != "" {
 		anns = append(anns, models.Annotation{Name: inviteAnnotation, Value: m.InviteMessage})
 	}
 	if len(anns) > 0 {
-		ae := e.CreateElement("Annotations")
+		w.Open("Annotations")
 		for _, a := range anns {
-			an := ae.CreateElement("Annotation")
-			soap.Elem(an, "Name", a.Name)
-			soap.Elem(an, "Value", a.Value)
+			w.Open("Annotation")
+			w.Leaf("Name", a.Name)
+			w.Leaf("Value", a.Value)
+			w.Close("Annotation")
 		}
+		w.Close("Annotations")
 	}
-	soap.Elem(e, "Deleted", soap.BoolText(m.Deleted))
-	soap.Elem(e, "LastChanged", models.FormatRevision(m.Rev))
-	soap.Elem(e, "JoinedDate", models.FormatTime(m.JoinedAt))
-	soap.Elem(e, "ExpirationDate", models.NeverTimestamp)
-	soap.Elem(e, "Changes", "")
+	w.Bool("Deleted", m.Deleted)
+	w.Leaf("LastChanged", models.FormatRevision(m.Rev))
+	w.Leaf("JoinedDate", models.FormatTime(m.JoinedAt))
+	w.Leaf("ExpirationDate", models.NeverTimestamp)
+	w.Empty("Changes")
 	switch m.MemberType {
 	case models.MemberEmail:
-		soap.Elem(e, "Email", m.MemberName)
+		w.Leaf("Email", m.MemberName)
 	case models.MemberPhone:
-		soap.Elem(e, "PhoneNumber", m.MemberName)
+		w.Leaf("PhoneNumber", m.MemberName)
 	default:
-		soap.Elem(e, "PassportName", m.MemberName)
-		soap.Elem(e, "IsPassportNameHidden", "false")
-		soap.Elem(e, "PassportId", "0")
-		soap.Elem(e, "CID", strconv.FormatInt(m.CID, 10))
-		soap.Elem(e, "PassportChanges", "")
-		soap.Elem(e, "LookedupByCID", "false")
+		w.Leaf("PassportName", m.MemberName)
+		w.Leaf("IsPassportNameHidden", "false")
+		w.Leaf("PassportId", "0")
+		w.Int("CID", m.CID)
+		w.Empty("PassportChanges")
+		w.Leaf("LookedupByCID", "false")
 	}
+	w.Close("Member")
 }
 
 // renderOwnerNamespace writes the per-user namespace header (§3.2).
-func renderOwnerNamespace(result *etree.Element, a *models.Account, lastChange string) {
-	ns := result.CreateElement("OwnerNamespace")
-	info := ns.CreateElement("Info")
-	h := info.CreateElement("Handle")
-	soap.Elem(h, "Id", models.ZeroGUID)
-	soap.Elem(h, "IsPassportNameHidden", "false")
-	soap.Elem(h, "CID", "0")
-	soap.Elem(info, "CreatorPuid", "0")
-	soap.Elem(info, "CreatorCID", strconv.FormatInt(a.CID, 10))
-	soap.Elem(info, "CreatorPassportName", a.Email)
-	ca := info.CreateElement("CircleAttributes")
-	soap.Elem(ca, "IsPresenceEnabled", "false")
-	soap.Elem(ca, "Domain", "WindowsLive")
-	soap.Elem(info, "MessengerApplicationServiceCreated", "false")
-	soap.Elem(ns, "Changes", "")
-	soap.Elem(ns, "CreateDate", models.FormatTime(a.CreatedAt))
-	soap.Elem(ns, "LastChange", lastChange)
+func renderOwnerNamespace(w *xmlw.Writer, a *models.Account, lastChange string) {
+	w.Open("OwnerNamespace")
+	w.Open("Info")
+	w.Open("Handle")
+	w.Leaf("Id", models.ZeroGUID)
+	w.Leaf("IsPassportNameHidden", "false")
+	w.Leaf("CID", "0")
+	w.Close("Handle")
+	w.Leaf("CreatorPuid", "0")
+	w.Int("CreatorCID", a.CID)
+	w.Leaf("CreatorPassportName", a.Email)
+	w.Open("CircleAttributes")
+	w.Leaf("IsPresenceEnabled", "false")
+	w.Leaf("Domain", "WindowsLive")
+	w.Close("CircleAttributes")
+	w.Leaf("MessengerApplicationServiceCreated", "false")
+	w.Close("Info")
+	w.Empty("Changes")
+	w.Leaf("CreateDate", models.FormatTime(a.CreatedAt))
+	w.Leaf("LastChange", lastChange)
+	w.Close("OwnerNamespace")
 }

@@ -1,9 +1,7 @@
 package soap
 
 import (
-	"bytes"
-
-	"github.com/beevik/etree"
+	"github.com/abch-im/abch/internal/xmlw"
 )
 
 // Namespaces and SOAPAction prefixes (PROTOCOL.md §0).
@@ -16,71 +14,77 @@ const (
 	NSRSI      = "http://www.hotmail.msn.com/ws/2004/09/oim/rsi"
 	NSRM       = "http://schemas.xmlsoap.org/ws/2003/03/rm"
 	NSUtility  = "http://schemas.xmlsoap.org/ws/2002/07/utility"
-
-	XMLDeclaration = `<?xml version="1.0" encoding="utf-8"?>`
 )
 
-// Envelope is a response under construction with the soap: prefix every
-// client matches literally (clients/RESPONSES.md §1 rule 5).
-type Envelope struct {
-	Doc    *etree.Document
-	Root   *etree.Element
-	Header *etree.Element // nil until Head is called
-	Body   *etree.Element
+// ServiceVersion is the ServiceHeader/Version of every Address Book and
+// Sharing answer: the value of the captures MSNPSharp and pidgin accepted
+// (PROTOCOL.md §0.4; only Version is mandatory in the XSD).
+const ServiceVersion = "15.01.1408.0000"
+
+// envelopeOpen is the declaration and the soap: envelope with the prefix
+// every client matches literally (clients/RESPONSES.md §1 rule 5).
+const envelopeOpen = xmlw.Declaration + `<soap:Envelope xmlns:soap="` + NSEnvelope +
+	`" xmlns:xsi="` + NSXSI + `" xmlns:xsd="` + NSXSD + `">`
+
+// Begin starts an answer: the XML declaration and <soap:Envelope …>. Write
+// the soap:Header (if any) next, then call BeginBody.
+func Begin(capacity int) *xmlw.Writer {
+	w := xmlw.New(capacity)
+	w.Raw(envelopeOpen)
+	return w
 }
 
-// NewEnvelope starts <soap:Envelope xmlns:soap xmlns:xsi xmlns:xsd><soap:Body/>.
-func NewEnvelope() *Envelope {
-	doc := etree.NewDocument()
-	root := doc.CreateElement("soap:Envelope")
-	root.CreateAttr("xmlns:soap", NSEnvelope)
-	root.CreateAttr("xmlns:xsi", NSXSI)
-	root.CreateAttr("xmlns:xsd", NSXSD)
-	body := root.CreateElement("soap:Body")
-	return &Envelope{Doc: doc, Root: root, Body: body}
+// BeginBody writes <soap:Body>.
+func BeginBody(w *xmlw.Writer) { w.Raw("<soap:Body>") }
+
+// BeginPlain starts an answer without a header, ready for the body's
+// content.
+func BeginPlain(capacity int) *xmlw.Writer {
+	w := Begin(capacity)
+	BeginBody(w)
+	return w
 }
 
-// Head returns soap:Header, creating it before soap:Body on first use.
-func (e *Envelope) Head() *etree.Element {
-	if e.Header == nil {
-		e.Header = etree.NewElement("soap:Header")
-		e.Root.InsertChildAt(e.Body.Index(), e.Header)
+// BeginAB starts an Address Book or Sharing answer: the envelope, the
+// ServiceHeader (WriteServiceHeader) and <soap:Body>.
+func BeginAB(capacity int, cacheKey string) *xmlw.Writer {
+	w := Begin(capacity)
+	WriteServiceHeader(w, cacheKey)
+	BeginBody(w)
+	return w
+}
+
+// WriteServiceHeader writes the soap:Header of Address Book and Sharing
+// answers (PROTOCOL.md §0.4). With a cacheKey it is followed by
+// CacheKeyChanged=true: pidgin ≥ 2.6 then stores the key and echoes it back
+// (clients/RESPONSES.md §1 rule 12); the Address Book sends one. Without,
+// CacheKeyChanged=false tells clients to keep what they have; Sharing
+// answers carry nothing per account so their full answers can be cached
+// for every session alike. No PreferredHostName: MSNPSharp would send every
+// later call to that host (rule 12).
+func WriteServiceHeader(w *xmlw.Writer, cacheKey string) {
+	w.Raw(`<soap:Header>`)
+	w.OpenAttr("ServiceHeader", "xmlns", NSAB)
+	w.Leaf("Version", ServiceVersion)
+	if cacheKey != "" {
+		w.Leaf("CacheKey", cacheKey)
+		w.Leaf("CacheKeyChanged", "true")
+	} else {
+		w.Leaf("CacheKeyChanged", "false")
 	}
-	return e.Header
+	w.Close("ServiceHeader")
+	w.Raw(`</soap:Header>`)
 }
 
-// Bytes renders the envelope compactly with the XML declaration.
-func (e *Envelope) Bytes() []byte { return Marshal(e.Doc) }
-
-// Marshal renders doc the way old clients read it: the XML declaration, no
-// whitespace between elements (emesene keeps the last text seen per tag,
-// pidgin crashes on whitespace in RST answers), text escaped with only
-// &amp; &lt; &gt; (aMSN and emesene decode nothing else; encoding/xml's
-// &#39; and &#xA; would show up literally), attributes double-quoted.
-func Marshal(doc *etree.Document) []byte {
-	var buf bytes.Buffer
-	buf.Grow(1024)
-	buf.WriteString(XMLDeclaration)
-	doc.WriteSettings = etree.WriteSettings{CanonicalText: true, CanonicalAttrVal: true}
-	// The declaration is written by hand so no ProcInst is needed in doc.
-	_, _ = doc.WriteTo(&buf)
-	return buf.Bytes()
+// End closes soap:Body and soap:Envelope and returns the answer.
+func End(w *xmlw.Writer) []byte {
+	w.Raw(`</soap:Body></soap:Envelope>`)
+	return w.Bytes()
 }
 
-// Elem appends <name>text</name> to parent and returns it. Empty text yields
-// an element without content (<name />-style, written as <name/>).
-func Elem(parent *etree.Element, name, text string) *etree.Element {
-	c := parent.CreateElement(name)
-	if text != "" {
-		c.SetText(text)
-	}
-	return c
-}
-
-// BoolText renders b as "true"/"false".
-func BoolText(b bool) string {
-	if b {
-		return "true"
-	}
-	return "false"
+// EmptyResponse is the answer whose body is only <name xmlns="ns"/> (or
+// <name xmlns="ns" /> with spaced, the Address Book's spelling).
+func EmptyResponse(w *xmlw.Writer, name, ns string) []byte {
+	w.EmptyAttr(name, "xmlns", ns)
+	return End(w)
 }

@@ -67,34 +67,34 @@ func ABFaultString(e *models.Error) (text string, server bool) {
 // pidgin), errorstring, machineName and additionalDetails.
 func ABFault(e *models.Error, operation, machine string) []byte {
 	text, server := ABFaultString(e)
-	env := NewEnvelope()
-	f := env.Body.CreateElement("soap:Fault")
-	code := "soap:Client"
+	w := BeginPlain(1024)
+	w.Open("soap:Fault")
 	if server {
-		code = "soap:Server"
-	}
-	Elem(f, "faultcode", code)
-	Elem(f, "faultstring", text)
-	if operation != "" {
-		Elem(f, "faultactor", NSAB+"/"+operation)
-	}
-	d := f.CreateElement("detail")
-	ec := Elem(d, "errorcode", string(e.Code))
-	ec.CreateAttr("xmlns", NSAB)
-	es := Elem(d, "errorstring", text)
-	es.CreateAttr("xmlns", NSAB)
-	mn := Elem(d, "machineName", machine)
-	mn.CreateAttr("xmlns", NSAB)
-	if e.Param != "" {
-		Elem(d, "parameterFault", e.Param)
-	}
-	ad := d.CreateElement("additionalDetails")
-	if e.ConflictID != "" {
-		Elem(ad, "conflictObjectId", e.ConflictID)
+		w.Leaf("faultcode", "soap:Server")
 	} else {
-		Elem(ad, "originalExceptionErrorMessage", text)
+		w.Leaf("faultcode", "soap:Client")
 	}
-	return env.Bytes()
+	w.Leaf("faultstring", text)
+	if operation != "" {
+		w.Leaf("faultactor", NSAB+"/"+operation)
+	}
+	w.Open("detail")
+	w.LeafAttr("errorcode", "xmlns", NSAB, string(e.Code))
+	w.LeafAttr("errorstring", "xmlns", NSAB, text)
+	w.LeafAttr("machineName", "xmlns", NSAB, machine)
+	if e.Param != "" {
+		w.Leaf("parameterFault", e.Param)
+	}
+	w.Open("additionalDetails")
+	if e.ConflictID != "" {
+		w.Leaf("conflictObjectId", e.ConflictID)
+	} else {
+		w.Leaf("originalExceptionErrorMessage", text)
+	}
+	w.Close("additionalDetails")
+	w.Close("detail")
+	w.Close("soap:Fault")
+	return End(w)
 }
 
 // ActionName returns the last path segment of a SOAPAction header value,
