@@ -46,7 +46,7 @@ func loadBook(db *gorm.DB, acct models.Account) (*book, error) {
 	for i := range cs {
 		c := &cs[i]
 		switch {
-		case c.Key == "me":
+		case c.Key == models.MeKey:
 			b.me = c
 		case c.Deleted:
 			b.dead[c.Key] = c

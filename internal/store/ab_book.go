@@ -201,12 +201,9 @@ func loadRows(tx *gorm.DB, b *Book, ownerID int64, delta bool, since int64) erro
 // before the buddies (and emesene splits the raw text on it).
 func sortMeFirst(contacts []BookContact) {
 	sort.SliceStable(contacts, func(i, j int) bool {
-		return contacts[i].Key == meKey && contacts[j].Key != meKey
+		return contacts[i].Key == models.MeKey && contacts[j].Key != models.MeKey
 	})
 }
-
-// meKey is the contact_key of the owner's own contact.
-const meKey = "me"
 
 // DecodeAnnotations parses a stored annotations JSON array; a corrupt value
 // yields none rather than failing the whole book.

@@ -70,7 +70,7 @@ func (s *Store) Lists(ctx context.Context, accountID int64) (*Lists, error) {
 	}
 
 	var contacts []models.Contact
-	if err := db.Where("owner_id = ? AND is_messenger_user AND NOT deleted AND contact_key <> 'me'", accountID).Find(&contacts).Error; err != nil {
+	if err := db.Where("owner_id = ? AND is_messenger_user AND NOT deleted AND contact_key <> ?", accountID, models.MeKey).Find(&contacts).Error; err != nil {
 		return nil, translate(err)
 	}
 	var links []models.ContactGroup
@@ -203,8 +203,8 @@ func (s *Store) Watchers(ctx context.Context, target *models.Account) ([]Watcher
 	err := db.Raw(`SELECT a.* FROM accounts a WHERE a.id IN (
 			SELECT c.owner_id FROM contacts c
 			WHERE (c.contact_account_id = ? OR lower(c.passport_name) = ?) AND c.owner_id <> ?
-			  AND c.is_messenger_user AND NOT c.deleted AND c.contact_key <> 'me')
-		ORDER BY a.email_lower`, target.ID, target.EmailLower, target.ID).Scan(&owners).Error
+			  AND c.is_messenger_user AND NOT c.deleted AND c.contact_key <> ?)
+		ORDER BY a.email_lower`, target.ID, target.EmailLower, target.ID, models.MeKey).Scan(&owners).Error
 	if err != nil {
 		return nil, translate(err)
 	}
@@ -314,7 +314,7 @@ func (s *Store) updateSelf(ctx context.Context, accountID int64,
 			return err
 		}
 		meUpd["rev"], meUpd["updated_at"] = rev, t.Now
-		res = t.DB.Model(&models.Contact{}).Where("owner_id = ? AND contact_key = 'me'", accountID).Updates(meUpd)
+		res = t.DB.Model(&models.Contact{}).Where("owner_id = ? AND contact_key = ?", accountID, models.MeKey).Updates(meUpd)
 		if res.Error != nil {
 			return res.Error
 		}

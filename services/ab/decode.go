@@ -129,7 +129,7 @@ func checkAbID(op *etree.Element) error {
 		return badRequest("abId %q is not a GUID", truncate(s, 64))
 	}
 	if s != models.ZeroGUID {
-		return models.Errorf(models.CodeInvalidAbID, "abId %s is not your address book; use %s", s, models.ZeroGUID)
+		return models.Errorf(models.CodeInvalidArgument, "abId %s is not your address book; use %s", s, models.ZeroGUID)
 	}
 	return nil
 }

@@ -142,7 +142,7 @@ func meAnnotations(owner *models.Account, stored []models.Annotation) []models.A
 }
 
 func writeContact(w *xw, owner *models.Account, c *store.BookContact) {
-	me := c.Key == "me"
+	me := c.Key == models.MeKey
 	w.open("Contact")
 	w.leaf("contactId", c.GUID)
 	w.open("contactInfo")
