@@ -187,7 +187,7 @@ func (t *Txn) addContact(owner *models.Account, in *ContactInput, tgt target, al
 		PassportName: in.PassportName, Email: in.Email, Network: models.NetworkPassport,
 		DisplayName: display, QuickName: quick, FirstName: in.FirstName, MiddleName: in.MiddleName,
 		LastName: in.LastName, Comment: in.Comment, IsMessengerUser: in.IsMessengerUser,
-		Annotations: encodeAnnotations(mergeAnnotations(nil, in.Annotations)),
+		Annotations: models.EncodeAnnotations(models.MergeAnnotations(nil, in.Annotations)),
 		Rev:         rev, CreatedAt: t.Now, UpdatedAt: t.Now,
 	}
 	if in.PassportName == "" {
@@ -555,7 +555,7 @@ func (t *Txn) updateContact(owner *models.Account, u *ContactUpdate, allowList b
 			}
 			anns = rest
 		}
-		c.Annotations = encodeAnnotations(mergeAnnotations(DecodeAnnotations(c.Annotations), anns))
+		c.Annotations = models.EncodeAnnotations(models.MergeAnnotations(models.DecodeAnnotations(c.Annotations), anns))
 	}
 	if ch[PropIsMessengerUser] && c.Key != models.MeKey && u.IsMessengerUser != c.IsMessengerUser {
 		if c.PassportName == "" && u.IsMessengerUser {
@@ -615,31 +615,6 @@ func accountAnnotation(a models.Annotation) (col string, val any, ok bool, err e
 		return "", nil, true, models.Errorf(models.CodeBadRequest, "annotation %s: %q is not a valid value", a.Name, a.Value)
 	}
 	return col, val, true, nil
-}
-
-// mergeAnnotations applies updates to cur: a non-empty value sets the
-// annotation (replacing one of the same name), an empty value clears it
-// (PROTOCOL.md §2.3). Order of first appearance is kept.
-func mergeAnnotations(cur, updates []models.Annotation) []models.Annotation {
-	for _, u := range updates {
-		idx := -1
-		for i := range cur {
-			if cur[i].Name == u.Name {
-				idx = i
-				break
-			}
-		}
-		switch {
-		case u.Value == "" && idx >= 0:
-			cur = append(cur[:idx], cur[idx+1:]...)
-		case u.Value == "":
-		case idx >= 0:
-			cur[idx].Value = u.Value
-		default:
-			cur = append(cur, u)
-		}
-	}
-	return cur
 }
 
 // meContact returns the owner's Me contact.

@@ -70,7 +70,7 @@ func (s *Store) AddGroup(ctx context.Context, ownerID int64, in GroupInput) (str
 		}
 		g := models.Group{
 			OwnerID: ownerID, GUID: in.GUID, Name: in.Name, NameLower: strings.ToLower(in.Name),
-			Annotations: encodeAnnotations(mergeAnnotations(nil, in.Annotations)),
+			Annotations: models.EncodeAnnotations(models.MergeAnnotations(nil, in.Annotations)),
 			Rev:         t.Rev(ownerID), CreatedAt: t.Now, UpdatedAt: t.Now,
 		}
 		if g.GUID == "" {

@@ -2,7 +2,6 @@ package store
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"sort"
@@ -106,7 +105,7 @@ func (s *Store) Lists(ctx context.Context, accountID int64) (*Lists, error) {
 		e.Network = c.Network
 		e.CID = c.CID
 		e.DisplayName = c.DisplayName
-		e.NickName = annotation(c.Annotations, "AB.NickName")
+		e.NickName = models.AnnotationValue(c.Annotations, "AB.NickName")
 		e.ContactGUID = c.GUID
 		if gs := groupsOf[c.ID]; gs != nil {
 			sort.Slice(gs, func(i, j int) bool { return strings.ToLower(gs[i].Name) < strings.ToLower(gs[j].Name) })
@@ -157,20 +156,6 @@ func (s *Store) Lists(ctx context.Context, accountID int64) (*Lists, error) {
 	}
 	sort.Slice(out.Contacts, func(i, j int) bool { return out.Contacts[i].Email < out.Contacts[j].Email })
 	return out, nil
-}
-
-// annotation returns the value of name in a JSON annotation array ("" if absent).
-func annotation(raw, name string) string {
-	var list []models.Annotation
-	if json.Unmarshal([]byte(raw), &list) != nil {
-		return ""
-	}
-	for _, a := range list {
-		if strings.EqualFold(a.Name, name) {
-			return a.Value
-		}
-	}
-	return ""
 }
 
 // Watcher is an account that has the target on its Forward List, with

@@ -2,7 +2,6 @@ package store
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"strconv"
 
@@ -332,13 +331,4 @@ func (a *memberApplier) emit() error {
 		}
 	}
 	return nil
-}
-
-// EncodeAnnotations renders annotations the way membership rows store them.
-func EncodeAnnotations(list []models.Annotation) string {
-	if len(list) == 0 {
-		return "[]"
-	}
-	b, _ := json.Marshal(list)
-	return string(b)
 }

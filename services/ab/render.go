@@ -99,7 +99,7 @@ func writeGroup(w *xw, g *models.Group) {
 	w.open("Group")
 	w.leaf("groupId", g.GUID)
 	w.open("groupInfo")
-	writeAnnotations(w, store.DecodeAnnotations(g.Annotations))
+	writeAnnotations(w, models.DecodeAnnotations(g.Annotations))
 	w.leaf("groupType", models.MessengerGroupType)
 	w.leaf("name", g.Name)
 	w.bool("IsNotMobileVisible", false)
@@ -159,7 +159,7 @@ func writeContact(w *xw, owner *models.Account, c *store.BookContact) {
 		w.close("ContactEmail")
 		w.close("emails")
 	}
-	anns := store.DecodeAnnotations(c.Annotations)
+	anns := models.DecodeAnnotations(c.Annotations)
 	if me {
 		anns = meAnnotations(owner, anns)
 	}

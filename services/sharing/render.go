@@ -105,7 +105,7 @@ func renderMember(parent *etree.Element, m *models.Membership) {
 		soap.Elem(e, "DisplayName", m.DisplayName)
 	}
 	soap.Elem(e, "State", m.State)
-	anns := store.MemberAnnotations(m)
+	anns := models.DecodeAnnotations(m.Annotations)
 	if m.Role == models.RolePending && m.InviteMessage != "" {
 		anns = append(anns, models.Annotation{Name: inviteAnnotation, Value: m.InviteMessage})
 	}
