@@ -16,26 +16,26 @@ type Code string
 // (PROTOCOL.md §2.5, §3.3; clients/RESPONSES.md §2).
 const (
 	// Generic request problems.
-	CodeInternal          Code = "InternalError"     // anything unexpected; logged, shown generically
-	CodeBadRequest        Code = "BadRequest"        // malformed XML, missing element, wrong type
-	CodeRequestTooLarge   Code = "RequestTooLarge"   // body over the configured limit
-	CodeUnknownOperation  Code = "Forbidden"         // ESC's "API X no longer supported" fault
-	CodeAuthFailed        Code = "PassportAuthFail"  // missing/forged/expired/foreign ticket
-	CodeBadArgumentLength Code = "BadArgumentLength" // a value over its length limit
-	CodeRequestLimit      Code = "RequestLimitReached"
+	CodeInternalError       Code = "InternalError"     // anything unexpected; logged, shown generically
+	CodeBadRequest          Code = "BadRequest"        // malformed XML, missing element, wrong type
+	CodeRequestTooLarge     Code = "RequestTooLarge"   // body over the configured limit
+	CodeForbidden           Code = "Forbidden"         // ESC's "API X no longer supported" fault
+	CodePassportAuthFail    Code = "PassportAuthFail"  // missing/forged/expired/foreign ticket
+	CodeBadArgumentLength   Code = "BadArgumentLength" // a value over its length limit
+	CodeRequestLimitReached Code = "RequestLimitReached"
 
 	// Address book.
-	CodeABDoesNotExist       Code = "ABDoesNotExist"
-	CodeABAlreadyExists      Code = "ABAlreadyExists"
-	CodeFullSyncRequired     Code = "FullSyncRequired"
-	CodeContactAlreadyExists Code = "ContactAlreadyExists"
-	CodeContactDoesNotExist  Code = "ContactDoesNotExist"
-	CodeInvalidPassportUser  Code = "InvalidPassportUser"
-	CodeBadEmailArgument     Code = "BadEmailArgument"
-	CodeEmailDomainFederated Code = "EmailDomainIsFederated"
-	CodeGroupAlreadyExists   Code = "GroupAlreadyExists"
-	CodeGroupDoesNotExist    Code = "GroupDoesNotExist"
-	CodeInvalidAbID          Code = "InvalidArgument"
+	CodeABDoesNotExist         Code = "ABDoesNotExist"
+	CodeABAlreadyExists        Code = "ABAlreadyExists"
+	CodeFullSyncRequired       Code = "FullSyncRequired"
+	CodeContactAlreadyExists   Code = "ContactAlreadyExists"
+	CodeContactDoesNotExist    Code = "ContactDoesNotExist"
+	CodeInvalidPassportUser    Code = "InvalidPassportUser"
+	CodeBadEmailArgument       Code = "BadEmailArgument"
+	CodeEmailDomainIsFederated Code = "EmailDomainIsFederated"
+	CodeGroupAlreadyExists     Code = "GroupAlreadyExists"
+	CodeGroupDoesNotExist      Code = "GroupDoesNotExist"
+	CodeInvalidArgument        Code = "InvalidArgument"
 
 	// Sharing.
 	CodeMemberAlreadyExists Code = "MemberAlreadyExists"
@@ -48,10 +48,10 @@ const (
 	CodeInvalidRequest       Code = "InvalidRequest"
 
 	// Offline IM (faultcode q0:<Code>, RST_OIM.md §2.2).
-	CodeOIMAuthenticationFailed Code = "AuthenticationFailed"
-	CodeOIMSystemUnavailable    Code = "SystemUnavailable"
-	CodeOIMInvalidContent       Code = "InvalidContent"
-	CodeOIMThrottle             Code = "SenderThrottleLimitExceeded"
+	CodeAuthenticationFailed        Code = "AuthenticationFailed"
+	CodeSystemUnavailable           Code = "SystemUnavailable"
+	CodeInvalidContent              Code = "InvalidContent"
+	CodeSenderThrottleLimitExceeded Code = "SenderThrottleLimitExceeded"
 
 	// Accounts (command line and store).
 	CodeAccountExists   Code = "AccountExists"
@@ -90,7 +90,7 @@ func Errorf(code Code, format string, args ...any) *Error {
 	return &Error{Code: code, Message: fmt.Sprintf(format, args...)}
 }
 
-// ErrorCode returns the code of err, CodeInternal when err carries none, and
+// ErrorCode returns the code of err, CodeInternalError when err carries none, and
 // "" for nil.
 func ErrorCode(err error) Code {
 	if err == nil {
@@ -100,14 +100,14 @@ func ErrorCode(err error) Code {
 	if errors.As(err, &e) {
 		return e.Code
 	}
-	return CodeInternal
+	return CodeInternalError
 }
 
-// AsError returns err as *Error, wrapping unknown errors as CodeInternal.
+// AsError returns err as *Error, wrapping unknown errors as CodeInternalError.
 func AsError(err error) *Error {
 	var e *Error
 	if errors.As(err, &e) {
 		return e
 	}
-	return &Error{Code: CodeInternal, Message: "internal error", Err: err}
+	return &Error{Code: CodeInternalError, Message: "internal error", Err: err}
 }

@@ -63,6 +63,10 @@ const (
 	ContactTypeRegular = "Regular"
 )
 
+// MeKey is the contact_key of the owner's own contact (the Me contact): one
+// row per book, contact_type Me, never on the Forward List.
+const MeKey = "me"
+
 // Network ids as used in ADL's t= attribute (PROTOCOL.md §4.2).
 const (
 	NetworkPassport = 1

@@ -28,7 +28,7 @@ type Authenticator struct {
 // Verify checks ticket text (any form TPart accepts) for one of the allowed
 // audiences. Every failure (missing, malformed, forged, expired, wrong
 // audience, disabled account, ticket issued before a password change) is a
-// CodeAuthFailed error; the reason is kept in Err for the log only.
+// CodePassportAuthFail error; the reason is kept in Err for the log only.
 func (a *Authenticator) Verify(ctx context.Context, text string, allowed ...Audience) (*Principal, error) {
 	c, err := a.Check(text, allowed...)
 	if err != nil {
@@ -89,7 +89,7 @@ func (a *Authenticator) Accept(c Claims, st *models.Account) (*Principal, error)
 
 // authFailed is the one error every ticket failure becomes.
 func authFailed(reason error) error {
-	return &models.Error{Code: models.CodeAuthFailed, Message: "Passport authentication failed", Err: reason}
+	return &models.Error{Code: models.CodePassportAuthFail, Message: "Passport authentication failed", Err: reason}
 }
 
 // Throttle counts failed sign-ins per key (an account, a source address) in

@@ -71,7 +71,7 @@ func (w *writer) apply(d *AccountDoc, targets map[string]target, union bool) err
 		if b.me != nil {
 			meAnn = b.me.Annotations
 		}
-		newMeAnn := withAnnotation(meAnn, annMPOP, d.MPOP)
+		newMeAnn := models.WithAnnotation(meAnn, annMPOP, d.MPOP)
 		if len(upd) > 0 || (b.me != nil && (newMeAnn != meAnn || b.me.DisplayName != d.DisplayName)) {
 			rev, err := w.rev()
 			if err != nil {
@@ -228,7 +228,7 @@ func (w *writer) apply(d *AccountDoc, targets map[string]target, union bool) err
 			newContacts = append(newContacts, models.Contact{
 				OwnerID: b.acct.ID, GUID: guid, Key: key, ContactAccountID: acctID, ContactType: models.ContactTypeRegular,
 				PassportName: cd.Email, Network: models.NetworkPassport, CID: tg.CID, DisplayName: cd.DisplayName,
-				QuickName: cd.DisplayName, IsMessengerUser: cd.messenger(), Annotations: withAnnotation("[]", annNickName, cd.Nickname),
+				QuickName: cd.DisplayName, IsMessengerUser: cd.messenger(), Annotations: models.WithAnnotation("[]", annNickName, cd.Nickname),
 				FirstName: cd.FirstName, MiddleName: cd.MiddleName, LastName: cd.LastName, Comment: cd.Comment, Birthdate: cd.Birthdate,
 				CreatedAt: now, UpdatedAt: now,
 			})
@@ -243,7 +243,7 @@ func (w *writer) apply(d *AccountDoc, targets map[string]target, union bool) err
 		if union {
 			gids = mergeIDs(curG, gids)
 		}
-		ann := withAnnotation(cur.Annotations, annNickName, cd.Nickname)
+		ann := models.WithAnnotation(cur.Annotations, annNickName, cd.Nickname)
 		if union && cd.Nickname == "" {
 			ann = cur.Annotations
 		}

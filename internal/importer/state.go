@@ -2,7 +2,6 @@ package importer
 
 import (
 	"context"
-	"encoding/json"
 	"sort"
 	"strings"
 	"time"
@@ -46,7 +45,7 @@ func loadBook(db *gorm.DB, acct models.Account) (*book, error) {
 	for i := range cs {
 		c := &cs[i]
 		switch {
-		case c.Key == "me":
+		case c.Key == models.MeKey:
 			b.me = c
 		case c.Deleted:
 			b.dead[c.Key] = c
@@ -83,45 +82,6 @@ func contactEmail(c *models.Contact) string {
 	return addr
 }
 
-// annotation returns the value of annotation name in a JSON array.
-func annotation(js, name string) string {
-	var list []models.Annotation
-	_ = json.Unmarshal([]byte(js), &list)
-	for _, a := range list {
-		if a.Name == name {
-			return a.Value
-		}
-	}
-	return ""
-}
-
-// withAnnotation returns the JSON array js with name set to value (removed
-// when value is empty), keeping every other annotation and their order.
-func withAnnotation(js, name, value string) string {
-	var list []models.Annotation
-	_ = json.Unmarshal([]byte(js), &list)
-	out := make([]models.Annotation, 0, len(list)+1)
-	done := false
-	for _, a := range list {
-		if a.Name == name {
-			if value != "" && !done {
-				out = append(out, models.Annotation{Name: name, Value: value})
-				done = true
-			}
-			continue
-		}
-		out = append(out, a)
-	}
-	if value != "" && !done {
-		out = append(out, models.Annotation{Name: name, Value: value})
-	}
-	if len(out) == 0 {
-		return "[]"
-	}
-	b, _ := json.Marshal(out)
-	return string(b)
-}
-
 // doc renders the book in the lists format: what a client sees through
 // ABFindAll (contacts, groups, nicknames) and FindMembership (roles), and the
 // Me contact's privacy settings.
@@ -132,7 +92,7 @@ func (b *book) doc() *AccountDoc {
 		Groups: []GroupDoc{}, Contacts: []ContactDoc{},
 	}
 	if b.me != nil {
-		d.MPOP = annotation(b.me.Annotations, annMPOP)
+		d.MPOP = models.AnnotationValue(b.me.Annotations, annMPOP)
 	}
 	gname := map[int64]string{}
 	for _, g := range b.groups {
@@ -153,7 +113,7 @@ func (b *book) doc() *AccountDoc {
 		cd := get(contactEmail(c))
 		cd.setBits(cd.bits() | models.ListFL)
 		cd.DisplayName = c.DisplayName
-		cd.Nickname = annotation(c.Annotations, annNickName)
+		cd.Nickname = models.AnnotationValue(c.Annotations, annNickName)
 		cd.FirstName, cd.MiddleName, cd.LastName, cd.Comment, cd.Birthdate = c.FirstName, c.MiddleName, c.LastName, c.Comment, c.Birthdate
 		if !c.IsMessengerUser {
 			f := false

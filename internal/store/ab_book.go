@@ -3,7 +3,6 @@ package store
 import (
 	"context"
 	"database/sql"
-	"encoding/json"
 	"fmt"
 	"sort"
 	"time"
@@ -201,31 +200,6 @@ func loadRows(tx *gorm.DB, b *Book, ownerID int64, delta bool, since int64) erro
 // before the buddies (and emesene splits the raw text on it).
 func sortMeFirst(contacts []BookContact) {
 	sort.SliceStable(contacts, func(i, j int) bool {
-		return contacts[i].Key == meKey && contacts[j].Key != meKey
+		return contacts[i].Key == models.MeKey && contacts[j].Key != models.MeKey
 	})
-}
-
-// meKey is the contact_key of the owner's own contact.
-const meKey = "me"
-
-// DecodeAnnotations parses a stored annotations JSON array; a corrupt value
-// yields none rather than failing the whole book.
-func DecodeAnnotations(s string) []models.Annotation {
-	if s == "" || s == "[]" {
-		return nil
-	}
-	var out []models.Annotation
-	if err := json.Unmarshal([]byte(s), &out); err != nil {
-		return nil
-	}
-	return out
-}
-
-// encodeAnnotations renders annotations for storage.
-func encodeAnnotations(a []models.Annotation) string {
-	if len(a) == 0 {
-		return "[]"
-	}
-	b, _ := json.Marshal(a)
-	return string(b)
 }

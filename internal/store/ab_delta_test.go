@@ -100,7 +100,7 @@ func TestLoadDeltaMatchesLoadBook(t *testing.T) {
 		}
 
 		t.Run("refused account and bad cursors", func(t *testing.T) {
-			refuse := &models.Error{Code: models.CodeAuthFailed, Message: "no"}
+			refuse := &models.Error{Code: models.CodePassportAuthFail, Message: "no"}
 			if _, err := st.LoadDelta(ctx, alice.ID, cursors[0], func(*models.Account) error { return refuse }); err != refuse {
 				t.Fatalf("check's error not returned: %v", err)
 			}

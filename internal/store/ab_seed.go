@@ -45,7 +45,7 @@ func (s *Store) SeedPeers(ctx context.Context, prefix, domain string, n int) ([]
 			for _, a := range missing {
 				id := a.ID
 				mes = append(mes, models.Contact{
-					OwnerID: a.ID, GUID: a.MeContactGUID, Key: meKey, ContactAccountID: &id, ContactType: models.ContactTypeMe,
+					OwnerID: a.ID, GUID: a.MeContactGUID, Key: models.MeKey, ContactAccountID: &id, ContactType: models.ContactTypeMe,
 					PassportName: a.EmailLower, Network: models.NetworkPassport, CID: a.CID, DisplayName: a.DisplayName,
 					QuickName: a.DisplayName, Annotations: "[]", Rev: a.Revision, CreatedAt: now, UpdatedAt: now,
 				})

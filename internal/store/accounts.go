@@ -71,7 +71,7 @@ func (t *Txn) createAccount(na NewAccount, lower string) (*models.Account, error
 	t.revs[acct.ID] = rev
 	t.wrote = true
 	me := &models.Contact{
-		OwnerID: acct.ID, GUID: acct.MeContactGUID, Key: "me", ContactAccountID: &acct.ID,
+		OwnerID: acct.ID, GUID: acct.MeContactGUID, Key: models.MeKey, ContactAccountID: &acct.ID,
 		ContactType: models.ContactTypeMe, PassportName: lower, Network: models.NetworkPassport,
 		CID: acct.CID, DisplayName: name, QuickName: name, Annotations: "[]",
 		Rev: rev, CreatedAt: t.Now, UpdatedAt: t.Now,

@@ -54,7 +54,7 @@ type target = *models.Account
 // "Model rules"; allowList also puts it on the owner's Allow list unless the
 // owner blocks it. Errors: CodeInvalidPassportUser (no such account, or the
 // owner's own address), CodeContactAlreadyExists (with ConflictID),
-// CodeRequestLimit.
+// CodeRequestLimitReached.
 func (s *Store) AddContacts(ctx context.Context, ownerID int64, in []ContactInput, allowList bool) ([]string, error) {
 	targets, err := s.resolveTargets(ctx, ownerID, in)
 	if err != nil {
@@ -187,7 +187,7 @@ func (t *Txn) addContact(owner *models.Account, in *ContactInput, tgt target, al
 		PassportName: in.PassportName, Email: in.Email, Network: models.NetworkPassport,
 		DisplayName: display, QuickName: quick, FirstName: in.FirstName, MiddleName: in.MiddleName,
 		LastName: in.LastName, Comment: in.Comment, IsMessengerUser: in.IsMessengerUser,
-		Annotations: encodeAnnotations(mergeAnnotations(nil, in.Annotations)),
+		Annotations: models.EncodeAnnotations(models.MergeAnnotations(nil, in.Annotations)),
 		Rev:         rev, CreatedAt: t.Now, UpdatedAt: t.Now,
 	}
 	if in.PassportName == "" {
@@ -231,11 +231,11 @@ func (t *Txn) checkContactLimit(ownerID int64) error {
 		return nil
 	}
 	var n int64
-	if err := t.DB.Model(&models.Contact{}).Where("owner_id = ? AND NOT deleted AND contact_key <> ?", ownerID, meKey).Count(&n).Error; err != nil {
+	if err := t.DB.Model(&models.Contact{}).Where("owner_id = ? AND NOT deleted AND contact_key <> ?", ownerID, models.MeKey).Count(&n).Error; err != nil {
 		return err
 	}
 	if n >= int64(max) {
-		return models.Errorf(models.CodeRequestLimit, "address book holds its maximum of %d contacts", max)
+		return models.Errorf(models.CodeRequestLimitReached, "address book holds its maximum of %d contacts", max)
 	}
 	return nil
 }
@@ -246,7 +246,7 @@ func (t *Txn) checkContactLimit(ownerID int64) error {
 // T. T gets reverse.added (ADL 0 l=8 + NOT).
 func (t *Txn) reverseAdd(owner, tgt *models.Account, inviterName, invite string, allowList bool) error {
 	if t.revs[tgt.ID] == 0 {
-		return models.Errorf(models.CodeInternal, "target %d not locked", tgt.ID)
+		return models.Errorf(models.CodeInternalError, "target %d not locked", tgt.ID)
 	}
 	name := inviterName
 	if name == "" {
@@ -298,7 +298,7 @@ func (t *Txn) reverseAdd(owner, tgt *models.Account, inviterName, invite string,
 // lists; T gets reverse.removed (RML 0 l=8 + NOT).
 func (t *Txn) reverseRemove(owner *models.Account, tgtID int64) error {
 	if t.revs[tgtID] == 0 {
-		return models.Errorf(models.CodeInternal, "target %d not locked", tgtID)
+		return models.Errorf(models.CodeInternalError, "target %d not locked", tgtID)
 	}
 	tgt, err := t.account(tgtID)
 	if err != nil {
@@ -322,7 +322,7 @@ func (t *Txn) liveContact(ownerID int64, guid string, allowMe bool) (*models.Con
 	if res.Error != nil {
 		return nil, res.Error
 	}
-	if res.RowsAffected == 0 || (!allowMe && c.Key == meKey) {
+	if res.RowsAffected == 0 || (!allowMe && c.Key == models.MeKey) {
 		return nil, models.Errorf(models.CodeContactDoesNotExist, "contact %s does not exist", guid)
 	}
 	return &c, nil
@@ -365,7 +365,7 @@ func (s *Store) DeleteContacts(ctx context.Context, ownerID int64, guids []strin
 			if err != nil {
 				return err
 			}
-			if c.Key == meKey {
+			if c.Key == models.MeKey {
 				return models.Errorf(models.CodeBadRequest, "the Me contact %s cannot be deleted", g)
 			}
 			if err := t.tombstoneContact(c); err != nil {
@@ -504,7 +504,7 @@ func (t *Txn) updateContact(owner *models.Account, u *ContactUpdate, allowList b
 	acct := map[string]any{}
 	if ch[PropDisplayName] {
 		c.DisplayName = u.DisplayName
-		if c.Key == meKey {
+		if c.Key == models.MeKey {
 			if u.DisplayName == "" {
 				c.DisplayName = owner.Email
 			}
@@ -535,7 +535,7 @@ func (t *Txn) updateContact(owner *models.Account, u *ContactUpdate, allowList b
 	}
 	if ch[PropAnnotation] {
 		anns := u.Annotations
-		if c.Key == meKey {
+		if c.Key == models.MeKey {
 			var rest []models.Annotation
 			for _, a := range anns {
 				col, val, ok, err := accountAnnotation(a)
@@ -555,9 +555,9 @@ func (t *Txn) updateContact(owner *models.Account, u *ContactUpdate, allowList b
 			}
 			anns = rest
 		}
-		c.Annotations = encodeAnnotations(mergeAnnotations(DecodeAnnotations(c.Annotations), anns))
+		c.Annotations = models.EncodeAnnotations(models.MergeAnnotations(models.DecodeAnnotations(c.Annotations), anns))
 	}
-	if ch[PropIsMessengerUser] && c.Key != meKey && u.IsMessengerUser != c.IsMessengerUser {
+	if ch[PropIsMessengerUser] && c.Key != models.MeKey && u.IsMessengerUser != c.IsMessengerUser {
 		if c.PassportName == "" && u.IsMessengerUser {
 			return false, false, false, models.Errorf(models.CodeBadRequest, "e-mail contact %s cannot become a Messenger user", c.GUID)
 		}
@@ -586,7 +586,7 @@ func (t *Txn) updateContact(owner *models.Account, u *ContactUpdate, allowList b
 	if err := t.DB.Save(c).Error; err != nil {
 		return false, false, false, err
 	}
-	return profile, privacy, c.Key != meKey || (!profile && !privacy), nil
+	return profile, privacy, c.Key != models.MeKey || (!profile && !privacy), nil
 }
 
 // accountAnnotation maps a Me annotation to an account column. ok is false
@@ -617,35 +617,10 @@ func accountAnnotation(a models.Annotation) (col string, val any, ok bool, err e
 	return col, val, true, nil
 }
 
-// mergeAnnotations applies updates to cur: a non-empty value sets the
-// annotation (replacing one of the same name), an empty value clears it
-// (PROTOCOL.md §2.3). Order of first appearance is kept.
-func mergeAnnotations(cur, updates []models.Annotation) []models.Annotation {
-	for _, u := range updates {
-		idx := -1
-		for i := range cur {
-			if cur[i].Name == u.Name {
-				idx = i
-				break
-			}
-		}
-		switch {
-		case u.Value == "" && idx >= 0:
-			cur = append(cur[:idx], cur[idx+1:]...)
-		case u.Value == "":
-		case idx >= 0:
-			cur[idx].Value = u.Value
-		default:
-			cur = append(cur, u)
-		}
-	}
-	return cur
-}
-
 // meContact returns the owner's Me contact.
 func (t *Txn) meContact(owner *models.Account) (*models.Contact, error) {
 	var c models.Contact
-	res := t.DB.Where("owner_id = ? AND contact_key = ?", owner.ID, meKey).Limit(1).Find(&c)
+	res := t.DB.Where("owner_id = ? AND contact_key = ?", owner.ID, models.MeKey).Limit(1).Find(&c)
 	if res.Error != nil {
 		return nil, res.Error
 	}
@@ -660,7 +635,7 @@ func (t *Txn) meContact(owner *models.Account) (*models.Contact, error) {
 // no-op. It returns the book id, always the zero GUID (PROTOCOL.md §1.5).
 func (s *Store) EnsureAddressBook(ctx context.Context, ownerID int64) (string, error) {
 	var n int64
-	if err := s.DB.WithContext(ctx).Model(&models.Contact{}).Where("owner_id = ? AND contact_key = ?", ownerID, meKey).Count(&n).Error; err != nil {
+	if err := s.DB.WithContext(ctx).Model(&models.Contact{}).Where("owner_id = ? AND contact_key = ?", ownerID, models.MeKey).Count(&n).Error; err != nil {
 		return "", translate(err)
 	}
 	if n > 0 {
@@ -686,7 +661,7 @@ func (s *Store) EnsureAddressBook(ctx context.Context, ownerID int64) (string, e
 		}
 		id := owner.ID
 		me := &models.Contact{
-			OwnerID: owner.ID, GUID: guid, Key: meKey, ContactAccountID: &id, ContactType: models.ContactTypeMe,
+			OwnerID: owner.ID, GUID: guid, Key: models.MeKey, ContactAccountID: &id, ContactType: models.ContactTypeMe,
 			PassportName: owner.EmailLower, Network: models.NetworkPassport, CID: owner.CID,
 			DisplayName: owner.DisplayName, QuickName: owner.DisplayName, Annotations: "[]",
 			Rev: t.Rev(owner.ID), CreatedAt: t.Now, UpdatedAt: t.Now,

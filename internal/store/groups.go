@@ -42,7 +42,7 @@ func checkGroupName(name string) error {
 
 // AddGroup creates a group in ownerID's book and returns its GUID. Errors:
 // CodeGroupAlreadyExists (same name in any letter case, ConflictID set),
-// CodeBadArgumentLength, CodeRequestLimit.
+// CodeBadArgumentLength, CodeRequestLimitReached.
 func (s *Store) AddGroup(ctx context.Context, ownerID int64, in GroupInput) (string, error) {
 	if err := checkGroupName(in.Name); err != nil {
 		return "", err
@@ -65,12 +65,12 @@ func (s *Store) AddGroup(ctx context.Context, ownerID int64, in GroupInput) (str
 				return err
 			}
 			if n >= int64(max) {
-				return models.Errorf(models.CodeRequestLimit, "address book holds its maximum of %d groups", max)
+				return models.Errorf(models.CodeRequestLimitReached, "address book holds its maximum of %d groups", max)
 			}
 		}
 		g := models.Group{
 			OwnerID: ownerID, GUID: in.GUID, Name: in.Name, NameLower: strings.ToLower(in.Name),
-			Annotations: encodeAnnotations(mergeAnnotations(nil, in.Annotations)),
+			Annotations: models.EncodeAnnotations(models.MergeAnnotations(nil, in.Annotations)),
 			Rev:         t.Rev(ownerID), CreatedAt: t.Now, UpdatedAt: t.Now,
 		}
 		if g.GUID == "" {

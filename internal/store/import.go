@@ -51,7 +51,7 @@ func (t *Txn) CreateAccountAt(na NewAccount, created time.Time, meGUID string) (
 		return nil, err
 	}
 	if meGUID != "" && meGUID != acct.MeContactGUID {
-		if err := t.DB.Model(&models.Contact{}).Where("owner_id = ? AND contact_key = 'me'", acct.ID).Update("guid", meGUID).Error; err != nil {
+		if err := t.DB.Model(&models.Contact{}).Where("owner_id = ? AND contact_key = ?", acct.ID, models.MeKey).Update("guid", meGUID).Error; err != nil {
 			return nil, err
 		}
 		if err := t.DB.Model(&models.Account{}).Where("id = ?", acct.ID).Update("me_contact_guid", meGUID).Error; err != nil {

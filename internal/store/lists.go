@@ -2,7 +2,6 @@ package store
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"sort"
@@ -70,7 +69,7 @@ func (s *Store) Lists(ctx context.Context, accountID int64) (*Lists, error) {
 	}
 
 	var contacts []models.Contact
-	if err := db.Where("owner_id = ? AND is_messenger_user AND NOT deleted AND contact_key <> 'me'", accountID).Find(&contacts).Error; err != nil {
+	if err := db.Where("owner_id = ? AND is_messenger_user AND NOT deleted AND contact_key <> ?", accountID, models.MeKey).Find(&contacts).Error; err != nil {
 		return nil, translate(err)
 	}
 	var links []models.ContactGroup
@@ -106,7 +105,7 @@ func (s *Store) Lists(ctx context.Context, accountID int64) (*Lists, error) {
 		e.Network = c.Network
 		e.CID = c.CID
 		e.DisplayName = c.DisplayName
-		e.NickName = annotation(c.Annotations, "AB.NickName")
+		e.NickName = models.AnnotationValue(c.Annotations, "AB.NickName")
 		e.ContactGUID = c.GUID
 		if gs := groupsOf[c.ID]; gs != nil {
 			sort.Slice(gs, func(i, j int) bool { return strings.ToLower(gs[i].Name) < strings.ToLower(gs[j].Name) })
@@ -159,20 +158,6 @@ func (s *Store) Lists(ctx context.Context, accountID int64) (*Lists, error) {
 	return out, nil
 }
 
-// annotation returns the value of name in a JSON annotation array ("" if absent).
-func annotation(raw, name string) string {
-	var list []models.Annotation
-	if json.Unmarshal([]byte(raw), &list) != nil {
-		return ""
-	}
-	for _, a := range list {
-		if strings.EqualFold(a.Name, name) {
-			return a.Value
-		}
-	}
-	return ""
-}
-
 // Watcher is an account that has the target on its Forward List, with
 // whether it may see the target's presence.
 type Watcher struct {
@@ -203,8 +188,8 @@ func (s *Store) Watchers(ctx context.Context, target *models.Account) ([]Watcher
 	err := db.Raw(`SELECT a.* FROM accounts a WHERE a.id IN (
 			SELECT c.owner_id FROM contacts c
 			WHERE (c.contact_account_id = ? OR lower(c.passport_name) = ?) AND c.owner_id <> ?
-			  AND c.is_messenger_user AND NOT c.deleted AND c.contact_key <> 'me')
-		ORDER BY a.email_lower`, target.ID, target.EmailLower, target.ID).Scan(&owners).Error
+			  AND c.is_messenger_user AND NOT c.deleted AND c.contact_key <> ?)
+		ORDER BY a.email_lower`, target.ID, target.EmailLower, target.ID, models.MeKey).Scan(&owners).Error
 	if err != nil {
 		return nil, translate(err)
 	}
@@ -314,7 +299,7 @@ func (s *Store) updateSelf(ctx context.Context, accountID int64,
 			return err
 		}
 		meUpd["rev"], meUpd["updated_at"] = rev, t.Now
-		res = t.DB.Model(&models.Contact{}).Where("owner_id = ? AND contact_key = 'me'", accountID).Updates(meUpd)
+		res = t.DB.Model(&models.Contact{}).Where("owner_id = ? AND contact_key = ?", accountID, models.MeKey).Updates(meUpd)
 		if res.Error != nil {
 			return res.Error
 		}

@@ -1,8 +1,6 @@
 package store
 
 import (
-	"encoding/json"
-
 	"github.com/abch-im/abch/models"
 )
 
@@ -26,11 +24,7 @@ func (t *Txn) PutMember(ownerID int64, role string, ref MemberRef, displayName, 
 	if res.Error != nil {
 		return nil, false, res.Error
 	}
-	annJSON := "[]"
-	if len(annotations) > 0 {
-		b, _ := json.Marshal(annotations)
-		annJSON = string(b)
-	}
+	annJSON := models.EncodeAnnotations(annotations)
 	if res.RowsAffected > 0 && !m.Deleted {
 		return &m, false, nil
 	}

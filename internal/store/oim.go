@@ -37,7 +37,7 @@ func (t *Txn) CanSendOIM(recipient, sender *models.Account) (bool, error) {
 
 // StoreOfflineMessage stores m (GUID, times, size and sender fields already
 // set) for recipient in one transaction with its oim.stored event. It fails
-// with CodeOIMSystemUnavailable when the recipient blocks the sender or
+// with CodeSystemUnavailable when the recipient blocks the sender or
 // already holds maxPerRecipient messages; the recipient's account row is
 // locked first so concurrent senders cannot overshoot the limit.
 func (s *Store) StoreOfflineMessage(ctx context.Context, sender, recipient *models.Account, m *models.OfflineMessage, maxPerRecipient int) error {
@@ -52,7 +52,7 @@ func (s *Store) StoreOfflineMessage(ctx context.Context, sender, recipient *mode
 			return res.Error
 		}
 		if res.RowsAffected == 0 || rcpt.Disabled {
-			return models.Errorf(models.CodeOIMSystemUnavailable, "recipient does not exist")
+			return models.Errorf(models.CodeSystemUnavailable, "recipient does not exist")
 		}
 		ok, err := t.CanSendOIM(&rcpt, sender)
 		if err != nil {
@@ -61,14 +61,14 @@ func (s *Store) StoreOfflineMessage(ctx context.Context, sender, recipient *mode
 		if !ok {
 			// Same text as an unknown recipient: a sender must not learn
 			// that they are blocked.
-			return models.Errorf(models.CodeOIMSystemUnavailable, "recipient does not exist")
+			return models.Errorf(models.CodeSystemUnavailable, "recipient does not exist")
 		}
 		var n int64
 		if err := t.DB.Model(&models.OfflineMessage{}).Where("recipient_id = ?", rcpt.ID).Count(&n).Error; err != nil {
 			return err
 		}
 		if n >= int64(maxPerRecipient) {
-			return models.Errorf(models.CodeOIMSystemUnavailable, "recipient's offline message box is full (%d messages)", maxPerRecipient)
+			return models.Errorf(models.CodeSystemUnavailable, "recipient's offline message box is full (%d messages)", maxPerRecipient)
 		}
 		row := *m
 		row.ID = 0

@@ -20,7 +20,7 @@ CREATE TABLE oim_send_windows (
 // CountOIMSend counts one offline-message send by senderID against a fixed
 // window: at most limit sends per window, counted in the database so every
 // abch process sharing it enforces one limit. Past the limit it fails with
-// CodeOIMThrottle (q0:SenderThrottleLimitExceeded; MSNPSharp waits 11 s and
+// CodeSenderThrottleLimitExceeded (q0:SenderThrottleLimitExceeded; MSNPSharp waits 11 s and
 // retries, the others show the failure). Every attempt that reaches it
 // counts, refused ones included, so a flood is held back whether or not its
 // messages would be stored; the window starts with the first send after
@@ -39,7 +39,7 @@ func (s *Store) CountOIMSend(ctx context.Context, senderID int64, limit int, win
 		return err
 	}
 	if sent > int64(limit) {
-		return models.Errorf(models.CodeOIMThrottle, "more than %d offline messages in %s; wait and send again", limit, window)
+		return models.Errorf(models.CodeSenderThrottleLimitExceeded, "more than %d offline messages in %s; wait and send again", limit, window)
 	}
 	return nil
 }

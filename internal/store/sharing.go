@@ -2,7 +2,6 @@ package store
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 
 	"github.com/abch-im/abch/models"
@@ -126,18 +125,6 @@ func sortMembers(list []models.Membership) {
 	for _, b := range buckets {
 		list = append(list, b...)
 	}
-}
-
-// MemberAnnotations decodes a membership's stored annotations.
-func MemberAnnotations(m *models.Membership) []models.Annotation {
-	if m.Annotations == "" || m.Annotations == "[]" {
-		return nil
-	}
-	var list []models.Annotation
-	if err := json.Unmarshal([]byte(m.Annotations), &list); err != nil {
-		return nil
-	}
-	return list
 }
 
 // ListBits returns, for every member of owner's Allow/Block/Reverse/Pending

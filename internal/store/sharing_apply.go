@@ -2,7 +2,6 @@ package store
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"strconv"
 
@@ -68,7 +67,7 @@ var errNoChange = errors.New("store: no change")
 // and at least one member was already there, the error is
 // CodeMemberAlreadyExists (clients treat it as success). An unknown
 // MembershipId (another user's included) is CodeMemberDoesNotExist, an
-// unknown CID CodeUserDoesNotExist, a full list CodeRequestLimit; each fails
+// unknown CID CodeUserDoesNotExist, a full list CodeRequestLimitReached; each fails
 // the whole request.
 func (s *Store) AddMembers(ctx context.Context, ownerID int64, specs []MemberSpec) (*MemberResult, error) {
 	return s.applyMembers(ctx, ownerID, specs, true)
@@ -258,7 +257,7 @@ func (a *memberApplier) add(spec MemberSpec, ref MemberRef) (int, error) {
 			return 0, err
 		}
 		if a.max > 0 && n >= int64(a.max) {
-			return 0, models.Errorf(models.CodeRequestLimit, "the %s list is full (%d members)", spec.Role, a.max)
+			return 0, models.Errorf(models.CodeRequestLimitReached, "the %s list is full (%d members)", spec.Role, a.max)
 		}
 		if _, _, err := a.t.PutMember(a.owner, spec.Role, ref, "", "", spec.Annotations); err != nil {
 			return 0, err
@@ -332,13 +331,4 @@ func (a *memberApplier) emit() error {
 		}
 	}
 	return nil
-}
-
-// EncodeAnnotations renders annotations the way membership rows store them.
-func EncodeAnnotations(list []models.Annotation) string {
-	if len(list) == 0 {
-		return "[]"
-	}
-	b, _ := json.Marshal(list)
-	return string(b)
 }

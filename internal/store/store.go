@@ -240,7 +240,7 @@ func translate(err error) error {
 	if errors.Is(err, gorm.ErrRecordNotFound) || errors.Is(err, sql.ErrNoRows) {
 		return &models.Error{Code: models.CodeNotFound, Message: "not found", Err: err}
 	}
-	return &models.Error{Code: models.CodeInternal, Message: "internal error", Err: err}
+	return &models.Error{Code: models.CodeInternalError, Message: "internal error", Err: err}
 }
 
 // Bump allocates the next revision of each account's book, locking the

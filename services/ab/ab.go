@@ -244,7 +244,7 @@ func (s *service) groupAdd(r *soap.Request, owner int64) (string, error) {
 	if nameEl == nil {
 		return "", badRequest("ABGroupAdd: groupInfo/GroupInfo/name missing")
 	}
-	anns, err := annotations(soap.Child(infos[0], "annotations"))
+	anns, err := soap.Annotations(soap.Child(infos[0], "annotations"), maxAnnotations)
 	if err != nil {
 		return "", err
 	}

@@ -15,11 +15,10 @@ import (
 // bytes each once URL-encoded (PROTOCOL.md §1.3); other texts get a generous
 // bound so one request cannot store megabytes.
 const (
-	maxDisplayName    = 387
-	maxText           = 1024
-	maxAnnotationName = 128
-	maxAnnotations    = 64
-	maxItems          = 100 // contacts or groups per request
+	maxDisplayName = 387
+	maxText        = 1024
+	maxAnnotations = 64
+	maxItems       = 100 // contacts or groups per request
 )
 
 // badRequest is a CodeBadRequest error.
@@ -27,16 +26,11 @@ func badRequest(format string, args ...any) error {
 	return models.Errorf(models.CodeBadRequest, format, args...)
 }
 
-// tooLong is the BadArgumentLength fault naming the argument.
-func tooLong(param string) error {
-	return &models.Error{Code: models.CodeBadArgumentLength, Param: param, Message: "Argument Exceeded Allowed Length " + param + " exceeded length"}
-}
-
 // text returns the trimmed text of e, refusing more than max characters.
 func text(e *etree.Element, param string, max int) (string, error) {
 	s := soap.Text(e)
 	if utf8.RuneCountInString(s) > max {
-		return "", tooLong(param)
+		return "", soap.TooLong(param)
 	}
 	return s, nil
 }
@@ -129,7 +123,7 @@ func checkAbID(op *etree.Element) error {
 		return badRequest("abId %q is not a GUID", truncate(s, 64))
 	}
 	if s != models.ZeroGUID {
-		return models.Errorf(models.CodeInvalidAbID, "abId %s is not your address book; use %s", s, models.ZeroGUID)
+		return models.Errorf(models.CodeInvalidArgument, "abId %s is not your address book; use %s", s, models.ZeroGUID)
 	}
 	return nil
 }
@@ -144,32 +138,6 @@ func boolOf(e *etree.Element, def bool) (bool, error) {
 		return def, nil
 	}
 	return v, nil
-}
-
-// annotations reads <Annotation><Name/><Value/></Annotation> children. A
-// missing Name is refused (pidgin crashes on nameless annotations it reads
-// back, RESPONSES.md §3).
-func annotations(e *etree.Element) ([]models.Annotation, error) {
-	kids := soap.Children(e, "Annotation")
-	if len(kids) > maxAnnotations {
-		return nil, badRequest("more than %d annotations", maxAnnotations)
-	}
-	var out []models.Annotation
-	for _, a := range kids {
-		name, err := text(soap.Child(a, "Name"), "AnnotationName", maxAnnotationName)
-		if err != nil {
-			return nil, err
-		}
-		if name == "" {
-			return nil, badRequest("Annotation without Name")
-		}
-		val, err := text(soap.Child(a, "Value"), "AnnotationValue", maxText)
-		if err != nil {
-			return nil, err
-		}
-		out = append(out, models.Annotation{Name: name, Value: val})
-	}
-	return out, nil
 }
 
 // emailOf validates an address the way ABContactAdd reports it
@@ -196,7 +164,7 @@ func memberInfo(e *etree.Element, in *store.ContactInput) error {
 	if in.InviterName, err = text(soap.Child(e, "DisplayName"), "DisplayName", maxDisplayName); err != nil {
 		return err
 	}
-	anns, err := annotations(soap.Child(e, "PendingAnnotations"))
+	anns, err := soap.Annotations(soap.Child(e, "PendingAnnotations"), maxAnnotations)
 	if err != nil {
 		return err
 	}
@@ -244,7 +212,7 @@ func contactInput(info *etree.Element) (*store.ContactInput, error) {
 			federated = true
 		}
 	}
-	anns, err := annotations(soap.Child(info, "annotations"))
+	anns, err := soap.Annotations(soap.Child(info, "annotations"), maxAnnotations)
 	if err != nil {
 		return nil, err
 	}
@@ -374,7 +342,7 @@ func contactUpdate(c *etree.Element) (store.ContactUpdate, error) {
 		}
 	}
 	if u.Changed[store.PropAnnotation] {
-		if u.Annotations, err = annotations(soap.Child(info, "annotations")); err != nil {
+		if u.Annotations, err = soap.Annotations(soap.Child(info, "annotations"), maxAnnotations); err != nil {
 			return u, err
 		}
 	}

@@ -57,7 +57,7 @@ func TestMalformedAndForeignInput(t *testing.T) {
 			code models.Code
 		}{
 			{"abId not a GUID", `<ABFindAll xmlns="http://www.msn.com/webservices/AddressBook"><abId>nope</abId></ABFindAll>`, models.CodeBadRequest},
-			{"abId of another book", `<ABFindAll xmlns="http://www.msn.com/webservices/AddressBook"><abId>` + malGroup + `</abId></ABFindAll>`, models.CodeInvalidAbID},
+			{"abId of another book", `<ABFindAll xmlns="http://www.msn.com/webservices/AddressBook"><abId>` + malGroup + `</abId></ABFindAll>`, models.CodeInvalidArgument},
 			{"deltasOnly not a boolean", op("ABFindAll", `<deltasOnly>maybe</deltasOnly>`), models.CodeBadRequest},
 			{"lastChange not a timestamp", op("ABFindAll", `<deltasOnly>true</deltasOnly><lastChange>yesterday</lastChange>`), models.CodeBadRequest},
 			{"delta without cursor", op("ABFindAll", `<deltasOnly>true</deltasOnly>`), models.CodeFullSyncRequired},
@@ -132,8 +132,8 @@ func TestMalformedAndForeignInput(t *testing.T) {
 			})
 		}
 		t.Run("no ticket, a foreign ticket text and malformed XML", func(t *testing.T) {
-			wantFault(t, e.post(envelope("", op("ABFindAll", "")), ""), models.CodeAuthFailed)
-			wantFault(t, e.post(envelope("t=forged&p=x", op("ABFindAll", "")), ""), models.CodeAuthFailed)
+			wantFault(t, e.post(envelope("", op("ABFindAll", "")), ""), models.CodePassportAuthFail)
+			wantFault(t, e.post(envelope("t=forged&p=x", op("ABFindAll", "")), ""), models.CodePassportAuthFail)
 			wantFault(t, e.post(`<soap:Envelope xmlns:soap="http://schemas.xmlsoap.org/soap/envelope/"><soap:Body><ABFindAll>`, ""), models.CodeBadRequest)
 		})
 		t.Run("another user's book never shows", func(t *testing.T) {
@@ -159,12 +159,12 @@ func TestLimits(t *testing.T) {
 			return e.call(alice, op("ABContactAdd", `<contacts><Contact><contactInfo><passportName>`+who+`</passportName></contactInfo></Contact></contacts>`))
 		}
 		wantOK(t, add("bob@example.com"), "ABContactAdd")
-		wantFault(t, add("carol@example.com"), models.CodeRequestLimit)
+		wantFault(t, add("carol@example.com"), models.CodeRequestLimitReached)
 		g := func(name string) reply {
 			return e.call(alice, op("ABGroupAdd", `<groupAddOptions/><groupInfo><GroupInfo><name>`+name+`</name></GroupInfo></groupInfo>`))
 		}
 		wantOK(t, g("One"), "ABGroupAdd")
-		wantFault(t, g("Two"), models.CodeRequestLimit)
+		wantFault(t, g("Two"), models.CodeRequestLimitReached)
 	})
 }
 

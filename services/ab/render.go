@@ -96,7 +96,7 @@ func writeGroup(w *xmlw.Writer, g *models.Group) {
 	w.Open("Group")
 	w.Leaf("groupId", g.GUID)
 	w.Open("groupInfo")
-	writeAnnotations(w, store.DecodeAnnotations(g.Annotations))
+	writeAnnotations(w, models.DecodeAnnotations(g.Annotations))
 	w.Leaf("groupType", models.MessengerGroupType)
 	w.Leaf("name", g.Name)
 	w.Bool("IsNotMobileVisible", false)
@@ -139,7 +139,7 @@ func meAnnotations(owner *models.Account, stored []models.Annotation) []models.A
 }
 
 func writeContact(w *xmlw.Writer, owner *models.Account, c *store.BookContact) {
-	me := c.Key == "me"
+	me := c.Key == models.MeKey
 	w.Open("Contact")
 	w.Leaf("contactId", c.GUID)
 	w.Open("contactInfo")
@@ -156,7 +156,7 @@ func writeContact(w *xmlw.Writer, owner *models.Account, c *store.BookContact) {
 		w.Close("ContactEmail")
 		w.Close("emails")
 	}
-	anns := store.DecodeAnnotations(c.Annotations)
+	anns := models.DecodeAnnotations(c.Annotations)
 	if me {
 		anns = meAnnotations(owner, anns)
 	}

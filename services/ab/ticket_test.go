@@ -46,7 +46,7 @@ func TestTicketStateOnEveryFind(t *testing.T) {
 			}
 		}
 		wantFault(t, e.post(envelope(good, requests["malformed cursor"]), ""), models.CodeBadRequest)
-		wantFault(t, e.post(envelope(good, requests["foreign abId"]), ""), models.CodeInvalidAbID)
+		wantFault(t, e.post(envelope(good, requests["foreign abId"]), ""), models.CodeInvalidArgument)
 		// The MSNP13 cookie form (messenger.msn.com ticket) serves a delta too.
 		cookie := e.s.Deps.Tickets.Issue(alice.ID, alice.TokenVersion, auth.AudMessenger).T
 		if r := e.post(envelope("", delta), cookie); r.Status != 200 || !strings.Contains(r.Body, "bob@example.com") {
@@ -57,7 +57,7 @@ func TestTicketStateOnEveryFind(t *testing.T) {
 			t.Helper()
 			for name, body := range requests {
 				r := e.post(envelope(ticket, body), "")
-				wantFault(t, r, models.CodeAuthFailed)
+				wantFault(t, r, models.CodePassportAuthFail)
 				if strings.Contains(r.Body, "bob@example.com") || strings.Contains(r.Body, "alice@example.com") {
 					t.Fatalf("%s: a refused ticket saw the book:\n%s", name, r.Body)
 				}

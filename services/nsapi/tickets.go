@@ -77,7 +77,7 @@ func (a *API) verifyTicket(c *gin.Context) {
 	}
 	p, err := a.d.Auth.Verify(c.Request.Context(), in.Ticket, nsAudiences...)
 	if err != nil {
-		if models.ErrorCode(err) == models.CodeAuthFailed {
+		if models.ErrorCode(err) == models.CodePassportAuthFail {
 			reject(reason(err))
 			return
 		}

@@ -34,7 +34,7 @@ var serverHeaders = map[string]bool{
 }
 
 func invalid(format string, args ...any) error {
-	return models.Errorf(models.CodeOIMInvalidContent, format, args...)
+	return models.Errorf(models.CodeInvalidContent, format, args...)
 }
 
 // parseContent validates the Content of a Store request (PROTOCOL.md §7.1,

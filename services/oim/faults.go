@@ -20,15 +20,15 @@ const dotNetFaultString = "Exception of type 'System.Web.Services.Protocols.Soap
 // internal errors are SystemUnavailable (PROTOCOL.md §11 "OIM").
 func storeCode(e *models.Error) models.Code {
 	switch e.Code {
-	case models.CodeOIMAuthenticationFailed, models.CodeOIMSystemUnavailable,
-		models.CodeOIMInvalidContent, models.CodeOIMThrottle:
+	case models.CodeAuthenticationFailed, models.CodeSystemUnavailable,
+		models.CodeInvalidContent, models.CodeSenderThrottleLimitExceeded:
 		return e.Code
-	case models.CodeAuthFailed:
-		return models.CodeOIMAuthenticationFailed
-	case models.CodeBadRequest, models.CodeUnknownOperation, models.CodeBadArgumentLength:
-		return models.CodeOIMInvalidContent
+	case models.CodePassportAuthFail:
+		return models.CodeAuthenticationFailed
+	case models.CodeBadRequest, models.CodeForbidden, models.CodeBadArgumentLength:
+		return models.CodeInvalidContent
 	}
-	return models.CodeOIMSystemUnavailable
+	return models.CodeSystemUnavailable
 }
 
 // storeFault renders the OIM Store fault (RST_OIM.md §2.2): HTTP 500,
@@ -68,11 +68,11 @@ const tweenerChallenge = "lc=1033,id=507,tw=40,fs=1,ru=http%3A%2F%2Fmessenger%2E
 // soap:Server for internal errors) with a readable faultstring.
 func rsiFault(_ *soap.Request, e *models.Error) *soap.Response {
 	var code, text string
-	auth := e.Code == models.CodeAuthFailed || e.Code == models.CodeOIMAuthenticationFailed
+	auth := e.Code == models.CodePassportAuthFail || e.Code == models.CodeAuthenticationFailed
 	switch {
 	case auth:
 		code, text = "AuthenticationFailed", "Authentication failed: sign in again."
-	case e.Code == models.CodeInternal:
+	case e.Code == models.CodeInternalError:
 		code, text = "soap:Server", "Internal server error"
 	default:
 		code, text = "soap:Client", e.Message

@@ -33,7 +33,7 @@ func (h *storeHandler) store(r *soap.Request) (*soap.Response, error) {
 	hdr := r.Header
 	ticket := soap.Child(hdr, "Ticket")
 	if ticket == nil {
-		return nil, models.Errorf(models.CodeOIMAuthenticationFailed, "Ticket header missing")
+		return nil, models.Errorf(models.CodeAuthenticationFailed, "Ticket header missing")
 	}
 	req := storeRequest{}
 	req.Passport, _ = soap.Attr(ticket, "passport")
@@ -45,21 +45,21 @@ func (h *storeHandler) store(r *soap.Request) (*soap.Response, error) {
 	from := soap.Child(hdr, "From")
 	req.From = attr(from, "memberName")
 	if !strings.EqualFold(req.From, p.Email) {
-		return nil, models.Errorf(models.CodeOIMAuthenticationFailed, "From memberName is not the ticket's account")
+		return nil, models.Errorf(models.CodeAuthenticationFailed, "From memberName is not the ticket's account")
 	}
 	req.FriendlyName = attr(from, "friendlyName")
 	req.Proxy = attr(from, "proxy")
 	req.AppID = attr(ticket, "appid")
 	req.LockKey = attr(ticket, "lockkey")
 	if _, known := auth.ProductKeys[req.AppID]; !known {
-		return nil, models.Errorf(models.CodeOIMAuthenticationFailed, "unknown appid")
+		return nil, models.Errorf(models.CodeAuthenticationFailed, "unknown appid")
 	}
 	// The challenge is derived from the ticket, so it needs no server state
 	// and stays valid for the ticket's life (RST_OIM.md §2.2: purple keeps
 	// its key for the session).
 	challenge := h.d.Tickets.LockKeyChallenge(auth.TPart(req.Passport))
 	if ok, _ := auth.CheckQRY(challenge, req.AppID, req.LockKey); !ok {
-		return nil, &models.Error{Code: models.CodeOIMAuthenticationFailed, Message: "lock key required",
+		return nil, &models.Error{Code: models.CodeAuthenticationFailed, Message: "lock key required",
 			Detail: map[string]string{detailLockKeyChallenge: challenge}}
 	}
 
@@ -67,7 +67,7 @@ func (h *storeHandler) store(r *soap.Request) (*soap.Response, error) {
 		return nil, err
 	}
 	if limit := h.d.Config.OIMMaxBytes; len(req.Content.Text) > limit {
-		return nil, models.Errorf(models.CodeOIMSystemUnavailable, "message larger than %d bytes", limit)
+		return nil, models.Errorf(models.CodeSystemUnavailable, "message larger than %d bytes", limit)
 	}
 	if err := h.d.Store.CountOIMSend(r.Ctx, p.AccountID, h.d.Config.OIMSendLimit, h.d.Config.OIMSendWindow); err != nil {
 		return nil, err
@@ -79,7 +79,7 @@ func (h *storeHandler) store(r *soap.Request) (*soap.Response, error) {
 	recipient, err := h.d.Store.AccountByEmail(r.Ctx, req.To)
 	if err != nil {
 		if c := models.ErrorCode(err); c == models.CodeNotFound || c == models.CodeInvalidEmail {
-			return nil, models.Errorf(models.CodeOIMSystemUnavailable, "recipient does not exist")
+			return nil, models.Errorf(models.CodeSystemUnavailable, "recipient does not exist")
 		}
 		return nil, err
 	}

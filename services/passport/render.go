@@ -200,9 +200,9 @@ func (s *Service) Fault(r *soap.Request, e *models.Error) *soap.Response {
 	now := s.now().Truncate(time.Second)
 	code, text, status := "S:Client", "Invalid Request", reqStatusInvalidRequest
 	switch e.Code {
-	case models.CodeFailedAuthentication, models.CodeAuthFailed:
+	case models.CodeFailedAuthentication, models.CodePassportAuthFail:
 		code, text, status = "wsse:FailedAuthentication", "Authentication Failure", reqStatusFailedAuth
-	case models.CodeInternal:
+	case models.CodeInternalError:
 		code, text, status = "S:Server", "Internal Server Error", "0x80048800"
 	}
 	w := begin(1024, true)

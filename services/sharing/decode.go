@@ -16,8 +16,6 @@ import (
 const (
 	maxMembersPerRequest = 1000
 	maxAnnotations       = 16
-	maxAnnotationName    = 128
-	maxAnnotationValue   = 1024
 	maxPhoneLength       = 32
 )
 
@@ -216,7 +214,9 @@ func decodeMember(mem *etree.Element, role string) (store.MemberSpec, error) {
 			return spec, errBad("member has no PassportName, Email, PhoneNumber, MembershipId or CID")
 		}
 	}
-	anns, err := decodeAnnotations(mem)
+	// papyon's Yahoo members carry MSN.IM.BuddyType=32:; they are stored
+	// and echoed.
+	anns, err := soap.Annotations(soap.Child(mem, "Annotations"), maxAnnotations)
 	if err != nil {
 		return spec, err
 	}
@@ -246,27 +246,6 @@ func normalizeName(kind, raw string) (string, error) {
 		return "", errBad("%s %q is not a valid address", field, raw)
 	}
 	return name, nil
-}
-
-// decodeAnnotations reads Annotations/Annotation{Name,Value} (papyon's
-// Yahoo members carry MSN.IM.BuddyType=32:); they are stored and echoed.
-func decodeAnnotations(mem *etree.Element) ([]models.Annotation, error) {
-	list := soap.Children(soap.Child(mem, "Annotations"), "Annotation")
-	if len(list) > maxAnnotations {
-		return nil, errBad("more than %d annotations on a member", maxAnnotations)
-	}
-	var out []models.Annotation
-	for _, a := range list {
-		name, value := soap.PathText(a, "Name"), soap.PathText(a, "Value")
-		if name == "" {
-			return nil, errBad("Annotation without Name")
-		}
-		if len(name) > maxAnnotationName || len(value) > maxAnnotationValue {
-			return nil, &models.Error{Code: models.CodeBadArgumentLength, Message: "annotation " + truncate(name, 40) + " is too long", Param: "Annotation"}
-		}
-		out = append(out, models.Annotation{Name: name, Value: value})
-	}
-	return out, nil
 }
 
 func truncate(s string, n int) string {

@@ -108,12 +108,12 @@ func TestMalformedInput(t *testing.T) {
 				"garbage": body,
 			} {
 				r := e.postPath(nil, "/abservice/SharingService.asmx", b, nil)
-				mustFault(t, r, models.CodeAuthFailed)
+				mustFault(t, r, models.CodePassportAuthFail)
 			}
 			// A passport ticket (wrong audience) is refused as well.
 			tb := e.srv.Deps.Tickets.Issue(alice.ID, 1, auth.AudTB).Text()
 			r := e.postPath(nil, "/abservice/SharingService.asmx", strings.Replace(body, "<TicketToken>x</TicketToken>", "<TicketToken>"+strings.ReplaceAll(tb, "&", "&amp;")+"</TicketToken>", 1), nil)
-			mustFault(t, r, models.CodeAuthFailed)
+			mustFault(t, r, models.CodePassportAuthFail)
 			if e.lists(alice)["carol@example.com"] != 0 {
 				t.Errorf("unauthenticated change kept")
 			}

@@ -105,7 +105,7 @@ func renderMember(w *xmlw.Writer, m *models.Membership) {
 		w.Leaf("DisplayName", m.DisplayName)
 	}
 	w.Leaf("State", m.State)
-	anns := store.MemberAnnotations(m)
+	anns := models.DecodeAnnotations(m.Annotations)
 	if m.Role == models.RolePending && m.InviteMessage != "" {
 		anns = append(anns, models.Annotation{Name: inviteAnnotation, Value: m.InviteMessage})
 	}

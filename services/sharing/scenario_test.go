@@ -264,7 +264,7 @@ func TestMemberRules(t *testing.T) {
 
 		t.Run("a full list faults RequestLimitReached", func(t *testing.T) {
 			r := e.post(alice, memberBody("AddMember", passportMembership("Allow", "a1@example.com", "a2@example.com", "a3@example.com", "a4@example.com")))
-			mustFault(t, r, models.CodeRequestLimit)
+			mustFault(t, r, models.CodeRequestLimitReached)
 			if e.lists(alice)["a1@example.com"] != 0 {
 				t.Errorf("half of a failed request was kept")
 			}

@@ -185,13 +185,13 @@ func (d *Dispatcher) serve(r *Request) (resp *Response, faultCode string) {
 			if d.Log != nil {
 				d.Log.Error("panic in handler", "request_id", r.ID, "panic", fmt.Sprint(p), "stack", string(debug.Stack()))
 			}
-			e := &models.Error{Code: models.CodeInternal, Message: "internal error"}
+			e := &models.Error{Code: models.CodeInternalError, Message: "internal error"}
 			resp, faultCode = r.Service.Fault(r, e), string(e.Code)
 		}
 	}()
 	fail := func(err error) (*Response, string) {
 		e := models.AsError(err)
-		if e.Code == models.CodeInternal && d.Log != nil {
+		if e.Code == models.CodeInternalError && d.Log != nil {
 			d.Log.Error("internal error", "request_id", r.ID, "service", r.Service.Name, "operation", r.Operation, "error", err.Error())
 		}
 		return r.Service.Fault(r, e), string(e.Code)
@@ -247,7 +247,7 @@ func (d *Dispatcher) serve(r *Request) (resp *Response, faultCode string) {
 	}
 	if h == nil {
 		r.Operation = "unknown"
-		return fail(models.Errorf(models.CodeUnknownOperation, "API %s no longer supported", truncate(name, 64)))
+		return fail(models.Errorf(models.CodeForbidden, "API %s no longer supported", truncate(name, 64)))
 	}
 	resp, err = h(r)
 	if err != nil {
