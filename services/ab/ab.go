@@ -11,6 +11,7 @@ import (
 
 	"github.com/beevik/etree"
 
+	"github.com/abch-im/abch/internal/answercache"
 	"github.com/abch-im/abch/internal/auth"
 	"github.com/abch-im/abch/internal/store"
 	"github.com/abch-im/abch/models"
@@ -22,12 +23,12 @@ import (
 type service struct {
 	d     soap.Deps
 	st    *store.Store
-	cache *bookCache
+	cache *answercache.Cache[cacheID]
 }
 
 // New returns the Address Book service.
 func New(d soap.Deps) *soap.Service {
-	s := &service{d: d, st: d.Store, cache: newBookCache(d.Config.ABCacheBytes)}
+	s := &service{d: d, st: d.Store, cache: answercache.New[cacheID](d.Config.ABCacheBytes)}
 	return &soap.Service{
 		Name:  "abservice",
 		Paths: []string{"/abservice/abservice.asmx"},
@@ -122,7 +123,7 @@ func findArgs(r *soap.Request, deltasEl, cursorEl *etree.Element) (deltas bool, 
 	raw := soap.Text(cursorEl)
 	t, never, err := models.ParseTimestamp(raw)
 	if err != nil {
-		return false, 0, badRequest("lastChange %q is not a timestamp", truncate(raw, 64))
+		return false, 0, badRequest("lastChange %q is not a timestamp", soap.Truncate(raw, 64))
 	}
 	if never {
 		return true, -1, nil
@@ -132,7 +133,7 @@ func findArgs(r *soap.Request, deltasEl, cursorEl *etree.Element) (deltas bool, 
 
 // full answers the whole book from the cache, or reads and caches it.
 func (s *service) full(r *soap.Request, p *auth.Principal, form findForm) (*soap.Response, error) {
-	if body := s.cache.get(p.AccountID, form, p.Revision); body != nil {
+	if body, ok := s.cache.Get(cacheID{p.AccountID, form}, p.Revision); ok {
 		return soap.OK(body), nil
 	}
 	b, err := s.st.LoadBook(r.Ctx, p.AccountID, false, 0)
@@ -140,7 +141,7 @@ func (s *service) full(r *soap.Request, p *auth.Principal, form findForm) (*soap
 		return nil, err
 	}
 	body := renderBook(b, form)
-	s.cache.put(p.AccountID, form, b.Owner.Revision, body)
+	s.cache.Put(cacheID{p.AccountID, form}, b.Owner.Revision, body)
 	return soap.OK(body), nil
 }
 

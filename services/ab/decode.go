@@ -64,7 +64,7 @@ func guidOf(e *etree.Element, what string) (string, error) {
 	}
 	s := soap.Text(e)
 	if !isGUID(s) {
-		return "", badRequest("%s %q is not a GUID", what, truncate(s, 64))
+		return "", badRequest("%s %q is not a GUID", what, soap.Truncate(s, 64))
 	}
 	return strings.ToLower(s), nil
 }
@@ -97,13 +97,6 @@ func decodeAll[T any](kids []*etree.Element, who, one, many string, decode func(
 	return out, nil
 }
 
-func truncate(s string, n int) string {
-	if len(s) > n {
-		return s[:n]
-	}
-	return s
-}
-
 // checkAbID enforces that the request addresses the caller's own book:
 // abId absent or the zero GUID (the individual book's id; non-zero ids are
 // MSNP18 circles, PROTOCOL.md §1.1). Anything else is refused, so no
@@ -120,7 +113,7 @@ func checkAbID(op *etree.Element) error {
 	}
 	s := soap.Text(e)
 	if !isGUID(s) {
-		return badRequest("abId %q is not a GUID", truncate(s, 64))
+		return badRequest("abId %q is not a GUID", soap.Truncate(s, 64))
 	}
 	if s != models.ZeroGUID {
 		return models.Errorf(models.CodeInvalidArgument, "abId %s is not your address book; use %s", s, models.ZeroGUID)
@@ -145,7 +138,7 @@ func boolOf(e *etree.Element, def bool) (bool, error) {
 func emailOf(s string) (string, error) {
 	lower, err := models.NormalizeEmail(s)
 	if err != nil {
-		msg := "Malformed email Argument Email " + truncate(s, 129)
+		msg := "Malformed email Argument Email " + soap.Truncate(s, 129)
 		if !strings.Contains(s, "@") {
 			msg = "Malformed email Argument Email missing '@' character"
 		}
@@ -320,7 +313,7 @@ func contactUpdate(c *etree.Element) (store.ContactUpdate, error) {
 		s := soap.PathText(info, "birthdate")
 		t, never, err := models.ParseTimestamp(s)
 		if err != nil {
-			return u, badRequest("birthdate %q is not a timestamp", truncate(s, 64))
+			return u, badRequest("birthdate %q is not a timestamp", soap.Truncate(s, 64))
 		}
 		if !never {
 			u.Birthdate = t.Format("2006-01-02T15:04:05")

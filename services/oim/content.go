@@ -11,6 +11,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/abch-im/abch/models"
+	"github.com/abch-im/abch/services/soap"
 )
 
 // content is the validated MIME body of a Store request.
@@ -55,7 +56,7 @@ func parseContent(raw string) (*content, error) {
 		name, value, ok := strings.Cut(line, ":")
 		name = strings.ToLower(strings.TrimSpace(name))
 		if !ok || name == "" || strings.ContainsAny(name, " \t") {
-			return nil, invalid("malformed header line %q", truncate(line, 60))
+			return nil, invalid("malformed header line %q", soap.Truncate(line, 60))
 		}
 		if serverHeaders[name] {
 			return nil, invalid("header %s is set by the server", name)
@@ -150,7 +151,7 @@ func encodedWord(s string) string {
 }
 
 // messageText renders a stored OIM as the RFC 822 text of GetMessageResult
-// (RST_OIM.md §3.3), with \n line ends only (an etree text node turns \r
+// (RST_OIM.md §3.3), with \n line ends only (the XML writer turns \r
 // into &#xD;, which purple and msnp-sharp cannot parse):
 //   - From is the encoded word, one space, <addr> (purple dereferences
 //     strstr(from, "<"), msnp-sharp's regex needs the encoded word,
@@ -198,11 +199,4 @@ func filetime(t time.Time) string {
 	const epochDiff = 116444736000000000 // 1601-01-01 to 1970-01-01 in 100 ns
 	ft := uint64(t.UnixNano()/100) + epochDiff
 	return fmt.Sprintf("%08X:%08X", uint32(ft), uint32(ft>>32))
-}
-
-func truncate(s string, n int) string {
-	if len(s) > n {
-		return s[:n]
-	}
-	return s
 }

@@ -7,6 +7,7 @@ package sharing
 import (
 	"context"
 
+	"github.com/abch-im/abch/internal/answercache"
 	"github.com/abch-im/abch/internal/store"
 	"github.com/abch-im/abch/models"
 	"github.com/abch-im/abch/services/soap"
@@ -16,12 +17,12 @@ import (
 // Service holds the Sharing service's dependencies and its answer cache.
 type Service struct {
 	deps  soap.Deps
-	cache *answerCache
+	cache *answercache.Cache[cacheKey]
 }
 
 // New returns the Sharing service.
 func New(d soap.Deps) *soap.Service {
-	s := &Service{deps: d, cache: newAnswerCache(d.Config.SharingCacheBytes)}
+	s := &Service{deps: d, cache: answercache.New[cacheKey](d.Config.SharingCacheBytes)}
 	return &soap.Service{
 		Name:  "sharing",
 		Paths: []string{"/abservice/SharingService.asmx"},
@@ -49,8 +50,8 @@ func (s *Service) findMembership(r *soap.Request) (*soap.Response, error) {
 		return nil, err
 	}
 	if req.Since == 0 {
-		key := cacheKey{account: p.AccountID, revision: p.Revision, messenger: req.Messenger}
-		if body, ok := s.cache.get(key); ok {
+		key := cacheKey{account: p.AccountID, messenger: req.Messenger}
+		if body, ok := s.cache.Get(key, p.Revision); ok {
 			return soap.OK(body), nil
 		}
 		set, err := s.deps.Store.Memberships(r.Ctx, p.AccountID, 0)
@@ -58,8 +59,7 @@ func (s *Service) findMembership(r *soap.Request) (*soap.Response, error) {
 			return nil, err
 		}
 		body := renderFindMembership(set, req.Messenger)
-		key.revision = set.Revision
-		s.cache.put(key, body)
+		s.cache.Put(key, set.Revision, body)
 		return soap.OK(body), nil
 	}
 	set, err := s.deps.Store.Memberships(r.Ctx, p.AccountID, req.Since)

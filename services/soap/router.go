@@ -247,20 +247,13 @@ func (d *Dispatcher) serve(r *Request) (resp *Response, faultCode string) {
 	}
 	if h == nil {
 		r.Operation = "unknown"
-		return fail(models.Errorf(models.CodeForbidden, "API %s no longer supported", truncate(name, 64)))
+		return fail(models.Errorf(models.CodeForbidden, "API %s no longer supported", Truncate(name, 64)))
 	}
 	resp, err = h(r)
 	if err != nil {
 		return fail(err)
 	}
 	return resp, ""
-}
-
-func truncate(s string, n int) string {
-	if len(s) > n {
-		return s[:n]
-	}
-	return s
 }
 
 // writeRaw writes a complete response with an explicit Content-Length, so Go
