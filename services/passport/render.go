@@ -33,9 +33,9 @@ const (
 // build stamp in the real service; nobody parses it).
 const serverVersionText = " abch 1.0"
 
-func (s *Service) now() time.Time {
-	if s.d.Tickets != nil && s.d.Tickets.Now != nil {
-		return s.d.Tickets.Now().UTC()
+func (s *service) now() time.Time {
+	if s.deps.Tickets != nil && s.deps.Tickets.Now != nil {
+		return s.deps.Tickets.Now().UTC()
 	}
 	return time.Now().UTC()
 }
@@ -43,7 +43,7 @@ func (s *Service) now() time.Time {
 // newEnvelope starts <S:Envelope> with the psf:pp header every answer
 // carries; ServerTime is read by aMSN to judge token expiry (RST_OIM.md
 // §1.3: without it aMSN re-runs the RST before every SOAP call).
-func (s *Service) newEnvelope(now time.Time, failed bool) (doc *etree.Document, root, pp *etree.Element) {
+func (s *service) newEnvelope(now time.Time, failed bool) (doc *etree.Document, root, pp *etree.Element) {
 	doc = etree.NewDocument()
 	root = doc.CreateElement("S:Envelope")
 	root.CreateAttr("xmlns:S", soap.NSEnvelope)
@@ -60,8 +60,8 @@ func (s *Service) newEnvelope(now time.Time, failed bool) (doc *etree.Document, 
 	return doc, root, pp
 }
 
-func (s *Service) serverInfo(pp *etree.Element, now time.Time) {
-	si := soap.Elem(pp, "psf:serverInfo", s.d.Config.Hostname+serverVersionText)
+func (s *service) serverInfo(pp *etree.Element, now time.Time) {
+	si := soap.Elem(pp, "psf:serverInfo", s.deps.Config.Hostname+serverVersionText)
 	si.CreateAttr("Path", "Live1")
 	si.CreateAttr("RollingUpgradeState", "ExclusiveNew")
 	si.CreateAttr("LocVersion", "0")
@@ -74,7 +74,7 @@ func (s *Service) serverInfo(pp *etree.Element, now time.Time) {
 // whitespace between elements: pidgin walks every sibling node and
 // crashes on a text node between two responses
 // (captures/pidgin-2.10.1-crash-on-indented-rst).
-func (s *Service) render(acct *models.Account, tokens []tokenRequest) []byte {
+func (s *service) render(acct *models.Account, tokens []tokenRequest) []byte {
 	now := s.now().Truncate(time.Second)
 	doc, root, pp := s.newEnvelope(now, false)
 	soap.Elem(pp, "psf:PUID", fmt.Sprintf("%016X", acct.PUIDUnsigned()))
@@ -115,8 +115,8 @@ func (s *Service) render(acct *models.Account, tokens []tokenRequest) []byte {
 	return soap.Marshal(doc)
 }
 
-func (s *Service) renderToken(coll *etree.Element, acct *models.Account, tr tokenRequest, created string) {
-	tk := s.d.Tickets.Issue(acct.ID, acct.TokenVersion, tr.Audience)
+func (s *service) renderToken(coll *etree.Element, acct *models.Account, tr tokenRequest, created string) {
+	tk := s.deps.Tickets.Issue(acct.ID, acct.TokenVersion, tr.Audience)
 	rstr := coll.CreateElement("wst:RequestSecurityTokenResponse")
 	legacy := tr.Audience == auth.AudTB
 	if legacy {
@@ -168,7 +168,7 @@ func (s *Service) renderToken(coll *etree.Element, acct *models.Account, tr toke
 // 2xx/500). A failed sign-in is wsse:FailedAuthentication with reqstatus
 // 0x80048821; a request we cannot read is S:Client "Invalid Request"
 // (0x80048820).
-func (s *Service) Fault(r *soap.Request, e *models.Error) *soap.Response {
+func (s *service) Fault(r *soap.Request, e *models.Error) *soap.Response {
 	now := s.now().Truncate(time.Second)
 	code, text, status := "S:Client", "Invalid Request", reqStatusInvalidRequest
 	switch e.Code {
