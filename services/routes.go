@@ -1,22 +1,54 @@
 // Package services is the route table: every SOAP service abch serves, each
-// with its paths and operations (see each package's New).
+// with its paths and operations (see each package's New), and the NS API.
+// It is the one place that hands the concrete store to the services; each
+// service declares the small interface it uses (its Store).
 package services
 
 import (
+	"log/slog"
+	"net/http"
+	"time"
+
+	"github.com/abch-im/abch/internal/auth"
+	"github.com/abch-im/abch/internal/config"
+	"github.com/abch-im/abch/internal/store"
 	"github.com/abch-im/abch/services/ab"
+	"github.com/abch-im/abch/services/nsapi"
 	"github.com/abch-im/abch/services/oim"
 	"github.com/abch-im/abch/services/passport"
 	"github.com/abch-im/abch/services/sharing"
 	"github.com/abch-im/abch/services/soap"
 )
 
+// Deps are the concrete values the services are built from (the server
+// opens them once; tests reach the store and the ticketer through them).
+type Deps struct {
+	Config   config.Config
+	Store    *store.Store
+	Tickets  *auth.Ticketer
+	Auth     *auth.Authenticator
+	Throttle *auth.Throttle
+	Log      *slog.Logger
+}
+
 // SOAP returns the client-facing SOAP services.
-func SOAP(d soap.Deps) []*soap.Service {
+func SOAP(d Deps) []*soap.Service {
+	abAuth := soap.ABAuth{Auth: d.Auth}
+	oimDeps := oim.Deps{Store: d.Store, Auth: d.Auth, Tickets: d.Tickets, Config: d.Config, Log: d.Log,
+		Now: func() time.Time { return d.Store.Now() }, NewGUID: func() string { return d.Store.NewGUID() }}
 	return []*soap.Service{
-		passport.New(d), // /RST.srf, /RST2.srf
-		ab.New(d),       // /abservice/abservice.asmx
-		sharing.New(d),  // /abservice/SharingService.asmx
-		oim.NewStore(d), // /OimWS/oim.asmx
-		oim.NewRSI(d),   // /rsi/rsi.asmx
+		// /RST.srf, /RST2.srf
+		passport.New(passport.Deps{Store: d.Store, Tickets: d.Tickets, Throttle: d.Throttle, Config: d.Config, Log: d.Log}),
+		// /abservice/abservice.asmx
+		ab.New(ab.Deps{Store: d.Store, Auth: abAuth, Hostname: d.Config.Hostname, CacheBytes: d.Config.ABCacheBytes}),
+		// /abservice/SharingService.asmx
+		sharing.New(sharing.Deps{Store: d.Store, Auth: abAuth, Hostname: d.Config.Hostname, CacheBytes: d.Config.SharingCacheBytes}),
+		oim.NewStore(oimDeps), // /OimWS/oim.asmx
+		oim.NewRSI(oimDeps),   // /rsi/rsi.asmx
 	}
+}
+
+// NS returns the NS-facing JSON API (ABCH_NS_ADDR).
+func NS(d Deps) http.Handler {
+	return nsapi.New(nsapi.Deps{Store: d.Store, Auth: d.Auth, Tickets: d.Tickets, Key: d.Config.NSKey, Log: d.Log})
 }

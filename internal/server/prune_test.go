@@ -26,7 +26,7 @@ func TestPruner(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		g, err := s.Store.AddGroup(ctx, a.ID, store.GroupInput{Name: "Old"})
+		g, err := s.Store.AddGroup(ctx, a.ID, models.NewGroup{Name: "Old"})
 		if err != nil {
 			t.Fatal(err)
 		}

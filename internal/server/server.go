@@ -26,7 +26,6 @@ import (
 	"github.com/abch-im/abch/internal/events"
 	"github.com/abch-im/abch/internal/store"
 	"github.com/abch-im/abch/services"
-	"github.com/abch-im/abch/services/nsapi"
 	"github.com/abch-im/abch/services/soap"
 )
 
@@ -36,7 +35,7 @@ func init() { gin.SetMode(gin.ReleaseMode) }
 type Server struct {
 	Config config.Config
 	Store  *store.Store
-	Deps   soap.Deps
+	Deps   services.Deps
 	Log    *slog.Logger
 
 	// Addresses actually bound (useful with port 0 in tests).
@@ -56,30 +55,30 @@ type Server struct {
 
 // OpenDeps opens the store, migrates it and builds the dependencies every
 // subcommand shares (ticket secret included).
-func OpenDeps(ctx context.Context, cfg config.Config, log *slog.Logger) (soap.Deps, error) {
+func OpenDeps(ctx context.Context, cfg config.Config, log *slog.Logger) (services.Deps, error) {
 	st, err := store.Open(ctx, cfg, log)
 	if err != nil {
-		return soap.Deps{}, err
+		return services.Deps{}, err
 	}
 	if err := st.Migrate(ctx); err != nil {
 		_ = st.Close()
-		return soap.Deps{}, err
+		return services.Deps{}, err
 	}
 	secret := cfg.TicketSecret
 	if secret == "" {
 		var b [32]byte
 		if _, err := rand.Read(b[:]); err != nil {
-			return soap.Deps{}, err
+			return services.Deps{}, err
 		}
 		// Generated once and stored: every process and restart agrees on it.
 		secret, err = st.EnsureSetting(ctx, "ticket_secret", hex.EncodeToString(b[:]))
 		if err != nil {
 			_ = st.Close()
-			return soap.Deps{}, fmt.Errorf("server: ticket secret: %w", err)
+			return services.Deps{}, fmt.Errorf("server: ticket secret: %w", err)
 		}
 	}
 	tk := auth.NewTicketer([]byte(secret), cfg.TicketLifetime)
-	return soap.Deps{
+	return services.Deps{
 		Config: cfg, Store: st, Tickets: tk,
 		Auth:     &auth.Authenticator{Tickets: tk, Store: st},
 		Throttle: auth.NewThrottle(st, cfg.LoginFailuresPerAccount, cfg.LoginFailureWindow),
@@ -130,7 +129,7 @@ func Start(ctx context.Context, cfg config.Config, log *slog.Logger) (*Server, e
 			return nil, err
 		}
 	}
-	if s.NSAddr, err = s.listen(cfg.NSAddr, nsapi.New(deps), false, "", ""); err != nil {
+	if s.NSAddr, err = s.listen(cfg.NSAddr, services.NS(deps), false, "", ""); err != nil {
 		s.shutdown(context.Background())
 		return nil, err
 	}

@@ -44,19 +44,19 @@ func TestLoadDeltaMatchesLoadBook(t *testing.T) {
 			}
 		}
 		mark()
-		ids, err := st.AddContacts(ctx, alice.ID, []store.ContactInput{
+		ids, err := st.AddContacts(ctx, alice.ID, []models.NewContact{
 			{PassportName: "bob@example.com", IsMessengerUser: true, DisplayName: "Bob <b>", Annotations: []models.Annotation{{Name: "AB.NickName", Value: "bobby"}}},
 			{PassportName: "carol@example.com", IsMessengerUser: true},
 			{Email: "friend@mail.example"},
 		}, true)
 		must(err)
 		mark()
-		friends, err := st.AddGroup(ctx, alice.ID, store.GroupInput{Name: "Friends"})
+		friends, err := st.AddGroup(ctx, alice.ID, models.NewGroup{Name: "Friends"})
 		must(err)
-		work, err := st.AddGroup(ctx, alice.ID, store.GroupInput{Name: "Work"})
+		work, err := st.AddGroup(ctx, alice.ID, models.NewGroup{Name: "Work"})
 		must(err)
 		mark()
-		_, err = st.AddGroupContacts(ctx, alice.ID, []string{friends, work}, []store.GroupContactItem{{ContactGUID: ids[0]}, {ContactGUID: ids[2]}}, true)
+		_, err = st.AddGroupContacts(ctx, alice.ID, []string{friends, work}, []models.GroupContactItem{{ContactGUID: ids[0]}, {ContactGUID: ids[2]}}, true)
 		must(err)
 		mark()
 		must(st.DeleteContacts(ctx, alice.ID, []string{ids[1]}))

@@ -3,7 +3,6 @@ package store
 import (
 	"context"
 	"errors"
-	"strings"
 
 	"gorm.io/gorm"
 
@@ -11,41 +10,8 @@ import (
 	"github.com/abch-im/abch/models"
 )
 
-// ContactInput describes a contact to add to an address book (ABContactAdd,
-// ABGroupContactAdd by passport). Addresses are already validated and
-// lower-cased by the service.
-type ContactInput struct {
-	// GUID keeps a given contact id when the contact is created (imports,
-	// tests); "" allocates a new one. A revived contact keeps its old id.
-	GUID string
-	// PassportName is the contact's sign-in name; Email is used instead for
-	// an e-mail-only entry (never on the Forward List).
-	PassportName string
-	Email        string
-	// IsMessengerUser puts the contact on the Forward List (PROTOCOL.md §1.3).
-	IsMessengerUser bool
-	DisplayName     string
-	QuickName       string
-	FirstName       string
-	MiddleName      string
-	LastName        string
-	Comment         string
-	Annotations     []models.Annotation
-	// InviterName and InviteMessage are what the target sees on its Pending
-	// and Reverse entries (MessengerMemberInfo, PROTOCOL.md §2.1).
-	InviterName   string
-	InviteMessage string
-}
-
-func (in *ContactInput) key() string {
-	if in.PassportName != "" {
-		return "passport:" + in.PassportName
-	}
-	return "email:" + in.Email
-}
-
-// target is the resolved account of a passport contact (nil for unknown
-// passports of non-Messenger entries and for e-mail contacts).
+// target is the account of a passport contact (nil for unknown passports
+// of non-Messenger entries and for e-mail contacts).
 type target = *models.Account
 
 // AddContacts adds contacts to ownerID's book in one transaction and returns
@@ -55,18 +21,11 @@ type target = *models.Account
 // owner blocks it. Errors: CodeInvalidPassportUser (no such account, or the
 // owner's own address), CodeContactAlreadyExists (with ConflictID),
 // CodeRequestLimitReached.
-func (s *Store) AddContacts(ctx context.Context, ownerID int64, in []ContactInput, allowList bool) ([]string, error) {
-	targets, err := s.resolveTargets(ctx, ownerID, in)
-	if err != nil {
-		return nil, err
-	}
+func (s *Store) AddContacts(ctx context.Context, ownerID int64, in []models.NewContact, allowList bool) ([]string, error) {
 	var guids []string
-	err = s.Write(ctx, func(t *Txn) error {
+	err := s.Write(ctx, func(t *Txn) error {
 		guids = guids[:0]
-		if err := t.Bump(append([]int64{ownerID}, targetIDs(targets, in)...)...); err != nil {
-			return err
-		}
-		owner, err := t.account(ownerID)
+		owner, targets, err := t.lockForAdd(ownerID, in)
 		if err != nil {
 			return err
 		}
@@ -85,47 +44,70 @@ func (s *Store) AddContacts(ctx context.Context, ownerID int64, in []ContactInpu
 	return guids, nil
 }
 
-// resolveTargets finds the accounts of passport contacts before any row is
-// locked, so Bump can lock owner and targets in one ordered call.
-func (s *Store) resolveTargets(ctx context.Context, ownerID int64, in []ContactInput) ([]target, error) {
-	out := make([]target, len(in))
+// lockForAdd finds the accounts of the passport contacts in (one read, by
+// the lower-cased addresses the decoder produced), then bumps the owner
+// and the targets of Messenger contacts in one ordered call (DESIGN.md:
+// Bump every account the transaction changes, and only those). It returns
+// the owner and the targets as read under that lock.
+func (t *Txn) lockForAdd(ownerID int64, in []models.NewContact) (*models.Account, []target, error) {
+	var emails []string
+	for i := range in {
+		if in[i].PassportName != "" {
+			emails = append(emails, in[i].PassportName)
+		}
+	}
+	byEmail := map[string]*models.Account{}
+	if len(emails) > 0 {
+		var found []models.Account
+		if err := t.DB.Where("email_lower IN ?", emails).Find(&found).Error; err != nil {
+			return nil, nil, err
+		}
+		for i := range found {
+			byEmail[found[i].EmailLower] = &found[i]
+		}
+	}
+	targets := make([]target, len(in))
+	lock := []int64{ownerID}
 	for i := range in {
 		if in[i].PassportName == "" {
 			continue
 		}
-		a, err := s.AccountByEmail(ctx, in[i].PassportName)
+		a := byEmail[in[i].PassportName]
 		switch {
-		case models.ErrorCode(err) == models.CodeNotFound || models.ErrorCode(err) == models.CodeInvalidEmail:
-			if in[i].IsMessengerUser {
-				return nil, models.Errorf(models.CodeInvalidPassportUser, "The Passport user specified is invalid SignInName: %s", in[i].PassportName)
-			}
+		case a == nil && in[i].IsMessengerUser:
+			return nil, nil, models.Errorf(models.CodeInvalidPassportUser, "The Passport user specified is invalid SignInName: %s", in[i].PassportName)
+		case a == nil:
 			continue
-		case err != nil:
-			return nil, err
+		case a.ID == ownerID:
+			return nil, nil, models.Errorf(models.CodeInvalidPassportUser, "The Passport user specified is invalid SignInName: %s (your own address)", in[i].PassportName)
 		}
-		if a.ID == ownerID {
-			return nil, models.Errorf(models.CodeInvalidPassportUser, "The Passport user specified is invalid SignInName: %s (your own address)", in[i].PassportName)
-		}
-		out[i] = a
-	}
-	return out, nil
-}
-
-// targetIDs lists the accounts whose lists an add changes: the targets of
-// Messenger contacts (DESIGN.md: Bump every account the transaction
-// changes, and only those).
-func targetIDs(ts []target, in []ContactInput) []int64 {
-	var ids []int64
-	for i, a := range ts {
-		if a != nil && in[i].IsMessengerUser {
-			ids = append(ids, a.ID)
+		targets[i] = a
+		if in[i].IsMessengerUser {
+			lock = append(lock, a.ID)
 		}
 	}
-	return ids
+	if err := t.Bump(lock...); err != nil {
+		return nil, nil, err
+	}
+	for i, a := range targets {
+		if a != nil && t.locked[a.ID] != nil {
+			targets[i] = t.locked[a.ID]
+		}
+	}
+	return t.locked[ownerID], targets, nil
 }
 
-// account reads an account row inside the transaction (after Bump: fresh).
+// account returns an account row as read under this transaction's lock
+// (Bump), or reads it when the transaction did not lock it.
 func (t *Txn) account(id int64) (*models.Account, error) {
+	if a := t.locked[id]; a != nil {
+		return a, nil
+	}
+	return t.readAccount(id)
+}
+
+// readAccount reads an account row.
+func (t *Txn) readAccount(id int64) (*models.Account, error) {
 	var a models.Account
 	res := t.DB.Where("id = ?", id).Limit(1).Find(&a)
 	if res.Error != nil {
@@ -140,10 +122,10 @@ func (t *Txn) account(id int64) (*models.Account, error) {
 // addContact creates, revives or upgrades one contact. existingOK makes an
 // already present contact a success (ABGroupContactAdd by passport) instead
 // of CodeContactAlreadyExists. created reports whether the book changed.
-func (t *Txn) addContact(owner *models.Account, in *ContactInput, tgt target, allowList, existingOK bool) (*models.Contact, bool, error) {
+func (t *Txn) addContact(owner *models.Account, in *models.NewContact, tgt target, allowList, existingOK bool) (*models.Contact, bool, error) {
 	rev := t.mustRev(owner.ID)
 	var c models.Contact
-	res := t.DB.Where("owner_id = ? AND contact_key = ?", owner.ID, in.key()).Limit(1).Find(&c)
+	res := t.DB.Where("owner_id = ? AND contact_key = ?", owner.ID, in.Key()).Limit(1).Find(&c)
 	if res.Error != nil {
 		return nil, false, res.Error
 	}
@@ -183,7 +165,7 @@ func (t *Txn) addContact(owner *models.Account, in *ContactInput, tgt target, al
 		quick = display
 	}
 	fresh := models.Contact{
-		OwnerID: owner.ID, Key: in.key(), ContactType: models.ContactTypeRegular,
+		OwnerID: owner.ID, Key: in.Key(), ContactType: models.ContactTypeRegular,
 		PassportName: in.PassportName, Email: in.Email, Network: models.NetworkPassport,
 		DisplayName: display, QuickName: quick, FirstName: in.FirstName, MiddleName: in.MiddleName,
 		LastName: in.LastName, Comment: in.Comment, IsMessengerUser: in.IsMessengerUser,
@@ -328,17 +310,26 @@ func (t *Txn) liveContact(ownerID int64, guid string, allowMe bool) (*models.Con
 	return &c, nil
 }
 
-// contactAccounts returns the linked account ids of owner's contacts with
-// the given GUIDs (read before locking, to Bump them together).
-func (s *Store) contactAccounts(ctx context.Context, ownerID int64, guids []string) ([]int64, error) {
-	if len(guids) == 0 {
-		return nil, nil
+// lockWithContacts bumps the owner and the accounts linked to the owner's
+// contacts with the given GUIDs (the accounts whose lists the change may
+// touch) in one ordered call, and returns the owner as read under that
+// lock. Only the links are read before the lock; the contacts themselves
+// are read after it.
+func (t *Txn) lockWithContacts(ownerID int64, guids []string) (*models.Account, error) {
+	lock := []int64{ownerID}
+	if len(guids) > 0 {
+		var ids []int64
+		if err := t.DB.Model(&models.Contact{}).
+			Where("owner_id = ? AND guid IN ? AND contact_account_id IS NOT NULL", ownerID, guids).
+			Distinct().Pluck("contact_account_id", &ids).Error; err != nil {
+			return nil, err
+		}
+		lock = append(lock, ids...)
 	}
-	var ids []int64
-	err := s.DB.WithContext(ctx).Model(&models.Contact{}).
-		Where("owner_id = ? AND guid IN ? AND contact_account_id IS NOT NULL", ownerID, guids).
-		Distinct().Pluck("contact_account_id", &ids).Error
-	return ids, translate(err)
+	if err := t.Bump(lock...); err != nil {
+		return nil, err
+	}
+	return t.locked[ownerID], nil
 }
 
 // DeleteContacts removes contacts from ownerID's book (tombstones kept for
@@ -348,15 +339,8 @@ func (s *Store) contactAccounts(ctx context.Context, ownerID int64, guids []stri
 // which case nothing changes.
 func (s *Store) DeleteContacts(ctx context.Context, ownerID int64, guids []string) error {
 	guids = dedup(guids)
-	accts, err := s.contactAccounts(ctx, ownerID, guids)
-	if err != nil {
-		return err
-	}
 	return s.Write(ctx, func(t *Txn) error {
-		if err := t.Bump(append([]int64{ownerID}, accts...)...); err != nil {
-			return err
-		}
-		owner, err := t.account(ownerID)
+		owner, err := t.lockWithContacts(ownerID, guids)
 		if err != nil {
 			return err
 		}
@@ -389,75 +373,23 @@ func (t *Txn) tombstoneContact(c *models.Contact) error {
 		Updates(map[string]any{"deleted": true, "rev": t.mustRev(c.OwnerID), "updated_at": t.Now}).Error
 }
 
-// ContactUpdate is one ABContactUpdate entry: the contact (by GUID, or the
-// owner's own with Me) and the properties named in propertiesChanged, with
-// their new values. Set fields are applied only when their property is in
-// Changed (lower-cased tokens, PROTOCOL.md §2.3).
-type ContactUpdate struct {
-	GUID    string
-	Me      bool
-	Changed map[string]bool
-
-	DisplayName     string
-	QuickName       string
-	FirstName       string
-	MiddleName      string
-	LastName        string
-	Comment         string
-	Birthdate       string
-	IsMessengerUser bool
-	HasSpace        bool
-	Annotations     []models.Annotation
-}
-
-// Property tokens of propertiesChanged that abch applies (lower-cased).
-// Others are accepted and ignored.
-const (
-	PropDisplayName     = "displayname"
-	PropQuickName       = "contactquickname"
-	PropFirstName       = "contactfirstname"
-	PropMiddleName      = "middlename"
-	PropLastName        = "contactlastname"
-	PropComment         = "comment"
-	PropBirthdate       = "contactbirthdate"
-	PropIsMessengerUser = "ismessengeruser"
-	PropHasSpace        = "hasspace"
-	PropAnnotation      = "annotation"
-)
-
-// Me-contact annotations that live on the account row (PROTOCOL.md §1.3).
-const (
-	AnnBLP  = "MSN.IM.BLP"
-	AnnGTC  = "MSN.IM.GTC"
-	AnnMBEA = "MSN.IM.MBEA"
-	AnnRoam = "MSN.IM.RoamLiveProperties"
-)
-
-// UpdateContacts applies ABContactUpdate entries in one transaction. On the
-// Me contact, DisplayName and the MSN.IM.BLP/GTC/MBEA/RoamLiveProperties
-// annotations change the account row (what the NS reads) and the Me
-// contact's rev; BLP/GTC accept 0, 1 and 2 (2 = BL / N, PROTOCOL.md §11).
-// Toggling IsMessengerUser adds or removes the Forward List entry with its
-// cross-account effects. Errors: CodeContactDoesNotExist, CodeBadRequest
-// for a bad privacy value.
-func (s *Store) UpdateContacts(ctx context.Context, ownerID int64, ups []ContactUpdate, allowList bool) error {
+// UpdateContacts applies contact changes in one transaction. On the Me
+// contact, DisplayName and the Settings change the account row (what the
+// NS reads) and the Me contact's rev. Toggling IsMessengerUser adds or
+// removes the Forward List entry with its cross-account effects. Errors:
+// CodeContactDoesNotExist, CodeBadRequest (an e-mail contact made a
+// Messenger user).
+func (s *Store) UpdateContacts(ctx context.Context, ownerID int64, ups []models.ContactChange, allowList bool) error {
 	// Only a Forward List toggle touches the contact's account (its
 	// Reverse/Pending lists); lock those accounts, no others.
 	var guids []string
 	for _, u := range ups {
-		if u.GUID != "" && u.Changed[PropIsMessengerUser] {
+		if u.GUID != "" && u.IsMessengerUser != nil {
 			guids = append(guids, u.GUID)
 		}
 	}
-	accts, err := s.contactAccounts(ctx, ownerID, guids)
-	if err != nil {
-		return err
-	}
 	return s.Write(ctx, func(t *Txn) error {
-		if err := t.Bump(append([]int64{ownerID}, accts...)...); err != nil {
-			return err
-		}
-		owner, err := t.account(ownerID)
+		owner, err := t.lockWithContacts(ownerID, guids)
 		if err != nil {
 			return err
 		}
@@ -469,9 +401,11 @@ func (s *Store) UpdateContacts(ctx context.Context, ownerID int64, ups []Contact
 			}
 			profile, privacy, book = profile || p, privacy || v, book || b
 		}
-		// The account row may have changed: events carry the new name.
-		if owner, err = t.account(ownerID); err != nil {
-			return err
+		if profile || privacy {
+			// The account row changed: events carry the new name.
+			if owner, err = t.readAccount(ownerID); err != nil {
+				return err
+			}
 		}
 		if profile {
 			if err := t.Emit(ownerID, events.SelfChanged(events.TypeProfileChanged, Party(owner), map[string]string{"display_name": owner.DisplayName})); err != nil {
@@ -490,7 +424,10 @@ func (s *Store) UpdateContacts(ctx context.Context, ownerID int64, ups []Contact
 	})
 }
 
-func (t *Txn) updateContact(owner *models.Account, u *ContactUpdate, allowList bool) (profile, privacy, book bool, err error) {
+// updateContact applies one change; it reports whether the owner's profile
+// (display name) or privacy (BLP/GTC) changed, and whether the book did
+// otherwise.
+func (t *Txn) updateContact(owner *models.Account, u *models.ContactChange, allowList bool) (profile, privacy, book bool, err error) {
 	var c *models.Contact
 	if u.Me || u.GUID == "" || u.GUID == owner.MeContactGUID {
 		c, err = t.meContact(owner)
@@ -500,80 +437,22 @@ func (t *Txn) updateContact(owner *models.Account, u *ContactUpdate, allowList b
 	if err != nil {
 		return false, false, false, err
 	}
-	ch := u.Changed
+	me := c.Key == models.MeKey
+	setContactFields(c, u)
 	acct := map[string]any{}
-	if ch[PropDisplayName] {
-		c.DisplayName = u.DisplayName
-		if c.Key == models.MeKey {
-			if u.DisplayName == "" {
+	if me {
+		if u.DisplayName != nil {
+			if c.DisplayName == "" {
 				c.DisplayName = owner.Email
 			}
 			acct["display_name"] = c.DisplayName
 			profile = true
 		}
+		privacy = settingsColumns(u.Settings, acct)
 	}
-	if ch[PropQuickName] {
-		c.QuickName = u.QuickName
-	}
-	if ch[PropFirstName] {
-		c.FirstName = u.FirstName
-	}
-	if ch[PropMiddleName] {
-		c.MiddleName = u.MiddleName
-	}
-	if ch[PropLastName] {
-		c.LastName = u.LastName
-	}
-	if ch[PropComment] {
-		c.Comment = u.Comment
-	}
-	if ch[PropBirthdate] {
-		c.Birthdate = u.Birthdate
-	}
-	if ch[PropHasSpace] {
-		c.HasSpace = u.HasSpace
-	}
-	if ch[PropAnnotation] {
-		anns := u.Annotations
-		if c.Key == models.MeKey {
-			var rest []models.Annotation
-			for _, a := range anns {
-				col, val, ok, err := accountAnnotation(a)
-				if err != nil {
-					return false, false, false, err
-				}
-				if !ok {
-					rest = append(rest, a)
-					continue
-				}
-				if val != nil {
-					acct[col] = val
-					if col == "blp" || col == "gtc" {
-						privacy = true
-					}
-				}
-			}
-			anns = rest
-		}
-		c.Annotations = models.EncodeAnnotations(models.MergeAnnotations(models.DecodeAnnotations(c.Annotations), anns))
-	}
-	if ch[PropIsMessengerUser] && c.Key != models.MeKey && u.IsMessengerUser != c.IsMessengerUser {
-		if c.PassportName == "" && u.IsMessengerUser {
-			return false, false, false, models.Errorf(models.CodeBadRequest, "e-mail contact %s cannot become a Messenger user", c.GUID)
-		}
-		c.IsMessengerUser = u.IsMessengerUser
-		if c.ContactAccountID != nil {
-			if u.IsMessengerUser {
-				tgt, err := t.account(*c.ContactAccountID)
-				if err != nil {
-					return false, false, false, err
-				}
-				if err := t.reverseAdd(owner, tgt, "", "", allowList); err != nil {
-					return false, false, false, err
-				}
-			} else if err := t.reverseRemove(owner, *c.ContactAccountID); err != nil {
-				return false, false, false, err
-			}
+	if !me && u.IsMessengerUser != nil && *u.IsMessengerUser != c.IsMessengerUser {
+		if err := t.toggleForwardList(owner, c, *u.IsMessengerUser, allowList); err != nil {
+			return false, false, false, err
 		}
 	}
 	if len(acct) > 0 {
@@ -586,35 +465,67 @@ func (t *Txn) updateContact(owner *models.Account, u *ContactUpdate, allowList b
 	if err := t.DB.Save(c).Error; err != nil {
 		return false, false, false, err
 	}
-	return profile, privacy, c.Key != models.MeKey || (!profile && !privacy), nil
+	return profile, privacy, !me || (!profile && !privacy), nil
 }
 
-// accountAnnotation maps a Me annotation to an account column. ok is false
-// for annotations stored on the contact; val is nil for an empty value
-// (which leaves the setting unchanged).
-func accountAnnotation(a models.Annotation) (col string, val any, ok bool, err error) {
-	var allowed map[string]any // value → column value
-	switch {
-	case strings.EqualFold(a.Name, AnnBLP):
-		col, allowed = "blp", map[string]any{"1": models.BLPAllow, "0": models.BLPBlock, "2": models.BLPBlock}
-	case strings.EqualFold(a.Name, AnnGTC):
-		col, allowed = "gtc", map[string]any{"1": models.GTCAsk, "0": models.GTCNone, "2": models.GTCNone}
-	case strings.EqualFold(a.Name, AnnMBEA):
-		col, allowed = "mbea", map[string]any{"0": 0, "1": 1}
-	case strings.EqualFold(a.Name, AnnRoam):
-		col, allowed = "roam_live_properties", map[string]any{"0": 0, "1": 1, "2": 2}
-	default:
-		return "", nil, false, nil
+// setContactFields copies the set fields of u onto c (not the Forward List
+// flag, whose change has effects beyond the contact).
+func setContactFields(c *models.Contact, u *models.ContactChange) {
+	for _, f := range []struct {
+		src *string
+		dst *string
+	}{
+		{u.DisplayName, &c.DisplayName}, {u.QuickName, &c.QuickName}, {u.FirstName, &c.FirstName},
+		{u.MiddleName, &c.MiddleName}, {u.LastName, &c.LastName}, {u.Comment, &c.Comment}, {u.Birthdate, &c.Birthdate},
+	} {
+		if f.src != nil {
+			*f.dst = *f.src
+		}
 	}
-	v := strings.TrimSpace(a.Value)
-	if v == "" {
-		return col, nil, true, nil
+	if u.HasSpace != nil {
+		c.HasSpace = *u.HasSpace
 	}
-	val, known := allowed[v]
-	if !known {
-		return "", nil, true, models.Errorf(models.CodeBadRequest, "annotation %s: %q is not a valid value", a.Name, a.Value)
+	if u.Annotations != nil {
+		c.Annotations = models.EncodeAnnotations(models.MergeAnnotations(models.DecodeAnnotations(c.Annotations), u.Annotations))
 	}
-	return col, val, true, nil
+}
+
+// settingsColumns adds the account columns of the set settings to acct and
+// reports whether the privacy settings (BLP, GTC) are among them.
+func settingsColumns(st models.Settings, acct map[string]any) (privacy bool) {
+	if st.BLP != nil {
+		acct["blp"], privacy = *st.BLP, true
+	}
+	if st.GTC != nil {
+		acct["gtc"], privacy = *st.GTC, true
+	}
+	if st.MBEA != nil {
+		acct["mbea"] = *st.MBEA
+	}
+	if st.RoamLiveProps != nil {
+		acct["roam_live_properties"] = *st.RoamLiveProps
+	}
+	return privacy
+}
+
+// toggleForwardList puts c on or takes it off the Forward List, with the
+// effects on the contact's own lists (reverseAdd, reverseRemove).
+func (t *Txn) toggleForwardList(owner *models.Account, c *models.Contact, on, allowList bool) error {
+	if c.PassportName == "" && on {
+		return models.Errorf(models.CodeBadRequest, "e-mail contact %s cannot become a Messenger user", c.GUID)
+	}
+	c.IsMessengerUser = on
+	if c.ContactAccountID == nil {
+		return nil
+	}
+	if !on {
+		return t.reverseRemove(owner, *c.ContactAccountID)
+	}
+	tgt, err := t.account(*c.ContactAccountID)
+	if err != nil {
+		return err
+	}
+	return t.reverseAdd(owner, tgt, "", "", allowList)
 }
 
 // meContact returns the owner's Me contact.

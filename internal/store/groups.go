@@ -17,16 +17,6 @@ import (
 // (ESC's limit, PROTOCOL.md §2.4, §9).
 const MaxGroupNameLength = 61
 
-// GroupInput describes a group to add.
-type GroupInput struct {
-	GUID        string // keep this id (imports, tests); "" = new
-	Name        string
-	Annotations []models.Annotation
-	// RenameOnConflict (ABGroupAdd's fRenameOnMsgrConflict) adds a group
-	// whose name is taken as "Name (2)", "Name (3)", … instead of failing.
-	RenameOnConflict bool
-}
-
 // checkGroupName validates a group name: not empty, at most 61 characters
 // (BadArgumentLength with parameterFault GroupName, which clients map to
 // "group name too long").
@@ -43,7 +33,7 @@ func checkGroupName(name string) error {
 // AddGroup creates a group in ownerID's book and returns its GUID. Errors:
 // CodeGroupAlreadyExists (same name in any letter case, ConflictID set),
 // CodeBadArgumentLength, CodeRequestLimitReached.
-func (s *Store) AddGroup(ctx context.Context, ownerID int64, in GroupInput) (string, error) {
+func (s *Store) AddGroup(ctx context.Context, ownerID int64, in models.NewGroup) (string, error) {
 	if err := checkGroupName(in.Name); err != nil {
 		return "", err
 	}
@@ -173,16 +163,9 @@ func (s *Store) DeleteGroups(ctx context.Context, ownerID int64, guids []string)
 	})
 }
 
-// GroupUpdate renames a group (Name non-nil) and/or sets its favourite flag.
-type GroupUpdate struct {
-	GUID       string
-	Name       *string
-	IsFavorite *bool
-}
-
 // UpdateGroups applies ABGroupUpdate entries. Errors as AddGroup plus
 // CodeGroupDoesNotExist.
-func (s *Store) UpdateGroups(ctx context.Context, ownerID int64, ups []GroupUpdate) error {
+func (s *Store) UpdateGroups(ctx context.Context, ownerID int64, ups []models.GroupChange) error {
 	for _, u := range ups {
 		if u.Name != nil {
 			if err := checkGroupName(*u.Name); err != nil {
@@ -220,37 +203,22 @@ func (s *Store) UpdateGroups(ctx context.Context, ownerID int64, ups []GroupUpda
 	})
 }
 
-// GroupContactItem names a contact for ABGroupContactAdd: an existing one by
-// GUID, or (New) a passport to add to the book first, with all the effects
-// of AddContacts.
-type GroupContactItem struct {
-	ContactGUID string
-	New         *ContactInput
-}
-
 // AddGroupContacts puts contacts into groups and returns the first
 // contact's GUID. Errors: CodeGroupDoesNotExist, CodeContactDoesNotExist,
 // CodeContactAlreadyExists (already in that group; papyon maps it to
 // "already in group", PROTOCOL.md §2.4) and those of AddContacts.
-func (s *Store) AddGroupContacts(ctx context.Context, ownerID int64, groupGUIDs []string, items []GroupContactItem, allowList bool) (string, error) {
+func (s *Store) AddGroupContacts(ctx context.Context, ownerID int64, groupGUIDs []string, items []models.GroupContactItem, allowList bool) (string, error) {
 	groupGUIDs = dedup(groupGUIDs)
-	var news []ContactInput
+	var news []models.NewContact
 	for _, it := range items {
 		if it.New != nil {
 			news = append(news, *it.New)
 		}
 	}
-	targets, err := s.resolveTargets(ctx, ownerID, news)
-	if err != nil {
-		return "", err
-	}
 	var first string
-	err = s.Write(ctx, func(t *Txn) error {
+	err := s.Write(ctx, func(t *Txn) error {
 		first = ""
-		if err := t.Bump(append([]int64{ownerID}, targetIDs(targets, news)...)...); err != nil {
-			return err
-		}
-		owner, err := t.account(ownerID)
+		owner, targets, err := t.lockForAdd(ownerID, news)
 		if err != nil {
 			return err
 		}

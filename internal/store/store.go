@@ -189,7 +189,9 @@ type Txn struct {
 	Now   time.Time
 	store *Store
 	revs  map[int64]int64
-	wrote bool
+	// locked holds the account rows Bump locked, as it read them.
+	locked map[int64]*models.Account
+	wrote  bool
 }
 
 // Write runs fn in a transaction and commits it; a serialization failure,
@@ -200,7 +202,7 @@ func (s *Store) Write(ctx context.Context, fn func(t *Txn) error) error {
 	for attempt := 0; attempt < 6; attempt++ {
 		var t *Txn
 		err = s.DB.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
-			t = &Txn{DB: tx, Now: s.Now(), store: s, revs: map[int64]int64{}}
+			t = &Txn{DB: tx, Now: s.Now(), store: s, revs: map[int64]int64{}, locked: map[int64]*models.Account{}}
 			return fn(t)
 		})
 		if err == nil {
@@ -244,10 +246,12 @@ func translate(err error) error {
 }
 
 // Bump allocates the next revision of each account's book, locking the
-// account rows until the transaction ends. Accounts are locked in ascending id
-// order so two transactions touching the same pair never deadlock: call Bump
-// once, with every account the transaction will change, before other writes.
-// Calling it again for an account already bumped is a no-op.
+// account rows until the transaction ends, and keeps the rows it locked:
+// what the transaction reads of those accounts it reads here, once
+// (t.account). Accounts are locked in ascending id order so two
+// transactions touching the same pair never deadlock: call Bump once, with
+// every account the transaction will change, before other writes. Calling
+// it again for an account already bumped is a no-op.
 func (t *Txn) Bump(ids ...int64) error {
 	ids = append([]int64(nil), ids...)
 	sort.Slice(ids, func(i, j int) bool { return ids[i] < ids[j] })
@@ -256,17 +260,18 @@ func (t *Txn) Bump(ids ...int64) error {
 		if _, ok := t.revs[id]; ok {
 			continue
 		}
-		var rev int64
+		var a models.Account
 		// CASE keeps revisions strictly increasing even if the clock steps back.
-		res := t.DB.Raw(`UPDATE accounts SET revision = CASE WHEN revision + 1 > ? THEN revision + 1 ELSE ? END, updated_at = ? WHERE id = ? RETURNING revision`,
-			now, now, t.Now, id).Scan(&rev)
+		res := t.DB.Raw(`UPDATE accounts SET revision = CASE WHEN revision + 1 > ? THEN revision + 1 ELSE ? END, updated_at = ? WHERE id = ? RETURNING *`,
+			now, now, t.Now, id).Scan(&a)
 		if res.Error != nil {
 			return res.Error
 		}
 		if res.RowsAffected == 0 {
 			return &models.Error{Code: models.CodeNotFound, Message: fmt.Sprintf("account %d not found", id)}
 		}
-		t.revs[id] = rev
+		t.revs[id] = a.Revision
+		t.locked[id] = &a
 		t.wrote = true
 	}
 	return nil

@@ -7,6 +7,7 @@
 package ab
 
 import (
+	"context"
 	"strings"
 
 	"github.com/beevik/etree"
@@ -19,16 +20,41 @@ import (
 	"github.com/abch-im/abch/wsdl"
 )
 
-// service holds the dependencies and the rendered-answer cache.
+// Store is the storage the Address Book service uses (*store.Store). Each
+// method is one transaction; its doc comment in internal/store names the
+// error codes it returns.
+type Store interface {
+	LoadBook(ctx context.Context, ownerID int64, delta bool, since int64) (*store.Book, error)
+	LoadDelta(ctx context.Context, ownerID, since int64, check store.AccountCheck) (*store.Book, error)
+	EnsureAddressBook(ctx context.Context, ownerID int64) (string, error)
+	AddContacts(ctx context.Context, ownerID int64, in []models.NewContact, allowList bool) ([]string, error)
+	DeleteContacts(ctx context.Context, ownerID int64, guids []string) error
+	UpdateContacts(ctx context.Context, ownerID int64, ups []models.ContactChange, allowList bool) error
+	AddGroup(ctx context.Context, ownerID int64, in models.NewGroup) (string, error)
+	DeleteGroups(ctx context.Context, ownerID int64, guids []string) error
+	UpdateGroups(ctx context.Context, ownerID int64, ups []models.GroupChange) error
+	AddGroupContacts(ctx context.Context, ownerID int64, groupGUIDs []string, items []models.GroupContactItem, allowList bool) (string, error)
+	DeleteGroupContacts(ctx context.Context, ownerID int64, groupGUIDs, contactGUIDs []string) error
+}
+
+// Deps are the Address Book service's dependencies.
+type Deps struct {
+	Store      Store
+	Auth       soap.ABAuth
+	Hostname   string // machineName in faults
+	CacheBytes int    // budget of the full-answer cache
+}
+
+// service is the Address Book service: its dependencies and the
+// rendered-answer cache.
 type service struct {
-	d     soap.Deps
-	st    *store.Store
+	deps  Deps
 	cache *answercache.Cache[cacheID]
 }
 
 // New returns the Address Book service.
-func New(d soap.Deps) *soap.Service {
-	s := &service{d: d, st: d.Store, cache: answercache.New[cacheID](d.Config.ABCacheBytes)}
+func New(deps Deps) *soap.Service {
+	s := &service{deps: deps, cache: answercache.New[cacheID](deps.CacheBytes)}
 	return &soap.Service{
 		Name:  "abservice",
 		Paths: []string{"/abservice/abservice.asmx"},
@@ -45,7 +71,7 @@ func New(d soap.Deps) *soap.Service {
 			"ABGroupContactAdd":    s.mutation(s.groupContactAdd),
 			"ABGroupContactDelete": s.mutation(s.groupContactDelete),
 		},
-		Fault: soap.ABFaults(d.Config.Hostname),
+		Fault: soap.ABFaults(deps.Hostname),
 		WSDL:  wsdl.AB,
 	}
 }
@@ -53,7 +79,7 @@ func New(d soap.Deps) *soap.Service {
 // begin authenticates r and checks its abId: the prologue of every
 // operation.
 func (s *service) begin(r *soap.Request) (*auth.Principal, error) {
-	p, err := s.d.Authenticate(r)
+	p, err := s.deps.Auth.Authenticate(r)
 	if err != nil {
 		return nil, err
 	}
@@ -84,13 +110,13 @@ func (s *service) findContactsPaged(r *soap.Request) (*soap.Response, error) {
 // fails sees AuthFailed first, as with begin (whose abId check findArgs
 // makes).
 func (s *service) find(r *soap.Request, form findForm, deltasEl, cursorEl *etree.Element) (*soap.Response, error) {
-	c, err := s.d.CheckTicket(r)
+	c, err := s.deps.Auth.CheckTicket(r)
 	if err != nil {
 		return nil, err
 	}
 	deltas, since, err := findArgs(r, deltasEl, cursorEl)
 	if err != nil || !deltas {
-		p, aerr := s.d.Load(r, c)
+		p, aerr := s.deps.Auth.Load(r, c)
 		if aerr != nil {
 			return nil, aerr
 		}
@@ -99,8 +125,8 @@ func (s *service) find(r *soap.Request, form findForm, deltasEl, cursorEl *etree
 		}
 		return s.full(r, p, form)
 	}
-	b, err := s.st.LoadDelta(r.Ctx, c.AccountID, since, func(a *models.Account) error {
-		_, err := s.d.Accept(r, c, a)
+	b, err := s.deps.Store.LoadDelta(r.Ctx, c.AccountID, since, func(a *models.Account) error {
+		_, err := s.deps.Auth.Accept(r, c, a)
 		return err
 	})
 	if err != nil {
@@ -136,7 +162,7 @@ func (s *service) full(r *soap.Request, p *auth.Principal, form findForm) (*soap
 	if body, ok := s.cache.Get(cacheID{p.AccountID, form}, p.Revision); ok {
 		return soap.OK(body), nil
 	}
-	b, err := s.st.LoadBook(r.Ctx, p.AccountID, false, 0)
+	b, err := s.deps.Store.LoadBook(r.Ctx, p.AccountID, false, 0)
 	if err != nil {
 		return nil, err
 	}
@@ -170,15 +196,15 @@ func (s *service) mutation(change func(r *soap.Request, owner int64) (string, er
 // §1.5; clients treat ABAlreadyExists as success too, but a plain answer
 // works for all of them).
 func (s *service) abAdd(r *soap.Request, owner int64) (string, error) {
-	return s.st.EnsureAddressBook(r.Ctx, owner)
+	return s.deps.Store.EnsureAddressBook(r.Ctx, owner)
 }
 
 // contactAdd is ABContactAdd.
 func (s *service) contactAdd(r *soap.Request, owner int64) (string, error) {
-	in, err := eachItem(r, "contacts", "Contact", func(c *etree.Element) (store.ContactInput, error) {
+	in, err := eachItem(r, "contacts", "Contact", func(c *etree.Element) (models.NewContact, error) {
 		ci, err := contactInput(soap.Child(c, "contactInfo"))
 		if err != nil {
-			return store.ContactInput{}, err
+			return models.NewContact{}, err
 		}
 		return *ci, nil
 	})
@@ -189,7 +215,7 @@ func (s *service) contactAdd(r *soap.Request, owner int64) (string, error) {
 	if err != nil {
 		return "", err
 	}
-	guids, err := s.st.AddContacts(r.Ctx, owner, in, allow)
+	guids, err := s.deps.Store.AddContacts(r.Ctx, owner, in, allow)
 	if err != nil {
 		return "", err
 	}
@@ -202,7 +228,7 @@ func (s *service) contactDelete(r *soap.Request, owner int64) (string, error) {
 	if err != nil {
 		return "", err
 	}
-	return "", s.st.DeleteContacts(r.Ctx, owner, ids)
+	return "", s.deps.Store.DeleteContacts(r.Ctx, owner, ids)
 }
 
 // eachItem decodes every list/item element of the operation with decode;
@@ -228,7 +254,7 @@ func (s *service) contactUpdate(r *soap.Request, owner int64) (string, error) {
 	if err != nil {
 		return "", err
 	}
-	return "", s.st.UpdateContacts(r.Ctx, owner, ups, allow)
+	return "", s.deps.Store.UpdateContacts(r.Ctx, owner, ups, allow)
 }
 
 // groupAdd is ABGroupAdd.
@@ -249,8 +275,11 @@ func (s *service) groupAdd(r *soap.Request, owner int64) (string, error) {
 	if err != nil {
 		return "", err
 	}
-	return s.st.AddGroup(r.Ctx, owner, store.GroupInput{Name: groupName(nameEl.Text()), Annotations: anns, RenameOnConflict: rename})
+	return s.deps.Store.AddGroup(r.Ctx, owner, models.NewGroup{Name: groupName(nameEl.Text()), Annotations: anns, RenameOnConflict: rename})
 }
+
+// propGroupName is the propertiesChanged token of a group rename.
+const propGroupName = "groupname"
 
 // groupName trims a group name (purple pads nothing, papyon pads with
 // newlines, PROTOCOL.md §0.6) but keeps its inner spacing.
@@ -267,7 +296,7 @@ func (s *service) groupDelete(r *soap.Request, owner int64) (string, error) {
 	if err != nil {
 		return "", err
 	}
-	return "", s.st.DeleteGroups(r.Ctx, owner, ids)
+	return "", s.deps.Store.DeleteGroups(r.Ctx, owner, ids)
 }
 
 // groupUpdate is ABGroupUpdate (rename; WLM 2009 favourites).
@@ -276,18 +305,18 @@ func (s *service) groupUpdate(r *soap.Request, owner int64) (string, error) {
 	if err != nil {
 		return "", err
 	}
-	return "", s.st.UpdateGroups(r.Ctx, owner, ups)
+	return "", s.deps.Store.UpdateGroups(r.Ctx, owner, ups)
 }
 
 // groupUpdate decodes one groups/Group of ABGroupUpdate.
-func groupUpdate(g *etree.Element) (store.GroupUpdate, error) {
+func groupUpdate(g *etree.Element) (models.GroupChange, error) {
 	id, err := guidOf(soap.Child(g, "groupId"), "groupId")
 	if err != nil {
-		return store.GroupUpdate{}, err
+		return models.GroupChange{}, err
 	}
-	u := store.GroupUpdate{GUID: id}
+	u := models.GroupChange{GUID: id}
 	info := soap.Child(g, "groupInfo")
-	if propertiesChanged(soap.Child(g, "propertiesChanged"))["groupname"] {
+	if propertiesChanged(soap.Child(g, "propertiesChanged"))[propGroupName] {
 		nameEl := soap.Child(info, "name")
 		if nameEl == nil {
 			return u, badRequest("ABGroupUpdate: GroupName changed but groupInfo/name missing")
@@ -318,22 +347,22 @@ func (s *service) groupContactAdd(r *soap.Request, owner int64) (string, error) 
 	if err != nil {
 		return "", err
 	}
-	items, err := eachItem(r, "contacts", "Contact", func(c *etree.Element) (store.GroupContactItem, error) {
+	items, err := eachItem(r, "contacts", "Contact", func(c *etree.Element) (models.GroupContactItem, error) {
 		if id := soap.Child(c, "contactId"); id != nil {
 			g, err := guidOf(id, "contactId")
-			return store.GroupContactItem{ContactGUID: g}, err
+			return models.GroupContactItem{ContactGUID: g}, err
 		}
 		in, err := contactInput(soap.Child(c, "contactInfo"))
 		if err != nil {
-			return store.GroupContactItem{}, err
+			return models.GroupContactItem{}, err
 		}
 		// pidgin 2.7 puts MessengerMemberInfo next to contacts instead.
 		if in.InviterName == "" && in.InviteMessage == "" {
 			if err := memberInfo(soap.Child(r.Op, "MessengerMemberInfo"), in); err != nil {
-				return store.GroupContactItem{}, err
+				return models.GroupContactItem{}, err
 			}
 		}
-		return store.GroupContactItem{New: in}, nil
+		return models.GroupContactItem{New: in}, nil
 	})
 	if err != nil {
 		return "", err
@@ -345,7 +374,7 @@ func (s *service) groupContactAdd(r *soap.Request, owner int64) (string, error) 
 	if _, err := boolOf(soap.Path(r.Op, "groupContactAddOptions", "fGenerateMissingQuickName"), false); err != nil {
 		return "", err
 	}
-	return s.st.AddGroupContacts(r.Ctx, owner, groups, items, allow)
+	return s.deps.Store.AddGroupContacts(r.Ctx, owner, groups, items, allow)
 }
 
 // groupContactDelete is ABGroupContactDelete.
@@ -358,5 +387,5 @@ func (s *service) groupContactDelete(r *soap.Request, owner int64) (string, erro
 	if err != nil {
 		return "", err
 	}
-	return "", s.st.DeleteGroupContacts(r.Ctx, owner, groups, ids)
+	return "", s.deps.Store.DeleteGroupContacts(r.Ctx, owner, groups, ids)
 }

@@ -6,7 +6,6 @@ import (
 
 	"github.com/beevik/etree"
 
-	"github.com/abch-im/abch/internal/store"
 	"github.com/abch-im/abch/models"
 	"github.com/abch-im/abch/services/soap"
 )
@@ -149,7 +148,7 @@ func emailOf(s string) (string, error) {
 
 // memberInfo reads MessengerMemberInfo (what the target sees on its Pending
 // entry): DisplayName and the MSN.IM.InviteMessage pending annotation.
-func memberInfo(e *etree.Element, in *store.ContactInput) error {
+func memberInfo(e *etree.Element, in *models.NewContact) error {
 	if e == nil {
 		return nil
 	}
@@ -177,11 +176,11 @@ func memberInfo(e *etree.Element, in *store.ContactInput) error {
 // contactEmailType=Messenger2, MSN.IM.BuddyType 32:) is refused with
 // InvalidPassportUser: abch has no gateway, and every client maps that
 // errorcode to "invalid contact address" (docs/ab.md).
-func contactInput(info *etree.Element) (*store.ContactInput, error) {
+func contactInput(info *etree.Element) (*models.NewContact, error) {
 	if info == nil {
 		return nil, badRequest("Contact has no contactInfo")
 	}
-	in := &store.ContactInput{}
+	in := &models.NewContact{}
 	if strings.EqualFold(soap.PathText(info, "contactType"), models.ContactTypeMe) {
 		return nil, badRequest("the Me contact cannot be added")
 	}
@@ -271,9 +270,26 @@ func propertiesChanged(e *etree.Element) map[string]bool {
 	return out
 }
 
-// contactUpdate decodes one ABContactUpdate Contact.
-func contactUpdate(c *etree.Element) (store.ContactUpdate, error) {
-	u := store.ContactUpdate{Changed: propertiesChanged(soap.Child(c, "propertiesChanged"))}
+// Property tokens of propertiesChanged that abch applies (lower-cased,
+// PROTOCOL.md §2.3). Others are accepted and ignored.
+const (
+	propDisplayName     = "displayname"
+	propQuickName       = "contactquickname"
+	propFirstName       = "contactfirstname"
+	propMiddleName      = "middlename"
+	propLastName        = "contactlastname"
+	propComment         = "comment"
+	propBirthdate       = "contactbirthdate"
+	propIsMessengerUser = "ismessengeruser"
+	propHasSpace        = "hasspace"
+	propAnnotation      = "annotation"
+)
+
+// contactUpdate decodes one ABContactUpdate Contact: the fields its
+// propertiesChanged names, and on the Me contact the owner's settings.
+func contactUpdate(c *etree.Element) (models.ContactChange, error) {
+	changed := propertiesChanged(soap.Child(c, "propertiesChanged"))
+	var u models.ContactChange
 	info := soap.Child(c, "contactInfo")
 	if id := soap.Child(c, "contactId"); id != nil {
 		g, err := guidOf(id, "contactId")
@@ -286,58 +302,123 @@ func contactUpdate(c *etree.Element) (store.ContactUpdate, error) {
 	} else {
 		return u, badRequest("Contact has neither contactId nor contactType Me")
 	}
-	if len(u.Changed) == 0 {
+	if len(changed) == 0 {
 		return u, badRequest("Contact %s: propertiesChanged is empty", u.GUID)
 	}
-	var err error
 	strs := []struct {
 		prop, name, param string
 		max               int
-		dst               *string
+		dst               **string
 	}{
-		{store.PropDisplayName, "displayName", "DisplayName", maxDisplayName, &u.DisplayName},
-		{store.PropQuickName, "quickName", "QuickName", maxDisplayName, &u.QuickName},
-		{store.PropFirstName, "firstName", "FirstName", maxText, &u.FirstName},
-		{store.PropMiddleName, "MiddleName", "MiddleName", maxText, &u.MiddleName},
-		{store.PropLastName, "lastName", "LastName", maxText, &u.LastName},
-		{store.PropComment, "comment", "Comment", maxText, &u.Comment},
+		{propDisplayName, "displayName", "DisplayName", maxDisplayName, &u.DisplayName},
+		{propQuickName, "quickName", "QuickName", maxDisplayName, &u.QuickName},
+		{propFirstName, "firstName", "FirstName", maxText, &u.FirstName},
+		{propMiddleName, "MiddleName", "MiddleName", maxText, &u.MiddleName},
+		{propLastName, "lastName", "LastName", maxText, &u.LastName},
+		{propComment, "comment", "Comment", maxText, &u.Comment},
 	}
 	for _, f := range strs {
-		if u.Changed[f.prop] {
-			if *f.dst, err = text(soap.Child(info, f.name), f.param, f.max); err != nil {
+		if changed[f.prop] {
+			v, err := text(soap.Child(info, f.name), f.param, f.max)
+			if err != nil {
 				return u, err
 			}
+			*f.dst = &v
 		}
 	}
-	if u.Changed[store.PropBirthdate] {
-		s := soap.PathText(info, "birthdate")
-		t, never, err := models.ParseTimestamp(s)
-		if err != nil {
-			return u, badRequest("birthdate %q is not a timestamp", soap.Truncate(s, 64))
-		}
-		if !never {
-			u.Birthdate = t.Format("2006-01-02T15:04:05")
-		}
+	if err := contactFlags(info, changed, &u); err != nil {
+		return u, err
 	}
-	if u.Changed[store.PropIsMessengerUser] {
-		v, present, err := soap.Bool(soap.Child(info, "isMessengerUser"))
+	if changed[propAnnotation] {
+		anns, err := soap.Annotations(soap.Child(info, "annotations"), maxAnnotations)
 		if err != nil {
 			return u, err
 		}
-		if !present {
-			return u, badRequest("propertiesChanged names IsMessengerUser but isMessengerUser is missing")
-		}
-		u.IsMessengerUser = v
-	}
-	if u.Changed[store.PropHasSpace] {
-		if u.HasSpace, err = boolOf(soap.Child(info, "hasSpace"), false); err != nil {
-			return u, err
-		}
-	}
-	if u.Changed[store.PropAnnotation] {
-		if u.Annotations, err = soap.Annotations(soap.Child(info, "annotations"), maxAnnotations); err != nil {
+		u.Annotations, u.Settings, err = meSettings(anns)
+		if err != nil {
 			return u, err
 		}
 	}
 	return u, nil
+}
+
+// contactFlags decodes the birthdate, isMessengerUser and hasSpace of an
+// ABContactUpdate Contact when propertiesChanged names them.
+func contactFlags(info *etree.Element, changed map[string]bool, u *models.ContactChange) error {
+	if changed[propBirthdate] {
+		s := soap.PathText(info, "birthdate")
+		t, never, err := models.ParseTimestamp(s)
+		if err != nil {
+			return badRequest("birthdate %q is not a timestamp", soap.Truncate(s, 64))
+		}
+		b := ""
+		if !never {
+			b = t.Format("2006-01-02T15:04:05")
+		}
+		u.Birthdate = &b
+	}
+	if changed[propIsMessengerUser] {
+		v, present, err := soap.Bool(soap.Child(info, "isMessengerUser"))
+		if err != nil {
+			return err
+		}
+		if !present {
+			return badRequest("propertiesChanged names IsMessengerUser but isMessengerUser is missing")
+		}
+		u.IsMessengerUser = &v
+	}
+	if changed[propHasSpace] {
+		v, err := boolOf(soap.Child(info, "hasSpace"), false)
+		if err != nil {
+			return err
+		}
+		u.HasSpace = &v
+	}
+	return nil
+}
+
+// Me-contact annotations that show the owner's settings, which live on the
+// account row (PROTOCOL.md §1.3, §11).
+const (
+	annBLP  = "MSN.IM.BLP"
+	annGTC  = "MSN.IM.GTC"
+	annMBEA = "MSN.IM.MBEA"
+	annRoam = "MSN.IM.RoamLiveProperties"
+)
+
+// meSettings takes the settings annotations out of anns: BLP and GTC accept
+// 0, 1 and 2 (2 = BL / N, PROTOCOL.md §11), MBEA 0/1, RoamLiveProperties
+// 0-2; an empty value leaves the setting as it is. The store applies
+// them to the Me contact only. Another value is a BadRequest.
+func meSettings(anns []models.Annotation) (rest []models.Annotation, st models.Settings, err error) {
+	for _, a := range anns {
+		v := strings.TrimSpace(a.Value)
+		var known bool
+		switch {
+		case strings.EqualFold(a.Name, annBLP):
+			st.BLP, known = choice(v, map[string]string{"1": models.BLPAllow, "0": models.BLPBlock, "2": models.BLPBlock})
+		case strings.EqualFold(a.Name, annGTC):
+			st.GTC, known = choice(v, map[string]string{"1": models.GTCAsk, "0": models.GTCNone, "2": models.GTCNone})
+		case strings.EqualFold(a.Name, annMBEA):
+			st.MBEA, known = choice(v, map[string]int{"0": 0, "1": 1})
+		case strings.EqualFold(a.Name, annRoam):
+			st.RoamLiveProps, known = choice(v, map[string]int{"0": 0, "1": 1, "2": 2})
+		default:
+			rest = append(rest, a)
+			continue
+		}
+		if !known && v != "" {
+			return nil, st, badRequest("annotation %s: %q is not a valid value", a.Name, a.Value)
+		}
+	}
+	return rest, st, nil
+}
+
+// choice maps v through allowed: nil and false for a value not in it.
+func choice[T any](v string, allowed map[string]T) (*T, bool) {
+	x, ok := allowed[v]
+	if !ok {
+		return nil, false
+	}
+	return &x, true
 }

@@ -7,7 +7,6 @@ import (
 	"time"
 
 	"github.com/abch-im/abch/internal/config"
-	"github.com/abch-im/abch/internal/store"
 	"github.com/abch-im/abch/internal/testenv"
 	"github.com/abch-im/abch/models"
 )
@@ -28,16 +27,16 @@ func TestMalformedAndForeignInput(t *testing.T) {
 				t.Fatal(err)
 			}
 		}
-		bobIDs, err := st.AddContacts(ctx, alice.ID, []store.ContactInput{{PassportName: "bob@example.com", IsMessengerUser: true}}, false)
+		bobIDs, err := st.AddContacts(ctx, alice.ID, []models.NewContact{{PassportName: "bob@example.com", IsMessengerUser: true}}, false)
 		must(nil, err)
 		bob := bobIDs[0]
-		group, err := st.AddGroup(ctx, alice.ID, store.GroupInput{Name: "Work"})
+		group, err := st.AddGroup(ctx, alice.ID, models.NewGroup{Name: "Work"})
 		must(group, err)
-		must(st.AddGroup(ctx, alice.ID, store.GroupInput{Name: "Home"}))
-		malIDs, err := st.AddContacts(ctx, mallory.ID, []store.ContactInput{{PassportName: "bob@example.com", IsMessengerUser: true}}, false)
+		must(st.AddGroup(ctx, alice.ID, models.NewGroup{Name: "Home"}))
+		malIDs, err := st.AddContacts(ctx, mallory.ID, []models.NewContact{{PassportName: "bob@example.com", IsMessengerUser: true}}, false)
 		must(nil, err)
 		malContact := malIDs[0]
-		malGroup, err := st.AddGroup(ctx, mallory.ID, store.GroupInput{Name: "Secret"})
+		malGroup, err := st.AddGroup(ctx, mallory.ID, models.NewGroup{Name: "Secret"})
 		must(malGroup, err)
 		me := alice.MeContactGUID
 		long := strings.Repeat("x", 400)

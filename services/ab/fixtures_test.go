@@ -18,7 +18,6 @@ import (
 
 	"github.com/abch-im/abch/internal/auth"
 	"github.com/abch-im/abch/internal/config"
-	"github.com/abch-im/abch/internal/store"
 	"github.com/abch-im/abch/internal/testenv"
 	"github.com/abch-im/abch/models"
 	"github.com/abch-im/abch/services/soap"
@@ -138,18 +137,18 @@ func (e *abEnv) seedFor(t *testing.T, owner *models.Account, opName, body string
 		if g == models.ZeroGUID || contactIDRE.MatchString("<contactId>"+g+"</contactId>") && strings.Contains(body, "<contactId>"+m[1]) {
 			continue
 		}
-		if _, err := st.AddGroup(ctx, owner.ID, store.GroupInput{GUID: g, Name: fmt.Sprintf("Group %d", i)}); err != nil {
+		if _, err := st.AddGroup(ctx, owner.ID, models.NewGroup{GUID: g, Name: fmt.Sprintf("Group %d", i)}); err != nil {
 			t.Fatalf("seed group: %v", err)
 		}
 		groups = append(groups, g)
 	}
 	for _, m := range contactIDRE.FindAllStringSubmatch(body, -1) {
 		c := strings.ToLower(m[1])
-		if _, err := st.AddContacts(ctx, owner.ID, []store.ContactInput{{GUID: c, PassportName: "bob@example.com", IsMessengerUser: true}}, true); err != nil {
+		if _, err := st.AddContacts(ctx, owner.ID, []models.NewContact{{GUID: c, PassportName: "bob@example.com", IsMessengerUser: true}}, true); err != nil {
 			t.Fatalf("seed contact: %v", err)
 		}
 		if opName == "ABGroupContactDelete" {
-			items := []store.GroupContactItem{{ContactGUID: c}}
+			items := []models.GroupContactItem{{ContactGUID: c}}
 			if _, err := st.AddGroupContacts(ctx, owner.ID, groups, items, false); err != nil {
 				t.Fatalf("seed group link: %v", err)
 			}

@@ -123,14 +123,14 @@ func meAnnotations(owner *models.Account, stored []models.Annotation) []models.A
 		gtc = "0"
 	}
 	out := []models.Annotation{
-		{Name: store.AnnMBEA, Value: strconv.Itoa(owner.MBEA)},
-		{Name: store.AnnGTC, Value: gtc},
-		{Name: store.AnnBLP, Value: blp},
-		{Name: store.AnnRoam, Value: strconv.Itoa(owner.RoamLiveProps)},
+		{Name: annMBEA, Value: strconv.Itoa(owner.MBEA)},
+		{Name: annGTC, Value: gtc},
+		{Name: annBLP, Value: blp},
+		{Name: annRoam, Value: strconv.Itoa(owner.RoamLiveProps)},
 	}
 	for _, a := range stored {
 		switch a.Name {
-		case store.AnnMBEA, store.AnnGTC, store.AnnBLP, store.AnnRoam:
+		case annMBEA, annGTC, annBLP, annRoam:
 			continue
 		}
 		out = append(out, a)

@@ -23,22 +23,22 @@ type mailDataResponse struct {
 // getMailData returns the initial Mail-Data of an account: inline up to
 // events.MailDataInlineMax messages, the literal "too-large" beyond (clients
 // then call RSI GetMetadata). Unknown accounts are 404.
-func (a *API) getMailData(c *gin.Context) {
+func (s *service) getMailData(c *gin.Context) {
 	ctx := c.Request.Context()
-	acct, err := a.d.Store.AccountByEmail(ctx, c.Param("email"))
+	acct, err := s.deps.Store.AccountByEmail(ctx, c.Param("email"))
 	if err != nil {
 		switch models.ErrorCode(err) {
 		case models.CodeNotFound, models.CodeInvalidEmail:
 			c.JSON(http.StatusNotFound, gin.H{"error": "not_found", "message": "no such account"})
 		default:
-			a.d.Log.Error("nsapi maildata", "error", err)
+			s.deps.Log.Error("nsapi maildata", "error", err)
 			c.JSON(http.StatusInternalServerError, gin.H{"error": "internal", "message": "internal error"})
 		}
 		return
 	}
-	list, err := a.d.Store.OfflineMessages(ctx, acct.ID)
+	list, err := s.deps.Store.OfflineMessages(ctx, acct.ID)
 	if err != nil {
-		a.d.Log.Error("nsapi maildata", "error", err)
+		s.deps.Log.Error("nsapi maildata", "error", err)
 		c.JSON(http.StatusInternalServerError, gin.H{"error": "internal", "message": "internal error"})
 		return
 	}

@@ -57,7 +57,7 @@ const maxVerifyBody = 16 << 10
 // ticket failure is 403 {"error":"invalid_ticket"} with the reason in
 // "message" (the NS answers the client with 911 whatever it is); a body we
 // cannot read is 400.
-func (a *API) verifyTicket(c *gin.Context) {
+func (s *service) verifyTicket(c *gin.Context) {
 	var in verifyRequest
 	raw, err := io.ReadAll(io.LimitReader(c.Request.Body, maxVerifyBody+1))
 	if err != nil || len(raw) > maxVerifyBody {
@@ -75,7 +75,7 @@ func (a *API) verifyTicket(c *gin.Context) {
 	reject := func(msg string) {
 		c.JSON(http.StatusForbidden, gin.H{"error": "invalid_ticket", "message": msg})
 	}
-	p, err := a.d.Auth.Verify(c.Request.Context(), in.Ticket, nsAudiences...)
+	p, err := s.deps.Auth.Verify(c.Request.Context(), in.Ticket, nsAudiences...)
 	if err != nil {
 		if models.ErrorCode(err) == models.CodePassportAuthFail {
 			reject(reason(err))
@@ -86,11 +86,11 @@ func (a *API) verifyTicket(c *gin.Context) {
 	}
 	// The p= part is derived from t; when the client sends one it must be
 	// ours (a tampered p is as bad as a tampered t).
-	if _, pPart, ok := strings.Cut(strings.TrimSpace(in.Ticket), "&p="); ok && pPart != a.d.Tickets.ProfilePart(p.Claims.T) {
+	if _, pPart, ok := strings.Cut(strings.TrimSpace(in.Ticket), "&p="); ok && pPart != s.deps.Tickets.ProfilePart(p.Claims.T) {
 		reject("ticket p= part does not belong to its t= part")
 		return
 	}
-	acct, err := a.d.Store.AccountByID(c.Request.Context(), p.AccountID)
+	acct, err := s.deps.Store.AccountByID(c.Request.Context(), p.AccountID)
 	if err != nil {
 		reject("account gone")
 		return
@@ -102,14 +102,14 @@ func (a *API) verifyTicket(c *gin.Context) {
 			return
 		}
 	}
-	proof := a.d.Tickets.ProofKey(p.Claims.T)
+	proof := s.deps.Tickets.ProofKey(p.Claims.T)
 	out := verifyResponse{
 		Email: acct.Email, CID: acct.CID, PUID: acct.PUIDUnsigned(),
 		MemberIDHigh: uint32(acct.PUIDUnsigned() >> 32), MemberIDLow: uint32(acct.PUIDUnsigned()),
 		DisplayName: acct.DisplayName, Audience: p.Claims.Audience.String(),
 		ExpiresAt: p.Claims.Expires.UTC().Format(time.RFC3339),
 		ProofKey:  base64.StdEncoding.EncodeToString(proof),
-		MSPAuth:   a.d.Tickets.Issue(acct.ID, acct.TokenVersion, auth.AudMessenger).T,
+		MSPAuth:   s.deps.Tickets.Issue(acct.ID, acct.TokenVersion, auth.AudMessenger).T,
 	}
 	if in.SSONonce != "" || in.SSOResponse != "" {
 		ok := auth.VerifySSOResponse(proof, in.SSONonce, in.SSOResponse)

@@ -46,7 +46,7 @@ func apiError(c *gin.Context, status int, code, msg string) {
 
 // fail translates a store error: unknown account 404, invalid input 400,
 // anything else 500 (logged, shown generically).
-func (a *API) fail(c *gin.Context, err error) {
+func (s *service) fail(c *gin.Context, err error) {
 	switch models.ErrorCode(err) {
 	case models.CodeNotFound:
 		apiError(c, http.StatusNotFound, "not_found", "no such user")
@@ -57,16 +57,16 @@ func (a *API) fail(c *gin.Context, err error) {
 		errors.As(err, &me)
 		apiError(c, http.StatusBadRequest, "bad_request", me.Message)
 	default:
-		a.d.Log.Error("ns api", "path", c.FullPath(), "error", err)
+		s.deps.Log.Error("ns api", "path", c.FullPath(), "error", err)
 		apiError(c, http.StatusInternalServerError, "internal", "internal error")
 	}
 }
 
 // account loads the :email account or answers 400/404.
-func (a *API) account(c *gin.Context) (*models.Account, bool) {
-	acct, err := a.d.Store.AccountByEmail(c.Request.Context(), c.Param("email"))
+func (s *service) account(c *gin.Context) (*models.Account, bool) {
+	acct, err := s.deps.Store.AccountByEmail(c.Request.Context(), c.Param("email"))
 	if err != nil {
-		a.fail(c, err)
+		s.fail(c, err)
 		return nil, false
 	}
 	return acct, true
@@ -88,30 +88,30 @@ func decode(c *gin.Context, v any) bool {
 	return true
 }
 
-func (a *API) profile(acct *models.Account) Profile {
+func (s *service) profile(acct *models.Account) Profile {
 	puid := acct.PUIDUnsigned()
 	return Profile{
 		Email: acct.Email, CID: acct.CID, PUID: puid,
 		MemberIDHigh: uint32(puid >> 32), MemberIDLow: uint32(puid),
 		DisplayName: acct.DisplayName,
-		MSPAuth:     a.d.Tickets.Issue(acct.ID, acct.TokenVersion, auth.AudMessenger).T,
+		MSPAuth:     s.deps.Tickets.Issue(acct.ID, acct.TokenVersion, auth.AudMessenger).T,
 		BLP:         acct.BLP, GTC: acct.GTC, Disabled: acct.Disabled,
 		Created: acct.CreatedAt.UTC(), Revision: models.FormatRevision(acct.Revision),
 	}
 }
 
 // getProfile answers the profile MSG fields, with a fresh MSPAuth.
-func (a *API) getProfile(c *gin.Context) {
-	acct, ok := a.account(c)
+func (s *service) getProfile(c *gin.Context) {
+	acct, ok := s.account(c)
 	if !ok {
 		return
 	}
-	c.JSON(http.StatusOK, a.profile(acct))
+	c.JSON(http.StatusOK, s.profile(acct))
 }
 
 // putProfile is PRP MFN: {"display_name": "..."}.
-func (a *API) putProfile(c *gin.Context) {
-	acct, ok := a.account(c)
+func (s *service) putProfile(c *gin.Context) {
+	acct, ok := s.account(c)
 	if !ok {
 		return
 	}
@@ -125,31 +125,31 @@ func (a *API) putProfile(c *gin.Context) {
 		apiError(c, http.StatusBadRequest, "bad_request", "display_name is required")
 		return
 	}
-	updated, err := a.d.Store.SetDisplayName(c.Request.Context(), acct.ID, *body.DisplayName)
+	updated, err := s.deps.Store.SetDisplayName(c.Request.Context(), acct.ID, *body.DisplayName)
 	if err != nil {
-		a.fail(c, err)
+		s.fail(c, err)
 		return
 	}
-	c.JSON(http.StatusOK, a.profile(updated))
+	c.JSON(http.StatusOK, s.profile(updated))
 }
 
 // getLists answers the account's contacts with FL/AL/BL/RL/PL bits, and its groups.
-func (a *API) getLists(c *gin.Context) {
-	acct, ok := a.account(c)
+func (s *service) getLists(c *gin.Context) {
+	acct, ok := s.account(c)
 	if !ok {
 		return
 	}
-	lists, err := a.d.Store.Lists(c.Request.Context(), acct.ID)
+	lists, err := s.deps.Store.Lists(c.Request.Context(), acct.ID)
 	if err != nil {
-		a.fail(c, err)
+		s.fail(c, err)
 		return
 	}
 	c.JSON(http.StatusOK, lists)
 }
 
 // getPrivacy answers BLP and GTC.
-func (a *API) getPrivacy(c *gin.Context) {
-	acct, ok := a.account(c)
+func (s *service) getPrivacy(c *gin.Context) {
+	acct, ok := s.account(c)
 	if !ok {
 		return
 	}
@@ -157,8 +157,8 @@ func (a *API) getPrivacy(c *gin.Context) {
 }
 
 // putPrivacy is the BLP command: {"blp": "AL"|"BL"} (and/or "gtc": "A"|"N").
-func (a *API) putPrivacy(c *gin.Context) {
-	acct, ok := a.account(c)
+func (s *service) putPrivacy(c *gin.Context) {
+	acct, ok := s.account(c)
 	if !ok {
 		return
 	}
@@ -166,9 +166,9 @@ func (a *API) putPrivacy(c *gin.Context) {
 	if !decode(c, &body) {
 		return
 	}
-	updated, err := a.d.Store.SetPrivacy(c.Request.Context(), acct.ID, body.BLP, body.GTC)
+	updated, err := s.deps.Store.SetPrivacy(c.Request.Context(), acct.ID, body.BLP, body.GTC)
 	if err != nil {
-		a.fail(c, err)
+		s.fail(c, err)
 		return
 	}
 	c.JSON(http.StatusOK, Privacy{BLP: updated.BLP, GTC: updated.GTC})
@@ -176,14 +176,14 @@ func (a *API) putPrivacy(c *gin.Context) {
 
 // getWatchers answers who has the account on their FL and whether each may
 // see its presence (PROTOCOL.md §5.4).
-func (a *API) getWatchers(c *gin.Context) {
-	acct, ok := a.account(c)
+func (s *service) getWatchers(c *gin.Context) {
+	acct, ok := s.account(c)
 	if !ok {
 		return
 	}
-	ws, err := a.d.Store.Watchers(c.Request.Context(), acct)
+	ws, err := s.deps.Store.Watchers(c.Request.Context(), acct)
 	if err != nil {
-		a.fail(c, err)
+		s.fail(c, err)
 		return
 	}
 	c.JSON(http.StatusOK, Watchers{Email: acct.Email, BLP: acct.BLP, Watchers: ws})

@@ -5,7 +5,13 @@
 package oim
 
 import (
+	"context"
+	"log/slog"
+	"time"
+
 	"github.com/abch-im/abch/internal/auth"
+	"github.com/abch-im/abch/internal/config"
+	"github.com/abch-im/abch/models"
 	"github.com/abch-im/abch/services/soap"
 	"github.com/abch-im/abch/wsdl"
 )
@@ -31,16 +37,39 @@ var StoreAudiences = []auth.Audience{auth.AudMessengerSecure, auth.AudMessenger}
 // messenger.msn.com ticket, which every client sends there (RST_OIM.md §3.1).
 var RSIAudiences = []auth.Audience{auth.AudMessenger}
 
+// Store is the storage the OIM services use (*store.Store).
+type Store interface {
+	AccountByID(ctx context.Context, id int64) (*models.Account, error)
+	AccountByEmail(ctx context.Context, email string) (*models.Account, error)
+	CountOIMSend(ctx context.Context, senderID int64, limit int, window time.Duration) error
+	StoreOfflineMessage(ctx context.Context, sender, recipient *models.Account, m *models.OfflineMessage, maxPerRecipient int) error
+	OfflineMessages(ctx context.Context, recipientID int64) ([]models.OfflineMessage, error)
+	OfflineMessage(ctx context.Context, recipientID int64, guid string, markRead bool) (*models.OfflineMessage, error)
+	DeleteOfflineMessages(ctx context.Context, owner *models.Account, ids []string) ([]string, error)
+}
+
+// Deps are the OIM services' dependencies. Now and NewGUID are the store's
+// clock and id source (golden files pin them).
+type Deps struct {
+	Store   Store
+	Auth    *auth.Authenticator
+	Tickets *auth.Ticketer
+	Config  config.Config // OIM limits
+	Log     *slog.Logger
+	Now     func() time.Time
+	NewGUID func() string
+}
+
 // NewStore returns the OIM Store service. Its body has no operation
 // element, so the operation comes from the SOAPAction: …/oim/Store
 // (MSNP13) or …/oim/Store2 (MSNP15, also the default when the header is
 // missing or unknown).
-func NewStore(d soap.Deps) *soap.Service {
-	h := &storeHandler{d: d}
+func NewStore(deps Deps) *soap.Service {
+	s := &storeService{deps: deps}
 	return &soap.Service{
 		Name:  "oim",
 		Paths: []string{"/OimWS/oim.asmx"},
-		Ops:   map[string]soap.Handler{"Store": h.store, "Store2": h.store},
+		Ops:   map[string]soap.Handler{"Store": s.store, "Store2": s.store},
 		OpFor: storeOp,
 		Fault: storeFault,
 		WSDL:  wsdl.OIM,
@@ -48,15 +77,15 @@ func NewStore(d soap.Deps) *soap.Service {
 }
 
 // NewRSI returns the RSI service.
-func NewRSI(d soap.Deps) *soap.Service {
-	h := &rsiHandler{d: d}
+func NewRSI(deps Deps) *soap.Service {
+	s := &rsiService{deps: deps}
 	return &soap.Service{
 		Name:  "rsi",
 		Paths: []string{"/rsi/rsi.asmx"},
 		Ops: map[string]soap.Handler{
-			"GetMetadata":    h.getMetadata,
-			"GetMessage":     h.getMessage,
-			"DeleteMessages": h.deleteMessages,
+			"GetMetadata":    s.getMetadata,
+			"GetMessage":     s.getMessage,
+			"DeleteMessages": s.deleteMessages,
 		},
 		Fault: rsiFault,
 		WSDL:  wsdl.RSI,

@@ -7,35 +7,36 @@ import (
 	"github.com/abch-im/abch/services/soap"
 )
 
-type rsiHandler struct{ d soap.Deps }
+// rsiService is the RSI service.
+type rsiService struct{ deps Deps }
 
 // authenticate checks PassportCookie/t (the messenger.msn.com ticket,
 // RST_OIM.md §3.1; <p> is derived from t and not needed). MSNP13 clients
 // also send the same t= part as the MSPAuth cookie, used when <t> is empty.
-func (h *rsiHandler) authenticate(r *soap.Request) (*models.Account, error) {
+func (s *rsiService) authenticate(r *soap.Request) (*models.Account, error) {
 	t := soap.PathText(r.Header, "PassportCookie", "t")
 	if t == "" {
 		if c, err := r.HTTP.Cookie("MSPAuth"); err == nil {
 			t = c.Value
 		}
 	}
-	p, err := h.d.Auth.Verify(r.Ctx, t, RSIAudiences...)
+	p, err := s.deps.Auth.Verify(r.Ctx, t, RSIAudiences...)
 	if err != nil {
 		return nil, err
 	}
 	r.Account = p.Email
-	return h.d.Store.AccountByID(r.Ctx, p.AccountID)
+	return s.deps.Store.AccountByID(r.Ctx, p.AccountID)
 }
 
 // getMetadata answers GetMetadata with the MD document as child elements of
 // GetMetadataResponse (RST_OIM.md §3.2): the very document the NS Mail-Data
 // carries, without the 25-message limit.
-func (h *rsiHandler) getMetadata(r *soap.Request) (*soap.Response, error) {
-	acct, err := h.authenticate(r)
+func (s *rsiService) getMetadata(r *soap.Request) (*soap.Response, error) {
+	acct, err := s.authenticate(r)
 	if err != nil {
 		return nil, err
 	}
-	list, err := h.d.Store.OfflineMessages(r.Ctx, acct.ID)
+	list, err := s.deps.Store.OfflineMessages(r.Ctx, acct.ID)
 	if err != nil {
 		return nil, err
 	}
@@ -53,8 +54,8 @@ func (h *rsiHandler) getMetadata(r *soap.Request) (*soap.Response, error) {
 // getMessage answers GetMessage with the stored message as escaped RFC 822
 // text (RST_OIM.md §3.3). An id that does not exist and an id of someone
 // else's message get the same fault.
-func (h *rsiHandler) getMessage(r *soap.Request) (*soap.Response, error) {
-	acct, err := h.authenticate(r)
+func (s *rsiService) getMessage(r *soap.Request) (*soap.Response, error) {
+	acct, err := s.authenticate(r)
 	if err != nil {
 		return nil, err
 	}
@@ -66,7 +67,7 @@ func (h *rsiHandler) getMessage(r *soap.Request) (*soap.Response, error) {
 	if err != nil {
 		return nil, err
 	}
-	m, err := h.d.Store.OfflineMessage(r.Ctx, acct.ID, id, markRead)
+	m, err := s.deps.Store.OfflineMessage(r.Ctx, acct.ID, id, markRead)
 	if err != nil {
 		if models.ErrorCode(err) == models.CodeNotFound {
 			return nil, models.Errorf(models.CodeBadRequest, "message %s does not exist", id)
@@ -88,8 +89,8 @@ func (h *rsiHandler) getMessage(r *soap.Request) (*soap.Response, error) {
 // are skipped and the call still succeeds: purple deletes each message
 // right after showing it and only checks for the absence of a fault, and
 // nobody else's message is ever touched (docs/oim.md).
-func (h *rsiHandler) deleteMessages(r *soap.Request) (*soap.Response, error) {
-	acct, err := h.authenticate(r)
+func (s *rsiService) deleteMessages(r *soap.Request) (*soap.Response, error) {
+	acct, err := s.authenticate(r)
 	if err != nil {
 		return nil, err
 	}
@@ -99,7 +100,7 @@ func (h *rsiHandler) deleteMessages(r *soap.Request) (*soap.Response, error) {
 			ids = append(ids, id)
 		}
 	}
-	if _, err := h.d.Store.DeleteOfflineMessages(r.Ctx, acct, ids); err != nil {
+	if _, err := s.deps.Store.DeleteOfflineMessages(r.Ctx, acct, ids); err != nil {
 		return nil, err
 	}
 	return soap.OK(soap.EmptyResponse(soap.BeginPlain(512), "DeleteMessagesResponse", soap.NSRSI)), nil

@@ -11,7 +11,8 @@ import (
 	"github.com/abch-im/abch/services/soap"
 )
 
-type storeHandler struct{ d soap.Deps }
+// storeService is the OIM Store service.
+type storeService struct{ deps Deps }
 
 // storeRequest is a decoded Store/Store2 call.
 type storeRequest struct {
@@ -29,7 +30,7 @@ type storeRequest struct {
 // q0:SenderThrottleLimitExceeded), then the recipient and limits inside the
 // storing transaction. A 200 is
 // written only after the message and its event are committed.
-func (h *storeHandler) store(r *soap.Request) (*soap.Response, error) {
+func (s *storeService) store(r *soap.Request) (*soap.Response, error) {
 	hdr := r.Header
 	ticket := soap.Child(hdr, "Ticket")
 	if ticket == nil {
@@ -37,7 +38,7 @@ func (h *storeHandler) store(r *soap.Request) (*soap.Response, error) {
 	}
 	req := storeRequest{}
 	req.Passport, _ = soap.Attr(ticket, "passport")
-	p, err := h.d.Auth.Verify(r.Ctx, req.Passport, StoreAudiences...)
+	p, err := s.deps.Auth.Verify(r.Ctx, req.Passport, StoreAudiences...)
 	if err != nil {
 		return nil, err
 	}
@@ -57,7 +58,7 @@ func (h *storeHandler) store(r *soap.Request) (*soap.Response, error) {
 	// The challenge is derived from the ticket, so it needs no server state
 	// and stays valid for the ticket's life (RST_OIM.md §2.2: purple keeps
 	// its key for the session).
-	challenge := h.d.Tickets.LockKeyChallenge(auth.TPart(req.Passport))
+	challenge := s.deps.Tickets.LockKeyChallenge(auth.TPart(req.Passport))
 	if ok, _ := auth.CheckQRY(challenge, req.AppID, req.LockKey); !ok {
 		return nil, &models.Error{Code: models.CodeAuthenticationFailed, Message: "lock key required",
 			Detail: map[string]string{detailLockKeyChallenge: challenge}}
@@ -66,17 +67,17 @@ func (h *storeHandler) store(r *soap.Request) (*soap.Response, error) {
 	if err := decodeStore(r, &req); err != nil {
 		return nil, err
 	}
-	if limit := h.d.Config.OIMMaxBytes; len(req.Content.Text) > limit {
+	if limit := s.deps.Config.OIMMaxBytes; len(req.Content.Text) > limit {
 		return nil, models.Errorf(models.CodeSystemUnavailable, "message larger than %d bytes", limit)
 	}
-	if err := h.d.Store.CountOIMSend(r.Ctx, p.AccountID, h.d.Config.OIMSendLimit, h.d.Config.OIMSendWindow); err != nil {
+	if err := s.deps.Store.CountOIMSend(r.Ctx, p.AccountID, s.deps.Config.OIMSendLimit, s.deps.Config.OIMSendWindow); err != nil {
 		return nil, err
 	}
-	sender, err := h.d.Store.AccountByID(r.Ctx, p.AccountID)
+	sender, err := s.deps.Store.AccountByID(r.Ctx, p.AccountID)
 	if err != nil {
 		return nil, err
 	}
-	recipient, err := h.d.Store.AccountByEmail(r.Ctx, req.To)
+	recipient, err := s.deps.Store.AccountByEmail(r.Ctx, req.To)
 	if err != nil {
 		if c := models.ErrorCode(err); c == models.CodeNotFound || c == models.CodeInvalidEmail {
 			return nil, models.Errorf(models.CodeSystemUnavailable, "recipient does not exist")
@@ -87,16 +88,16 @@ func (h *storeHandler) store(r *soap.Request) (*soap.Response, error) {
 	if err != nil {
 		return nil, err
 	}
-	now := h.d.Store.Now().UTC()
+	now := s.deps.Now().UTC()
 	m := &models.OfflineMessage{
-		GUID: strings.ToUpper(h.d.Store.NewGUID()), SenderID: &sender.ID, SenderEmail: sender.EmailLower,
+		GUID: strings.ToUpper(s.deps.NewGUID()), SenderID: &sender.ID, SenderEmail: sender.EmailLower,
 		SenderFriendly: name, RunID: req.Content.RunID, SequenceNum: req.Content.SequenceNum,
 		ContentType: "text/plain; charset=UTF-8", Body: req.Content.Text, SenderIP: r.RemoteIP,
 		Proxy: sanitizeToken(req.Proxy), ReceivedAt: now, CreatedAt: now,
 	}
 	// SZ in Mail-Data is the size of the GetMessage text (PROTOCOL.md §7.2).
 	m.Size = len(messageText(m, recipient.EmailLower))
-	if err := h.d.Store.StoreOfflineMessage(r.Ctx, sender, recipient, m, h.d.Config.OIMMaxPerRecipient); err != nil {
+	if err := s.deps.Store.StoreOfflineMessage(r.Ctx, sender, recipient, m, s.deps.Config.OIMMaxPerRecipient); err != nil {
 		return nil, err
 	}
 	return soap.OK(storeResponse(req.MessageNumber)), nil

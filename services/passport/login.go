@@ -32,9 +32,9 @@ func throttleKeys(username, remoteIP string) (account, source string) {
 // (RST_OIM.md §1.2), so an account whose password is longer cannot sign in
 // from them; we do not accept prefixes (that would weaken every password) —
 // such users pick a password of at most 16 characters (docs/passport.md).
-func (s *Service) authenticate(r *soap.Request, username, password string) (*models.Account, error) {
+func (s *service) authenticate(r *soap.Request, username, password string) (*models.Account, error) {
 	acctKey, ipKey := throttleKeys(username, r.RemoteIP)
-	th := s.d.Throttle
+	th := s.deps.Throttle
 	if th != nil {
 		blocked, err := th.Blocked(r.Ctx, acctKey, ipKey)
 		if err != nil {
@@ -53,7 +53,7 @@ func (s *Service) authenticate(r *soap.Request, username, password string) (*mod
 		return errFailed(reason)
 	}
 	params := s.params()
-	acct, err := s.d.Store.AccountByEmail(r.Ctx, username)
+	acct, err := s.deps.Store.AccountByEmail(r.Ctx, username)
 	if err != nil {
 		switch models.ErrorCode(err) {
 		case models.CodeNotFound, models.CodeInvalidEmail:
@@ -80,22 +80,22 @@ func (s *Service) authenticate(r *soap.Request, username, password string) (*mod
 		// Upgrade migrated (Escargot PBKDF2) or old-parameter hashes on the
 		// first sign-in; the token version stays, so issued tickets live on.
 		if h, err := auth.HashPassword(password, params); err == nil {
-			if err := s.d.Store.SetPassword(r.Ctx, acct.ID, h, false); err != nil && s.d.Log != nil {
-				s.d.Log.Warn("password rehash failed", "request_id", r.ID, "account", acct.Email, "error", err.Error())
+			if err := s.deps.Store.SetPassword(r.Ctx, acct.ID, h, false); err != nil && s.deps.Log != nil {
+				s.deps.Log.Warn("password rehash failed", "request_id", r.ID, "account", acct.Email, "error", err.Error())
 			}
 		}
 	}
 	return acct, nil
 }
 
-func (s *Service) params() auth.Argon2Params {
-	c := s.d.Config
+func (s *service) params() auth.Argon2Params {
+	c := s.deps.Config
 	return auth.Argon2Params{MemoryKiB: c.Argon2Memory, Time: c.Argon2Time, Parallelism: c.Argon2Par}
 }
 
 // dummy is a hash of a random password with the current parameters, made on
 // first use.
-func (s *Service) dummy() string {
+func (s *service) dummy() string {
 	s.dummyOnce.Do(func() {
 		h, err := auth.HashPassword("abch: no such account", s.params())
 		if err == nil {

@@ -5,10 +5,13 @@
 package passport
 
 import (
+	"context"
+	"log/slog"
 	"strings"
 	"sync"
 
 	"github.com/abch-im/abch/internal/auth"
+	"github.com/abch-im/abch/internal/config"
 	"github.com/abch-im/abch/models"
 	"github.com/abch-im/abch/services/soap"
 	"github.com/abch-im/abch/wsdl"
@@ -35,17 +38,32 @@ const (
 	reqStatusInvalidRequest = "0x80048820"
 )
 
-// Service is the Passport RST service.
-type Service struct {
-	d soap.Deps
+// Store is the storage the Passport service uses (*store.Store).
+type Store interface {
+	AccountByEmail(ctx context.Context, email string) (*models.Account, error)
+	SetPassword(ctx context.Context, id int64, hash string, invalidate bool) error
+}
+
+// Deps are the Passport service's dependencies.
+type Deps struct {
+	Store    Store
+	Tickets  *auth.Ticketer
+	Throttle *auth.Throttle
+	Config   config.Config // Argon2 parameters, machine name
+	Log      *slog.Logger
+}
+
+// service is the Passport RST service.
+type service struct {
+	deps Deps
 
 	dummyOnce sync.Once
 	dummyHash string // verified against for unknown accounts (same cost as a real check)
 }
 
 // New returns the Passport RST service.
-func New(d soap.Deps) *soap.Service {
-	s := &Service{d: d}
+func New(deps Deps) *soap.Service {
+	s := &service{deps: deps}
 	return &soap.Service{
 		Name: "passport",
 		// Matched case-insensitively with repeated slashes collapsed, so
@@ -115,7 +133,7 @@ func decode(r *soap.Request) (*signIn, error) {
 
 // requestTokens is the RST operation: check the password (throttled), then
 // issue one ticket per requested address.
-func (s *Service) requestTokens(r *soap.Request) (*soap.Response, error) {
+func (s *service) requestTokens(r *soap.Request) (*soap.Response, error) {
 	in, err := decode(r)
 	if err != nil {
 		return nil, err

@@ -32,9 +32,9 @@ const (
 // build stamp in the real service; nobody parses it).
 const serverVersionText = " abch 1.0"
 
-func (s *Service) now() time.Time {
-	if s.d.Tickets != nil && s.d.Tickets.Now != nil {
-		return s.d.Tickets.Now().UTC()
+func (s *service) now() time.Time {
+	if s.deps.Tickets != nil && s.deps.Tickets.Now != nil {
+		return s.deps.Tickets.Now().UTC()
 	}
 	return time.Now().UTC()
 }
@@ -66,14 +66,14 @@ func begin(capacity int, failed bool) *xmlw.Writer {
 // serverInfo writes psf:serverInfo; ServerTime is read by aMSN to judge
 // token expiry (RST_OIM.md §1.3: without it aMSN re-runs the RST before
 // every SOAP call).
-func (s *Service) serverInfo(w *xmlw.Writer, now time.Time) {
+func (s *service) serverInfo(w *xmlw.Writer, now time.Time) {
 	w.Start("psf:serverInfo")
 	w.Attr("Path", "Live1")
 	w.Attr("RollingUpgradeState", "ExclusiveNew")
 	w.Attr("LocVersion", "0")
 	w.Attr("ServerTime", now.Format(timeFmt))
 	w.EndStart()
-	w.Text(s.d.Config.Hostname + serverVersionText)
+	w.Text(s.deps.Config.Hostname + serverVersionText)
 	w.Close("psf:serverInfo")
 }
 
@@ -83,7 +83,7 @@ func (s *Service) serverInfo(w *xmlw.Writer, now time.Time) {
 // whitespace between elements: pidgin walks every sibling node and
 // crashes on a text node between two responses
 // (captures/pidgin-2.10.1-crash-on-indented-rst).
-func (s *Service) render(acct *models.Account, tokens []tokenRequest) []byte {
+func (s *service) render(acct *models.Account, tokens []tokenRequest) []byte {
 	now := s.now().Truncate(time.Second)
 	w := begin(2048+1600*len(tokens), false)
 	w.Leaf("psf:PUID", fmt.Sprintf("%016X", acct.PUIDUnsigned()))
@@ -128,8 +128,8 @@ func (s *Service) render(acct *models.Account, tokens []tokenRequest) []byte {
 	return w.Bytes()
 }
 
-func (s *Service) renderToken(w *xmlw.Writer, acct *models.Account, tr tokenRequest, created string) {
-	tk := s.d.Tickets.Issue(acct.ID, acct.TokenVersion, tr.Audience)
+func (s *service) renderToken(w *xmlw.Writer, acct *models.Account, tr tokenRequest, created string) {
+	tk := s.deps.Tickets.Issue(acct.ID, acct.TokenVersion, tr.Audience)
 	w.Open("wst:RequestSecurityTokenResponse")
 	legacy := tr.Audience == auth.AudTB
 	if legacy {
@@ -196,7 +196,7 @@ func encryptedData(w *xmlw.Writer, id, cipher string) {
 // 2xx/500). A failed sign-in is wsse:FailedAuthentication with reqstatus
 // 0x80048821; a request we cannot read is S:Client "Invalid Request"
 // (0x80048820).
-func (s *Service) Fault(r *soap.Request, e *models.Error) *soap.Response {
+func (s *service) Fault(r *soap.Request, e *models.Error) *soap.Response {
 	now := s.now().Truncate(time.Second)
 	code, text, status := "S:Client", "Invalid Request", reqStatusInvalidRequest
 	switch e.Code {

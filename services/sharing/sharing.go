@@ -14,15 +14,30 @@ import (
 	"github.com/abch-im/abch/wsdl"
 )
 
-// Service holds the Sharing service's dependencies and its answer cache.
-type Service struct {
-	deps  soap.Deps
+// Store is the storage the Sharing service uses (*store.Store).
+type Store interface {
+	Memberships(ctx context.Context, ownerID, sinceRev int64) (*store.MembershipSet, error)
+	AddMembers(ctx context.Context, ownerID int64, specs []store.MemberSpec) (*store.MemberResult, error)
+	DeleteMembers(ctx context.Context, ownerID int64, specs []store.MemberSpec) (*store.MemberResult, error)
+}
+
+// Deps are the Sharing service's dependencies.
+type Deps struct {
+	Store      Store
+	Auth       soap.ABAuth
+	Hostname   string // machineName in faults
+	CacheBytes int    // budget of the full-answer cache
+}
+
+// service is the Sharing service: its dependencies and its answer cache.
+type service struct {
+	deps  Deps
 	cache *answercache.Cache[cacheKey]
 }
 
 // New returns the Sharing service.
-func New(d soap.Deps) *soap.Service {
-	s := &Service{deps: d, cache: answercache.New[cacheKey](d.Config.SharingCacheBytes)}
+func New(deps Deps) *soap.Service {
+	s := &service{deps: deps, cache: answercache.New[cacheKey](deps.CacheBytes)}
 	return &soap.Service{
 		Name:  "sharing",
 		Paths: []string{"/abservice/SharingService.asmx"},
@@ -31,7 +46,7 @@ func New(d soap.Deps) *soap.Service {
 			"AddMember":      s.addMember,
 			"DeleteMember":   s.deleteMember,
 		},
-		Fault: soap.ABFaults(d.Config.Hostname),
+		Fault: soap.ABFaults(deps.Hostname),
 		WSDL:  wsdl.Sharing,
 	}
 }
@@ -40,8 +55,8 @@ func New(d soap.Deps) *soap.Service {
 // of (account, revision, whether Messenger was asked for), so it is cached
 // under the revision the ticket check loaded; any change bumps the
 // revision and the stale entry is never hit again.
-func (s *Service) findMembership(r *soap.Request) (*soap.Response, error) {
-	p, err := s.deps.Authenticate(r)
+func (s *service) findMembership(r *soap.Request) (*soap.Response, error) {
+	p, err := s.deps.Auth.Authenticate(r)
 	if err != nil {
 		return nil, err
 	}
@@ -69,18 +84,18 @@ func (s *Service) findMembership(r *soap.Request) (*soap.Response, error) {
 	return soap.OK(renderFindMembership(set, req.Messenger)), nil
 }
 
-func (s *Service) addMember(r *soap.Request) (*soap.Response, error) {
+func (s *service) addMember(r *soap.Request) (*soap.Response, error) {
 	return s.change(r, true)
 }
 
-func (s *Service) deleteMember(r *soap.Request) (*soap.Response, error) {
+func (s *service) deleteMember(r *soap.Request) (*soap.Response, error) {
 	return s.change(r, false)
 }
 
 // change runs AddMember/DeleteMember: decode every member first (a bad one
 // fails the request before anything is written), then one transaction.
-func (s *Service) change(r *soap.Request, add bool) (*soap.Response, error) {
-	p, err := s.deps.Authenticate(r)
+func (s *service) change(r *soap.Request, add bool) (*soap.Response, error) {
+	p, err := s.deps.Auth.Authenticate(r)
 	if err != nil {
 		return nil, err
 	}

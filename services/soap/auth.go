@@ -1,24 +1,15 @@
 package soap
 
 import (
-	"log/slog"
 	"net/http"
 
 	"github.com/abch-im/abch/internal/auth"
-	"github.com/abch-im/abch/internal/config"
-	"github.com/abch-im/abch/internal/store"
 	"github.com/abch-im/abch/models"
 )
 
-// Deps is what every service is built from; only the router wires in the
-// concrete values.
-type Deps struct {
-	Config   config.Config
-	Store    *store.Store
-	Tickets  *auth.Ticketer
-	Auth     *auth.Authenticator
-	Throttle *auth.Throttle
-	Log      *slog.Logger
+// ABAuth checks the tickets of Address Book and Sharing requests.
+type ABAuth struct {
+	Auth *auth.Authenticator
 }
 
 // ABFaults is the FaultFunc of the Address Book and Sharing services: HTTP
@@ -49,26 +40,26 @@ var ABAudiences = []auth.Audience{auth.AudContacts, auth.AudMessenger}
 
 // Authenticate checks the AB/Sharing credentials of r and records the
 // account for the log.
-func (d Deps) Authenticate(r *Request) (*auth.Principal, error) {
-	c, err := d.CheckTicket(r)
+func (a ABAuth) Authenticate(r *Request) (*auth.Principal, error) {
+	c, err := a.CheckTicket(r)
 	if err != nil {
 		return nil, err
 	}
-	return d.Load(r, c)
+	return a.Load(r, c)
 }
 
 // CheckTicket is the database-free half of Authenticate (auth.Check). A
 // handler that goes on to read the account row together with its data (the
 // pipelined delta) finishes the check with Accept on the row it read; any
 // other finishes it with Load.
-func (d Deps) CheckTicket(r *Request) (auth.Claims, error) {
-	return d.Auth.Check(ABCredentials(r), ABAudiences...)
+func (a ABAuth) CheckTicket(r *Request) (auth.Claims, error) {
+	return a.Auth.Check(ABCredentials(r), ABAudiences...)
 }
 
 // Load finishes CheckTicket's check by reading the account row
 // (auth.Authenticator.Load) and records the account for the log.
-func (d Deps) Load(r *Request, c auth.Claims) (*auth.Principal, error) {
-	p, err := d.Auth.Load(r.Ctx, c)
+func (a ABAuth) Load(r *Request, c auth.Claims) (*auth.Principal, error) {
+	p, err := a.Auth.Load(r.Ctx, c)
 	if err != nil {
 		return nil, err
 	}
@@ -78,8 +69,8 @@ func (d Deps) Load(r *Request, c auth.Claims) (*auth.Principal, error) {
 
 // Accept finishes CheckTicket's check with the account row st (nil when it
 // is gone) and records the account for the log.
-func (d Deps) Accept(r *Request, c auth.Claims, st *models.Account) (*auth.Principal, error) {
-	p, err := d.Auth.Accept(c, st)
+func (a ABAuth) Accept(r *Request, c auth.Claims, st *models.Account) (*auth.Principal, error) {
+	p, err := a.Auth.Accept(c, st)
 	if err != nil {
 		return nil, err
 	}
