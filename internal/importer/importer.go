@@ -688,7 +688,7 @@ func (im *run) importAccount(ctx context.Context, d *AccountDoc, where string, s
 		switch {
 		case isNew:
 			outcome = "created"
-		case w.bumped || pwChanged:
+		case t.Rev(acct.ID) != 0 || pwChanged:
 			outcome = "updated"
 		default:
 			outcome = "unchanged"

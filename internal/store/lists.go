@@ -290,23 +290,14 @@ func (s *Store) updateSelf(ctx context.Context, accountID int64,
 			out = &a
 			return nil
 		}
-		if err := t.Bump(accountID); err != nil {
+		found, err := t.setProfile(accountID, acctUpd, meUpd)
+		if err != nil {
 			return err
 		}
-		rev := t.Rev(accountID)
-		acctUpd["updated_at"] = t.Now
-		if err := t.DB.Model(&models.Account{}).Where("id = ?", accountID).Updates(acctUpd).Error; err != nil {
-			return err
-		}
-		meUpd["rev"], meUpd["updated_at"] = rev, t.Now
-		res = t.DB.Model(&models.Contact{}).Where("owner_id = ? AND contact_key = ?", accountID, models.MeKey).Updates(meUpd)
-		if res.Error != nil {
-			return res.Error
-		}
-		if res.RowsAffected == 0 {
+		if !found {
 			return fmt.Errorf("store: account %d has no Me contact", accountID)
 		}
-		a.Revision = rev
+		a.Revision = t.Rev(accountID)
 		out = &a
 		return t.Emit(accountID, events.SelfChanged(evType, Party(&a), data))
 	})

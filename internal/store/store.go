@@ -280,15 +280,9 @@ func (t *Txn) Bump(ids ...int64) error {
 // Rev returns the revision allocated for account id by Bump (0 if none).
 func (t *Txn) Rev(id int64) int64 { return t.revs[id] }
 
-// needsNotify lists the event types that carry the NOT ABCHInternal hint.
-var needsNotify = map[string]bool{
-	events.TypeReverseAdded: true, events.TypeReverseRemoved: true, events.TypeMembershipChanged: true,
-	events.TypeAddressBookChanged: true, events.TypeProfileChanged: true, events.TypePrivacyChanged: true,
-}
-
 // Emit writes ev to the outbox in this transaction, filling in its id, time
-// and revision (the recipient's revision allocated in this transaction) and
-// appending the NOT hint for address-book events.
+// and revision (the recipient's revision allocated in this transaction);
+// events.Event.Seal decides which events carry the NOT hint.
 func (t *Txn) Emit(recipientID int64, ev events.Event) error {
 	ev.ID = t.store.NewGUID()
 	ev.Time = t.Now
@@ -297,12 +291,7 @@ func (t *Txn) Emit(recipientID int64, ev events.Event) error {
 			ev.Revision = models.FormatRevision(rev)
 		}
 	}
-	if needsNotify[ev.Type] {
-		ev.NS = append(ev.NS, events.NSCommand{Command: "NOT", Payload: events.NotifyPayload(ev.Recipient, ev.Revision)})
-	}
-	if ev.NS == nil {
-		ev.NS = []events.NSCommand{}
-	}
+	ev.Seal()
 	payload, err := json.Marshal(ev)
 	if err != nil {
 		return err
