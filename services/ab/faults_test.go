@@ -20,7 +20,7 @@ func TestMalformedAndForeignInput(t *testing.T) {
 		alice := e.account("alice@example.com", "Alice")
 		e.account("bob@example.com", "Bob")
 		mallory := e.account("mallory@example.com", "Mallory")
-		st := e.s.Store
+		st := e.Store
 		must := func(_ any, err error) {
 			t.Helper()
 			if err != nil {
@@ -200,8 +200,8 @@ func TestDeltaCursors(t *testing.T) {
 			}
 		})
 		t.Run("after pruning the old cursor needs a full sync, the new one works", func(t *testing.T) {
-			e.tick.Add(3600) // an hour later
-			n, err := e.s.Store.PruneTombstones(context.Background(), 30*time.Minute)
+			e.Reads.Add(3600) // an hour later
+			n, err := e.Store.PruneTombstones(context.Background(), 30*time.Minute)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -245,7 +245,7 @@ func TestPagedAndABAdd(t *testing.T) {
 		wantOK(t, r, "ABAdd")
 		golden(t, "abadd.xml", r.Body)
 		// An imported account without its Me contact is repaired by ABAdd.
-		if err := e.s.Store.DB.Exec("DELETE FROM contacts WHERE owner_id = ? AND contact_key = 'me'", alice.ID).Error; err != nil {
+		if err := e.Store.DB.Exec("DELETE FROM contacts WHERE owner_id = ? AND contact_key = 'me'", alice.ID).Error; err != nil {
 			t.Fatal(err)
 		}
 		wantOK(t, e.call(alice, `<ABAdd xmlns="http://www.msn.com/webservices/AddressBook"><abInfo><ownerEmail>alice@example.com</ownerEmail></abInfo></ABAdd>`), "ABAdd")

@@ -130,7 +130,7 @@ func expectedFault(fc fixtureCase) models.Code {
 // delete, so it succeeds).
 func (e *abEnv) seedFor(t *testing.T, owner *models.Account, opName, body string) {
 	ctx := context.Background()
-	st := e.s.Store
+	st := e.Store
 	var groups []string
 	for i, m := range groupIDRE.FindAllStringSubmatch(body, -1) {
 		g := strings.ToLower(m[1])
@@ -171,7 +171,7 @@ func (e *abEnv) sendFixture(t *testing.T, owner *models.Account, fc fixtureCase)
 	// the messenger.msn.com ticket) comes as a cookie.
 	cookie := ""
 	if !ticketRE.MatchString(fc.body) && !strings.Contains(fc.body, "&tickettoken;") {
-		cookie = e.s.Deps.Tickets.Issue(owner.ID, owner.TokenVersion, auth.AudMessenger).T
+		cookie = e.Deps.Tickets.Issue(owner.ID, owner.TokenVersion, auth.AudMessenger).T
 	}
 	if fc.raw == "" {
 		return e.post(body, cookie)
@@ -189,7 +189,7 @@ func (e *abEnv) sendFixture(t *testing.T, owner *models.Account, fc fixtureCase)
 		head = append(head, line)
 	}
 	head = append(head, "Connection: close")
-	c, err := net.Dial("tcp", e.s.HTTPAddr)
+	c, err := net.Dial("tcp", e.HTTPAddr)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -2,11 +2,7 @@ package ab_test
 
 import (
 	"context"
-	"flag"
-	"io"
 	"net/http"
-	"os"
-	"path/filepath"
 	"regexp"
 	"strings"
 	"sync/atomic"
@@ -15,94 +11,58 @@ import (
 
 	"github.com/abch-im/abch/internal/auth"
 	"github.com/abch-im/abch/internal/config"
-	"github.com/abch-im/abch/internal/server"
-	"github.com/abch-im/abch/internal/store"
 	"github.com/abch-im/abch/internal/testenv"
 	"github.com/abch-im/abch/models"
-	"github.com/abch-im/abch/services/soap"
 )
 
-var update = flag.Bool("update", false, "rewrite golden files in fixtures/ab")
-
-// epoch is the deterministic clock's start.
-var epoch = time.Date(2008, 8, 10, 15, 20, 6, 427_000_000, time.UTC)
+// clock is the deterministic clock of every golden answer: one second per
+// reading, GUIDs 00000000-0000-4000-8000-<n>.
+var clock = testenv.Clock{Start: time.Date(2008, 8, 10, 15, 20, 6, 427_000_000, time.UTC), Step: time.Second, GUIDPrefix: "00000000-0000-4000-8000-"}
 
 // abEnv is a running server plus helpers to drive it like a client.
 type abEnv struct {
-	t    testing.TB
-	s    *server.Server
+	*testenv.Service
 	url  string
-	tick *atomic.Int64 // clock readings (testenv.Deterministic)
 	cids atomic.Int64
 }
 
-// newEnv starts abch on cfg with a deterministic clock (one second per
-// reading) and GUID source, so answers can be compared with golden files.
+// newEnv starts abch on cfg with the deterministic clock, so answers can
+// be compared with golden files.
 func newEnv(t testing.TB, cfg config.Config) *abEnv {
 	t.Helper()
-	s := testenv.StartServer(t, cfg)
-	e := &abEnv{t: t, s: s, url: "http://" + s.HTTPAddr + "/abservice/abservice.asmx"}
-	e.tick = testenv.Deterministic(s.Store, epoch, time.Second, "00000000-0000-4000-8000-")
-	return e
+	s := testenv.NewService(t, cfg, clock)
+	return &abEnv{Service: s, url: "/abservice/abservice.asmx"}
 }
 
 // account creates an account with a deterministic CID.
 func (e *abEnv) account(email, name string) *models.Account {
-	e.t.Helper()
-	ctx := context.Background()
-	a, err := e.s.Store.CreateAccount(ctx, store.NewAccount{Email: email, DisplayName: name})
-	if err != nil {
-		e.t.Fatalf("create %s: %v", email, err)
-	}
-	cid := 1000 + e.cids.Add(1)
-	if err := e.s.Store.DB.Exec("UPDATE accounts SET cid = ? WHERE id = ?", cid, a.ID).Error; err != nil {
-		e.t.Fatal(err)
-	}
-	if err := e.s.Store.DB.Exec("UPDATE contacts SET cid = ? WHERE contact_account_id = ?", cid, a.ID).Error; err != nil {
-		e.t.Fatal(err)
-	}
-	a.CID = cid
+	e.T.Helper()
+	a := e.Account(email, name)
+	e.SetIDs(a, 1000+e.cids.Add(1), 0)
 	return a
 }
 
 // ticket mints a contacts.msn.com ticket for a.
 func (e *abEnv) ticket(a *models.Account) string {
-	return e.s.Deps.Tickets.Issue(a.ID, a.TokenVersion, auth.AudContacts).Text()
+	return e.Ticket(a, auth.AudContacts).Text()
 }
 
 // reply is what a client sees.
-type reply struct {
-	Status int
-	Body   string
-	Header http.Header
-}
+type reply = testenv.Reply
 
 // post sends a raw request body with optional cookie.
 func (e *abEnv) post(body, cookie string) reply {
-	e.t.Helper()
-	req, err := http.NewRequest(http.MethodPost, e.url, strings.NewReader(body))
-	if err != nil {
-		e.t.Fatal(err)
-	}
-	req.Header.Set("Content-Type", "text/xml; charset=utf-8")
+	e.T.Helper()
+	hdr := http.Header{}
 	if cookie != "" {
-		req.Header.Set("Cookie", "MSPAuth="+cookie)
+		hdr.Set("Cookie", "MSPAuth="+cookie)
 	}
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		e.t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	b, err := io.ReadAll(resp.Body)
-	if err != nil {
-		e.t.Fatal(err)
-	}
-	return reply{Status: resp.StatusCode, Body: string(b), Header: resp.Header}
+	return e.Post(e.url, body, hdr)
 }
 
 // call sends op (the Body's operation element) as a with a TicketToken.
 func (e *abEnv) call(a *models.Account, op string) reply {
-	e.t.Helper()
+	e.T.Helper()
 	return e.post(envelope(e.ticket(a), op), "")
 }
 
@@ -156,41 +116,25 @@ func resultGUID(t testing.TB, r reply) string {
 // golden compares got with fixtures/ab/name (rewritten with -update).
 func golden(t testing.TB, name, got string) {
 	t.Helper()
-	path := filepath.Join(testenv.RepoRoot(t), "fixtures", "ab", name)
-	if *update {
-		if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
-			t.Fatal(err)
-		}
-		if err := os.WriteFile(path, []byte(got), 0o644); err != nil {
-			t.Fatal(err)
-		}
-		return
-	}
-	want, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatalf("golden %s: %v (run with -update)", name, err)
-	}
-	if string(want) != got {
-		t.Fatalf("answer differs from %s:\n got: %s\nwant: %s", path, got, want)
-	}
+	testenv.Golden(t, "ab", name, got)
 }
 
 // countRows counts rows of a table matching a condition.
 func (e *abEnv) countRows(table, where string, args ...any) int64 {
-	e.t.Helper()
+	e.T.Helper()
 	var n int64
-	if err := e.s.Store.DB.Table(table).Where(where, args...).Count(&n).Error; err != nil {
-		e.t.Fatal(err)
+	if err := e.Store.DB.Table(table).Where(where, args...).Count(&n).Error; err != nil {
+		e.T.Fatal(err)
 	}
 	return n
 }
 
 // revision returns an account's current revision.
 func (e *abEnv) revision(a *models.Account) int64 {
-	e.t.Helper()
-	acct, err := e.s.Store.AccountByID(context.Background(), a.ID)
+	e.T.Helper()
+	acct, err := e.Store.AccountByID(context.Background(), a.ID)
 	if err != nil {
-		e.t.Fatal(err)
+		e.T.Fatal(err)
 	}
 	return acct.Revision
 }
@@ -216,5 +160,3 @@ func abLastChange(t testing.TB, r reply) string {
 	}
 	return m[1]
 }
-
-var _ = soap.NSAB

@@ -178,7 +178,7 @@ func TestScenario(t *testing.T) {
 			c := abLastChange(t, e.findAll(alice))
 			r := e.call(alice, op("ABContactUpdate", `<contacts><Contact><contactInfo><contactType>Me</contactType><displayName>Alice%20A</displayName><annotations><Annotation><Name>MSN.IM.BLP</Name><Value>2</Value></Annotation><Annotation><Name>MSN.IM.GTC</Name><Value>0</Value></Annotation><Annotation><Name>MSN.IM.MPOP</Name><Value>1</Value></Annotation></annotations></contactInfo><propertiesChanged>DisplayName Annotation</propertiesChanged></Contact></contacts>`))
 			wantOK(t, r, "ABContactUpdate")
-			acct, err := e.s.Store.AccountByID(t.Context(), alice.ID)
+			acct, err := e.Store.AccountByID(t.Context(), alice.ID)
 			if err != nil {
 				t.Fatal(err)
 			}

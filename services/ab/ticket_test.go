@@ -48,7 +48,7 @@ func TestTicketStateOnEveryFind(t *testing.T) {
 		wantFault(t, e.post(envelope(good, requests["malformed cursor"]), ""), models.CodeBadRequest)
 		wantFault(t, e.post(envelope(good, requests["foreign abId"]), ""), models.CodeInvalidArgument)
 		// The MSNP13 cookie form (messenger.msn.com ticket) serves a delta too.
-		cookie := e.s.Deps.Tickets.Issue(alice.ID, alice.TokenVersion, auth.AudMessenger).T
+		cookie := e.Deps.Tickets.Issue(alice.ID, alice.TokenVersion, auth.AudMessenger).T
 		if r := e.post(envelope("", delta), cookie); r.Status != 200 || !strings.Contains(r.Body, "bob@example.com") {
 			t.Fatalf("cookie delta: %d\n%s", r.Status, r.Body)
 		}
@@ -64,24 +64,24 @@ func TestTicketStateOnEveryFind(t *testing.T) {
 			}
 		}
 		t.Run("ticket for another audience", func(t *testing.T) {
-			refused(t, e.s.Deps.Tickets.Issue(alice.ID, alice.TokenVersion, auth.AudStorage).Text())
+			refused(t, e.Deps.Tickets.Issue(alice.ID, alice.TokenVersion, auth.AudStorage).Text())
 		})
 		t.Run("ticket for an account that does not exist", func(t *testing.T) {
-			refused(t, e.s.Deps.Tickets.Issue(alice.ID+1000, 1, auth.AudContacts).Text())
+			refused(t, e.Deps.Tickets.Issue(alice.ID+1000, 1, auth.AudContacts).Text())
 		})
 		t.Run("ticket from before a password change", func(t *testing.T) {
-			if err := e.s.Store.SetPassword(ctx, alice.ID, "x", true); err != nil {
+			if err := e.Store.SetPassword(ctx, alice.ID, "x", true); err != nil {
 				t.Fatal(err)
 			}
 			refused(t, good)
-			fresh := e.s.Deps.Tickets.Issue(alice.ID, alice.TokenVersion+1, auth.AudContacts).Text()
+			fresh := e.Deps.Tickets.Issue(alice.ID, alice.TokenVersion+1, auth.AudContacts).Text()
 			if r := e.post(envelope(fresh, delta), ""); r.Status != 200 || !strings.Contains(r.Body, "bob@example.com") {
 				t.Fatalf("new ticket after the change: %d\n%s", r.Status, r.Body)
 			}
 			good = fresh
 		})
 		t.Run("disabled account", func(t *testing.T) {
-			if err := e.s.Store.DB.Exec("UPDATE accounts SET disabled = ? WHERE id = ?", true, alice.ID).Error; err != nil {
+			if err := e.Store.DB.Exec("UPDATE accounts SET disabled = ? WHERE id = ?", true, alice.ID).Error; err != nil {
 				t.Fatal(err)
 			}
 			refused(t, good)

@@ -17,13 +17,14 @@ func BenchmarkStoreAndFetch(b *testing.B) {
 	cfg := testenv.Config(b, testenv.DB{Name: store.DialectSQLite})
 	cfg.OIMMaxPerRecipient = 1 << 30
 	s := testenv.StartServer(b, cfg)
-	e := &env{t: b, s: s, base: "http://" + s.HTTPAddr}
-	e.alice = e.account("alice@example.com", "Alice")
-	e.bob = e.account("bob@example.com", "Bob")
+	// The real clock: a standing one would throttle the sender.
+	e := &env{Service: &testenv.Service{Server: s, T: b, Base: "http://" + s.HTTPAddr}}
+	e.alice = e.Account("alice@example.com", "Alice")
+	e.bob = e.Account("bob@example.com", "Bob")
 	storeBody := e.validStore(b, e.alice)
-	get := withCookie(readShared(b, "clients/requests/papyon/GetMessage.xml"), e.ticket(e.bob, auth.AudMessenger))
+	get := withCookie(readShared(b, "clients/requests/papyon/GetMessage.xml"), e.Ticket(e.bob, auth.AudMessenger))
 	do := func(path, action, body string) {
-		req, _ := http.NewRequest(http.MethodPost, e.base+path, strings.NewReader(body))
+		req, _ := http.NewRequest(http.MethodPost, e.Base+path, strings.NewReader(body))
 		req.Header.Set("SOAPAction", action)
 		resp, err := http.DefaultClient.Do(req)
 		if err != nil {

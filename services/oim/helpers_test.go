@@ -1,11 +1,7 @@
 package oim_test
 
 import (
-	"bytes"
-	"context"
-	"flag"
 	"fmt"
-	"io"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -15,87 +11,53 @@ import (
 	"time"
 
 	"github.com/abch-im/abch/internal/auth"
-	"github.com/abch-im/abch/internal/server"
-	"github.com/abch-im/abch/internal/store"
+	"github.com/abch-im/abch/internal/config"
 	"github.com/abch-im/abch/internal/testenv"
 	"github.com/abch-im/abch/models"
 )
 
-var update = flag.Bool("update", false, "rewrite the golden files in fixtures/oim")
-
-// fixedNow is the deterministic clock of golden-file tests.
-var fixedNow = time.Date(2008, 8, 10, 15, 20, 6, 423_000_000, time.UTC)
+// clock is the deterministic clock of golden-file tests (it stands still).
+var clock = testenv.Clock{Start: time.Date(2008, 8, 10, 15, 20, 6, 423_000_000, time.UTC), GUIDPrefix: "a3d2b9c8-6f1e-4d7a-8b0c-"}
 
 // env is one running server with Alice, Bob and Carol.
 type env struct {
-	t                 testing.TB
-	s                 *server.Server
-	base              string
+	*testenv.Service
 	alice, bob, carol *models.Account
 }
 
-func newEnv(t *testing.T, s *server.Server) *env {
+func newEnv(t *testing.T, cfg config.Config) *env {
 	t.Helper()
-	testenv.Deterministic(s.Deps.Store, fixedNow, 0, "a3d2b9c8-6f1e-4d7a-8b0c-")
-	e := &env{t: t, s: s, base: "http://" + s.HTTPAddr}
-	e.alice = e.account("alice@example.com", "Alice")
-	e.bob = e.account("bob@example.com", "Bob")
-	e.carol = e.account("carol@example.com", "Carol")
+	e := &env{Service: testenv.NewService(t, cfg, clock)}
+	e.alice = e.Account("alice@example.com", "Alice")
+	e.bob = e.Account("bob@example.com", "Bob")
+	e.carol = e.Account("carol@example.com", "Carol")
 	return e
-}
-
-func (e *env) account(email, name string) *models.Account {
-	e.t.Helper()
-	a, err := e.s.Deps.Store.CreateAccount(context.Background(), store.NewAccount{Email: email, DisplayName: name})
-	if err != nil {
-		e.t.Fatal(err)
-	}
-	return a
-}
-
-func (e *env) ticket(a *models.Account, aud auth.Audience) auth.Ticket {
-	return e.s.Deps.Tickets.Issue(a.ID, a.TokenVersion, aud)
 }
 
 // lockKey is what a client computes for the challenge of ticket tk.
 func (e *env) lockKey(tk auth.Ticket, appid string) string {
-	return auth.QRYHash(e.s.Deps.Tickets.LockKeyChallenge(tk.T), appid, auth.ProductKeys[appid])
+	return auth.QRYHash(e.Deps.Tickets.LockKeyChallenge(tk.T), appid, auth.ProductKeys[appid])
 }
 
 // post sends one SOAP request and returns the status and body.
 func (e *env) post(path, action, body string, hdr ...string) (int, string) {
-	e.t.Helper()
-	req, err := http.NewRequest(http.MethodPost, e.base+path, strings.NewReader(body))
-	if err != nil {
-		e.t.Fatal(err)
-	}
-	req.Header.Set("Content-Type", "text/xml; charset=utf-8")
+	e.T.Helper()
+	h := http.Header{}
 	if action != "" {
-		req.Header.Set("SOAPAction", action)
+		h.Set("SOAPAction", action)
 	}
 	for i := 0; i+1 < len(hdr); i += 2 {
-		req.Header.Set(hdr[i], hdr[i+1])
+		h.Set(hdr[i], hdr[i+1])
 	}
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		e.t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	b, err := io.ReadAll(resp.Body)
-	if err != nil {
-		e.t.Fatal(err)
-	}
-	if resp.ContentLength != int64(len(b)) {
-		e.t.Errorf("Content-Length %d for %d bytes", resp.ContentLength, len(b))
-	}
-	return resp.StatusCode, string(b)
+	r := e.Post(path, body, h)
+	return r.Status, r.Body
 }
 
 func (e *env) count(model any, where string, args ...any) int64 {
-	e.t.Helper()
+	e.T.Helper()
 	var n int64
-	if err := e.s.Deps.Store.DB.Model(model).Where(where, args...).Count(&n).Error; err != nil {
-		e.t.Fatal(err)
+	if err := e.Store.DB.Model(model).Where(where, args...).Count(&n).Error; err != nil {
+		e.T.Fatal(err)
 	}
 	return n
 }
@@ -105,10 +67,10 @@ func (e *env) oims(recipient *models.Account) int64 {
 }
 
 func (e *env) outbox(recipient *models.Account) []models.OutboxEvent {
-	e.t.Helper()
+	e.T.Helper()
 	var rows []models.OutboxEvent
-	if err := e.s.Deps.Store.DB.Where("recipient_id = ?", recipient.ID).Order("id").Find(&rows).Error; err != nil {
-		e.t.Fatal(err)
+	if err := e.Store.DB.Where("recipient_id = ?", recipient.ID).Order("id").Find(&rows).Error; err != nil {
+		e.T.Fatal(err)
 	}
 	return rows
 }
@@ -182,7 +144,7 @@ func readCapture(t testing.TB, rel string) capture {
 // replay sends a captured request with its own headers (Cookie, SOAPAction,
 // User-Agent) and path.
 func (e *env) replay(c capture, body string) (int, string) {
-	e.t.Helper()
+	e.T.Helper()
 	var hdr []string
 	for k := range c.Header {
 		switch k {
@@ -197,23 +159,7 @@ func (e *env) replay(c capture, body string) (int, string) {
 // golden compares got with fixtures/oim/name, rewriting it under -update.
 func golden(t *testing.T, name, got string) {
 	t.Helper()
-	path := filepath.Join("..", "..", "fixtures", "oim", name)
-	if *update {
-		if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
-			t.Fatal(err)
-		}
-		if err := os.WriteFile(path, []byte(got), 0o644); err != nil {
-			t.Fatal(err)
-		}
-		return
-	}
-	want, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatalf("golden %s: %v (run with -update)", name, err)
-	}
-	if !bytes.Equal(want, []byte(got)) {
-		t.Errorf("%s differs from golden file:\n got: %s\nwant: %s", name, got, want)
-	}
+	testenv.Golden(t, "oim", name, got)
 }
 
 // rstChallenge extracts the lock-key challenge answer shown in

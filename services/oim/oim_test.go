@@ -48,11 +48,11 @@ var storeClients = []struct {
 
 func TestStoreClientRequests(t *testing.T) {
 	testenv.ForEachDB(t, func(t *testing.T, cfg config.Config) {
-		e := newEnv(t, testenv.StartServer(t, cfg))
+		e := newEnv(t, cfg)
 		for i, c := range storeClients {
 			t.Run(c.dir+" gets the challenge, then stores with the computed lock key", func(t *testing.T) {
-				tk := e.ticket(e.alice, c.aud)
-				challenge := e.s.Deps.Tickets.LockKeyChallenge(tk.T)
+				tk := e.Ticket(e.alice, c.aud)
+				challenge := e.Deps.Tickets.LockKeyChallenge(tk.T)
 				first := withTicket(readShared(t, "clients/requests/"+c.dir+"/"+c.file+".xml"), tk, "")
 				status, body := e.post("//OimWS/oim.asmx", c.action, first)
 				if status != 500 || body != challengeFault(t, challenge) {
@@ -85,7 +85,7 @@ func TestStoreClientRequests(t *testing.T) {
 			})
 		}
 		t.Run("stored text and run id are the senders'", func(t *testing.T) {
-			list, err := e.s.Deps.Store.OfflineMessages(context.Background(), e.bob.ID)
+			list, err := e.Store.OfflineMessages(context.Background(), e.bob.ID)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -103,7 +103,7 @@ func TestStoreClientRequests(t *testing.T) {
 
 func TestRoundTrip(t *testing.T) {
 	testenv.ForEachDB(t, func(t *testing.T, cfg config.Config) {
-		e := newEnv(t, testenv.StartServer(t, cfg))
+		e := newEnv(t, cfg)
 		ctx := context.Background()
 		// Alice sends the MSNP13 purple form (Store, TWN ticket) and the
 		// papyon form (Store2, MBI_SSL ticket).
@@ -114,7 +114,7 @@ func TestRoundTrip(t *testing.T) {
 			if c.file == "Store" {
 				aud = auth.AudMessenger
 			}
-			tk := e.ticket(e.alice, aud)
+			tk := e.Ticket(e.alice, aud)
 			body := readShared(t, "clients/requests/"+c.dir+"/"+c.file+".WithLockKey.xml")
 			if c.dir == "papyon" {
 				body = strings.Replace(body, "SGVsbG8gQm9iLCB0aGlzIGlzIGFuIG9mZmxpbmUgbWVzc2FnZS4=", base64.StdEncoding.EncodeToString([]byte("Second <one> & \"quoted\" ünïcode")), 1)
@@ -123,7 +123,7 @@ func TestRoundTrip(t *testing.T) {
 				t.Fatalf("%s: %d %s", c.dir, status, resp)
 			}
 		}
-		list, err := e.s.Deps.Store.OfflineMessages(ctx, e.bob.ID)
+		list, err := e.Store.OfflineMessages(ctx, e.bob.ID)
 		if err != nil || len(list) != 2 {
 			t.Fatalf("stored: %v %v", list, err)
 		}
@@ -167,7 +167,7 @@ func TestRoundTrip(t *testing.T) {
 			}
 			golden(t, "ns_initialmdata.txt", md.Payload)
 			e.mailData(t, "nobody@example.com", 404)
-			req, _ := http.NewRequest(http.MethodGet, "http://"+e.s.NSAddr+"/ns/v1/users/bob@example.com/maildata", nil)
+			req, _ := http.NewRequest(http.MethodGet, "http://"+e.NSAddr+"/ns/v1/users/bob@example.com/maildata", nil)
 			resp, err := http.DefaultClient.Do(req)
 			if err != nil {
 				t.Fatal(err)
@@ -178,7 +178,7 @@ func TestRoundTrip(t *testing.T) {
 			}
 		})
 
-		bobTk := e.ticket(e.bob, auth.AudMessenger)
+		bobTk := e.Ticket(e.bob, auth.AudMessenger)
 		t.Run("Bob lists them with every client's GetMetadata", func(t *testing.T) {
 			for _, dir := range []string{"amsn", "emesene-1.6.3", "libpurple-2.5.0", "papyon"} {
 				body := withCookie(readShared(t, "clients/requests/"+dir+"/GetMetadata.xml"), bobTk)
@@ -219,7 +219,7 @@ func TestRoundTrip(t *testing.T) {
 		})
 
 		t.Run("a third party can neither read nor delete them", func(t *testing.T) {
-			carolTk := e.ticket(e.carol, auth.AudMessenger)
+			carolTk := e.Ticket(e.carol, auth.AudMessenger)
 			get := readShared(t, "clients/requests/papyon/GetMessage.xml")
 			s1, foreign := e.post(rsiPath, actRSI+"GetMessage", withMessageID(withCookie(get, carolTk), id1))
 			s2, unknown := e.post(rsiPath, actRSI+"GetMessage", withMessageID(withCookie(get, carolTk), "A3D2B9C8-6F1E-4D7A-8B0C-FFFFFFFFFFFF"))
@@ -295,8 +295,8 @@ type mailDataJSON struct {
 
 func (e *env) mailData(t *testing.T, email string, wantStatus int) mailDataJSON {
 	t.Helper()
-	req, _ := http.NewRequest(http.MethodGet, "http://"+e.s.NSAddr+"/ns/v1/users/"+email+"/maildata", nil)
-	req.Header.Set("Authorization", "Bearer "+e.s.Config.NSKey)
+	req, _ := http.NewRequest(http.MethodGet, "http://"+e.NSAddr+"/ns/v1/users/"+email+"/maildata", nil)
+	req.Header.Set("Authorization", "Bearer "+e.Config.NSKey)
 	resp, err := http.DefaultClient.Do(req)
 	if err != nil {
 		t.Fatal(err)

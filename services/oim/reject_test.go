@@ -20,7 +20,7 @@ const origB64 = "SGVsbG8gQm9iLCB0aGlzIGlzIGFuIG9mZmxpbmUgbWVzc2FnZS4="
 
 // validStore is the papyon Store2 request with a real ticket and lock key.
 func (e *env) validStore(t testing.TB, from *models.Account) string {
-	tk := e.ticket(from, auth.AudMessengerSecure)
+	tk := e.Ticket(from, auth.AudMessengerSecure)
 	body := readShared(t, "clients/requests/papyon/Store2.WithLockKey.xml")
 	body = strings.Replace(body, `<From memberName="alice@example.com"`, `<From memberName="`+from.Email+`"`, 1)
 	return withTicket(body, tk, e.lockKey(tk, appID(t, body)))
@@ -30,7 +30,7 @@ func TestStoreRejects(t *testing.T) {
 	testenv.ForEachDB(t, func(t *testing.T, cfg config.Config) {
 		cfg.OIMMaxBytes = 64
 		cfg.OIMMaxPerRecipient = 3
-		e := newEnv(t, testenv.StartServer(t, cfg))
+		e := newEnv(t, cfg)
 		ctx := context.Background()
 		valid := e.validStore(t, e.alice)
 		line := func(s, header string) string { // drop one header line
@@ -38,9 +38,9 @@ func TestStoreRejects(t *testing.T) {
 			j := strings.Index(s[i:], "\r\n")
 			return s[:i] + s[i+j+2:]
 		}
-		forged := e.ticket(e.alice, auth.AudMessengerSecure)
+		forged := e.Ticket(e.alice, auth.AudMessengerSecure)
 		forged.T = forged.T[:len(forged.T)-2] + "AA"
-		contactsTk := e.ticket(e.alice, auth.AudContacts)
+		contactsTk := e.Ticket(e.alice, auth.AudContacts)
 		cases := []struct {
 			name, body, code, text string
 		}{
@@ -108,11 +108,11 @@ func TestStoreRejects(t *testing.T) {
 			if status, resp := e.post(oimPath, actStore2, body); status != 200 {
 				t.Fatalf("%d %s", status, resp)
 			}
-			list, _ := e.s.Deps.Store.OfflineMessages(ctx, e.bob.ID)
+			list, _ := e.Store.OfflineMessages(ctx, e.bob.ID)
 			if len(list) != 1 || list[0].Body != long {
 				t.Fatalf("stored %+v", list)
 			}
-			bobTk := e.ticket(e.bob, auth.AudMessenger)
+			bobTk := e.Ticket(e.bob, auth.AudMessenger)
 			_, resp := e.post(rsiPath, actRSI+"GetMessage", withMessageID(withCookie(readShared(t, "clients/requests/libpurple-2.5.0/GetMessage.xml"), bobTk), list[0].GUID))
 			checkMessageText(t, resp, "alice@example.com", long)
 			if !strings.Contains(resp, "\n"+enc+"</GetMessageResult>") {
@@ -138,7 +138,7 @@ func TestStoreRejects(t *testing.T) {
 
 		t.Run("BLP=BL admits only the Allow list", func(t *testing.T) {
 			carolValid := e.validStore(t, e.carol)
-			if err := e.s.Deps.Store.DB.Exec("UPDATE accounts SET blp = 'BL' WHERE id = ?", e.alice.ID).Error; err != nil {
+			if err := e.Store.DB.Exec("UPDATE accounts SET blp = 'BL' WHERE id = ?", e.alice.ID).Error; err != nil {
 				t.Fatal(err)
 			}
 			toAlice := strings.Replace(carolValid, `To memberName="bob@example.com"`, `To memberName="alice@example.com"`, 1)
@@ -168,7 +168,7 @@ func TestStoreRejects(t *testing.T) {
 		})
 
 		t.Run("disabled recipient is unknown", func(t *testing.T) {
-			if err := e.s.Deps.Store.DB.Exec("UPDATE accounts SET disabled = TRUE WHERE id = ?", e.carol.ID).Error; err != nil {
+			if err := e.Store.DB.Exec("UPDATE accounts SET disabled = TRUE WHERE id = ?", e.carol.ID).Error; err != nil {
 				t.Fatal(err)
 			}
 			toCarol := strings.Replace(valid, `To memberName="bob@example.com"`, `To memberName="carol@example.com"`, 1)
@@ -182,7 +182,7 @@ func TestStoreRejects(t *testing.T) {
 
 func setMember(t *testing.T, e *env, owner *models.Account, role string, member *models.Account, on bool) {
 	t.Helper()
-	err := e.s.Deps.Store.Write(context.Background(), func(tx *store.Txn) error {
+	err := e.Store.Write(context.Background(), func(tx *store.Txn) error {
 		if err := tx.Bump(owner.ID); err != nil {
 			return err
 		}
@@ -200,12 +200,12 @@ func setMember(t *testing.T, e *env, owner *models.Account, role string, member 
 
 func TestRSIRejects(t *testing.T) {
 	testenv.ForEachDB(t, func(t *testing.T, cfg config.Config) {
-		e := newEnv(t, testenv.StartServer(t, cfg))
+		e := newEnv(t, cfg)
 		meta := readShared(t, "clients/requests/papyon/GetMetadata.xml")
 		get := readShared(t, "clients/requests/papyon/GetMessage.xml")
-		bobTk := e.ticket(e.bob, auth.AudMessenger)
-		secure := e.ticket(e.bob, auth.AudMessengerSecure)
-		forged := e.ticket(e.bob, auth.AudMessenger)
+		bobTk := e.Ticket(e.bob, auth.AudMessenger)
+		secure := e.Ticket(e.bob, auth.AudMessengerSecure)
+		forged := e.Ticket(e.bob, auth.AudMessenger)
 		forged.T = "AA" + forged.T[2:]
 		auths := []struct{ name, body string }{
 			{"no PassportCookie", strings.Replace(meta, "PassportCookie", "Cookie", 2)},
@@ -257,7 +257,7 @@ func TestRSIRejects(t *testing.T) {
 
 func TestCaptures(t *testing.T) {
 	testenv.ForEachDB(t, func(t *testing.T, cfg config.Config) {
-		e := newEnv(t, testenv.StartServer(t, cfg))
+		e := newEnv(t, cfg)
 		ctx := context.Background()
 		stores := []struct {
 			file string
@@ -270,9 +270,9 @@ func TestCaptures(t *testing.T) {
 		for _, s := range stores {
 			t.Run(s.file+" is challenged, then stored", func(t *testing.T) {
 				c := readCapture(t, "clients/captures/"+s.file)
-				tk := e.ticket(e.alice, s.aud)
+				tk := e.Ticket(e.alice, s.aud)
 				status, resp := e.replay(c, withTicket(c.Body, tk, ""))
-				if status != 500 || resp != challengeFault(t, e.s.Deps.Tickets.LockKeyChallenge(tk.T)) {
+				if status != 500 || resp != challengeFault(t, e.Deps.Tickets.LockKeyChallenge(tk.T)) {
 					t.Fatalf("%d %s", status, resp)
 				}
 				status, resp = e.replay(c, withTicket(c.Body, tk, e.lockKey(tk, appID(t, c.Body))))
@@ -281,11 +281,11 @@ func TestCaptures(t *testing.T) {
 				}
 			})
 		}
-		list, err := e.s.Deps.Store.OfflineMessages(ctx, e.carol.ID)
+		list, err := e.Store.OfflineMessages(ctx, e.carol.ID)
 		if err != nil || len(list) != 3 {
 			t.Fatalf("carol's messages: %v %v", list, err)
 		}
-		carolTk := e.ticket(e.carol, auth.AudMessenger)
+		carolTk := e.Ticket(e.carol, auth.AudMessenger)
 		fetches := []string{"pidgin-2.4.3-msnp13-oim", "pidgin-2.10.1-login-with-oim", "pidgin-2.7.5-actions"}
 		for i, dir := range fetches {
 			t.Run(dir+" reads and deletes", func(t *testing.T) {
@@ -311,13 +311,13 @@ func TestCaptures(t *testing.T) {
 func TestStoreLimitUnderConcurrency(t *testing.T) {
 	testenv.ForEachDB(t, func(t *testing.T, cfg config.Config) {
 		cfg.OIMMaxPerRecipient = 3
-		e := newEnv(t, testenv.StartServer(t, cfg))
+		e := newEnv(t, cfg)
 		valid := e.validStore(t, e.alice)
 		const senders = 8
 		codes := make(chan int, senders)
 		for i := 0; i < senders; i++ {
 			go func() {
-				req, _ := http.NewRequest(http.MethodPost, e.base+oimPath, strings.NewReader(valid))
+				req, _ := http.NewRequest(http.MethodPost, e.Base+oimPath, strings.NewReader(valid))
 				req.Header.Set("SOAPAction", actStore2)
 				resp, err := http.DefaultClient.Do(req)
 				if err != nil {
@@ -342,7 +342,7 @@ func TestStoreLimitUnderConcurrency(t *testing.T) {
 
 func TestMailDataTooLarge(t *testing.T) {
 	testenv.ForEachDB(t, func(t *testing.T, cfg config.Config) {
-		e := newEnv(t, testenv.StartServer(t, cfg))
+		e := newEnv(t, cfg)
 		valid := e.validStore(t, e.alice)
 		for i := 0; i < 26; i++ {
 			if status, resp := e.post(oimPath, actStore2, valid); status != 200 {
@@ -354,7 +354,7 @@ func TestMailDataTooLarge(t *testing.T) {
 			t.Fatalf("%+v", md)
 		}
 		// GetMetadata has no such limit (PROTOCOL.md §7.3).
-		_, resp := e.post(rsiPath, actRSI+"GetMetadata", withCookie(readShared(t, "clients/requests/amsn/GetMetadata.xml"), e.ticket(e.bob, auth.AudMessenger)))
+		_, resp := e.post(rsiPath, actRSI+"GetMetadata", withCookie(readShared(t, "clients/requests/amsn/GetMetadata.xml"), e.Ticket(e.bob, auth.AudMessenger)))
 		if ms := metadataMessages(t, resp); len(ms) != 26 {
 			t.Errorf("GetMetadata lists %d", len(ms))
 		}
@@ -368,9 +368,9 @@ func TestMailDataTooLarge(t *testing.T) {
 func TestSenderThrottle(t *testing.T) {
 	testenv.ForEachDB(t, func(t *testing.T, cfg config.Config) {
 		cfg.OIMSendLimit, cfg.OIMSendWindow = 3, time.Minute
-		e := newEnv(t, testenv.StartServer(t, cfg))
-		var clock atomic.Int64
-		e.s.Deps.Store.Now = func() time.Time { return fixedNow.Add(time.Duration(clock.Load())) }
+		e := newEnv(t, cfg)
+		var offset atomic.Int64
+		e.Store.Now = func() time.Time { return clock.Start.Add(time.Duration(offset.Load())) }
 		alice, carol := e.validStore(t, e.alice), e.validStore(t, e.carol)
 		send := func(body string) (int, string) { return e.post(oimPath, actStore2, body) }
 		for i := 0; i < 3; i++ {
@@ -378,7 +378,7 @@ func TestSenderThrottle(t *testing.T) {
 				t.Fatalf("send %d: %d %s", i+1, status, resp)
 			}
 		}
-		clock.Add(int64(59 * time.Second)) // still the same window
+		offset.Add(int64(59 * time.Second)) // still the same window
 		before, events := e.oims(e.bob), len(e.outbox(e.bob))
 		status, resp := send(alice)
 		if status != 500 || faultCode(resp) != "q0:SenderThrottleLimitExceeded" || !strings.Contains(resp, "more than 3 offline messages") ||
@@ -391,12 +391,12 @@ func TestSenderThrottle(t *testing.T) {
 		if status, resp := send(carol); status != 200 {
 			t.Fatalf("another sender is throttled too: %d %s", status, resp)
 		}
-		clock.Add(int64(2 * time.Second)) // the window that began with alice's first send is over
+		offset.Add(int64(2 * time.Second)) // the window that began with alice's first send is over
 		if status, resp := send(alice); status != 200 {
 			t.Fatalf("next window: %d %s", status, resp)
 		}
 
-		clock.Add(int64(time.Hour))
+		offset.Add(int64(time.Hour))
 		const burst = 10
 		codes := make(chan string, burst)
 		for i := 0; i < burst; i++ {

@@ -5,7 +5,6 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/base64"
-	"flag"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -20,8 +19,6 @@ import (
 	"github.com/abch-im/abch/internal/store"
 	"github.com/abch-im/abch/internal/testenv"
 )
-
-var update = flag.Bool("update", false, "rewrite the golden files in fixtures/passport")
 
 // TestRSTClientRequests sends every RST request envelope of the reference
 // clients and checks the answer the way each client reads it.
@@ -154,12 +151,12 @@ func TestRSTGolden(t *testing.T) {
 
 		ok := post(t, s.HTTPAddr, "/RST.srf", rstBody("alice@example.com", "secret-password", bitlbeeAddrs...))
 		checkAnswer(t, s, acct, ok, bitlbeeAddrs)
-		golden(t, "rst_bitlbee_ok.xml", ok.Body)
+		testenv.Golden(t, "passport", "rst_bitlbee_ok.xml", string(ok.Body))
 
 		bad := post(t, s.HTTPAddr, "/RST.srf", rstBody("alice@example.com", "wrong", bitlbeeAddrs...))
-		golden(t, "rst_failed_authentication.xml", bad.Body)
+		testenv.Golden(t, "passport", "rst_failed_authentication.xml", string(bad.Body))
 		invalid := post(t, s.HTTPAddr, "/RST.srf", rstBody("alice@example.com", "secret-password", "http://Passport.NET/tb", ""))
-		golden(t, "rst_invalid_request.xml", invalid.Body)
+		testenv.Golden(t, "passport", "rst_invalid_request.xml", string(invalid.Body))
 	})
 }
 
@@ -170,27 +167,6 @@ func (zeroReader) Read(p []byte) (int, error) {
 		p[i] = 0
 	}
 	return len(p), nil
-}
-
-func golden(t *testing.T, name string, got []byte) {
-	t.Helper()
-	path := filepath.Join("..", "..", "fixtures", "passport", name)
-	if *update {
-		if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
-			t.Fatal(err)
-		}
-		if err := os.WriteFile(path, got, 0o644); err != nil {
-			t.Fatal(err)
-		}
-		return
-	}
-	want, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatalf("golden %s: %v (run with -update)", name, err)
-	}
-	if !bytes.Equal(got, want) {
-		t.Errorf("%s differs from the golden file:\n got: %s\nwant: %s", name, got, want)
-	}
 }
 
 // faultOf checks the Passport fault shape and returns the faultcode.

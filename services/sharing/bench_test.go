@@ -41,10 +41,10 @@ func BenchmarkFindMembership300(b *testing.B) {
 				}
 				specs = append(specs, store.MemberSpec{Role: role, Type: models.MemberPassport, Name: fmt.Sprintf("friend%03d@example.com", i)})
 			}
-			if _, err := e.st.AddMembers(ctx, owner.ID, specs); err != nil {
+			if _, err := e.Store.AddMembers(ctx, owner.ID, specs); err != nil {
 				b.Fatal(err)
 			}
-			err := e.st.Write(ctx, func(t *store.Txn) error {
+			err := e.Store.Write(ctx, func(t *store.Txn) error {
 				if err := t.Bump(owner.ID); err != nil {
 					return err
 				}
@@ -82,7 +82,7 @@ func BenchmarkFindMembership300(b *testing.B) {
 			b.Run("full-uncached", func(b *testing.B) {
 				for i := 0; i < b.N; i++ {
 					b.StopTimer()
-					if err := e.st.Write(ctx, func(t *store.Txn) error { return t.Bump(owner.ID) }); err != nil {
+					if err := e.Store.Write(ctx, func(t *store.Txn) error { return t.Bump(owner.ID) }); err != nil {
 						b.Fatal(err)
 					}
 					b.StartTimer()

@@ -70,7 +70,7 @@ func TestClientEnvelopes(t *testing.T) {
 				body := c.body
 				switch {
 				case strings.HasPrefix(c.file, "FindMembership"):
-					if _, err := e.st.AddMembers(ctx, owner.ID, []store.MemberSpec{
+					if _, err := e.Store.AddMembers(ctx, owner.ID, []store.MemberSpec{
 						{Role: models.RoleAllow, Type: models.MemberPassport, Name: carol.EmailLower},
 						{Role: models.RoleBlock, Type: models.MemberPassport, Name: "nobody@elsewhere.example"},
 						{Role: models.RoleAllow, Type: models.MemberEmail, Name: "fred@yahoo.com", Annotations: []models.Annotation{{Name: "MSN.IM.BuddyType", Value: "32:"}}},
@@ -96,13 +96,13 @@ func TestClientEnvelopes(t *testing.T) {
 					golden(t, c.name+".xml", r.Body)
 					return
 				case strings.HasPrefix(c.file, "DeleteMember") && strings.Contains(body, "<MemberRole>Allow</MemberRole>"):
-					if _, err := e.st.AddMembers(ctx, owner.ID, []store.MemberSpec{{Role: models.RoleAllow, Type: models.MemberPassport, Name: bob.EmailLower}}); err != nil {
+					if _, err := e.Store.AddMembers(ctx, owner.ID, []store.MemberSpec{{Role: models.RoleAllow, Type: models.MemberPassport, Name: bob.EmailLower}}); err != nil {
 						t.Fatal(err)
 					}
 				}
 				// purple names the Pending member by MembershipId.
 				if strings.Contains(body, "<MembershipId>") {
-					set, err := e.st.Memberships(ctx, owner.ID, 0)
+					set, err := e.Store.Memberships(ctx, owner.ID, 0)
 					if err != nil {
 						t.Fatal(err)
 					}
@@ -157,7 +157,7 @@ func TestClientEnvelopes(t *testing.T) {
 
 func revision(t testing.TB, e *env, a *models.Account) int64 {
 	t.Helper()
-	acct, err := e.st.AccountByID(context.Background(), a.ID)
+	acct, err := e.Store.AccountByID(context.Background(), a.ID)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -5,7 +5,6 @@ import (
 	"bytes"
 	"context"
 	"encoding/xml"
-	"flag"
 	"io"
 	"net/http"
 	"os"
@@ -20,74 +19,56 @@ import (
 
 	"github.com/abch-im/abch/internal/auth"
 	"github.com/abch-im/abch/internal/config"
-	"github.com/abch-im/abch/internal/server"
 	"github.com/abch-im/abch/internal/store"
 	"github.com/abch-im/abch/internal/testenv"
 	"github.com/abch-im/abch/models"
 )
 
-var update = flag.Bool("update", false, "rewrite the golden files in fixtures/sharing")
-
-// testClock is the fixed time of every golden file. With a clock that
-// stands still, each revision bump adds exactly one tick, so revisions are
-// the same on both databases.
-var testClock = time.Date(2008, 8, 10, 15, 20, 6, 0, time.UTC)
+// clock is the fixed time of every golden file. With a clock that stands
+// still, each revision bump adds exactly one tick, so revisions are the
+// same on both databases.
+var clock = testenv.Clock{Start: time.Date(2008, 8, 10, 15, 20, 6, 0, time.UTC), GUIDPrefix: "00000000-0000-4000-8000-"}
 
 // env is a running abch with helpers for one test.
 type env struct {
-	t    testing.TB
-	srv  *server.Server
-	st   *store.Store
-	base string
+	*testenv.Service
 	// nextCID hands out fixed CIDs so answers are deterministic.
 	nextCID int64
 }
 
 func newEnv(t testing.TB, cfg config.Config) *env {
 	t.Helper()
-	s := testenv.StartServer(t, cfg)
-	testenv.Deterministic(s.Deps.Store, testClock, 0, "00000000-0000-4000-8000-")
-	return &env{t: t, srv: s, st: s.Deps.Store, base: "http://" + s.HTTPAddr, nextCID: 1000}
+	return &env{Service: testenv.NewService(t, cfg, clock), nextCID: 1000}
 }
 
 // account creates an account with a fixed CID and PUID.
 func (e *env) account(email, display string) *models.Account {
-	e.t.Helper()
-	ctx := context.Background()
-	a, err := e.st.CreateAccount(ctx, store.NewAccount{Email: email, DisplayName: display})
-	if err != nil {
-		e.t.Fatalf("create %s: %v", email, err)
-	}
+	e.T.Helper()
+	a := e.Account(email, display)
 	e.nextCID++
-	cid := -1234567890123456000 - e.nextCID
-	puid := int64(0x0003<<48) + e.nextCID
-	if err := e.st.DB.Exec("UPDATE accounts SET cid = ?, puid = ? WHERE id = ?", cid, puid, a.ID).Error; err != nil {
-		e.t.Fatal(err)
-	}
-	a.CID, a.PUID = cid, puid
+	e.SetIDs(a, -1234567890123456000-e.nextCID, int64(0x0003<<48)+e.nextCID)
 	return a
 }
 
 // ticket returns a contacts.msn.com ticket text for a.
 func (e *env) ticket(a *models.Account) string {
-	return e.srv.Deps.Tickets.Issue(a.ID, a.TokenVersion, auth.AudContacts).Text()
+	return e.Ticket(a, auth.AudContacts).Text()
 }
 
 // mspAuth returns the MSPAuth cookie purple 2.4 (MSNP13) sends: the t-part
 // of the messenger.msn.com ticket (PROTOCOL.md §0.3).
 func (e *env) mspAuth(a *models.Account) string {
-	return e.srv.Deps.Tickets.Issue(a.ID, a.TokenVersion, auth.AudMessenger).T
+	return e.Ticket(a, auth.AudMessenger).T
 }
 
 // reply is an HTTP answer.
-type reply struct {
-	Status int
-	Body   string
-}
+type reply = testenv.Reply
+
+var errorcodeRE = regexp.MustCompile(`<errorcode xmlns="http://www.msn.com/webservices/AddressBook">([^<]*)</errorcode>`)
 
 // errorcode returns detail/errorcode of a fault ("" for none).
-func (r reply) errorcode() string {
-	m := regexp.MustCompile(`<errorcode xmlns="http://www.msn.com/webservices/AddressBook">([^<]*)</errorcode>`).FindStringSubmatch(r.Body)
+func errorcode(r reply) string {
+	m := errorcodeRE.FindStringSubmatch(r.Body)
 	if m == nil {
 		return ""
 	}
@@ -98,20 +79,17 @@ func (r reply) errorcode() string {
 // replaces the fixture's TicketToken, or, when the envelope has none (purple
 // 2.4), goes in the MSPAuth cookie.
 func (e *env) post(a *models.Account, body string) reply {
-	e.t.Helper()
+	e.T.Helper()
 	return e.postPath(a, "/abservice/SharingService.asmx", body, nil)
 }
 
 var ticketRE = regexp.MustCompile(`(<TicketToken[^>]*>)[^<]*(</TicketToken>)`)
 
 func (e *env) postPath(a *models.Account, path, body string, hdr http.Header) reply {
-	e.t.Helper()
-	req, err := http.NewRequest(http.MethodPost, e.base+path, nil)
-	if err != nil {
-		e.t.Fatal(err)
-	}
+	e.T.Helper()
+	h := http.Header{}
 	for k, v := range hdr {
-		req.Header[k] = v
+		h[k] = v
 	}
 	if a != nil {
 		if ticketRE.MatchString(body) {
@@ -122,27 +100,10 @@ func (e *env) postPath(a *models.Account, path, body string, hdr http.Header) re
 			})
 		}
 		if !strings.Contains(body, "TicketToken") {
-			req.Header.Set("Cookie", "MSPAuth="+e.mspAuth(a))
+			h.Set("Cookie", "MSPAuth="+e.mspAuth(a))
 		}
 	}
-	req.Body = io.NopCloser(strings.NewReader(body))
-	req.ContentLength = int64(len(body))
-	if req.Header.Get("Content-Type") == "" {
-		req.Header.Set("Content-Type", "text/xml; charset=utf-8")
-	}
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		e.t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	b, err := io.ReadAll(resp.Body)
-	if err != nil {
-		e.t.Fatal(err)
-	}
-	if resp.Header.Get("Content-Length") != strconv.Itoa(len(b)) {
-		e.t.Errorf("Content-Length %q for a %d-byte body", resp.Header.Get("Content-Length"), len(b))
-	}
-	return reply{Status: resp.StatusCode, Body: string(b)}
+	return e.Post(path, body, h)
 }
 
 // readFixture returns a request envelope from shared/clients.
@@ -179,23 +140,7 @@ func readCapture(t testing.TB, path string) (http.Header, string) {
 // golden compares got with fixtures/sharing/name, or rewrites it with -update.
 func golden(t testing.TB, name, got string) {
 	t.Helper()
-	path := filepath.Join(testenv.RepoRoot(t), "fixtures", "sharing", name)
-	if *update {
-		if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
-			t.Fatal(err)
-		}
-		if err := os.WriteFile(path, []byte(got), 0o644); err != nil {
-			t.Fatal(err)
-		}
-		return
-	}
-	want, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatalf("golden %s: %v (run go test -update)", name, err)
-	}
-	if string(want) != got {
-		t.Errorf("answer differs from golden %s:\n got: %s\nwant: %s", name, got, want)
-	}
+	testenv.Golden(t, "sharing", name, got)
 }
 
 // aliceAddsBob does what ABContactAdd's store side does when alice adds bob
@@ -203,14 +148,14 @@ func golden(t testing.TB, name, got string) {
 // for bob, alice on bob's Reverse and Pending lists with her display name
 // and invite message.
 func (e *env) aliceAddsBob(alice, bob *models.Account, invite string) {
-	e.t.Helper()
-	err := e.st.Write(context.Background(), func(t *store.Txn) error {
+	e.T.Helper()
+	err := e.Store.Write(context.Background(), func(t *store.Txn) error {
 		if err := t.Bump(alice.ID, bob.ID); err != nil {
 			return err
 		}
 		bid := bob.ID
 		c := &models.Contact{
-			OwnerID: alice.ID, GUID: e.st.NewGUID(), Key: "passport:" + bob.EmailLower, ContactAccountID: &bid,
+			OwnerID: alice.ID, GUID: e.Store.NewGUID(), Key: "passport:" + bob.EmailLower, ContactAccountID: &bid,
 			ContactType: models.ContactTypeRegular, PassportName: bob.EmailLower, Network: models.NetworkPassport,
 			CID: bob.CID, DisplayName: bob.DisplayName, IsMessengerUser: true, Annotations: "[]",
 			Rev: t.Rev(alice.ID), CreatedAt: t.Now, UpdatedAt: t.Now,
@@ -226,15 +171,15 @@ func (e *env) aliceAddsBob(alice, bob *models.Account, invite string) {
 		return err
 	})
 	if err != nil {
-		e.t.Fatal(err)
+		e.T.Fatal(err)
 	}
 }
 
 // aliceDeletesBob is ABContactDelete's store side: alice's contact
 // tombstoned, alice off bob's Reverse and Pending lists.
 func (e *env) aliceDeletesBob(alice, bob *models.Account) {
-	e.t.Helper()
-	err := e.st.Write(context.Background(), func(t *store.Txn) error {
+	e.T.Helper()
+	err := e.Store.Write(context.Background(), func(t *store.Txn) error {
 		if err := t.Bump(alice.ID, bob.ID); err != nil {
 			return err
 		}
@@ -251,16 +196,16 @@ func (e *env) aliceDeletesBob(alice, bob *models.Account) {
 		return err
 	})
 	if err != nil {
-		e.t.Fatal(err)
+		e.T.Fatal(err)
 	}
 }
 
 // lists returns owner's live list bits per member name, as the NS would read them.
 func (e *env) lists(owner *models.Account) map[string]int {
-	e.t.Helper()
-	bits, err := e.st.ListBits(context.Background(), owner.ID)
+	e.T.Helper()
+	bits, err := e.Store.ListBits(context.Background(), owner.ID)
 	if err != nil {
-		e.t.Fatal(err)
+		e.T.Fatal(err)
 	}
 	out := map[string]int{}
 	for k, v := range bits {
@@ -484,7 +429,7 @@ func mustOK(t testing.TB, r reply) {
 // mustFault fails unless r is an HTTP 500 fault with errorcode code.
 func mustFault(t testing.TB, r reply, code models.Code) {
 	t.Helper()
-	if r.Status != 500 || r.errorcode() != string(code) {
-		t.Fatalf("want 500 %s, got %d %q: %s", code, r.Status, r.errorcode(), r.Body)
+	if r.Status != 500 || errorcode(r) != string(code) {
+		t.Fatalf("want 500 %s, got %d %q: %s", code, r.Status, errorcode(r), r.Body)
 	}
 }

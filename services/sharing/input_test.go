@@ -111,7 +111,7 @@ func TestMalformedInput(t *testing.T) {
 				mustFault(t, r, models.CodePassportAuthFail)
 			}
 			// A passport ticket (wrong audience) is refused as well.
-			tb := e.srv.Deps.Tickets.Issue(alice.ID, 1, auth.AudTB).Text()
+			tb := e.Deps.Tickets.Issue(alice.ID, 1, auth.AudTB).Text()
 			r := e.postPath(nil, "/abservice/SharingService.asmx", strings.Replace(body, "<TicketToken>x</TicketToken>", "<TicketToken>"+strings.ReplaceAll(tb, "&", "&amp;")+"</TicketToken>", 1), nil)
 			mustFault(t, r, models.CodePassportAuthFail)
 			if e.lists(alice)["carol@example.com"] != 0 {
@@ -140,7 +140,7 @@ func TestMalformedInput(t *testing.T) {
 		})
 
 		t.Run("GET ?wsdl-less and wrong methods are not SOAP", func(t *testing.T) {
-			resp, err := http.Get(e.base + "/abservice/SharingService.asmx")
+			resp, err := http.Get(e.Base + "/abservice/SharingService.asmx")
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -154,8 +154,8 @@ func TestMalformedInput(t *testing.T) {
 
 func (e *env) outboxCount() int64 {
 	var n int64
-	if err := e.st.DB.Model(&models.OutboxEvent{}).Count(&n).Error; err != nil {
-		e.t.Fatal(err)
+	if err := e.Store.DB.Model(&models.OutboxEvent{}).Count(&n).Error; err != nil {
+		e.T.Fatal(err)
 	}
 	return n
 }
@@ -184,7 +184,7 @@ func TestConcurrentChanges(t *testing.T) {
 					if r.Status == 200 {
 						continue
 					}
-					switch r.errorcode() {
+					switch errorcode(r) {
 					case string(models.CodeMemberAlreadyExists), string(models.CodeMemberDoesNotExist):
 					default:
 						errs <- fmt.Sprintf("%s %s: %d %s", op, role, r.Status, r.Body)
@@ -205,7 +205,7 @@ func TestConcurrentChanges(t *testing.T) {
 			t.Errorf("Reverse lost: %d", bits)
 		}
 		var dup int64
-		err := e.st.DB.Raw(`SELECT COUNT(*) FROM (SELECT role FROM memberships WHERE owner_id = ? GROUP BY role, member_type, member_name HAVING COUNT(*) > 1) d`, alice.ID).Scan(&dup).Error
+		err := e.Store.DB.Raw(`SELECT COUNT(*) FROM (SELECT role FROM memberships WHERE owner_id = ? GROUP BY role, member_type, member_name HAVING COUNT(*) > 1) d`, alice.ID).Scan(&dup).Error
 		if err != nil || dup != 0 {
 			t.Errorf("duplicate rows: %d %v", dup, err)
 		}

@@ -15,16 +15,16 @@ import (
 
 // outbox returns the events written for recipient, oldest first.
 func (e *env) outbox(recipient *models.Account) []events.Event {
-	e.t.Helper()
+	e.T.Helper()
 	var rows []models.OutboxEvent
-	if err := e.st.DB.Where("recipient_id = ?", recipient.ID).Order("id").Find(&rows).Error; err != nil {
-		e.t.Fatal(err)
+	if err := e.Store.DB.Where("recipient_id = ?", recipient.ID).Order("id").Find(&rows).Error; err != nil {
+		e.T.Fatal(err)
 	}
 	var out []events.Event
 	for _, r := range rows {
 		var ev events.Event
 		if err := json.Unmarshal([]byte(r.Payload), &ev); err != nil {
-			e.t.Fatal(err)
+			e.T.Fatal(err)
 		}
 		out = append(out, ev)
 	}
@@ -156,7 +156,7 @@ func TestAliceAddsBob(t *testing.T) {
 		})
 
 		t.Run("cursors the book cannot serve get FullSyncRequired", func(t *testing.T) {
-			acct, _ := e.st.AccountByID(t.Context(), bob.ID)
+			acct, _ := e.Store.AccountByID(t.Context(), bob.ID)
 			for name, cursor := range map[string]string{
 				"beyond the revision":   models.FormatRevision(acct.Revision + 1),
 				"before the book":       "2001-01-01T00:00:00.0000000-08:00",
@@ -169,7 +169,7 @@ func TestAliceAddsBob(t *testing.T) {
 					t.Errorf("%s: faultstring lacks MSNPSharp's substring: %s", name, r.Body)
 				}
 			}
-			if err := e.st.DB.Exec("UPDATE accounts SET pruned_revision = ? WHERE id = ?", acct.Revision-1, bob.ID).Error; err != nil {
+			if err := e.Store.DB.Exec("UPDATE accounts SET pruned_revision = ? WHERE id = ?", acct.Revision-1, bob.ID).Error; err != nil {
 				t.Fatal(err)
 			}
 			mustFault(t, e.post(bob, findBody(models.FormatRevision(acct.Revision-2))), models.CodeFullSyncRequired)
@@ -272,7 +272,7 @@ func TestMemberRules(t *testing.T) {
 
 		t.Run("a Reverse row stored without a name shows the inviter's current name", func(t *testing.T) {
 			dave := e.account("dave@example.com", "Dave D")
-			err := e.st.Write(t.Context(), func(tx *store.Txn) error {
+			err := e.Store.Write(t.Context(), func(tx *store.Txn) error {
 				if err := tx.Bump(alice.ID); err != nil {
 					return err
 				}
@@ -292,13 +292,13 @@ func TestMemberRules(t *testing.T) {
 			mustOK(t, first)
 			// A write that bypasses the revision (never done by abch) shows
 			// whether the second answer came from the cache.
-			if err := e.st.DB.Exec("UPDATE memberships SET display_name = 'Sneaky' WHERE owner_id = ?", alice.ID).Error; err != nil {
+			if err := e.Store.DB.Exec("UPDATE memberships SET display_name = 'Sneaky' WHERE owner_id = ?", alice.ID).Error; err != nil {
 				t.Fatal(err)
 			}
 			if again := e.post(alice, findBody("")); again.Body != first.Body {
 				t.Errorf("same revision, different answer: cache not used")
 			}
-			if err := e.st.Write(t.Context(), func(tx *store.Txn) error { return tx.Bump(alice.ID) }); err != nil {
+			if err := e.Store.Write(t.Context(), func(tx *store.Txn) error { return tx.Bump(alice.ID) }); err != nil {
 				t.Fatal(err)
 			}
 			if after := e.post(alice, findBody("")); !strings.Contains(after.Body, "<DisplayName>Sneaky</DisplayName>") {
