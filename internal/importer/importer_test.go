@@ -125,7 +125,7 @@ func compareExpected(t *testing.T, st *store.Store, e *expected, repaired, detai
 	t.Helper()
 	ctx := context.Background()
 	for _, u := range e.Users {
-		v, err := View(ctx, st.DB, u.Email)
+		v, err := View(ctx, st, u.Email)
 		if err != nil {
 			t.Errorf("%s: %v", u.Email, err)
 			continue
