@@ -11,6 +11,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/abch-im/abch/internal/msnp"
 	"github.com/abch-im/abch/internal/store"
 	"github.com/abch-im/abch/models"
 )
@@ -158,10 +159,10 @@ func Run(ctx context.Context, st *store.Store, src Source, opt Options) (*Summar
 		}
 		im.valid[lower] = where
 		for _, c := range d.Contacts {
-			if c.bits()&models.ListFL != 0 {
+			if c.bits()&msnp.FL != 0 {
 				flKeys = append(flKeys, pairKey(lower, c.Email))
 			}
-			if c.bits()&models.ListRL != 0 {
+			if c.bits()&msnp.RL != 0 {
 				rlKeys = append(rlKeys, pairKey(c.Email, lower))
 			}
 		}
@@ -361,10 +362,10 @@ func (im *run) prepare(ctx context.Context, d *AccountDoc, where string, seq int
 		if _, ok := im.valid[c.Email]; !ok {
 			continue
 		}
-		if c.bits()&models.ListFL != 0 && im.pairs[pairKey(lower, c.Email)] == 1 {
+		if c.bits()&msnp.FL != 0 && im.pairs[pairKey(lower, c.Email)] == 1 {
 			im.inconsistent(FLWithoutRL, lower, c.Email)
 		}
-		if c.bits()&models.ListRL != 0 && im.pairs[pairKey(c.Email, lower)] == 2 {
+		if c.bits()&msnp.RL != 0 && im.pairs[pairKey(c.Email, lower)] == 2 {
 			im.inconsistent(RLWithoutFL, lower, c.Email)
 		}
 	}
@@ -468,9 +469,9 @@ func (im *run) inconsistent(kind, owner, contact string) {
 	// contact never answered) on the contact's side; drop a stale RL.
 	switch kind {
 	case FLWithoutRL:
-		im.repairFor(contact, owner).add |= models.ListRL
+		im.repairFor(contact, owner).add |= msnp.RL
 	case RLWithoutFL:
-		im.repairFor(owner, contact).remove |= models.ListRL | models.ListPL
+		im.repairFor(owner, contact).remove |= msnp.RL | msnp.PL
 	}
 }
 
@@ -511,10 +512,10 @@ func (im *run) applyRepairs(d *AccountDoc) {
 		}
 		c := &d.Contacts[i]
 		bits := (c.bits() | r.add) &^ r.remove
-		if r.add&models.ListRL != 0 && bits&(models.ListAL|models.ListBL) == 0 {
-			bits |= models.ListPL // the added RL is unanswered: Pending rule
+		if r.add&msnp.RL != 0 && bits&(msnp.AL|msnp.BL) == 0 {
+			bits |= msnp.PL // the added RL is unanswered: Pending rule
 		}
-		if c.bits()&models.ListFL == 0 && bits&(models.ListRL|models.ListPL) == 0 {
+		if c.bits()&msnp.FL == 0 && bits&(msnp.RL|msnp.PL) == 0 {
 			c.DisplayName = ""
 		}
 		c.setBits(bits)

@@ -9,6 +9,7 @@ import (
 	"testing"
 
 	"github.com/abch-im/abch/internal/config"
+	"github.com/abch-im/abch/internal/msnp"
 	"github.com/abch-im/abch/internal/store"
 	"github.com/abch-im/abch/internal/testenv"
 	"github.com/abch-im/abch/models"
@@ -129,7 +130,7 @@ func TestClientEnvelopes(t *testing.T) {
 					}
 				case strings.HasPrefix(c.file, "AddMember"):
 					role := regexp.MustCompile(`<MemberRole>(\w+)</MemberRole>`).FindStringSubmatch(body)[1]
-					want := models.RoleBit(role) | models.ListRL
+					want := msnp.RoleBit(role) | msnp.RL
 					if e.outboxCount() == eventsBefore {
 						t.Errorf("AddMember %s wrote no event", role)
 					}
@@ -137,11 +138,11 @@ func TestClientEnvelopes(t *testing.T) {
 						t.Errorf("after AddMember %s bob has lists %d, want %d (role, Reverse kept, Pending resolved)", role, b, want)
 					}
 				case strings.Contains(body, "<MemberRole>Pending</MemberRole>"):
-					if b != models.ListRL {
+					if b != msnp.RL {
 						t.Errorf("after DeleteMember Pending bob has lists %d, want Reverse only", b)
 					}
 				default: // DeleteMember Allow
-					if b&models.ListAL != 0 || b&models.ListRL == 0 {
+					if b&msnp.AL != 0 || b&msnp.RL == 0 {
 						t.Errorf("after DeleteMember Allow bob has lists %d", b)
 					}
 				}
