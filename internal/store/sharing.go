@@ -8,12 +8,6 @@ import (
 	"github.com/abch-im/abch/models"
 )
 
-// MembershipRoles are the roles the Sharing service reports and manages, in
-// the order FindMembership lists them (PROTOCOL.md §3.1). Other roles of the
-// schema (Admin, ProfileExpression, ...) belong to circles and the profile
-// service; emesene aborts its sync on any of them (clients/RESPONSES.md §3).
-var MembershipRoles = []string{models.RoleAllow, models.RoleBlock, models.RoleReverse, models.RolePending}
-
 // roleOrder ranks roles for FindMembership.
 var roleOrder = map[string]int{models.RoleAllow: 0, models.RoleBlock: 1, models.RoleReverse: 2, models.RolePending: 3}
 
@@ -65,7 +59,7 @@ func (s *Store) Memberships(ctx context.Context, ownerID, sinceRev int64) (*Memb
 			return set, nil
 		}
 	}
-	q := s.DB.WithContext(ctx).Where("owner_id = ? AND role IN ? AND rev <= ?", ownerID, MembershipRoles, acct.Revision)
+	q := s.DB.WithContext(ctx).Where("owner_id = ? AND role IN ? AND rev <= ?", ownerID, models.MembershipRoles, acct.Revision)
 	if sinceRev == 0 {
 		q = q.Where("NOT deleted")
 	} else {
@@ -139,7 +133,7 @@ func (s *Store) ListBits(ctx context.Context, ownerID int64) (map[string]int, er
 		MemberName string
 	}
 	err := s.DB.WithContext(ctx).Model(&models.Membership{}).Select("role, member_type, member_name").
-		Where("owner_id = ? AND role IN ? AND NOT deleted", ownerID, MembershipRoles).Scan(&rows).Error
+		Where("owner_id = ? AND role IN ? AND NOT deleted", ownerID, models.MembershipRoles).Scan(&rows).Error
 	if err != nil {
 		return nil, translate(err)
 	}

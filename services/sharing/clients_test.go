@@ -10,7 +10,6 @@ import (
 
 	"github.com/abch-im/abch/internal/config"
 	"github.com/abch-im/abch/internal/msnp"
-	"github.com/abch-im/abch/internal/store"
 	"github.com/abch-im/abch/internal/testenv"
 	"github.com/abch-im/abch/models"
 )
@@ -71,7 +70,7 @@ func TestClientEnvelopes(t *testing.T) {
 				body := c.body
 				switch {
 				case strings.HasPrefix(c.file, "FindMembership"):
-					if _, err := e.st.AddMembers(ctx, owner.ID, []store.MemberSpec{
+					if _, err := e.st.AddMembers(ctx, owner.ID, []models.MemberSpec{
 						{Role: models.RoleAllow, Type: models.MemberPassport, Name: carol.EmailLower},
 						{Role: models.RoleBlock, Type: models.MemberPassport, Name: "nobody@elsewhere.example"},
 						{Role: models.RoleAllow, Type: models.MemberEmail, Name: "fred@yahoo.com", Annotations: []models.Annotation{{Name: "MSN.IM.BuddyType", Value: "32:"}}},
@@ -97,7 +96,7 @@ func TestClientEnvelopes(t *testing.T) {
 					golden(t, c.name+".xml", r.Body)
 					return
 				case strings.HasPrefix(c.file, "DeleteMember") && strings.Contains(body, "<MemberRole>Allow</MemberRole>"):
-					if _, err := e.st.AddMembers(ctx, owner.ID, []store.MemberSpec{{Role: models.RoleAllow, Type: models.MemberPassport, Name: bob.EmailLower}}); err != nil {
+					if _, err := e.st.AddMembers(ctx, owner.ID, []models.MemberSpec{{Role: models.RoleAllow, Type: models.MemberPassport, Name: bob.EmailLower}}); err != nil {
 						t.Fatal(err)
 					}
 				}
