@@ -1,5 +1,7 @@
 package models
 
+import "strconv"
+
 // The changes a client asks of its address book, as plain values: request
 // decoders build them, the store applies them. Addresses in them are
 // already validated and lower-cased (NormalizeEmail); the store does not
@@ -91,4 +93,34 @@ type GroupChange struct {
 type GroupContactItem struct {
 	ContactGUID string
 	New         *NewContact
+}
+
+// MembershipRoles are the roles the Sharing service reports and manages, in
+// the order FindMembership lists them (PROTOCOL.md §3.1). Other roles of the
+// schema (Admin, ProfileExpression, ...) belong to circles and the profile
+// service; emesene aborts its sync on any of them (clients/RESPONSES.md §3).
+var MembershipRoles = []string{RoleAllow, RoleBlock, RoleReverse, RolePending}
+
+// MemberSpec is one member of an AddMember/DeleteMember request, decoded and
+// syntax-checked by the Sharing service. Exactly one way of naming the member is
+// used, in this order: MembershipID, Name (with Type), CID.
+type MemberSpec struct {
+	Role         string // one of MembershipRoles
+	Type         string // MemberPassport, MemberEmail or MemberPhone ("" when named by id or CID)
+	Name         string // lower-cased address or phone number
+	MembershipID int64  // > 0: a MembershipId from FindMembership
+	CID          int64  // != 0: a member named only by CID (Digsby)
+	Annotations  []Annotation
+}
+
+// Label is how fault messages and events name the member.
+func (m MemberSpec) Label() string {
+	switch {
+	case m.MembershipID > 0:
+		return "MembershipId " + strconv.FormatInt(m.MembershipID, 10)
+	case m.Name != "":
+		return m.Name
+	default:
+		return "CID " + strconv.FormatInt(m.CID, 10)
+	}
 }

@@ -148,30 +148,6 @@ const (
 	RolePending = "Pending"
 )
 
-// List bits in MSNP terms (ADL l= attribute, SYN-era lists).
-const (
-	ListFL = 1
-	ListAL = 2
-	ListBL = 4
-	ListRL = 8
-	ListPL = 16
-)
-
-// RoleBit maps a membership role to its list bit (0 for unknown roles).
-func RoleBit(role string) int {
-	switch role {
-	case RoleAllow:
-		return ListAL
-	case RoleBlock:
-		return ListBL
-	case RoleReverse:
-		return ListRL
-	case RolePending:
-		return ListPL
-	}
-	return 0
-}
-
 // Member types (FindMembership Type / xsi:type without the "Member" suffix).
 const (
 	MemberPassport = "Passport"

@@ -15,6 +15,7 @@ import (
 	"gorm.io/gorm"
 	"gorm.io/gorm/logger"
 
+	"github.com/abch-im/abch/internal/msnp"
 	"github.com/abch-im/abch/models"
 )
 
@@ -217,16 +218,16 @@ func escargotDoc(u *escUser, rows []escContact, byID map[int64]*escUser) (*Accou
 		if other == nil {
 			return d, fmt.Errorf("contact row points at missing account (t_user id %d)", r.ContactID)
 		}
-		bits := r.Lists & (models.ListFL | models.ListAL | models.ListBL | models.ListRL)
-		if r.Pending && bits&models.ListRL != 0 && bits&(models.ListAL|models.ListBL) == 0 {
-			bits |= models.ListPL
+		bits := r.Lists & (msnp.FL | msnp.AL | msnp.BL | msnp.RL)
+		if r.Pending && bits&msnp.RL != 0 && bits&(msnp.AL|msnp.BL) == 0 {
+			bits |= msnp.PL
 		}
 		if bits == 0 {
 			continue
 		}
 		c := ContactDoc{Email: other.Email, guid: other.UUID}
 		c.setBits(bits)
-		if bits&models.ListFL != 0 {
+		if bits&msnp.FL != 0 {
 			c.DisplayName = r.Name
 			if r.Nickname != nil {
 				c.Nickname = *r.Nickname
@@ -247,7 +248,7 @@ func escargotDoc(u *escUser, rows []escContact, byID map[int64]*escUser) (*Accou
 				}
 			}
 			sort.Strings(c.Groups)
-		} else if bits&(models.ListRL|models.ListPL) != 0 {
+		} else if bits&(msnp.RL|msnp.PL) != 0 {
 			c.DisplayName = r.Name
 		}
 		d.Contacts = append(d.Contacts, c)

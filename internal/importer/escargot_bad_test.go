@@ -66,7 +66,7 @@ func TestImportEscargotBadAccounts(t *testing.T) {
 				t.Errorf("%s written: %v", gone, err)
 			}
 		}
-		v, err := View(context.Background(), st.DB, "user05@example.com")
+		v, err := View(context.Background(), st, "user05@example.com")
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -6,8 +6,6 @@ import (
 	"encoding/json"
 	"io"
 
-	"gorm.io/gorm"
-
 	"github.com/abch-im/abch/internal/store"
 	"github.com/abch-im/abch/models"
 )
@@ -17,40 +15,31 @@ import (
 // What it writes is what the services show (View).
 func Export(ctx context.Context, st *store.Store, w io.Writer, user string) (int, error) {
 	bw := bufio.NewWriterSize(w, 1<<16)
-	db := st.DB.WithContext(ctx)
-	q := db.Model(&models.Account{}).Order("id")
+	lower := ""
 	if user != "" {
-		lower, err := models.NormalizeEmail(user)
-		if err != nil {
+		var err error
+		if lower, err = models.NormalizeEmail(user); err != nil {
 			return 0, err
 		}
-		var n int64
-		if err := db.Model(&models.Account{}).Where("email_lower = ?", lower).Count(&n).Error; err != nil {
-			return 0, err
-		}
-		if n == 0 {
-			return 0, models.Errorf(models.CodeNotFound, "no account %s", lower)
-		}
-		q = q.Where("email_lower = ?", lower)
 	}
 	enc := json.NewEncoder(bw)
 	enc.SetEscapeHTML(false) // names like "Tom & Jerry's <Pals>" stay readable
 	count := 0
 	var last int64
 	for {
-		var page []models.Account
-		if err := q.Session(&gorm.Session{}).Where("id > ?", last).Limit(500).Find(&page).Error; err != nil {
+		page, err := st.Accounts(ctx, last, 500, lower)
+		if err != nil {
 			return count, err
 		}
 		if len(page) == 0 {
 			break
 		}
 		for _, a := range page {
-			b, err := loadBook(db, a)
+			rows, err := st.BookRows(ctx, a.ID)
 			if err != nil {
 				return count, err
 			}
-			if err := enc.Encode(b.doc()); err != nil {
+			if err := enc.Encode(newBook(a, rows).doc()); err != nil {
 				return count, err
 			}
 			count++

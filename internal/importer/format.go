@@ -19,6 +19,7 @@ import (
 	"time"
 	"unicode/utf8"
 
+	"github.com/abch-im/abch/internal/msnp"
 	"github.com/abch-im/abch/models"
 )
 
@@ -93,7 +94,7 @@ func (c *ContactDoc) messenger() bool { return c.Messenger == nil || *c.Messenge
 var listNames = []struct {
 	name string
 	bit  int
-}{{"FL", models.ListFL}, {"AL", models.ListAL}, {"BL", models.ListBL}, {"RL", models.ListRL}, {"PL", models.ListPL}}
+}{{"FL", msnp.FL}, {"AL", msnp.AL}, {"BL", msnp.BL}, {"RL", msnp.RL}, {"PL", msnp.PL}}
 
 // ParseLine decodes one line of the lists format strictly (unknown fields
 // and trailing data are errors).
@@ -220,15 +221,15 @@ func (d *AccountDoc) normalize() error {
 		if bits == 0 || bits > 31 {
 			return fmt.Errorf("contact %s: lists %d is not a combination of FL 1, AL 2, BL 4, RL 8, PL 16", addr, bits)
 		}
-		if bits&models.ListAL != 0 && bits&models.ListBL != 0 {
+		if bits&msnp.AL != 0 && bits&msnp.BL != 0 {
 			return fmt.Errorf("contact %s: on both AL and BL (Allow and Block exclude each other)", addr)
 		}
 		c.setBits(bits)
-		if bits&models.ListFL == 0 {
+		if bits&msnp.FL == 0 {
 			if len(c.Groups) > 0 || c.Nickname != "" || c.Messenger != nil || c.hasDetails() {
 				return fmt.Errorf("contact %s: groups, nickname, messenger and contact details need FL", addr)
 			}
-			if bits&(models.ListRL|models.ListPL) == 0 {
+			if bits&(msnp.RL|msnp.PL) == 0 {
 				c.DisplayName = "" // kept only on address-book, Reverse and Pending entries
 			}
 		}

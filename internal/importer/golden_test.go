@@ -2,7 +2,6 @@ package importer
 
 import (
 	"context"
-	"flag"
 	"os"
 	"path/filepath"
 	"testing"
@@ -14,8 +13,6 @@ import (
 	"github.com/abch-im/abch/internal/config"
 	"github.com/abch-im/abch/internal/testenv"
 )
-
-var update = flag.Bool("update", false, "rewrite the golden files in fixtures/migration")
 
 func goldenPath(t testing.TB, name string) string {
 	root := ""
@@ -38,7 +35,7 @@ func TestExportGolden(t *testing.T) {
 		st := openStore(t, cfg)
 		importEscargot(t, st, Options{})
 		got := export(t, st, "")
-		if *update && !cfg.IsPostgres() {
+		if testenv.Updating() && !cfg.IsPostgres() {
 			if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
 				t.Fatal(err)
 			}

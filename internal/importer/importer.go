@@ -11,8 +11,7 @@ import (
 	"sync"
 	"time"
 
-	"gorm.io/gorm"
-
+	"github.com/abch-im/abch/internal/msnp"
 	"github.com/abch-im/abch/internal/store"
 	"github.com/abch-im/abch/models"
 )
@@ -160,10 +159,10 @@ func Run(ctx context.Context, st *store.Store, src Source, opt Options) (*Summar
 		}
 		im.valid[lower] = where
 		for _, c := range d.Contacts {
-			if c.bits()&models.ListFL != 0 {
+			if c.bits()&msnp.FL != 0 {
 				flKeys = append(flKeys, pairKey(lower, c.Email))
 			}
-			if c.bits()&models.ListRL != 0 {
+			if c.bits()&msnp.RL != 0 {
 				rlKeys = append(rlKeys, pairKey(c.Email, lower))
 			}
 		}
@@ -323,21 +322,14 @@ func unmatched(fl, rl []uint64) map[uint64]uint8 {
 }
 
 // lookup resolves addresses to abch accounts.
-func lookup(db *gorm.DB, addrs []string) (map[string]target, error) {
-	out := map[string]target{}
-	for i := 0; i < len(addrs); i += 500 {
-		j := min(i+500, len(addrs))
-		var rows []struct {
-			ID         int64
-			EmailLower string
-			CID        int64
-		}
-		if err := db.Model(&models.Account{}).Select("id, email_lower, cid").Where("email_lower IN ?", addrs[i:j]).Scan(&rows).Error; err != nil {
-			return nil, err
-		}
-		for _, r := range rows {
-			out[r.EmailLower] = target{ID: r.ID, Email: r.EmailLower, CID: r.CID}
-		}
+func lookup(ctx context.Context, st *store.Store, addrs []string) (map[string]target, error) {
+	refs, err := st.AccountRefs(ctx, addrs)
+	if err != nil {
+		return nil, err
+	}
+	out := make(map[string]target, len(refs))
+	for e, r := range refs {
+		out[e] = target{ID: r.ID, Email: r.EmailLower, CID: r.CID}
 	}
 	return out, nil
 }
@@ -353,7 +345,7 @@ func (im *run) prepare(ctx context.Context, d *AccountDoc, where string, seq int
 		}
 	}
 	if len(outside) > 0 {
-		found, err := lookup(im.st.DB.WithContext(ctx), outside)
+		found, err := lookup(ctx, im.st, outside)
 		if err != nil {
 			return err
 		}
@@ -370,10 +362,10 @@ func (im *run) prepare(ctx context.Context, d *AccountDoc, where string, seq int
 		if _, ok := im.valid[c.Email]; !ok {
 			continue
 		}
-		if c.bits()&models.ListFL != 0 && im.pairs[pairKey(lower, c.Email)] == 1 {
+		if c.bits()&msnp.FL != 0 && im.pairs[pairKey(lower, c.Email)] == 1 {
 			im.inconsistent(FLWithoutRL, lower, c.Email)
 		}
-		if c.bits()&models.ListRL != 0 && im.pairs[pairKey(c.Email, lower)] == 2 {
+		if c.bits()&msnp.RL != 0 && im.pairs[pairKey(c.Email, lower)] == 2 {
 			im.inconsistent(RLWithoutFL, lower, c.Email)
 		}
 	}
@@ -405,7 +397,7 @@ func (im *run) flushCreates(ctx context.Context) error {
 	for i, d := range docs {
 		addrs[i] = strings.ToLower(d.Email)
 	}
-	have, err := lookup(im.st.DB.WithContext(ctx), addrs)
+	have, err := lookup(ctx, im.st, addrs)
 	if err != nil {
 		return err
 	}
@@ -419,7 +411,7 @@ func (im *run) flushCreates(ctx context.Context) error {
 		made := map[string]int64{}
 		err := im.st.Write(ctx, func(t *store.Txn) error {
 			clear(made)
-			if err := im.fastCommit(t); err != nil {
+			if err := t.FastCommit(); err != nil {
 				return err
 			}
 			states := make([]store.ImportState, 0, len(batch))
@@ -435,7 +427,7 @@ func (im *run) flushCreates(ctx context.Context) error {
 				states = append(states, store.ImportState{AccountID: a.ID, Source: im.sum.Source, StateHash: empty.stateHash(),
 					PasswordHash: a.PasswordHash, ImportedAt: t.Now})
 			}
-			return t.DB.CreateInBatches(states, 200).Error
+			return t.RecordNewImports(states)
 		})
 		if err == nil {
 			for k, v := range made {
@@ -463,14 +455,7 @@ func (im *run) createAccount(t *store.Txn, d *AccountDoc) (*models.Account, erro
 	if d.Created != "" {
 		created, _ = time.Parse(time.RFC3339Nano, d.Created)
 	}
-	meGUID := d.meGUID
-	if meGUID != "" {
-		var n int64
-		if err := t.DB.Model(&models.Contact{}).Where("guid = ?", meGUID).Count(&n).Error; err != nil || n > 0 {
-			meGUID = ""
-		}
-	}
-	return t.CreateAccountAt(store.NewAccount{Email: d.Email, PasswordHash: d.PasswordHash, DisplayName: d.DisplayName}, created, meGUID)
+	return t.CreateAccountAt(store.NewAccount{Email: d.Email, PasswordHash: d.PasswordHash, DisplayName: d.DisplayName}, created, d.meGUID)
 }
 
 func (im *run) inconsistent(kind, owner, contact string) {
@@ -484,9 +469,9 @@ func (im *run) inconsistent(kind, owner, contact string) {
 	// contact never answered) on the contact's side; drop a stale RL.
 	switch kind {
 	case FLWithoutRL:
-		im.repairFor(contact, owner).add |= models.ListRL
+		im.repairFor(contact, owner).add |= msnp.RL
 	case RLWithoutFL:
-		im.repairFor(owner, contact).remove |= models.ListRL | models.ListPL
+		im.repairFor(owner, contact).remove |= msnp.RL | msnp.PL
 	}
 }
 
@@ -527,10 +512,10 @@ func (im *run) applyRepairs(d *AccountDoc) {
 		}
 		c := &d.Contacts[i]
 		bits := (c.bits() | r.add) &^ r.remove
-		if r.add&models.ListRL != 0 && bits&(models.ListAL|models.ListBL) == 0 {
-			bits |= models.ListPL // the added RL is unanswered: Pending rule
+		if r.add&msnp.RL != 0 && bits&(msnp.AL|msnp.BL) == 0 {
+			bits |= msnp.PL // the added RL is unanswered: Pending rule
 		}
-		if c.bits()&models.ListFL == 0 && bits&(models.ListRL|models.ListPL) == 0 {
+		if c.bits()&msnp.FL == 0 && bits&(msnp.RL|msnp.PL) == 0 {
 			c.DisplayName = ""
 		}
 		c.setBits(bits)
@@ -551,16 +536,46 @@ type job struct {
 	seq   int
 }
 
+// importAccount writes one account's desired state (pass 3): its contacts
+// resolved to accounts, then one transaction (applyAccount), then the
+// summary.
 func (im *run) importAccount(ctx context.Context, d *AccountDoc, where string, seq int) error {
-	lower := strings.ToLower(d.Email)
 	im.applyRepairs(d)
+	targets, err := im.resolveContacts(ctx, d, where, seq)
+	if err != nil {
+		return err
+	}
+	var res accountResult
+	err = im.st.Write(ctx, func(t *store.Txn) error {
+		res = accountResult{}
+		if err := t.FastCommit(); err != nil {
+			return err
+		}
+		if err := im.applyAccount(t, d, targets, &res); err != nil {
+			return err
+		}
+		if im.opt.DryRun && res.skipWhy == "" {
+			return errDryRun
+		}
+		return nil
+	})
+	if err != nil && !errors.Is(err, errDryRun) {
+		return fmt.Errorf("%s (%s): %w", d.Email, where, err)
+	}
+	im.record(d, where, seq, &res)
+	return nil
+}
+
+// resolveContacts finds the accounts d's contacts point at and drops (and
+// reports) the contacts whose account is not in abch.
+func (im *run) resolveContacts(ctx context.Context, d *AccountDoc, where string, seq int) (map[string]target, error) {
 	addrs := make([]string, 0, len(d.Contacts))
 	for _, c := range d.Contacts {
 		addrs = append(addrs, c.Email)
 	}
-	targets, err := lookup(im.st.DB.WithContext(ctx), addrs)
+	targets, err := lookup(ctx, im.st, addrs)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	kept := d.Contacts[:0]
 	for _, c := range d.Contacts {
@@ -582,136 +597,153 @@ func (im *run) importAccount(ctx context.Context, d *AccountDoc, where string, s
 		kept = append(kept, c)
 	}
 	d.Contacts = kept
-	desiredHash := d.stateHash()
+	return targets, nil
+}
 
-	var (
-		outcome string
-		stats   acctStats
-		skipWhy string
-		note    string
-	)
-	err = im.st.Write(ctx, func(t *store.Txn) error {
-		outcome, skipWhy, note = "", "", ""
-		if err := im.fastCommit(t); err != nil {
-			return err
-		}
-		var acct models.Account
-		res := t.DB.Where("email_lower = ?", lower).Limit(1).Find(&acct)
-		if res.Error != nil {
-			return res.Error
-		}
-		isNew := im.created[lower] != 0 && im.created[lower] == acct.ID
-		if res.RowsAffected == 0 {
-			if !im.opt.DryRun {
-				return fmt.Errorf("account %s vanished during the import", lower)
-			}
-			a, err := im.createAccount(t, d)
-			if err != nil {
-				return err
-			}
-			acct, isNew = *a, true
-		}
-		var (
-			b        *book
-			state    store.ImportState
-			hasState bool
-			curHash  string
-		)
-		if isNew {
-			// Just created by this run: an empty book with its Me contact.
-			b = &book{acct: acct, me: &models.Contact{Annotations: "[]", DisplayName: acct.DisplayName},
-				contacts: map[string]*models.Contact{}, dead: map[string]*models.Contact{}, cgroups: map[int64][]int64{}}
-		} else {
-			var err error
-			if b, err = loadBook(t.DB, acct); err != nil {
-				return err
-			}
-			sres := t.DB.Where("account_id = ?", acct.ID).Limit(1).Find(&state)
-			if sres.Error != nil {
-				return sres.Error
-			}
-			hasState = sres.RowsAffected > 0
-			curHash = b.doc().stateHash()
-		}
-		union := false
-		if !isNew && curHash != desiredHash {
-			switch {
-			case !hasState && im.opt.Merge == MergeSkip:
-				skipWhy = "the account already exists in abch with other data and was not created by an import (use --merge=source or --merge=union)"
-				return nil
-			case hasState && state.StateHash != curHash && im.opt.Merge == MergeSkip:
-				skipWhy = "the account changed in abch since it was imported on " + state.ImportedAt.UTC().Format(time.RFC3339) + " (use --merge=source or --merge=union)"
-				return nil
-			}
-			union = im.opt.Merge == MergeUnion
-		}
-		w := &writer{t: t, b: b, newGUID: im.st.NewGUID, fresh: isNew}
-		if err := w.apply(d, targets, union); err != nil {
-			return err
-		}
-		stats = w.stats
-		pwChanged := false
-		if d.PasswordHash != acct.PasswordHash {
-			switch {
-			case isNew || im.opt.Merge == MergeSource || (hasState && state.PasswordHash == acct.PasswordHash) ||
-				(im.opt.Merge == MergeUnion && acct.PasswordHash == ""):
-				upd := map[string]any{"password_hash": d.PasswordHash, "updated_at": t.Now}
-				if !isNew && acct.PasswordHash != "" {
-					upd["token_version"] = gorm.Expr("token_version + 1")
-				}
-				if err := t.DB.Model(&models.Account{}).Where("id = ?", acct.ID).Updates(upd).Error; err != nil {
-					return err
-				}
-				pwChanged = true
-			case d.PasswordHash != "" && !(hasState && state.PasswordHash == d.PasswordHash):
-				note = d.Email + ": the password was changed in abch since the import; kept abch's"
-			}
-		}
-		finalHash := desiredHash
-		if union {
-			nb, err := loadBook(t.DB, acct)
-			if err != nil {
-				return err
-			}
-			finalHash = nb.doc().stateHash()
-		}
-		finalPW := acct.PasswordHash
-		if pwChanged {
-			finalPW = d.PasswordHash
-		}
-		if !hasState || state.StateHash != finalHash || state.PasswordHash != finalPW {
-			if err := t.DB.Save(&store.ImportState{AccountID: acct.ID, Source: im.sum.Source, StateHash: finalHash,
-				PasswordHash: finalPW, ImportedAt: t.Now}).Error; err != nil {
-				return err
-			}
-		}
-		switch {
-		case isNew:
-			outcome = "created"
-		case t.Rev(acct.ID) != 0 || pwChanged:
-			outcome = "updated"
-		default:
-			outcome = "unchanged"
-		}
-		if im.opt.DryRun {
-			return errDryRun
-		}
-		return nil
-	})
-	if err != nil && !errors.Is(err, errDryRun) {
-		return fmt.Errorf("%s (%s): %w", d.Email, where, err)
+// accountResult is what one account's transaction did.
+type accountResult struct {
+	outcome string // created, updated, unchanged
+	stats   acctStats
+	skipWhy string
+	note    string
+}
+
+// applyAccount is one account's transaction: read the account, its book
+// and import state, decide whether and how to merge (mergeMode), apply the
+// desired state and the password, and record the new import state.
+func (im *run) applyAccount(t *store.Txn, d *AccountDoc, targets map[string]target, res *accountResult) error {
+	lower := strings.ToLower(d.Email)
+	desiredHash := d.stateHash()
+	acct, found, err := t.AccountByEmail(lower)
+	if err != nil {
+		return err
 	}
+	isNew := im.created[lower] != 0 && im.created[lower] == acct.ID
+	if !found {
+		if !im.opt.DryRun {
+			return fmt.Errorf("account %s vanished during the import", lower)
+		}
+		a, err := im.createAccount(t, d)
+		if err != nil {
+			return err
+		}
+		acct, isNew = *a, true
+	}
+	b, state, hasState, err := im.readBook(t, acct, isNew)
+	if err != nil {
+		return err
+	}
+	union := false
+	if !isNew {
+		if union, res.skipWhy = im.mergeMode(b.doc().stateHash(), desiredHash, state, hasState); res.skipWhy != "" {
+			return nil
+		}
+	}
+	w := &writer{t: t, b: b, newGUID: im.st.NewGUID, fresh: isNew}
+	if err := w.apply(d, targets, union); err != nil {
+		return err
+	}
+	res.stats = w.stats
+	pwChanged, err := im.applyPassword(t, d, &acct, isNew, state, hasState, res)
+	if err != nil {
+		return err
+	}
+	if err := im.recordState(t, acct, d, desiredHash, union, pwChanged, state, hasState); err != nil {
+		return err
+	}
+	switch {
+	case isNew:
+		res.outcome = "created"
+	case t.Rev(acct.ID) != 0 || pwChanged:
+		res.outcome = "updated"
+	default:
+		res.outcome = "unchanged"
+	}
+	return nil
+}
+
+// readBook reads acct's book and import state; a book this run just
+// created is empty but for its Me contact, and is not read.
+func (im *run) readBook(t *store.Txn, acct models.Account, isNew bool) (*book, store.ImportState, bool, error) {
+	if isNew {
+		b := &book{acct: acct, me: &models.Contact{Annotations: "[]", DisplayName: acct.DisplayName},
+			contacts: map[string]*models.Contact{}, dead: map[string]*models.Contact{}, cgroups: map[int64][]int64{}}
+		return b, store.ImportState{}, false, nil
+	}
+	rows, err := t.BookRows(acct.ID)
+	if err != nil {
+		return nil, store.ImportState{}, false, err
+	}
+	state, hasState, err := t.ImportState(acct.ID)
+	return newBook(acct, rows), state, hasState, err
+}
+
+// mergeMode decides how an existing account whose book (curHash) differs
+// from the desired one is treated: skipped (with the reason), merged by
+// union, or made equal to the source.
+func (im *run) mergeMode(curHash, desiredHash string, state store.ImportState, hasState bool) (union bool, skipWhy string) {
+	if curHash == desiredHash {
+		return false, ""
+	}
+	switch {
+	case !hasState && im.opt.Merge == MergeSkip:
+		return false, "the account already exists in abch with other data and was not created by an import (use --merge=source or --merge=union)"
+	case hasState && state.StateHash != curHash && im.opt.Merge == MergeSkip:
+		return false, "the account changed in abch since it was imported on " + state.ImportedAt.UTC().Format(time.RFC3339) + " (use --merge=source or --merge=union)"
+	}
+	return im.opt.Merge == MergeUnion, ""
+}
+
+// applyPassword sets the source's password hash unless abch's was changed
+// since the import (then it notes that it kept abch's).
+func (im *run) applyPassword(t *store.Txn, d *AccountDoc, acct *models.Account, isNew bool, state store.ImportState, hasState bool, res *accountResult) (bool, error) {
+	if d.PasswordHash == acct.PasswordHash {
+		return false, nil
+	}
+	switch {
+	case isNew || im.opt.Merge == MergeSource || (hasState && state.PasswordHash == acct.PasswordHash) ||
+		(im.opt.Merge == MergeUnion && acct.PasswordHash == ""):
+		return true, t.SetPasswordHash(acct.ID, d.PasswordHash, !isNew && acct.PasswordHash != "")
+	case d.PasswordHash != "" && !(hasState && state.PasswordHash == d.PasswordHash):
+		res.note = d.Email + ": the password was changed in abch since the import; kept abch's"
+	}
+	return false, nil
+}
+
+// recordState records what the import wrote (the book's state hash and
+// the password hash) when it differs from what was recorded.
+func (im *run) recordState(t *store.Txn, acct models.Account, d *AccountDoc, finalHash string, union, pwChanged bool, state store.ImportState, hasState bool) error {
+	if union {
+		rows, err := t.BookRows(acct.ID)
+		if err != nil {
+			return err
+		}
+		finalHash = newBook(acct, rows).doc().stateHash()
+	}
+	finalPW := acct.PasswordHash
+	if pwChanged {
+		finalPW = d.PasswordHash
+	}
+	if hasState && state.StateHash == finalHash && state.PasswordHash == finalPW {
+		return nil
+	}
+	return t.RecordImport(store.ImportState{AccountID: acct.ID, Source: im.sum.Source, StateHash: finalHash,
+		PasswordHash: finalPW, ImportedAt: t.Now})
+}
+
+// record adds one account's result to the summary.
+func (im *run) record(d *AccountDoc, where string, seq int, res *accountResult) {
 	im.mu.Lock()
 	defer im.mu.Unlock()
-	if skipWhy != "" {
-		im.skip(d.Email, where, skipWhy, seq)
-		return nil
+	if res.skipWhy != "" {
+		im.skip(d.Email, where, res.skipWhy, seq)
+		return
 	}
-	if note != "" {
-		im.sum.Notes = append(im.sum.Notes, note)
+	if res.note != "" {
+		im.sum.Notes = append(im.sum.Notes, res.note)
 	}
 	s := im.sum
-	switch outcome {
+	switch res.outcome {
 	case "created":
 		s.Created++
 	case "updated":
@@ -719,28 +751,16 @@ func (im *run) importAccount(ctx context.Context, d *AccountDoc, where string, s
 	default:
 		s.Unchanged++
 	}
-	if outcome != "unchanged" {
+	if res.outcome != "unchanged" {
 		s.Entries += len(d.Contacts)
 	}
-	s.ContactsAdded += stats.contactsAdded
-	s.ContactsChanged += stats.contactsChanged
-	s.ContactsRemoved += stats.contactsRemoved
-	s.MembersAdded += stats.membersAdded
-	s.MembersRemoved += stats.membersRemoved
-	s.GroupsAdded += stats.groupsAdded
-	s.GroupsChanged += stats.groupsChanged
-	s.GroupsRemoved += stats.groupsRemoved
-	return nil
-}
-
-// fastCommit lets Postgres acknowledge an import transaction before its WAL
-// reaches the disk (synchronous_commit off, this transaction only). A crash
-// can lose the last few accounts' commits but never leaves one half-written,
-// and a re-run of the idempotent import redoes them; it saves a disk flush
-// per account, the main cost of one-transaction-per-account imports.
-func (im *run) fastCommit(t *store.Txn) error {
-	if im.st.Dialect != store.DialectPostgres {
-		return nil
-	}
-	return t.DB.Exec("SET LOCAL synchronous_commit TO OFF").Error
+	st := res.stats
+	s.ContactsAdded += st.contactsAdded
+	s.ContactsChanged += st.contactsChanged
+	s.ContactsRemoved += st.contactsRemoved
+	s.MembersAdded += st.membersAdded
+	s.MembersRemoved += st.membersRemoved
+	s.GroupsAdded += st.groupsAdded
+	s.GroupsChanged += st.groupsChanged
+	s.GroupsRemoved += st.groupsRemoved
 }

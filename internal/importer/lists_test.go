@@ -14,6 +14,7 @@ import (
 
 	"github.com/abch-im/abch/internal/auth"
 	"github.com/abch-im/abch/internal/config"
+	"github.com/abch-im/abch/internal/msnp"
 	"github.com/abch-im/abch/internal/store"
 	"github.com/abch-im/abch/internal/testenv"
 	"github.com/abch-im/abch/models"
@@ -111,7 +112,7 @@ func TestImportListsBadAccounts(t *testing.T) {
 				t.Errorf("%s: %v (skipped accounts must not be written)", gone, err)
 			}
 		}
-		a, err := View(context.Background(), st.DB, "alice@example.com")
+		a, err := View(context.Background(), st, "alice@example.com")
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -120,8 +121,8 @@ func TestImportListsBadAccounts(t *testing.T) {
 			len(a.Groups) != 2 || !a.Groups[0].Favorite {
 			t.Errorf("alice: %+v", a)
 		}
-		e, _ := View(context.Background(), st.DB, "erin@example.com")
-		if len(e.Contacts) != 1 || e.Contacts[0].Email != "bob@example.com" || e.Contacts[0].bits() != models.ListAL {
+		e, _ := View(context.Background(), st, "erin@example.com")
+		if len(e.Contacts) != 1 || e.Contacts[0].Email != "bob@example.com" || e.Contacts[0].bits() != msnp.AL {
 			t.Errorf("erin: %+v", e.Contacts)
 		}
 		// No password: cannot sign in until one is set.
@@ -229,9 +230,9 @@ func TestReimportAppliesDifferenceAndMerge(t *testing.T) {
 		if after["bob@example.com"] != revs["bob@example.com"] || after["alice@example.com"] <= revs["alice@example.com"] {
 			t.Errorf("revisions %v → %v", revs, after)
 		}
-		a, _ := View(ctx, st.DB, "alice@example.com")
+		a, _ := View(ctx, st, "alice@example.com")
 		if a.DisplayName != "Alice B." || len(a.Groups) != 2 || a.Groups[1].Name != "Colleagues" || len(a.Contacts) != 2 ||
-			a.Contacts[0].Nickname != "Bob!" || strings.Join(a.Contacts[0].Groups, "|") != "Friends" || a.Contacts[1].bits() != models.ListAL {
+			a.Contacts[0].Nickname != "Bob!" || strings.Join(a.Contacts[0].Groups, "|") != "Friends" || a.Contacts[1].bits() != msnp.AL {
 			t.Errorf("alice after re-run: %+v", a)
 		}
 		// The Work group is a tombstone now (a delta carries it).
@@ -260,19 +261,19 @@ func TestReimportAppliesDifferenceAndMerge(t *testing.T) {
 		if sum.Skipped != 1 || !strings.Contains(sum.SkippedAccounts[0].Reason, "changed in abch since it was imported") {
 			t.Fatalf("changed account not reported: %+v", sum)
 		}
-		v, _ := View(ctx, st.DB, "alice@example.com")
-		if v.Contacts[0].bits()&models.ListBL == 0 {
+		v, _ := View(ctx, st, "alice@example.com")
+		if v.Contacts[0].bits()&msnp.BL == 0 {
 			t.Fatalf("skipped account was overwritten")
 		}
 		// union keeps Alice's Block and adds the source's Work group back.
 		sum = mustImport(t, st, goodPair, Options{Merge: MergeUnion})
-		v, _ = View(ctx, st.DB, "alice@example.com")
-		if sum.Updated != 1 || v.DisplayName != "Alice B." || len(v.Groups) != 3 || v.Contacts[0].bits()&models.ListBL == 0 {
+		v, _ = View(ctx, st, "alice@example.com")
+		if sum.Updated != 1 || v.DisplayName != "Alice B." || len(v.Groups) != 3 || v.Contacts[0].bits()&msnp.BL == 0 {
 			t.Fatalf("union: %+v %+v", sum, v)
 		}
 		// source makes her equal to the source again.
 		mustImport(t, st, goodPair, Options{Merge: MergeSource})
-		v, _ = View(ctx, st.DB, "alice@example.com")
+		v, _ = View(ctx, st, "alice@example.com")
 		if v.DisplayName != "Alice" || len(v.Groups) != 2 || len(v.Contacts) != 1 || v.Contacts[0].bits() != 3 {
 			t.Fatalf("source merge: %+v", v)
 		}
@@ -285,7 +286,7 @@ func TestReimportAppliesDifferenceAndMerge(t *testing.T) {
 		if sum.Skipped != 1 || !strings.Contains(sum.SkippedAccounts[0].Reason, "not created by an import") {
 			t.Fatalf("existing account: %+v", sum)
 		}
-		if z, _ := View(ctx, st.DB, "zed@example.com"); z.DisplayName != "Zed here" || len(z.Contacts) != 0 {
+		if z, _ := View(ctx, st, "zed@example.com"); z.DisplayName != "Zed here" || len(z.Contacts) != 0 {
 			t.Fatalf("existing account overwritten: %+v", z)
 		}
 	})

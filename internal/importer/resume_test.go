@@ -40,7 +40,7 @@ func TestResumeAfterAccountPass(t *testing.T) {
 		if sum.Updated != 2 || sum.Skipped != 0 {
 			t.Fatalf("resume: %+v", sum)
 		}
-		a, _ := View(ctx, st.DB, "alice@example.com")
+		a, _ := View(ctx, st, "alice@example.com")
 		if len(a.Contacts) != 1 || a.Contacts[0].bits() != 3 {
 			t.Fatalf("alice: %+v", a.Contacts)
 		}

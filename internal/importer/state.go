@@ -6,8 +6,8 @@ import (
 	"strings"
 	"time"
 
-	"gorm.io/gorm"
-
+	"github.com/abch-im/abch/internal/msnp"
+	"github.com/abch-im/abch/internal/store"
 	"github.com/abch-im/abch/models"
 )
 
@@ -31,19 +31,12 @@ type book struct {
 	members  []models.Membership
 }
 
-// loadBook reads an account's book through db (a transaction or the store).
-func loadBook(db *gorm.DB, acct models.Account) (*book, error) {
-	b := &book{acct: acct, contacts: map[string]*models.Contact{}, dead: map[string]*models.Contact{}, cgroups: map[int64][]int64{}}
-	if err := db.Where("owner_id = ? AND NOT deleted", acct.ID).Order("id").Find(&b.groups).Error; err != nil {
-		return nil, err
-	}
-	var cs []models.Contact
-	if err := db.Where("owner_id = ?", acct.ID).Order("id").Find(&cs).Error; err != nil {
-		return nil, err
-	}
-	var ids []int64
-	for i := range cs {
-		c := &cs[i]
+// newBook sorts an account's stored rows into a book.
+func newBook(acct models.Account, rows *store.BookRows) *book {
+	b := &book{acct: acct, groups: rows.Groups, members: rows.Members,
+		contacts: map[string]*models.Contact{}, dead: map[string]*models.Contact{}, cgroups: map[int64][]int64{}}
+	for i := range rows.Contacts {
+		c := &rows.Contacts[i]
 		switch {
 		case c.Key == models.MeKey:
 			b.me = c
@@ -51,23 +44,12 @@ func loadBook(db *gorm.DB, acct models.Account) (*book, error) {
 			b.dead[c.Key] = c
 		default:
 			b.contacts[c.Key] = c
-			ids = append(ids, c.ID)
 		}
 	}
-	if len(ids) > 0 {
-		var links []models.ContactGroup
-		if err := db.Raw(`SELECT cg.contact_id, cg.group_id FROM contact_groups cg JOIN contacts c ON c.id = cg.contact_id
-			WHERE c.owner_id = ? AND NOT c.deleted`, acct.ID).Scan(&links).Error; err != nil {
-			return nil, err
-		}
-		for _, l := range links {
-			b.cgroups[l.ContactID] = append(b.cgroups[l.ContactID], l.GroupID)
-		}
+	for _, l := range rows.Links {
+		b.cgroups[l.ContactID] = append(b.cgroups[l.ContactID], l.GroupID)
 	}
-	if err := db.Where("owner_id = ? AND NOT deleted", acct.ID).Order("id").Find(&b.members).Error; err != nil {
-		return nil, err
-	}
-	return b, nil
+	return b
 }
 
 // contactEmail is the address a contact row stands for.
@@ -111,7 +93,7 @@ func (b *book) doc() *AccountDoc {
 	}
 	for _, c := range b.contacts {
 		cd := get(contactEmail(c))
-		cd.setBits(cd.bits() | models.ListFL)
+		cd.setBits(cd.bits() | msnp.FL)
 		cd.DisplayName = c.DisplayName
 		cd.Nickname = models.AnnotationValue(c.Annotations, annNickName)
 		cd.FirstName, cd.MiddleName, cd.LastName, cd.Comment, cd.Birthdate = c.FirstName, c.MiddleName, c.LastName, c.Comment, c.Birthdate
@@ -129,8 +111,8 @@ func (b *book) doc() *AccountDoc {
 	}
 	for _, m := range b.members {
 		cd := get(strings.ToLower(m.MemberName))
-		cd.setBits(cd.bits() | models.RoleBit(m.Role))
-		if (m.Role == models.RoleReverse || m.Role == models.RolePending) && cd.bits()&models.ListFL == 0 && m.DisplayName != "" {
+		cd.setBits(cd.bits() | msnp.RoleBit(m.Role))
+		if (m.Role == models.RoleReverse || m.Role == models.RolePending) && cd.bits()&msnp.FL == 0 && m.DisplayName != "" {
 			cd.DisplayName = m.DisplayName
 		}
 	}
@@ -145,22 +127,18 @@ func (b *book) doc() *AccountDoc {
 // its address book (contacts and groups that are not deleted, nicknames,
 // is-messenger flags), its memberships that are not deleted, and its
 // privacy settings, in the lists format. Tests compare imports through it.
-func View(ctx context.Context, db *gorm.DB, email string) (*AccountDoc, error) {
+func View(ctx context.Context, st *store.Store, email string) (*AccountDoc, error) {
 	lower, err := models.NormalizeEmail(email)
 	if err != nil {
 		return nil, err
 	}
-	var a models.Account
-	res := db.WithContext(ctx).Where("email_lower = ?", lower).Limit(1).Find(&a)
-	if res.Error != nil {
-		return nil, res.Error
-	}
-	if res.RowsAffected == 0 {
-		return nil, models.Errorf(models.CodeNotFound, "no account %s", lower)
-	}
-	b, err := loadBook(db.WithContext(ctx), a)
+	accts, err := st.Accounts(ctx, 0, 1, lower)
 	if err != nil {
 		return nil, err
 	}
-	return b.doc(), nil
+	rows, err := st.BookRows(ctx, accts[0].ID)
+	if err != nil {
+		return nil, err
+	}
+	return newBook(accts[0], rows).doc(), nil
 }

@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"sort"
 	"strings"
 	"unicode/utf8"
 
@@ -12,165 +11,51 @@ import (
 	"github.com/abch-im/abch/models"
 )
 
-// The read model the NS needs at sign-in and for presence (PROTOCOL.md §8
-// B6–B9): an account's lists in MSNP terms, and who may see its presence.
-// Also the two writes the NS makes on a user's behalf: PRP MFN and BLP.
+// The reads the NS needs at sign-in and for presence (PROTOCOL.md §8
+// B6–B9): an account's lists, and who may see its presence. Also the two
+// writes the NS makes on a user's behalf: PRP MFN and BLP. The NS API
+// (services/nsapi) turns these rows into its JSON.
 
-// ListGroup is an address-book group in the NS's view.
-type ListGroup struct {
-	GUID string `json:"guid"`
-	Name string `json:"name"`
+// ListRows are the rows of an account's lists: its live groups (by name,
+// any case), its Forward List (live contacts with is_messenger_user, the
+// Me contact excluded) with their group links, and its live memberships
+// (Allow/Block/Reverse/Pending).
+type ListRows struct {
+	Groups   []models.Group
+	Contacts []models.Contact
+	Links    []models.ContactGroup
+	Members  []models.Membership
 }
 
-// ListEntry is one contact of an account in MSNP terms: the union of its
-// address-book entry (FL) and its memberships (AL/BL/RL/PL).
-type ListEntry struct {
-	// Email is the address (lower case), or a tel: URI for phone members.
-	Email string `json:"email"`
-	// Network is the ADL t= network id (1 Passport, 4 phone, 16 e-mail, 32 Yahoo).
-	Network int `json:"network"`
-	// Lists is the bitmask FL=1, AL=2, BL=4, RL=8, PL=16 (ADL l=).
-	Lists int `json:"lists"`
-	// CID is the contact's CID when it is a known account (0 otherwise).
-	CID         int64  `json:"cid,omitempty"`
-	DisplayName string `json:"display_name"`
-	// NickName is the owner's alias for the contact (AB.NickName annotation).
-	NickName string `json:"nickname,omitempty"`
-	// ContactGUID is the address-book contactId when the contact is in the
-	// book (FL); "" for membership-only entries.
-	ContactGUID string      `json:"contact_guid,omitempty"`
-	Groups      []ListGroup `json:"groups"`
-	// InviteMessage is the message of a Pending entry.
-	InviteMessage string `json:"invite_message,omitempty"`
-}
-
-// Lists is an account's contact lists and groups.
-type Lists struct {
-	Contacts []ListEntry `json:"contacts"`
-	Groups   []ListGroup `json:"groups"`
-}
-
-// Lists returns accountID's lists: FL = address-book contacts with
-// is_messenger_user that are not deleted (the Me contact excluded); AL, BL,
-// RL and PL = its non-deleted memberships (DESIGN.md "Model rules"). Entries
-// are keyed by lower-cased address, sorted by it.
-func (s *Store) Lists(ctx context.Context, accountID int64) (*Lists, error) {
+// ListRows reads accountID's lists (DESIGN.md "Model rules").
+func (s *Store) ListRows(ctx context.Context, accountID int64) (*ListRows, error) {
 	db := s.DB.WithContext(ctx)
-	var groups []models.Group
-	if err := db.Where("owner_id = ? AND NOT deleted", accountID).Order("name_lower, id").Find(&groups).Error; err != nil {
+	out := &ListRows{}
+	if err := db.Where("owner_id = ? AND NOT deleted", accountID).Order("name_lower, id").Find(&out.Groups).Error; err != nil {
 		return nil, translate(err)
 	}
-	out := &Lists{Contacts: []ListEntry{}, Groups: make([]ListGroup, 0, len(groups))}
-	groupByID := map[int64]ListGroup{}
-	for _, g := range groups {
-		lg := ListGroup{GUID: g.GUID, Name: g.Name}
-		groupByID[g.ID] = lg
-		out.Groups = append(out.Groups, lg)
-	}
-
-	var contacts []models.Contact
-	if err := db.Where("owner_id = ? AND is_messenger_user AND NOT deleted AND contact_key <> ?", accountID, models.MeKey).Find(&contacts).Error; err != nil {
+	if err := db.Where("owner_id = ? AND is_messenger_user AND NOT deleted AND contact_key <> ?", accountID, models.MeKey).Find(&out.Contacts).Error; err != nil {
 		return nil, translate(err)
 	}
-	var links []models.ContactGroup
-	if len(contacts) > 0 {
+	if len(out.Contacts) > 0 {
 		if err := db.Raw(`SELECT cg.contact_id, cg.group_id FROM contact_groups cg JOIN contacts c ON c.id = cg.contact_id
-			WHERE c.owner_id = ? AND c.is_messenger_user AND NOT c.deleted`, accountID).Scan(&links).Error; err != nil {
+			WHERE c.owner_id = ? AND c.is_messenger_user AND NOT c.deleted`, accountID).Scan(&out.Links).Error; err != nil {
 			return nil, translate(err)
 		}
 	}
-	groupsOf := map[int64][]ListGroup{}
-	for _, l := range links {
-		if g, ok := groupByID[l.GroupID]; ok {
-			groupsOf[l.ContactID] = append(groupsOf[l.ContactID], g)
-		}
-	}
-
-	byKey := map[string]*ListEntry{}
-	entry := func(key string) *ListEntry {
-		if e := byKey[key]; e != nil {
-			return e
-		}
-		e := &ListEntry{Email: key, Groups: []ListGroup{}}
-		byKey[key] = e
-		return e
-	}
-	for _, c := range contacts {
-		addr := c.PassportName
-		if addr == "" {
-			addr = c.Email
-		}
-		e := entry(strings.ToLower(addr))
-		e.Lists |= models.ListFL
-		e.Network = c.Network
-		e.CID = c.CID
-		e.DisplayName = c.DisplayName
-		e.NickName = models.AnnotationValue(c.Annotations, "AB.NickName")
-		e.ContactGUID = c.GUID
-		if gs := groupsOf[c.ID]; gs != nil {
-			sort.Slice(gs, func(i, j int) bool { return strings.ToLower(gs[i].Name) < strings.ToLower(gs[j].Name) })
-			e.Groups = gs
-		}
-	}
-
-	var members []models.Membership
-	if err := db.Where("owner_id = ? AND NOT deleted", accountID).Order("id").Find(&members).Error; err != nil {
+	if err := db.Where("owner_id = ? AND NOT deleted", accountID).Order("id").Find(&out.Members).Error; err != nil {
 		return nil, translate(err)
 	}
-	for _, m := range members {
-		bit := models.RoleBit(m.Role)
-		if bit == 0 {
-			continue
-		}
-		key := strings.ToLower(m.MemberName)
-		network := models.NetworkPassport
-		switch m.MemberType {
-		case models.MemberPhone:
-			network = models.NetworkPhone
-			if !strings.HasPrefix(key, "tel:") {
-				key = "tel:" + key
-			}
-		case models.MemberEmail:
-			network = models.NetworkEmail
-		}
-		e := entry(key)
-		e.Lists |= bit
-		if e.Network == 0 {
-			e.Network = network
-		}
-		if e.CID == 0 {
-			e.CID = m.CID
-		}
-		if e.DisplayName == "" {
-			e.DisplayName = m.DisplayName
-		}
-		if m.Role == models.RolePending && m.InviteMessage != "" {
-			e.InviteMessage = m.InviteMessage
-		}
-	}
-	for _, e := range byKey {
-		if e.DisplayName == "" {
-			e.DisplayName = e.Email
-		}
-		out.Contacts = append(out.Contacts, *e)
-	}
-	sort.Slice(out.Contacts, func(i, j int) bool { return out.Contacts[i].Email < out.Contacts[j].Email })
 	return out, nil
 }
 
 // Watcher is an account that has the target on its Forward List, with
-// whether it may see the target's presence.
+// whether it is on the target's Allow or Block list and whether it may see
+// the target's presence (CanSee).
 type Watcher struct {
-	Email       string `json:"email"`
-	CID         int64  `json:"cid"`
-	PUID        uint64 `json:"puid"`
-	DisplayName string `json:"display_name"`
-	// Allowed and Blocked report the watcher on the target's AL / BL.
-	Allowed bool `json:"allowed"`
-	Blocked bool `json:"blocked"`
-	// CanSee applies PROTOCOL.md §5.4: watcher ∉ BL(target) and
-	// (watcher ∈ AL(target) or BLP(target) = AL).
-	CanSee bool `json:"can_see"`
+	Account          models.Account
+	Allowed, Blocked bool
+	CanSee           bool
 }
 
 // CanSee is the visibility rule of PROTOCOL.md §5.4 (ESC's): a watcher may
@@ -209,8 +94,7 @@ func (s *Store) Watchers(ctx context.Context, target *models.Account) ([]Watcher
 	out := make([]Watcher, 0, len(owners))
 	for i := range owners {
 		o := &owners[i]
-		w := Watcher{Email: o.Email, CID: o.CID, PUID: o.PUIDUnsigned(), DisplayName: o.DisplayName,
-			Allowed: allowed[o.EmailLower], Blocked: blocked[o.EmailLower]}
+		w := Watcher{Account: *o, Allowed: allowed[o.EmailLower], Blocked: blocked[o.EmailLower]}
 		w.CanSee = CanSee(target.BLP, w.Allowed, w.Blocked)
 		out = append(out, w)
 	}

@@ -4,14 +4,9 @@ import (
 	"context"
 	"fmt"
 
+	"github.com/abch-im/abch/internal/msnp"
 	"github.com/abch-im/abch/models"
 )
-
-// MembershipRoles are the roles the Sharing service reports and manages, in
-// the order FindMembership lists them (PROTOCOL.md §3.1). Other roles of the
-// schema (Admin, ProfileExpression, ...) belong to circles and the profile
-// service; emesene aborts its sync on any of them (clients/RESPONSES.md §3).
-var MembershipRoles = []string{models.RoleAllow, models.RoleBlock, models.RoleReverse, models.RolePending}
 
 // roleOrder ranks roles for FindMembership.
 var roleOrder = map[string]int{models.RoleAllow: 0, models.RoleBlock: 1, models.RoleReverse: 2, models.RolePending: 3}
@@ -64,7 +59,7 @@ func (s *Store) Memberships(ctx context.Context, ownerID, sinceRev int64) (*Memb
 			return set, nil
 		}
 	}
-	q := s.DB.WithContext(ctx).Where("owner_id = ? AND role IN ? AND rev <= ?", ownerID, MembershipRoles, acct.Revision)
+	q := s.DB.WithContext(ctx).Where("owner_id = ? AND role IN ? AND rev <= ?", ownerID, models.MembershipRoles, acct.Revision)
 	if sinceRev == 0 {
 		q = q.Where("NOT deleted")
 	} else {
@@ -128,7 +123,7 @@ func sortMembers(list []models.Membership) {
 }
 
 // ListBits returns, for every member of owner's Allow/Block/Reverse/Pending
-// lists, the MSNP list bits (models.ListAL|ListBL|ListRL|ListPL) keyed by
+// lists, the MSNP list bits (msnp.AL|ListBL|ListRL|ListPL) keyed by
 // "<type>:<name>" (for example "Passport:bob@example.com"). The NS pairing
 // and the MSNP ≤ 12 import read the old AL/BL/RL/PL lists from it.
 func (s *Store) ListBits(ctx context.Context, ownerID int64) (map[string]int, error) {
@@ -138,13 +133,13 @@ func (s *Store) ListBits(ctx context.Context, ownerID int64) (map[string]int, er
 		MemberName string
 	}
 	err := s.DB.WithContext(ctx).Model(&models.Membership{}).Select("role, member_type, member_name").
-		Where("owner_id = ? AND role IN ? AND NOT deleted", ownerID, MembershipRoles).Scan(&rows).Error
+		Where("owner_id = ? AND role IN ? AND NOT deleted", ownerID, models.MembershipRoles).Scan(&rows).Error
 	if err != nil {
 		return nil, translate(err)
 	}
 	out := make(map[string]int, len(rows))
 	for _, r := range rows {
-		out[fmt.Sprintf("%s:%s", r.MemberType, r.MemberName)] |= models.RoleBit(r.Role)
+		out[fmt.Sprintf("%s:%s", r.MemberType, r.MemberName)] |= msnp.RoleBit(r.Role)
 	}
 	return out, nil
 }

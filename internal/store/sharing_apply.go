@@ -9,30 +9,6 @@ import (
 	"github.com/abch-im/abch/models"
 )
 
-// MemberSpec is one member of an AddMember/DeleteMember request, decoded and
-// syntax-checked by the service. Exactly one way of naming the member is
-// used, in this order: MembershipID, Name (with Type), CID.
-type MemberSpec struct {
-	Role         string // one of MembershipRoles
-	Type         string // models.MemberPassport, MemberEmail or MemberPhone ("" when named by id or CID)
-	Name         string // lower-cased address or phone number
-	MembershipID int64  // > 0: a MembershipId from FindMembership
-	CID          int64  // != 0: a member named only by CID (Digsby)
-	Annotations  []models.Annotation
-}
-
-// Label is how fault messages and events name the member.
-func (m MemberSpec) Label() string {
-	switch {
-	case m.MembershipID > 0:
-		return "MembershipId " + strconv.FormatInt(m.MembershipID, 10)
-	case m.Name != "":
-		return m.Name
-	default:
-		return "CID " + strconv.FormatInt(m.CID, 10)
-	}
-}
-
 // MemberChange is one list change AddMembers/DeleteMembers made.
 type MemberChange struct {
 	Role  string
@@ -69,7 +45,7 @@ var errNoChange = errors.New("store: no change")
 // MembershipId (another user's included) is CodeMemberDoesNotExist, an
 // unknown CID CodeUserDoesNotExist, a full list CodeRequestLimitReached; each fails
 // the whole request.
-func (s *Store) AddMembers(ctx context.Context, ownerID int64, specs []MemberSpec) (*MemberResult, error) {
+func (s *Store) AddMembers(ctx context.Context, ownerID int64, specs []models.MemberSpec) (*MemberResult, error) {
 	return s.applyMembers(ctx, ownerID, specs, true)
 }
 
@@ -82,11 +58,11 @@ func (s *Store) AddMembers(ctx context.Context, ownerID int64, specs []MemberSpe
 // one Allow/Block member was not on its list the error is
 // CodeMemberDoesNotExist; unknown MembershipIds and CIDs fail the whole
 // request with CodeMemberDoesNotExist.
-func (s *Store) DeleteMembers(ctx context.Context, ownerID int64, specs []MemberSpec) (*MemberResult, error) {
+func (s *Store) DeleteMembers(ctx context.Context, ownerID int64, specs []models.MemberSpec) (*MemberResult, error) {
 	return s.applyMembers(ctx, ownerID, specs, false)
 }
 
-func (s *Store) applyMembers(ctx context.Context, ownerID int64, specs []MemberSpec, add bool) (*MemberResult, error) {
+func (s *Store) applyMembers(ctx context.Context, ownerID int64, specs []models.MemberSpec, add bool) (*MemberResult, error) {
 	var res *MemberResult
 	err := s.Write(ctx, func(t *Txn) error {
 		res = &MemberResult{}
@@ -153,7 +129,7 @@ func countsAsUnchanged(role string) bool {
 }
 
 // listOf returns the role of the first spec labelled label.
-func listOf(specs []MemberSpec, label string) string {
+func listOf(specs []models.MemberSpec, label string) string {
 	for _, s := range specs {
 		if s.Label() == label {
 			return s.Role
@@ -172,7 +148,7 @@ type memberApplier struct {
 }
 
 // resolve turns a spec into the member's identity.
-func (a *memberApplier) resolve(spec MemberSpec, add bool) (MemberRef, error) {
+func (a *memberApplier) resolve(spec models.MemberSpec, add bool) (MemberRef, error) {
 	switch {
 	case spec.MembershipID > 0:
 		// Only the owner's own rows (tombstones too: the identity is still
@@ -241,7 +217,7 @@ func (a *memberApplier) account(where string, arg any, key string) (*models.Acco
 }
 
 // add applies one AddMember member and returns how many list changes it made.
-func (a *memberApplier) add(spec MemberSpec, ref MemberRef) (int, error) {
+func (a *memberApplier) add(spec models.MemberSpec, ref MemberRef) (int, error) {
 	if spec.Role != models.RoleAllow && spec.Role != models.RoleBlock {
 		return 0, nil // Reverse/Pending: server-kept, see AddMembers
 	}
@@ -281,7 +257,7 @@ func (a *memberApplier) add(spec MemberSpec, ref MemberRef) (int, error) {
 }
 
 // remove applies one DeleteMember member.
-func (a *memberApplier) remove(spec MemberSpec, ref MemberRef) (int, error) {
+func (a *memberApplier) remove(spec models.MemberSpec, ref MemberRef) (int, error) {
 	if spec.Role == models.RoleReverse {
 		return 0, nil // follows the other side's address book
 	}

@@ -5,6 +5,7 @@ import (
 	"testing"
 
 	"github.com/abch-im/abch/internal/config"
+	"github.com/abch-im/abch/internal/msnp"
 	"github.com/abch-im/abch/internal/store"
 	"github.com/abch-im/abch/internal/testenv"
 	"github.com/abch-im/abch/models"
@@ -40,32 +41,32 @@ func TestMembershipStore(t *testing.T) {
 			t.Fatal(err)
 		}
 		start := alice.Revision
-		spec := func(role, name string) store.MemberSpec {
-			return store.MemberSpec{Role: role, Type: models.MemberPassport, Name: name}
+		spec := func(role, name string) models.MemberSpec {
+			return models.MemberSpec{Role: role, Type: models.MemberPassport, Name: name}
 		}
-		res, err := st.AddMembers(ctx, alice.ID, []store.MemberSpec{spec(models.RoleAllow, "bob@example.com"), spec(models.RoleBlock, "x@example.org")})
+		res, err := st.AddMembers(ctx, alice.ID, []models.MemberSpec{spec(models.RoleAllow, "bob@example.com"), spec(models.RoleBlock, "x@example.org")})
 		if err != nil || len(res.Changes) != 2 || res.Revision <= start {
 			t.Fatalf("add: %+v %v", res, err)
 		}
 		if res.Changes[0].Ref.AccountID == nil || *res.Changes[0].Ref.AccountID != bob.ID {
 			t.Errorf("bob resolved to %+v", res.Changes[0].Ref)
 		}
-		if _, err := st.AddMembers(ctx, alice.ID, []store.MemberSpec{spec(models.RoleBlock, "bob@example.com")}); err != nil {
+		if _, err := st.AddMembers(ctx, alice.ID, []models.MemberSpec{spec(models.RoleBlock, "bob@example.com")}); err != nil {
 			t.Fatal(err)
 		}
 		bits, err := st.ListBits(ctx, alice.ID)
 		if err != nil {
 			t.Fatal(err)
 		}
-		if bits["Passport:bob@example.com"] != models.ListBL || bits["Passport:x@example.org"] != models.ListBL || len(bits) != 2 {
+		if bits["Passport:bob@example.com"] != msnp.BL || bits["Passport:x@example.org"] != msnp.BL || len(bits) != 2 {
 			t.Errorf("bits: %v", bits)
 		}
 		// Pending of a member not pending: success without a write.
-		res, err = st.DeleteMembers(ctx, alice.ID, []store.MemberSpec{spec(models.RolePending, "bob@example.com")})
+		res, err = st.DeleteMembers(ctx, alice.ID, []models.MemberSpec{spec(models.RolePending, "bob@example.com")})
 		if err != nil || len(res.Changes) != 0 || res.Revision != 0 {
 			t.Errorf("delete pending: %+v %v", res, err)
 		}
-		if _, err := st.DeleteMembers(ctx, alice.ID, []store.MemberSpec{spec(models.RoleAllow, "bob@example.com")}); models.ErrorCode(err) != models.CodeMemberDoesNotExist {
+		if _, err := st.DeleteMembers(ctx, alice.ID, []models.MemberSpec{spec(models.RoleAllow, "bob@example.com")}); models.ErrorCode(err) != models.CodeMemberDoesNotExist {
 			t.Errorf("delete non-member: %v", err)
 		}
 		full, err := st.Memberships(ctx, alice.ID, 0)
@@ -88,7 +89,7 @@ func TestMembershipStore(t *testing.T) {
 			t.Errorf("delta: %v", got)
 		}
 		// Another owner's MembershipId resolves to nothing.
-		if _, err := st.DeleteMembers(ctx, bob.ID, []store.MemberSpec{{Role: models.RoleBlock, MembershipID: full.Members[0].ID}}); models.ErrorCode(err) != models.CodeMemberDoesNotExist {
+		if _, err := st.DeleteMembers(ctx, bob.ID, []models.MemberSpec{{Role: models.RoleBlock, MembershipID: full.Members[0].ID}}); models.ErrorCode(err) != models.CodeMemberDoesNotExist {
 			t.Errorf("foreign id: %v", err)
 		}
 		if _, err := st.Memberships(ctx, alice.ID, full.Revision+1); models.ErrorCode(err) != models.CodeFullSyncRequired {

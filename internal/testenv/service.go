@@ -23,6 +23,10 @@ import (
 // update is the -update flag of every test package with golden files.
 var update = flag.Bool("update", false, "rewrite the golden files under fixtures/ instead of comparing with them")
 
+// Updating reports whether the tests run with -update, for a golden
+// comparison Golden does not fit.
+func Updating() bool { return *update }
+
 // Golden compares got with fixtures/<area>/<name> byte for byte, or
 // rewrites that file when the tests run with -update (review the diff).
 func Golden(t testing.TB, area, name, got string) {

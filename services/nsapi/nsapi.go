@@ -23,7 +23,7 @@ type Store interface {
 	AccountByID(ctx context.Context, id int64) (*models.Account, error)
 	SetDisplayName(ctx context.Context, accountID int64, name string) (*models.Account, error)
 	SetPrivacy(ctx context.Context, accountID int64, blp, gtc string) (*models.Account, error)
-	Lists(ctx context.Context, accountID int64) (*store.Lists, error)
+	ListRows(ctx context.Context, accountID int64) (*store.ListRows, error)
 	Watchers(ctx context.Context, target *models.Account) ([]store.Watcher, error)
 	OfflineMessages(ctx context.Context, recipientID int64) ([]models.OfflineMessage, error)
 }

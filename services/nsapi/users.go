@@ -9,7 +9,6 @@ import (
 	"github.com/gin-gonic/gin"
 
 	"github.com/abch-im/abch/internal/auth"
-	"github.com/abch-im/abch/internal/store"
 	"github.com/abch-im/abch/models"
 	"github.com/abch-im/abch/nsclient"
 )
@@ -30,11 +29,7 @@ type Privacy struct {
 }
 
 // Watchers answers "who may see this account's presence".
-type Watchers struct {
-	Email    string          `json:"email"`
-	BLP      string          `json:"blp"`
-	Watchers []store.Watcher `json:"watchers"`
-}
+type Watchers = nsclient.Watchers
 
 // maxJSONBody caps NS API request bodies.
 const maxJSONBody = 16 << 10
@@ -139,12 +134,12 @@ func (s *service) getLists(c *gin.Context) {
 	if !ok {
 		return
 	}
-	lists, err := s.deps.Store.Lists(c.Request.Context(), acct.ID)
+	rows, err := s.deps.Store.ListRows(c.Request.Context(), acct.ID)
 	if err != nil {
 		s.fail(c, err)
 		return
 	}
-	c.JSON(http.StatusOK, lists)
+	c.JSON(http.StatusOK, lists(rows))
 }
 
 // getPrivacy answers BLP and GTC.
@@ -186,5 +181,5 @@ func (s *service) getWatchers(c *gin.Context) {
 		s.fail(c, err)
 		return
 	}
-	c.JSON(http.StatusOK, Watchers{Email: acct.Email, BLP: acct.BLP, Watchers: ws})
+	c.JSON(http.StatusOK, Watchers{Email: acct.Email, BLP: acct.BLP, Watchers: watchers(ws)})
 }

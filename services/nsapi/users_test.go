@@ -14,9 +14,11 @@ import (
 	"github.com/abch-im/abch/internal/auth"
 	"github.com/abch-im/abch/internal/config"
 	"github.com/abch-im/abch/internal/events"
+	"github.com/abch-im/abch/internal/msnp"
 	"github.com/abch-im/abch/internal/store"
 	"github.com/abch-im/abch/internal/testenv"
 	"github.com/abch-im/abch/models"
+	"github.com/abch-im/abch/nsclient"
 )
 
 type client struct {
@@ -226,7 +228,7 @@ func TestNSUserEndpoints(t *testing.T) {
 			if code != 200 {
 				t.Fatalf("%d %s", code, raw)
 			}
-			var l store.Lists
+			var l nsclient.Lists
 			if err := json.Unmarshal([]byte(raw), &l); err != nil {
 				t.Fatal(err)
 			}
@@ -235,9 +237,9 @@ func TestNSUserEndpoints(t *testing.T) {
 				bits[c.Email] = c.Lists
 			}
 			want := map[string]int{
-				"bob@example.com":   models.ListFL | models.ListAL | models.ListRL,
-				"carol@example.com": models.ListFL | models.ListBL,
-				"dave@example.com":  models.ListRL | models.ListPL,
+				"bob@example.com":   msnp.FL | msnp.AL | msnp.RL,
+				"carol@example.com": msnp.FL | msnp.BL,
+				"dave@example.com":  msnp.RL | msnp.PL,
 			}
 			if len(bits) != len(want) {
 				t.Errorf("contacts %v, want %v", bits, want)
@@ -249,7 +251,7 @@ func TestNSUserEndpoints(t *testing.T) {
 			}
 			b := l.Contacts[0]
 			if b.Email != "bob@example.com" || b.Network != 1 || b.NickName != "Bobby" || b.DisplayName != "Bob" ||
-				b.ContactGUID != bobContact.GUID || b.CID != bob.CID || len(b.Groups) != 1 || b.Groups[0] != (store.ListGroup{GUID: "group-friends", Name: "Friends"}) {
+				b.ContactGUID != bobContact.GUID || b.CID != bob.CID || len(b.Groups) != 1 || b.Groups[0] != (nsclient.Group{GUID: "group-friends", Name: "Friends"}) {
 				t.Errorf("bob: %+v", b)
 			}
 			d := l.Contacts[2]
@@ -325,8 +327,8 @@ func TestNSUserEndpoints(t *testing.T) {
 				t.Fatalf("%d %s", code, raw)
 			}
 			var w struct {
-				BLP      string          `json:"blp"`
-				Watchers []store.Watcher `json:"watchers"`
+				BLP      string             `json:"blp"`
+				Watchers []nsclient.Watcher `json:"watchers"`
 			}
 			if err := json.Unmarshal([]byte(raw), &w); err != nil {
 				t.Fatal(err)

@@ -33,13 +33,13 @@ func BenchmarkFindMembership300(b *testing.B) {
 			owner := e.account("owner@example.com", "Owner")
 			first := revision(b, e, owner)
 			ctx := context.Background()
-			var specs []store.MemberSpec
+			var specs []models.MemberSpec
 			for i := 0; i < 200; i++ {
 				role := models.RoleAllow
 				if i%4 == 3 {
 					role = models.RoleBlock
 				}
-				specs = append(specs, store.MemberSpec{Role: role, Type: models.MemberPassport, Name: fmt.Sprintf("friend%03d@example.com", i)})
+				specs = append(specs, models.MemberSpec{Role: role, Type: models.MemberPassport, Name: fmt.Sprintf("friend%03d@example.com", i)})
 			}
 			if _, err := e.Store.AddMembers(ctx, owner.ID, specs); err != nil {
 				b.Fatal(err)

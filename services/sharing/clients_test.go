@@ -9,7 +9,7 @@ import (
 	"testing"
 
 	"github.com/abch-im/abch/internal/config"
-	"github.com/abch-im/abch/internal/store"
+	"github.com/abch-im/abch/internal/msnp"
 	"github.com/abch-im/abch/internal/testenv"
 	"github.com/abch-im/abch/models"
 )
@@ -70,7 +70,7 @@ func TestClientEnvelopes(t *testing.T) {
 				body := c.body
 				switch {
 				case strings.HasPrefix(c.file, "FindMembership"):
-					if _, err := e.Store.AddMembers(ctx, owner.ID, []store.MemberSpec{
+					if _, err := e.Store.AddMembers(ctx, owner.ID, []models.MemberSpec{
 						{Role: models.RoleAllow, Type: models.MemberPassport, Name: carol.EmailLower},
 						{Role: models.RoleBlock, Type: models.MemberPassport, Name: "nobody@elsewhere.example"},
 						{Role: models.RoleAllow, Type: models.MemberEmail, Name: "fred@yahoo.com", Annotations: []models.Annotation{{Name: "MSN.IM.BuddyType", Value: "32:"}}},
@@ -96,7 +96,7 @@ func TestClientEnvelopes(t *testing.T) {
 					golden(t, c.name+".xml", r.Body)
 					return
 				case strings.HasPrefix(c.file, "DeleteMember") && strings.Contains(body, "<MemberRole>Allow</MemberRole>"):
-					if _, err := e.Store.AddMembers(ctx, owner.ID, []store.MemberSpec{{Role: models.RoleAllow, Type: models.MemberPassport, Name: bob.EmailLower}}); err != nil {
+					if _, err := e.Store.AddMembers(ctx, owner.ID, []models.MemberSpec{{Role: models.RoleAllow, Type: models.MemberPassport, Name: bob.EmailLower}}); err != nil {
 						t.Fatal(err)
 					}
 				}
@@ -129,7 +129,7 @@ func TestClientEnvelopes(t *testing.T) {
 					}
 				case strings.HasPrefix(c.file, "AddMember"):
 					role := regexp.MustCompile(`<MemberRole>(\w+)</MemberRole>`).FindStringSubmatch(body)[1]
-					want := models.RoleBit(role) | models.ListRL
+					want := msnp.RoleBit(role) | msnp.RL
 					if e.outboxCount() == eventsBefore {
 						t.Errorf("AddMember %s wrote no event", role)
 					}
@@ -137,11 +137,11 @@ func TestClientEnvelopes(t *testing.T) {
 						t.Errorf("after AddMember %s bob has lists %d, want %d (role, Reverse kept, Pending resolved)", role, b, want)
 					}
 				case strings.Contains(body, "<MemberRole>Pending</MemberRole>"):
-					if b != models.ListRL {
+					if b != msnp.RL {
 						t.Errorf("after DeleteMember Pending bob has lists %d, want Reverse only", b)
 					}
 				default: // DeleteMember Allow
-					if b&models.ListAL != 0 || b&models.ListRL == 0 {
+					if b&msnp.AL != 0 || b&msnp.RL == 0 {
 						t.Errorf("after DeleteMember Allow bob has lists %d", b)
 					}
 				}

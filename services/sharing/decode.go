@@ -6,7 +6,6 @@ import (
 
 	"github.com/beevik/etree"
 
-	"github.com/abch-im/abch/internal/store"
 	"github.com/abch-im/abch/models"
 	"github.com/abch-im/abch/services/soap"
 )
@@ -68,7 +67,7 @@ type memberRequest struct {
 	// Messenger is false for another service's handle (aMSN's RoamingSeed
 	// AddMember on the Profile service): accepted, nothing to do.
 	Messenger bool
-	Members   []store.MemberSpec
+	Members   []models.MemberSpec
 }
 
 // otherServices are the service types of the schema that abch accepts and
@@ -133,7 +132,7 @@ func decodeMemberRequest(op *etree.Element) (memberRequest, error) {
 
 // canonicalRole returns the role as stored, "" for roles abch does not keep.
 func canonicalRole(s string) string {
-	for _, r := range store.MembershipRoles {
+	for _, r := range models.MembershipRoles {
 		if strings.EqualFold(s, r) {
 			return r
 		}
@@ -152,8 +151,8 @@ var memberTypes = map[string]string{
 // first of MembershipId, PassportName/Email/PhoneNumber, CID that is given
 // (PROTOCOL.md §3.3: purple names Pending members by MembershipId, Digsby
 // falls back to CID).
-func decodeMember(mem *etree.Element, role string) (store.MemberSpec, error) {
-	spec := store.MemberSpec{Role: role}
+func decodeMember(mem *etree.Element, role string) (models.MemberSpec, error) {
+	spec := models.MemberSpec{Role: role}
 	kind := ""
 	if xt, ok := soap.Attr(mem, "type"); ok {
 		name := xt

@@ -17,8 +17,8 @@ import (
 // Store is the storage the Sharing service uses (*store.Store).
 type Store interface {
 	Memberships(ctx context.Context, ownerID, sinceRev int64) (*store.MembershipSet, error)
-	AddMembers(ctx context.Context, ownerID int64, specs []store.MemberSpec) (*store.MemberResult, error)
-	DeleteMembers(ctx context.Context, ownerID int64, specs []store.MemberSpec) (*store.MemberResult, error)
+	AddMembers(ctx context.Context, ownerID int64, specs []models.MemberSpec) (*store.MemberResult, error)
+	DeleteMembers(ctx context.Context, ownerID int64, specs []models.MemberSpec) (*store.MemberResult, error)
 }
 
 // Deps are the Sharing service's dependencies.
@@ -104,7 +104,7 @@ func (s *service) change(r *soap.Request, add bool) (*soap.Response, error) {
 		return nil, err
 	}
 	if req.Messenger {
-		var fn func(ctx context.Context, id int64, specs []store.MemberSpec) (*store.MemberResult, error)
+		var fn func(ctx context.Context, id int64, specs []models.MemberSpec) (*store.MemberResult, error)
 		if add {
 			fn = s.deps.Store.AddMembers
 		} else {
