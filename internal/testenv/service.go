@@ -1,9 +1,11 @@
 package testenv
 
 import (
+	"bufio"
 	"context"
 	"flag"
 	"io"
+	"net"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -146,4 +148,50 @@ func (s *Service) Post(path, body string, hdr http.Header) Reply {
 		s.T.Errorf("Content-Length %q for a %d-byte answer", cl, len(b))
 	}
 	return Reply{Status: resp.StatusCode, Body: string(b), Header: resp.Header}
+}
+
+// Count counts the rows of table matching where.
+func (s *Service) Count(table, where string, args ...any) int64 {
+	s.T.Helper()
+	var n int64
+	if err := s.Store.DB.Table(table).Where(where, args...).Count(&n).Error; err != nil {
+		s.T.Fatal(err)
+	}
+	return n
+}
+
+// Exchange writes request (a complete HTTP/1.x request, exactly as given:
+// no path cleaning, the client's own headers) to addr over TCP and reads
+// the answer the way pidgin and papyon do: the status line literally
+// ("HTTP/1.1 <code>", returned as statusLine), then exactly Content-Length
+// bytes. An answer without Content-Length, or chunked, fails the test
+// (clients/RESPONSES.md §1 rules 1–2).
+func Exchange(t testing.TB, addr, request string) (statusLine string, r Reply) {
+	t.Helper()
+	c, err := net.Dial("tcp", addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	if _, err := io.WriteString(c, request); err != nil {
+		t.Fatal(err)
+	}
+	br := bufio.NewReader(c)
+	line, err := br.ReadString('\n')
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp, err := http.ReadResponse(bufio.NewReader(io.MultiReader(strings.NewReader(line), br)), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, err := io.ReadAll(resp.Body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(resp.TransferEncoding) > 0 || resp.Header.Get("Content-Length") != strconv.Itoa(len(b)) {
+		t.Errorf("answer %v with Content-Length %q for %d bytes: clients need the exact length", resp.TransferEncoding, resp.Header.Get("Content-Length"), len(b))
+	}
+	return strings.TrimRight(line, "\r\n"), Reply{Status: resp.StatusCode, Body: string(b), Header: resp.Header}
 }

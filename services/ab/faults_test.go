@@ -115,7 +115,7 @@ func TestMalformedAndForeignInput(t *testing.T) {
 			{"group contact delete without group", op("ABGroupContactDelete", `<contacts><Contact><contactId>`+bob+`</contactId></Contact></contacts>`), models.CodeBadRequest},
 		}
 		snapshot := func() [4]int64 {
-			return [4]int64{e.revision(alice), e.revision(mallory), e.countRows("outbox", "1 = 1"), e.countRows("contacts", "NOT deleted")}
+			return [4]int64{e.revision(alice), e.revision(mallory), e.Count("outbox", "1 = 1"), e.Count("contacts", "NOT deleted")}
 		}
 		for _, c := range cases {
 			t.Run(c.name, func(t *testing.T) {
@@ -249,7 +249,7 @@ func TestPagedAndABAdd(t *testing.T) {
 			t.Fatal(err)
 		}
 		wantOK(t, e.call(alice, `<ABAdd xmlns="http://www.msn.com/webservices/AddressBook"><abInfo><ownerEmail>alice@example.com</ownerEmail></abInfo></ABAdd>`), "ABAdd")
-		if n := e.countRows("contacts", "owner_id = ? AND contact_key = 'me' AND guid = ?", alice.ID, alice.MeContactGUID); n != 1 {
+		if n := e.Count("contacts", "owner_id = ? AND contact_key = 'me' AND guid = ?", alice.ID, alice.MeContactGUID); n != 1 {
 			t.Fatalf("Me contact not restored")
 		}
 	})

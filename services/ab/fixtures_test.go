@@ -1,12 +1,8 @@
 package ab_test
 
 import (
-	"bufio"
 	"context"
 	"fmt"
-	"io"
-	"net"
-	"net/http"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -189,27 +185,11 @@ func (e *abEnv) sendFixture(t *testing.T, owner *models.Account, fc fixtureCase)
 		head = append(head, line)
 	}
 	head = append(head, "Connection: close")
-	c, err := net.Dial("tcp", e.HTTPAddr)
-	if err != nil {
-		t.Fatal(err)
+	status, r := testenv.Exchange(t, e.HTTPAddr, strings.Join(head, "\r\n")+"\r\n\r\n"+body)
+	if !strings.HasPrefix(status, "HTTP/1.1 ") {
+		t.Fatalf("status line %q: purple reads HTTP/1.1 literally", status)
 	}
-	defer c.Close()
-	if _, err := io.WriteString(c, strings.Join(head, "\r\n")+"\r\n\r\n"+body); err != nil {
-		t.Fatal(err)
-	}
-	resp, err := http.ReadResponse(bufio.NewReader(c), nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	b, err := io.ReadAll(resp.Body)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if resp.ContentLength != int64(len(b)) || resp.Proto != "HTTP/1.1" {
-		t.Fatalf("answer must be HTTP/1.1 with Content-Length: %s %d", resp.Proto, resp.ContentLength)
-	}
-	return reply{Status: resp.StatusCode, Body: string(b), Header: resp.Header}
+	return r
 }
 
 // assertClientReadable checks an ABFindAll answer the way the clients of

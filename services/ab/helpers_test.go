@@ -119,16 +119,6 @@ func golden(t testing.TB, name, got string) {
 	testenv.Golden(t, "ab", name, got)
 }
 
-// countRows counts rows of a table matching a condition.
-func (e *abEnv) countRows(table, where string, args ...any) int64 {
-	e.T.Helper()
-	var n int64
-	if err := e.Store.DB.Table(table).Where(where, args...).Count(&n).Error; err != nil {
-		e.T.Fatal(err)
-	}
-	return n
-}
-
 // revision returns an account's current revision.
 func (e *abEnv) revision(a *models.Account) int64 {
 	e.T.Helper()

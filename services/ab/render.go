@@ -78,25 +78,11 @@ func renderBook(b *store.Book, form findForm) []byte {
 	return soap.End(w)
 }
 
-func writeAnnotations(w *xmlw.Writer, anns []models.Annotation) {
-	if len(anns) == 0 {
-		return
-	}
-	w.Open("annotations")
-	for _, a := range anns {
-		w.Open("Annotation")
-		w.Leaf("Name", a.Name)
-		w.Leaf("Value", a.Value)
-		w.Close("Annotation")
-	}
-	w.Close("annotations")
-}
-
 func writeGroup(w *xmlw.Writer, g *models.Group) {
 	w.Open("Group")
 	w.Leaf("groupId", g.GUID)
 	w.Open("groupInfo")
-	writeAnnotations(w, models.DecodeAnnotations(g.Annotations))
+	soap.WriteAnnotations(w, "annotations", models.DecodeAnnotations(g.Annotations))
 	w.Leaf("groupType", models.MessengerGroupType)
 	w.Leaf("name", g.Name)
 	w.Bool("IsNotMobileVisible", false)
@@ -160,7 +146,7 @@ func writeContact(w *xmlw.Writer, owner *models.Account, c *store.BookContact) {
 	if me {
 		anns = meAnnotations(owner, anns)
 	}
-	writeAnnotations(w, anns)
+	soap.WriteAnnotations(w, "annotations", anns)
 	if len(c.GroupGUIDs) > 0 {
 		w.Open("groupIds")
 		for _, g := range c.GroupGUIDs {

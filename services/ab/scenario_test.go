@@ -43,16 +43,16 @@ func TestScenario(t *testing.T) {
 			golden(t, "contactadd.xml", r.Body)
 			bobID = resultGUID(t, r)
 			// Cross-account effects (DESIGN.md model rules).
-			if n := e.countRows("memberships", "owner_id = ? AND role = ? AND member_name = ? AND NOT deleted AND display_name = ? AND invite_message = ?", bob.ID, models.RoleReverse, "alice@example.com", "Ali", "hi & add me"); n != 1 {
+			if n := e.Count("memberships", "owner_id = ? AND role = ? AND member_name = ? AND NOT deleted AND display_name = ? AND invite_message = ?", bob.ID, models.RoleReverse, "alice@example.com", "Ali", "hi & add me"); n != 1 {
 				t.Errorf("alice on bob's Reverse list: %d rows", n)
 			}
-			if n := e.countRows("memberships", "owner_id = ? AND role = ? AND member_name = ? AND NOT deleted", bob.ID, models.RolePending, "alice@example.com"); n != 1 {
+			if n := e.Count("memberships", "owner_id = ? AND role = ? AND member_name = ? AND NOT deleted", bob.ID, models.RolePending, "alice@example.com"); n != 1 {
 				t.Errorf("alice on bob's Pending list: %d rows", n)
 			}
-			if n := e.countRows("memberships", "owner_id = ? AND role = ? AND member_name = ? AND NOT deleted", alice.ID, models.RoleAllow, "bob@example.com"); n != 1 {
+			if n := e.Count("memberships", "owner_id = ? AND role = ? AND member_name = ? AND NOT deleted", alice.ID, models.RoleAllow, "bob@example.com"); n != 1 {
 				t.Errorf("bob on alice's Allow list: %d rows", n)
 			}
-			if n := e.countRows("outbox", "recipient_id = ? AND payload LIKE ?", bob.ID, `%"type":"reverse.added"%`); n != 1 {
+			if n := e.Count("outbox", "recipient_id = ? AND payload LIKE ?", bob.ID, `%"type":"reverse.added"%`); n != 1 {
 				t.Errorf("reverse.added events for bob: %d", n)
 			}
 			r = e.delta(alice, cursor)
@@ -144,13 +144,13 @@ func TestScenario(t *testing.T) {
 			r = e.call(alice, op("ABContactDelete", `<contacts><Contact><contactId>`+bobID+`</contactId></Contact></contacts>`))
 			wantOK(t, r, "ABContactDelete")
 			golden(t, "contactdelete.xml", r.Body)
-			if n := e.countRows("memberships", "owner_id = ? AND role IN ? AND member_name = ? AND NOT deleted", bob.ID, []string{models.RoleReverse, models.RolePending}, "alice@example.com"); n != 0 {
+			if n := e.Count("memberships", "owner_id = ? AND role IN ? AND member_name = ? AND NOT deleted", bob.ID, []string{models.RoleReverse, models.RolePending}, "alice@example.com"); n != 0 {
 				t.Errorf("alice still on bob's Reverse/Pending: %d", n)
 			}
-			if n := e.countRows("outbox", "recipient_id = ? AND payload LIKE ?", bob.ID, `%"type":"reverse.removed"%`); n != 1 {
+			if n := e.Count("outbox", "recipient_id = ? AND payload LIKE ?", bob.ID, `%"type":"reverse.removed"%`); n != 1 {
 				t.Errorf("reverse.removed events for bob: %d", n)
 			}
-			if n := e.countRows("memberships", "owner_id = ? AND role = ? AND member_name = ? AND NOT deleted", alice.ID, models.RoleAllow, "bob@example.com"); n != 1 {
+			if n := e.Count("memberships", "owner_id = ? AND role = ? AND member_name = ? AND NOT deleted", alice.ID, models.RoleAllow, "bob@example.com"); n != 1 {
 				t.Errorf("ABContactDelete must not touch Allow: %d", n)
 			}
 			r = e.call(alice, op("ABGroupDelete", `<groupFilter><groupIds><guid>`+groupID+`</guid></groupIds></groupFilter>`))
@@ -161,7 +161,7 @@ func TestScenario(t *testing.T) {
 			if !strings.Contains(r.Body, "<contactId>"+bobID+"</contactId>") || strings.Count(r.Body, "<fDeleted>true</fDeleted>") != 2 {
 				t.Fatalf("delta lacks the tombstones:\n%s", r.Body)
 			}
-			if n := e.countRows("contacts", "owner_id = ? AND NOT deleted AND contact_key <> 'me'", alice.ID); n != 1 {
+			if n := e.Count("contacts", "owner_id = ? AND NOT deleted AND contact_key <> 'me'", alice.ID); n != 1 {
 				t.Fatalf("carol should stay in the book after her group is deleted: %d contacts", n)
 			}
 		})
@@ -192,7 +192,7 @@ func TestScenario(t *testing.T) {
 					t.Errorf("delta lacks %s:\n%s", want, r.Body)
 				}
 			}
-			if n := e.countRows("outbox", "recipient_id = ? AND payload LIKE ?", alice.ID, `%"type":"privacy.changed"%`); n != 1 {
+			if n := e.Count("outbox", "recipient_id = ? AND payload LIKE ?", alice.ID, `%"type":"privacy.changed"%`); n != 1 {
 				t.Errorf("privacy.changed events: %d", n)
 			}
 			r = e.call(alice, op("ABContactUpdate", `<contacts><Contact><contactInfo><contactType>Me</contactType><annotations><Annotation><Name>MSN.IM.BLP</Name><Value>7</Value></Annotation></annotations></contactInfo><propertiesChanged>Annotation</propertiesChanged></Contact></contacts>`))
@@ -234,10 +234,10 @@ func TestConcurrentDuplicateAdds(t *testing.T) {
 		if ok != 1 || dup != 19 {
 			t.Fatalf("%d successes, %d ContactAlreadyExists; want 1 and 19", ok, dup)
 		}
-		if n := e.countRows("contacts", "owner_id = ? AND contact_key = ?", alice.ID, "passport:bob@example.com"); n != 1 {
+		if n := e.Count("contacts", "owner_id = ? AND contact_key = ?", alice.ID, "passport:bob@example.com"); n != 1 {
 			t.Fatalf("%d contact rows", n)
 		}
-		if n := e.countRows("memberships", "owner_id = ? AND role = ?", bob.ID, models.RoleReverse); n != 1 {
+		if n := e.Count("memberships", "owner_id = ? AND role = ?", bob.ID, models.RoleReverse); n != 1 {
 			t.Fatalf("%d reverse rows", n)
 		}
 	})

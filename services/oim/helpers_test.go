@@ -53,17 +53,8 @@ func (e *env) post(path, action, body string, hdr ...string) (int, string) {
 	return r.Status, r.Body
 }
 
-func (e *env) count(model any, where string, args ...any) int64 {
-	e.T.Helper()
-	var n int64
-	if err := e.Store.DB.Model(model).Where(where, args...).Count(&n).Error; err != nil {
-		e.T.Fatal(err)
-	}
-	return n
-}
-
 func (e *env) oims(recipient *models.Account) int64 {
-	return e.count(&models.OfflineMessage{}, "recipient_id = ?", recipient.ID)
+	return e.Count("offline_messages", "recipient_id = ?", recipient.ID)
 }
 
 func (e *env) outbox(recipient *models.Account) []models.OutboxEvent {

@@ -19,7 +19,6 @@ import (
 	"github.com/abch-im/abch/internal/events"
 	"github.com/abch-im/abch/internal/store"
 	"github.com/abch-im/abch/internal/testenv"
-	"github.com/abch-im/abch/models"
 )
 
 const (
@@ -155,7 +154,7 @@ func TestRoundTrip(t *testing.T) {
 					golden(t, "ns_oimnotification.txt", cmd.Payload)
 				}
 			}
-			if n := e.count(&models.OutboxEvent{}, "recipient_id <> ?", e.bob.ID); n != 0 {
+			if n := e.Count("outbox", "recipient_id <> ?", e.bob.ID); n != 0 {
 				t.Errorf("%d events for others", n)
 			}
 		})

@@ -11,6 +11,12 @@ import (
 // address it as Id 0 in AddMember/DeleteMember whatever we report (§3.3).
 const messengerServiceID = "1"
 
+// messengerServiceInfo is the constant part of the Messenger service after
+// its Memberships: Info (Handle Id/Type/ForeignId, InverseRequired,
+// AuthorizationCriteria, IsBot) and an empty Changes (§3.2).
+const messengerServiceInfo = `<Info><Handle><Id>` + messengerServiceID + `</Id><Type>Messenger</Type><ForeignId/></Handle>` +
+	`<InverseRequired>false</InverseRequired><AuthorizationCriteria>Everyone</AuthorizationCriteria><IsBot>false</IsBot></Info><Changes/>`
+
 // inviteAnnotation carries the invitation text on Pending members (papyon
 // and purple 2.6+ show it in the "X added you" dialog, §3.2).
 const inviteAnnotation = "MSN.IM.InviteMessage"
@@ -39,17 +45,7 @@ func renderFindMembership(set *store.MembershipSet, messenger bool) []byte {
 		w.Open("Services")
 		w.Open("Service")
 		renderMemberships(w, set.Members)
-		w.Open("Info")
-		w.Open("Handle")
-		w.Leaf("Id", messengerServiceID)
-		w.Leaf("Type", "Messenger")
-		w.Empty("ForeignId")
-		w.Close("Handle")
-		w.Leaf("InverseRequired", "false")
-		w.Leaf("AuthorizationCriteria", "Everyone")
-		w.Leaf("IsBot", "false")
-		w.Close("Info")
-		w.Empty("Changes")
+		w.Raw(messengerServiceInfo)
 		w.Leaf("LastChange", lastChange)
 		w.Leaf("Deleted", "false")
 		w.Close("Service")
@@ -109,16 +105,7 @@ func renderMember(w *xmlw.Writer, m *models.Membership) {
 	if m.Role == models.RolePending && m.InviteMessage != "" {
 		anns = append(anns, models.Annotation{Name: inviteAnnotation, Value: m.InviteMessage})
 	}
-	if len(anns) > 0 {
-		w.Open("Annotations")
-		for _, a := range anns {
-			w.Open("Annotation")
-			w.Leaf("Name", a.Name)
-			w.Leaf("Value", a.Value)
-			w.Close("Annotation")
-		}
-		w.Close("Annotations")
-	}
+	soap.WriteAnnotations(w, "Annotations", anns)
 	w.Bool("Deleted", m.Deleted)
 	w.Leaf("LastChanged", models.FormatRevision(m.Rev))
 	w.Leaf("JoinedDate", models.FormatTime(m.JoinedAt))

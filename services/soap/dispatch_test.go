@@ -1,17 +1,14 @@
 package soap_test
 
 import (
-	"bufio"
 	"fmt"
-	"io"
-	"net"
 	"net/http"
 	"net/http/httptest"
 	"regexp"
-	"strconv"
 	"strings"
 	"testing"
 
+	"github.com/abch-im/abch/internal/testenv"
 	"github.com/abch-im/abch/models"
 	"github.com/abch-im/abch/services/soap"
 )
@@ -60,37 +57,12 @@ type answer struct {
 }
 
 // raw sends one HTTP/1.1 request over TCP exactly as given (no client-side
-// path cleaning) and reads the answer as pidgin does: the status line
-// literally, then Content-Length bytes.
+// path cleaning) and reads the answer as pidgin does (testenv.Exchange).
 func raw(t *testing.T, addr, method, path, body string) answer {
 	t.Helper()
-	c, err := net.Dial("tcp", addr)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer c.Close()
-	fmt.Fprintf(c, "%s %s HTTP/1.1\r\nHost: contacts.msn.com\r\nContent-Type: text/xml; charset=utf-8\r\nContent-Length: %d\r\nConnection: close\r\n\r\n%s", method, path, len(body), body)
-	br := bufio.NewReader(c)
-	line, err := br.ReadString('\n')
-	if err != nil {
-		t.Fatal(err)
-	}
-	resp, err := http.ReadResponse(bufio.NewReader(io.MultiReader(strings.NewReader(line), br)), nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	b, err := io.ReadAll(resp.Body)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if len(resp.TransferEncoding) > 0 {
-		t.Errorf("answer is %v, clients need Content-Length", resp.TransferEncoding)
-	}
-	if cl := resp.Header.Get("Content-Length"); cl != strconv.Itoa(len(b)) {
-		t.Errorf("Content-Length %q for %d bytes", cl, len(b))
-	}
-	return answer{statusLine: strings.TrimRight(line, "\r\n"), header: resp.Header, body: string(b)}
+	req := fmt.Sprintf("%s %s HTTP/1.1\r\nHost: contacts.msn.com\r\nContent-Type: text/xml; charset=utf-8\r\nContent-Length: %d\r\nConnection: close\r\n\r\n%s", method, path, len(body), body)
+	status, r := testenv.Exchange(t, addr, req)
+	return answer{statusLine: status, header: r.Header, body: r.Body}
 }
 
 var errorcodeRE = regexp.MustCompile(`<detail><errorcode xmlns="http://www.msn.com/webservices/AddressBook">([^<]+)</errorcode>`)

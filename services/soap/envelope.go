@@ -2,6 +2,7 @@ package soap
 
 import (
 	"github.com/abch-im/abch/internal/xmlw"
+	"github.com/abch-im/abch/models"
 )
 
 // Namespaces and SOAPAction prefixes (PROTOCOL.md §0).
@@ -87,4 +88,22 @@ func End(w *xmlw.Writer) []byte {
 func EmptyResponse(w *xmlw.Writer, name, ns string) []byte {
 	w.EmptyAttr(name, "xmlns", ns)
 	return End(w)
+}
+
+// WriteAnnotations writes anns as <list><Annotation><Name/><Value/>…</list>,
+// nothing when there are none: the Address Book calls the list
+// "annotations", Sharing "Annotations" (msnab_datatypes.xsd); the parser of
+// both is Annotations.
+func WriteAnnotations(w *xmlw.Writer, list string, anns []models.Annotation) {
+	if len(anns) == 0 {
+		return
+	}
+	w.Open(list)
+	for _, a := range anns {
+		w.Open("Annotation")
+		w.Leaf("Name", a.Name)
+		w.Leaf("Value", a.Value)
+		w.Close("Annotation")
+	}
+	w.Close(list)
 }
