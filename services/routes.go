@@ -33,19 +33,23 @@ type Deps struct {
 
 // SOAP returns the client-facing SOAP services.
 func SOAP(d Deps) []*soap.Service {
-	abAuth := soap.ABAuth{Auth: d.Auth}
 	oimDeps := oim.Deps{Store: d.Store, Auth: d.Auth, Tickets: d.Tickets, Config: d.Config, Log: d.Log,
 		Now: func() time.Time { return d.Store.Now() }, NewGUID: func() string { return d.Store.NewGUID() }}
 	return []*soap.Service{
 		// /RST.srf, /RST2.srf
 		passport.New(passport.Deps{Store: d.Store, Tickets: d.Tickets, Throttle: d.Throttle, Config: d.Config, Log: d.Log}),
 		// /abservice/abservice.asmx
-		ab.New(ab.Deps{Store: d.Store, Auth: abAuth, Hostname: d.Config.Hostname, CacheBytes: d.Config.ABCacheBytes}),
+		ab.New(ab.Deps{Store: d.Store, ABEndpoint: abEndpoint(d, d.Config.ABCacheBytes)}),
 		// /abservice/SharingService.asmx
-		sharing.New(sharing.Deps{Store: d.Store, Auth: abAuth, Hostname: d.Config.Hostname, CacheBytes: d.Config.SharingCacheBytes}),
+		sharing.New(sharing.Deps{Store: d.Store, ABEndpoint: abEndpoint(d, d.Config.SharingCacheBytes)}),
 		oim.NewStore(oimDeps), // /OimWS/oim.asmx
 		oim.NewRSI(oimDeps),   // /rsi/rsi.asmx
 	}
+}
+
+// abEndpoint is the AB or Sharing service's part of d.
+func abEndpoint(d Deps, cacheBytes int) soap.ABEndpoint {
+	return soap.ABEndpoint{Auth: soap.ABAuth{Auth: d.Auth}, Hostname: d.Config.Hostname, CacheBytes: cacheBytes}
 }
 
 // NS returns the NS-facing JSON API (ABCH_NS_ADDR).

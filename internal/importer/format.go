@@ -125,6 +125,41 @@ func (d *AccountDoc) normalize() error {
 	if err != nil {
 		return fmt.Errorf("malformed address %q", d.Email)
 	}
+	if err := d.normalizeProfile(); err != nil {
+		return err
+	}
+	groups, err := d.normalizeGroups()
+	if err != nil {
+		return err
+	}
+	if d.Contacts == nil {
+		d.Contacts = []ContactDoc{}
+	}
+	seen := map[string]bool{}
+	for i := range d.Contacts {
+		c := &d.Contacts[i]
+		addr, err := models.NormalizeEmail(c.Email)
+		if err != nil {
+			return fmt.Errorf("contact %q: malformed address", c.Email)
+		}
+		c.Email = addr
+		if addr == lower {
+			return fmt.Errorf("contact %s: an account cannot be its own contact", addr)
+		}
+		if seen[addr] {
+			return fmt.Errorf("contact %s appears twice", addr)
+		}
+		seen[addr] = true
+		if err := d.normalizeContact(c, groups); err != nil {
+			return err
+		}
+	}
+	sortContacts(d.Contacts)
+	return nil
+}
+
+// normalizeProfile checks and completes the account's own fields.
+func (d *AccountDoc) normalizeProfile() error {
 	if d.DisplayName == "" {
 		d.DisplayName = d.Email
 	}
@@ -153,115 +188,120 @@ func (d *AccountDoc) normalize() error {
 	default:
 		return fmt.Errorf("gtc %q is neither A nor N", d.GTC)
 	}
+	return nil
+}
+
+// normalizeGroups checks the account's groups and returns their
+// lower-cased names.
+func (d *AccountDoc) normalizeGroups() (map[string]bool, error) {
 	if d.Groups == nil {
 		d.Groups = []GroupDoc{}
 	}
 	seenGroup := map[string]bool{}
 	for _, g := range d.Groups {
 		if strings.TrimSpace(g.Name) == "" {
-			return fmt.Errorf("a group has an empty name")
+			return nil, fmt.Errorf("a group has an empty name")
 		}
 		if !utf8.ValidString(g.Name) || utf8.RuneCountInString(g.Name) > MaxGroupName {
-			return fmt.Errorf("group name %q is longer than %d characters", g.Name, MaxGroupName)
+			return nil, fmt.Errorf("group name %q is longer than %d characters", g.Name, MaxGroupName)
 		}
 		if g.Name == "(No Group)" {
-			return fmt.Errorf("group name %q is reserved", g.Name)
+			return nil, fmt.Errorf("group name %q is reserved", g.Name)
 		}
 		k := strings.ToLower(g.Name)
 		if seenGroup[k] {
-			return fmt.Errorf("group name %q appears twice (names are unique regardless of case)", g.Name)
+			return nil, fmt.Errorf("group name %q appears twice (names are unique regardless of case)", g.Name)
 		}
 		seenGroup[k] = true
 	}
-	if d.Contacts == nil {
-		d.Contacts = []ContactDoc{}
+	return seenGroup, nil
+}
+
+// normalizeContact checks contact c (its address already normalized): its
+// lists, what only an FL entry may carry, its birthdate and its groups
+// (one of groups, by lower-cased name).
+func (d *AccountDoc) normalizeContact(c *ContactDoc, groups map[string]bool) error {
+	addr := c.Email
+	bits, err := c.listBits()
+	if err != nil {
+		return err
 	}
-	seen := map[string]bool{}
-	for i := range d.Contacts {
-		c := &d.Contacts[i]
-		addr, err := models.NormalizeEmail(c.Email)
+	c.setBits(bits)
+	if bits&msnp.FL == 0 {
+		if len(c.Groups) > 0 || c.Nickname != "" || c.Messenger != nil || c.hasDetails() {
+			return fmt.Errorf("contact %s: groups, nickname, messenger and contact details need FL", addr)
+		}
+		if bits&(msnp.RL|msnp.PL) == 0 {
+			c.DisplayName = "" // kept only on address-book, Reverse and Pending entries
+		}
+	}
+	if c.Birthdate != "" {
+		bd, err := parseBirthdate(c.Birthdate)
 		if err != nil {
-			return fmt.Errorf("contact %q: malformed address", c.Email)
+			return fmt.Errorf("contact %s: %v", addr, err)
 		}
-		c.Email = addr
-		if addr == lower {
-			return fmt.Errorf("contact %s: an account cannot be its own contact", addr)
-		}
-		if seen[addr] {
-			return fmt.Errorf("contact %s appears twice", addr)
-		}
-		seen[addr] = true
-		bits := -1
-		if c.Lists != nil {
-			bits = *c.Lists
-		}
-		if len(c.ListNames) > 0 {
-			nb := 0
-			for _, n := range c.ListNames {
-				found := false
-				for _, ln := range listNames {
-					if strings.EqualFold(n, ln.name) {
-						nb |= ln.bit
-						found = true
-					}
-				}
-				if !found {
-					return fmt.Errorf("contact %s: unknown list name %q", addr, n)
-				}
-			}
-			if bits >= 0 && bits != nb {
-				return fmt.Errorf("contact %s: lists %d and list_names %v disagree", addr, bits, c.ListNames)
-			}
-			bits = nb
-			c.ListNames = nil
-		}
-		if bits < 0 {
-			return fmt.Errorf("contact %s: neither lists nor list_names given", addr)
-		}
-		if bits == 0 || bits > 31 {
-			return fmt.Errorf("contact %s: lists %d is not a combination of FL 1, AL 2, BL 4, RL 8, PL 16", addr, bits)
-		}
-		if bits&msnp.AL != 0 && bits&msnp.BL != 0 {
-			return fmt.Errorf("contact %s: on both AL and BL (Allow and Block exclude each other)", addr)
-		}
-		c.setBits(bits)
-		if bits&msnp.FL == 0 {
-			if len(c.Groups) > 0 || c.Nickname != "" || c.Messenger != nil || c.hasDetails() {
-				return fmt.Errorf("contact %s: groups, nickname, messenger and contact details need FL", addr)
-			}
-			if bits&(msnp.RL|msnp.PL) == 0 {
-				c.DisplayName = "" // kept only on address-book, Reverse and Pending entries
-			}
-		}
-		if c.Birthdate != "" {
-			bd, err := parseBirthdate(c.Birthdate)
-			if err != nil {
-				return fmt.Errorf("contact %s: %v", addr, err)
-			}
-			c.Birthdate = bd
-		}
-		if c.Messenger != nil && *c.Messenger {
-			c.Messenger = nil
-		}
-		gs := map[string]bool{}
-		out := c.Groups[:0]
-		for _, g := range c.Groups {
-			if !seenGroup[strings.ToLower(g)] {
-				return fmt.Errorf("contact %s: group %q is not one of the account's groups", addr, g)
-			}
-			if !gs[strings.ToLower(g)] {
-				gs[strings.ToLower(g)] = true
-				out = append(out, d.groupName(g))
-			}
-		}
-		sort.Strings(out)
-		if len(out) == 0 {
-			out = nil
-		}
-		c.Groups = out
+		c.Birthdate = bd
 	}
-	sortContacts(d.Contacts)
+	if c.Messenger != nil && *c.Messenger {
+		c.Messenger = nil
+	}
+	gs := map[string]bool{}
+	out := c.Groups[:0]
+	for _, g := range c.Groups {
+		if !groups[strings.ToLower(g)] {
+			return fmt.Errorf("contact %s: group %q is not one of the account's groups", addr, g)
+		}
+		if !gs[strings.ToLower(g)] {
+			gs[strings.ToLower(g)] = true
+			out = append(out, d.groupName(g))
+		}
+	}
+	sort.Strings(out)
+	if len(out) == 0 {
+		out = nil
+	}
+	c.Groups = out
 	return nil
+}
+
+// listBits reads c's lists (the bitmask, the list names, or both when
+// they agree) and checks them.
+func (c *ContactDoc) listBits() (int, error) {
+	addr := c.Email
+	bits := -1
+	if c.Lists != nil {
+		bits = *c.Lists
+	}
+	if len(c.ListNames) > 0 {
+		nb := 0
+		for _, n := range c.ListNames {
+			found := false
+			for _, ln := range listNames {
+				if strings.EqualFold(n, ln.name) {
+					nb |= ln.bit
+					found = true
+				}
+			}
+			if !found {
+				return 0, fmt.Errorf("contact %s: unknown list name %q", addr, n)
+			}
+		}
+		if bits >= 0 && bits != nb {
+			return 0, fmt.Errorf("contact %s: lists %d and list_names %v disagree", addr, bits, c.ListNames)
+		}
+		bits = nb
+		c.ListNames = nil
+	}
+	if bits < 0 {
+		return 0, fmt.Errorf("contact %s: neither lists nor list_names given", addr)
+	}
+	if bits == 0 || bits > 31 {
+		return 0, fmt.Errorf("contact %s: lists %d is not a combination of FL 1, AL 2, BL 4, RL 8, PL 16", addr, bits)
+	}
+	if bits&msnp.AL != 0 && bits&msnp.BL != 0 {
+		return 0, fmt.Errorf("contact %s: on both AL and BL (Allow and Block exclude each other)", addr)
+	}
+	return bits, nil
 }
 
 func sortContacts(cs []ContactDoc) {

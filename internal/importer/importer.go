@@ -138,12 +138,44 @@ func Run(ctx context.Context, st *store.Store, src Source, opt Options) (*Summar
 	sum := &Summary{Source: src.Name(), DryRun: opt.DryRun}
 	im := &run{st: st, opt: opt, sum: sum, valid: map[string]string{}, bad: map[string]string{},
 		created: map[string]int64{}, repairs: map[string]map[string]*repair{}}
+	if err := im.validate(ctx, src); err != nil {
+		return nil, err
+	}
+	// Pass 2: contacts pointing at missing accounts, FL⇔RL inconsistencies,
+	// and the account rows themselves (so contacts can point at them).
+	prog := newProgress(opt, "checking accounts", len(im.valid))
+	err := im.eachImportable(ctx, src, prog, func(d *AccountDoc, where string, seq int) error {
+		return im.prepare(ctx, d, where, seq)
+	})
+	if err == nil {
+		err = im.flushCreates(ctx)
+	}
+	prog.done()
+	if err != nil {
+		return nil, err
+	}
+	if err := im.importLists(ctx, src); err != nil {
+		return nil, err
+	}
+	sort.SliceStable(sum.SkippedAccounts, func(i, j int) bool { return sum.SkippedAccounts[i].seq < sum.SkippedAccounts[j].seq })
+	sort.SliceStable(sum.DroppedContacts, func(i, j int) bool { return sum.DroppedContacts[i].seq < sum.DroppedContacts[j].seq })
+	sort.Slice(sum.Inconsistencies, func(i, j int) bool {
+		a, b := sum.Inconsistencies[i], sum.Inconsistencies[j]
+		return a.Owner+"\x00"+a.Contact < b.Owner+"\x00"+b.Contact
+	})
+	sum.Skipped = len(sum.SkippedAccounts)
+	sum.ContactsDropped = len(sum.DroppedContacts)
+	sum.Elapsed = time.Since(start)
+	return sum, nil
+}
 
-	// Pass 1: parse and validate every account; collect FL/RL pairs.
+// validate is pass 1: parse and validate every account and collect the
+// FL/RL pairs that have no counterpart (im.pairs).
+func (im *run) validate(ctx context.Context, src Source) error {
 	var flKeys, rlKeys []uint64
 	err := src.Each(ctx, func(d *AccountDoc, where string, bad error) error {
-		sum.readAccounts++
-		seq := sum.readAccounts
+		im.sum.readAccounts++
+		seq := im.sum.readAccounts
 		if bad == nil {
 			bad = d.normalize()
 		}
@@ -168,33 +200,19 @@ func Run(ctx context.Context, st *store.Store, src Source, opt Options) (*Summar
 		}
 		return nil
 	})
-	if err != nil {
-		return nil, err
-	}
-
 	im.pairs = unmatched(flKeys, rlKeys)
-	flKeys, rlKeys = nil, nil
+	return err
+}
 
-	// Pass 2: contacts pointing at missing accounts, FL⇔RL inconsistencies,
-	// and the account rows themselves (so contacts can point at them).
-	prog := newProgress(opt, "checking accounts", len(im.valid))
-	err = im.eachImportable(ctx, src, prog, func(d *AccountDoc, where string, seq int) error {
-		return im.prepare(ctx, d, where, seq)
-	})
-	if err == nil {
-		err = im.flushCreates(ctx)
-	}
-	prog.done()
-	if err != nil {
-		return nil, err
-	}
-
-	// Pass 3: each account's groups, contacts and memberships.
-	prog = newProgress(opt, "importing lists", len(im.valid))
-	// Accounts are independent (each transaction bumps only its own
-	// account), so Postgres imports several at once; SQLite has one writer.
+// importLists is pass 3: each account's groups, contacts and memberships,
+// one transaction per account. Accounts are independent (each transaction
+// bumps only its own account), so Postgres imports several at once; SQLite
+// has one writer.
+func (im *run) importLists(ctx context.Context, src Source) error {
+	prog := newProgress(im.opt, "importing lists", len(im.valid))
+	defer prog.done()
 	workers := 1
-	if st.Dialect == store.DialectPostgres {
+	if im.st.Dialect == store.DialectPostgres {
 		workers = 4
 	}
 	wctx, cancel := context.WithCancelCause(ctx)
@@ -215,7 +233,7 @@ func Run(ctx context.Context, st *store.Store, src Source, opt Options) (*Summar
 			}
 		}()
 	}
-	err = im.eachImportable(ctx, src, prog, func(d *AccountDoc, where string, seq int) error {
+	err := im.eachImportable(ctx, src, prog, func(d *AccountDoc, where string, seq int) error {
 		job := job{d: d, where: where, seq: seq}
 		select {
 		case jobs <- job:
@@ -231,20 +249,7 @@ func Run(ctx context.Context, st *store.Store, src Source, opt Options) (*Summar
 	} else if err == nil && ctx.Err() != nil {
 		err = ctx.Err()
 	}
-	prog.done()
-	if err != nil {
-		return nil, err
-	}
-	sort.SliceStable(sum.SkippedAccounts, func(i, j int) bool { return sum.SkippedAccounts[i].seq < sum.SkippedAccounts[j].seq })
-	sort.SliceStable(sum.DroppedContacts, func(i, j int) bool { return sum.DroppedContacts[i].seq < sum.DroppedContacts[j].seq })
-	sort.Slice(sum.Inconsistencies, func(i, j int) bool {
-		a, b := sum.Inconsistencies[i], sum.Inconsistencies[j]
-		return a.Owner+"\x00"+a.Contact < b.Owner+"\x00"+b.Contact
-	})
-	sum.Skipped = len(sum.SkippedAccounts)
-	sum.ContactsDropped = len(sum.DroppedContacts)
-	sum.Elapsed = time.Since(start)
-	return sum, nil
+	return err
 }
 
 type run struct {

@@ -3,6 +3,7 @@ package store
 import (
 	"context"
 	"errors"
+	"time"
 
 	"gorm.io/gorm"
 
@@ -153,33 +154,7 @@ func (t *Txn) addContact(owner *models.Account, in *models.NewContact, tgt targe
 	if err := t.checkContactLimit(owner.ID); err != nil {
 		return nil, false, err
 	}
-	display := in.DisplayName
-	if display == "" && tgt != nil {
-		display = tgt.DisplayName
-	}
-	if display == "" {
-		display = in.PassportName + in.Email
-	}
-	quick := in.QuickName
-	if quick == "" {
-		quick = display
-	}
-	fresh := models.Contact{
-		OwnerID: owner.ID, Key: in.Key(), ContactType: models.ContactTypeRegular,
-		PassportName: in.PassportName, Email: in.Email, Network: models.NetworkPassport,
-		DisplayName: display, QuickName: quick, FirstName: in.FirstName, MiddleName: in.MiddleName,
-		LastName: in.LastName, Comment: in.Comment, IsMessengerUser: in.IsMessengerUser,
-		Annotations: models.EncodeAnnotations(models.MergeAnnotations(nil, in.Annotations)),
-		Rev:         rev, CreatedAt: t.Now, UpdatedAt: t.Now,
-	}
-	if in.PassportName == "" {
-		fresh.Network = models.NetworkEmail
-		fresh.IsMessengerUser = false
-	}
-	if tgt != nil {
-		id := tgt.ID
-		fresh.ContactAccountID, fresh.CID = &id, tgt.CID
-	}
+	fresh := newContactRow(owner.ID, in, tgt, rev, t.Now)
 	if found {
 		// Revive the tombstone: same row, same GUID (DESIGN.md "Rows are
 		// never reused across identities").
@@ -205,6 +180,40 @@ func (t *Txn) addContact(owner *models.Account, in *models.NewContact, tgt targe
 		}
 	}
 	return &fresh, true, nil
+}
+
+// newContactRow is the row of a contact added as in: its display name
+// falls back to the target's name, then to the address; an e-mail-only
+// entry is never on the Forward List.
+func newContactRow(ownerID int64, in *models.NewContact, tgt target, rev int64, now time.Time) models.Contact {
+	display := in.DisplayName
+	if display == "" && tgt != nil {
+		display = tgt.DisplayName
+	}
+	if display == "" {
+		display = in.PassportName + in.Email
+	}
+	quick := in.QuickName
+	if quick == "" {
+		quick = display
+	}
+	c := models.Contact{
+		OwnerID: ownerID, Key: in.Key(), ContactType: models.ContactTypeRegular,
+		PassportName: in.PassportName, Email: in.Email, Network: models.NetworkPassport,
+		DisplayName: display, QuickName: quick, FirstName: in.FirstName, MiddleName: in.MiddleName,
+		LastName: in.LastName, Comment: in.Comment, IsMessengerUser: in.IsMessengerUser,
+		Annotations: models.EncodeAnnotations(models.MergeAnnotations(nil, in.Annotations)),
+		Rev:         rev, CreatedAt: now, UpdatedAt: now,
+	}
+	if in.PassportName == "" {
+		c.Network = models.NetworkEmail
+		c.IsMessengerUser = false
+	}
+	if tgt != nil {
+		id := tgt.ID
+		c.ContactAccountID, c.CID = &id, tgt.CID
+	}
+	return c
 }
 
 func (t *Txn) checkContactLimit(ownerID int64) error {

@@ -39,10 +39,8 @@ type Store interface {
 
 // Deps are the Address Book service's dependencies.
 type Deps struct {
-	Store      Store
-	Auth       soap.ABAuth
-	Hostname   string // machineName in faults
-	CacheBytes int    // budget of the full-answer cache
+	Store Store
+	soap.ABEndpoint
 }
 
 // service is the Address Book service: its dependencies and the

@@ -188,31 +188,12 @@ func contactInput(info *etree.Element) (*models.NewContact, error) {
 	if err != nil {
 		return nil, err
 	}
-	email := soap.PathText(info, "email")
-	federated := false
-	if v, _ := boolOf(soap.Child(info, "isMessengerEnabled"), false); v {
-		federated = true
-	}
-	for _, ce := range soap.Children(soap.Child(info, "emails"), "ContactEmail") {
-		if email == "" {
-			email = soap.PathText(ce, "email")
-		}
-		if v, _ := boolOf(soap.Child(ce, "isMessengerEnabled"), false); v {
-			federated = true
-		}
-		if strings.EqualFold(soap.PathText(ce, "contactEmailType"), "Messenger2") {
-			federated = true
-		}
-	}
+	email := firstEmail(info)
 	anns, err := soap.Annotations(soap.Child(info, "annotations"), maxAnnotations)
 	if err != nil {
 		return nil, err
 	}
-	for _, a := range anns {
-		if strings.EqualFold(a.Name, "MSN.IM.BuddyType") && strings.HasPrefix(a.Value, "32") {
-			federated = true
-		}
-	}
+	federated := federatedRequest(info, anns)
 	in.Annotations = anns
 	switch {
 	case passport != "":
@@ -237,6 +218,54 @@ func contactInput(info *etree.Element) (*models.NewContact, error) {
 	default:
 		return nil, badRequest("Contact has neither passportName nor an e-mail address")
 	}
+	if err := contactNames(info, in); err != nil {
+		return nil, err
+	}
+	if err := memberInfo(soap.Child(info, "MessengerMemberInfo"), in); err != nil {
+		return nil, err
+	}
+	return in, nil
+}
+
+// firstEmail is the e-mail address of a contactInfo: aMSN's bare email,
+// else the first emails/ContactEmail.
+func firstEmail(info *etree.Element) string {
+	if email := soap.PathText(info, "email"); email != "" {
+		return email
+	}
+	for _, ce := range soap.Children(soap.Child(info, "emails"), "ContactEmail") {
+		if email := soap.PathText(ce, "email"); email != "" {
+			return email
+		}
+	}
+	return ""
+}
+
+// federatedRequest reports whether a contactInfo asks for a federated
+// network's contact (Yahoo): isMessengerEnabled=true, contactEmailType
+// Messenger2, or an MSN.IM.BuddyType 32: annotation.
+func federatedRequest(info *etree.Element, anns []models.Annotation) bool {
+	if v, _ := boolOf(soap.Child(info, "isMessengerEnabled"), false); v {
+		return true
+	}
+	for _, ce := range soap.Children(soap.Child(info, "emails"), "ContactEmail") {
+		if v, _ := boolOf(soap.Child(ce, "isMessengerEnabled"), false); v {
+			return true
+		}
+		if strings.EqualFold(soap.PathText(ce, "contactEmailType"), "Messenger2") {
+			return true
+		}
+	}
+	for _, a := range anns {
+		if strings.EqualFold(a.Name, "MSN.IM.BuddyType") && strings.HasPrefix(a.Value, "32") {
+			return true
+		}
+	}
+	return false
+}
+
+// contactNames reads the name and comment fields of a contactInfo.
+func contactNames(info *etree.Element, in *models.NewContact) error {
 	fields := []struct {
 		name, param string
 		max         int
@@ -250,14 +279,13 @@ func contactInput(info *etree.Element) (*models.NewContact, error) {
 		{"comment", "Comment", maxText, &in.Comment},
 	}
 	for _, f := range fields {
-		if *f.dst, err = text(soap.Child(info, f.name), f.param, f.max); err != nil {
-			return nil, err
+		v, err := text(soap.Child(info, f.name), f.param, f.max)
+		if err != nil {
+			return err
 		}
+		*f.dst = v
 	}
-	if err := memberInfo(soap.Child(info, "MessengerMemberInfo"), in); err != nil {
-		return nil, err
-	}
-	return in, nil
+	return nil
 }
 
 // propertiesChanged splits the space-separated list (pidgin and emesene add

@@ -23,10 +23,8 @@ type Store interface {
 
 // Deps are the Sharing service's dependencies.
 type Deps struct {
-	Store      Store
-	Auth       soap.ABAuth
-	Hostname   string // machineName in faults
-	CacheBytes int    // budget of the full-answer cache
+	Store Store
+	soap.ABEndpoint
 }
 
 // service is the Sharing service: its dependencies and its answer cache.

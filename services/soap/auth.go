@@ -7,6 +7,15 @@ import (
 	"github.com/abch-im/abch/models"
 )
 
+// ABEndpoint is what the Address Book and Sharing services are built with
+// besides their store: the ticket check, the machine name their faults
+// carry and the byte budget of their full-answer cache.
+type ABEndpoint struct {
+	Auth       ABAuth
+	Hostname   string
+	CacheBytes int
+}
+
 // ABAuth checks the tickets of Address Book and Sharing requests.
 type ABAuth struct {
 	Auth *auth.Authenticator
