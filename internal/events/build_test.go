@@ -1,6 +1,7 @@
 package events_test
 
 import (
+	"encoding/xml"
 	"testing"
 
 	"github.com/abch-im/abch/internal/events"
@@ -45,5 +46,31 @@ func TestNotifyPayloadPid(t *testing.T) {
 	want := `<NOTIFICATION id="0" siteid="45705" siteurl="http://contacts.msn.com"><TO pid="0xa42954bf:0x00030000" name="me@example.com"><VIA agent="messenger" /></TO><MSG id="0"><SUBSCR url="s.htm" /><ACTION url="a.htm" /><BODY>&lt;NotificationData xmlns:xsd="http://www.w3.org/2001/XMLSchema" xmlns:xsi="http://www.w3.org/2001/XMLSchema-instance"&gt;&lt;Service&gt;ABCHInternal&lt;/Service&gt;&lt;CID&gt;-1234567890123456789&lt;/CID&gt;&lt;LastModifiedDate&gt;2026-01-02T03:04:05.0000000Z&lt;/LastModifiedDate&gt;&lt;HasNewItem&gt;false&lt;/HasNewItem&gt;&lt;/NotificationData&gt;</BODY></MSG></NOTIFICATION>`
 	if got != want {
 		t.Errorf("got  %s\nwant %s", got, want)
+	}
+}
+
+func TestNotifyPayloadIsOneWellFormedDocument(t *testing.T) {
+	// MSNPSharp parses the NOT body with an XML parser and then the BODY
+	// text as a second document: both must survive markup in the address.
+	p := events.Party{Email: `o"k&<x>@example.com`, CID: 7}
+	got := events.NotifyPayload(p, "2026-01-02T03:04:05.0000000Z")
+	var n struct {
+		TO struct {
+			Name string `xml:"name,attr"`
+		}
+		Body string `xml:"MSG>BODY"`
+	}
+	if err := xml.Unmarshal([]byte(got), &n); err != nil {
+		t.Fatalf("%v:\n%s", err, got)
+	}
+	if n.TO.Name != p.Email {
+		t.Errorf("TO name %q", n.TO.Name)
+	}
+	var inner struct {
+		Service string
+		CID     int64
+	}
+	if err := xml.Unmarshal([]byte(n.Body), &inner); err != nil || inner.Service != "ABCHInternal" || inner.CID != 7 {
+		t.Errorf("BODY %q: %+v %v", n.Body, inner, err)
 	}
 }

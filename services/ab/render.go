@@ -124,36 +124,46 @@ func meAnnotations(owner *models.Account, stored []models.Annotation) []models.A
 	return out
 }
 
+// writeEmailOnly writes the emails list of an e-mail-only entry.
+func writeEmailOnly(w *xmlw.Writer, email string) {
+	w.Open("emails")
+	w.Open("ContactEmail")
+	w.Leaf("contactEmailType", "ContactEmailPersonal")
+	w.Leaf("email", email)
+	w.Bool("isMessengerEnabled", false)
+	w.Leaf("Capability", "0")
+	w.Bool("MessengerEnabledExternally", false)
+	w.Empty("propertiesChanged")
+	w.Close("ContactEmail")
+	w.Close("emails")
+}
+
+// writeGroupIDs writes the groups a contact is in, nothing for none.
+func writeGroupIDs(w *xmlw.Writer, guids []string) {
+	if len(guids) == 0 {
+		return
+	}
+	w.Open("groupIds")
+	for _, g := range guids {
+		w.Leaf("guid", g)
+	}
+	w.Close("groupIds")
+}
+
 func writeContact(w *xmlw.Writer, owner *models.Account, c *store.BookContact) {
 	me := c.Key == models.MeKey
 	w.Open("Contact")
 	w.Leaf("contactId", c.GUID)
 	w.Open("contactInfo")
 	if c.PassportName == "" && c.Email != "" {
-		// E-mail-only entry (not on the Forward List).
-		w.Open("emails")
-		w.Open("ContactEmail")
-		w.Leaf("contactEmailType", "ContactEmailPersonal")
-		w.Leaf("email", c.Email)
-		w.Bool("isMessengerEnabled", false)
-		w.Leaf("Capability", "0")
-		w.Bool("MessengerEnabledExternally", false)
-		w.Empty("propertiesChanged")
-		w.Close("ContactEmail")
-		w.Close("emails")
+		writeEmailOnly(w, c.Email) // not on the Forward List
 	}
 	anns := models.DecodeAnnotations(c.Annotations)
 	if me {
 		anns = meAnnotations(owner, anns)
 	}
 	soap.WriteAnnotations(w, "annotations", anns)
-	if len(c.GroupGUIDs) > 0 {
-		w.Open("groupIds")
-		for _, g := range c.GroupGUIDs {
-			w.Leaf("guid", g)
-		}
-		w.Close("groupIds")
-	}
+	writeGroupIDs(w, c.GroupGUIDs)
 	display, passport := c.DisplayName, c.PassportName
 	if me {
 		display, passport = owner.DisplayName, owner.EmailLower
