@@ -155,23 +155,29 @@ func (s *Store) SetPrivacy(ctx context.Context, accountID int64, blp, gtc string
 }
 
 // updateSelf runs one owner-only change: change decides the account and Me
-// contact updates and the event from the locked account row (nil account
-// updates = nothing to do).
+// contact updates and the event from the account row (nil account updates
+// = nothing to do). A change the row as read already has writes nothing
+// (no lock, no revision: clients repeat them at every sign-in); any other
+// is decided again on the row Bump locked, the one the event reports.
 func (s *Store) updateSelf(ctx context.Context, accountID int64,
 	change func(a *models.Account) (acct, me map[string]any, evType string, data map[string]string)) (*models.Account, error) {
 	var out *models.Account
 	err := s.Write(ctx, func(t *Txn) error {
-		var a models.Account
-		res := t.DB.Where("id = ?", accountID).Limit(1).Find(&a)
-		if res.Error != nil {
-			return res.Error
+		a, err := t.readAccount(accountID)
+		if err != nil {
+			return err
 		}
-		if res.RowsAffected == 0 {
-			return models.Errorf(models.CodeNotFound, "no account %d", accountID)
+		if acctUpd, _, _, _ := change(a); acctUpd == nil {
+			out = a
+			return nil
 		}
-		acctUpd, meUpd, evType, data := change(&a)
+		if err := t.Bump(accountID); err != nil {
+			return err
+		}
+		a = t.locked[accountID]
+		acctUpd, meUpd, evType, data := change(a)
 		if acctUpd == nil {
-			out = &a
+			out = a
 			return nil
 		}
 		found, err := t.setProfile(accountID, acctUpd, meUpd)
@@ -181,9 +187,8 @@ func (s *Store) updateSelf(ctx context.Context, accountID int64,
 		if !found {
 			return fmt.Errorf("store: account %d has no Me contact", accountID)
 		}
-		a.Revision = t.Rev(accountID)
-		out = &a
-		return t.Emit(accountID, events.SelfChanged(evType, Party(&a), data))
+		out = a
+		return t.Emit(accountID, events.SelfChanged(evType, Party(a), data))
 	})
 	if err != nil {
 		var me *models.Error
