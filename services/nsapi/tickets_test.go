@@ -1,11 +1,9 @@
 package nsapi_test
 
 import (
-	"bytes"
 	"context"
 	"encoding/base64"
 	"encoding/json"
-	"io"
 	"net/http"
 	"strings"
 	"testing"
@@ -14,45 +12,23 @@ import (
 	"github.com/abch-im/abch/internal/auth"
 	"github.com/abch-im/abch/internal/config"
 	"github.com/abch-im/abch/internal/server"
-	"github.com/abch-im/abch/internal/store"
 	"github.com/abch-im/abch/internal/testenv"
-	"github.com/abch-im/abch/models"
 )
 
+// verify posts body (a string as is, anything else as JSON) to the ticket
+// check with key and returns the status and the JSON answer.
 func verify(t *testing.T, s *server.Server, key string, body any) (int, map[string]any) {
 	t.Helper()
-	var raw []byte
-	switch b := body.(type) {
-	case string:
-		raw = []byte(b)
-	default:
-		raw, _ = json.Marshal(b)
+	raw, ok := body.(string)
+	if !ok {
+		b, _ := json.Marshal(body)
+		raw = string(b)
 	}
-	req, _ := http.NewRequest(http.MethodPost, "http://"+s.NSAddr+"/ns/v1/tickets/verify", bytes.NewReader(raw))
-	req.Header.Set("Content-Type", "application/json")
-	if key != "" {
-		req.Header.Set("Authorization", "Bearer "+key)
+	status, out, text := client{t: t, base: "http://" + s.NSAddr, key: key}.do(http.MethodPost, "/ns/v1/tickets/verify", raw)
+	if out == nil {
+		t.Fatalf("answer is not JSON (%d): %s", status, text)
 	}
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	data, _ := io.ReadAll(resp.Body)
-	out := map[string]any{}
-	if err := json.Unmarshal(data, &out); err != nil {
-		t.Fatalf("answer is not JSON (%d): %s", resp.StatusCode, data)
-	}
-	return resp.StatusCode, out
-}
-
-func newAccount(t *testing.T, s *server.Server, email string) *models.Account {
-	t.Helper()
-	a, err := s.Deps.Store.CreateAccount(context.Background(), store.NewAccount{Email: email, PasswordHash: "x", DisplayName: "Alice A."})
-	if err != nil {
-		t.Fatal(err)
-	}
-	return a
+	return status, out
 }
 
 // TestVerifyTicket covers the NS ticket check: valid messengerclear and
@@ -61,8 +37,8 @@ func TestVerifyTicket(t *testing.T) {
 	testenv.ForEachDB(t, func(t *testing.T, cfg config.Config) {
 		s := testenv.StartServer(t, cfg)
 		key := cfg.NSKey
-		alice := newAccount(t, s, "Alice@example.com")
-		bob := newAccount(t, s, "bob@example.com")
+		alice := testenv.NewAccount(t, s, "Alice@example.com", "x", "Alice A.")
+		bob := testenv.NewAccount(t, s, "bob@example.com", "x", "Alice A.")
 		tk := s.Deps.Tickets
 
 		t.Run("valid messengerclear ticket", func(t *testing.T) {

@@ -54,15 +54,6 @@ func (c client) do(method, path, body string) (int, map[string]any, string) {
 	return resp.StatusCode, m, string(raw)
 }
 
-func mustAccount(t *testing.T, st *store.Store, email, name string) *models.Account {
-	t.Helper()
-	a, err := st.CreateAccount(context.Background(), store.NewAccount{Email: email, DisplayName: name})
-	if err != nil {
-		t.Fatal(err)
-	}
-	return a
-}
-
 // addContact writes an address-book row of owner for target the way the AB
 // service stores one (key passport:<email>, rev = owner's new revision).
 func addContact(tx *store.Txn, owner int64, target *models.Account, messenger, deleted bool, annotations string) (*models.Contact, error) {
@@ -88,12 +79,12 @@ func TestNSUserEndpoints(t *testing.T) {
 		ctx := context.Background()
 		api := client{t: t, base: "http://" + s.NSAddr + "/ns/v1", key: cfg.NSKey}
 
-		alice := mustAccount(t, st, "Alice@Example.com", "Alice")
-		bob := mustAccount(t, st, "bob@example.com", "Bob")
-		carol := mustAccount(t, st, "carol@example.com", "Carol")
-		dave := mustAccount(t, st, "dave@example.com", "Dave")
-		erin := mustAccount(t, st, "erin@example.com", "Erin")
-		frank := mustAccount(t, st, "frank@example.com", "Frank")
+		alice := testenv.NewAccount(t, s, "Alice@Example.com", "x", "Alice")
+		bob := testenv.NewAccount(t, s, "bob@example.com", "x", "Bob")
+		carol := testenv.NewAccount(t, s, "carol@example.com", "x", "Carol")
+		dave := testenv.NewAccount(t, s, "dave@example.com", "x", "Dave")
+		erin := testenv.NewAccount(t, s, "erin@example.com", "x", "Erin")
+		frank := testenv.NewAccount(t, s, "frank@example.com", "x", "Frank")
 
 		// Alice's lists: bob FL+AL+RL (nicknamed, in "Friends"), carol FL+BL,
 		// dave RL+PL (he added her, she has not answered), erin a deleted
