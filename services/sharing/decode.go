@@ -246,10 +246,3 @@ func normalizeName(kind, raw string) (string, error) {
 	}
 	return name, nil
 }
-
-func truncate(s string, n int) string {
-	if len(s) > n {
-		return s[:n]
-	}
-	return s
-}
