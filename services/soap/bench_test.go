@@ -8,11 +8,12 @@ import (
 	"path/filepath"
 	"testing"
 
+	"github.com/abch-im/abch/internal/testenv"
 	"github.com/abch-im/abch/services/soap"
 )
 
 func abFindAll(b *testing.B) []byte {
-	body, err := os.ReadFile(filepath.Join("..", "..", "..", "shared", "clients", "requests", "libpurple-2.5.0", "ABFindAll.xml"))
+	body, err := os.ReadFile(filepath.Join(testenv.SharedDir(b), "clients", "requests", "libpurple-2.5.0", "ABFindAll.xml"))
 	if err != nil {
 		b.Fatal(err)
 	}
