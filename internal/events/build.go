@@ -1,6 +1,6 @@
 package events
 
-import "github.com/abch-im/abch/internal/msnp"
+import "github.com/abch-im/abch/internal/listbits"
 
 // Constructors for the events the contact model emits. ID, Time and Revision
 // are filled in by the store when the event is written.
@@ -17,7 +17,7 @@ func ReverseAdded(recipient, actor Party, network int, pending bool, inviteMessa
 	}
 	return Event{
 		Type: TypeReverseAdded, Recipient: recipient, Actor: &actor, ToActorSessions: true,
-		NS:   []NSCommand{{Command: "ADL", Args: "0", Payload: ListPayload(actor.Email, network, msnp.RL, actor.DisplayName)}},
+		NS:   []NSCommand{{Command: "ADL", Args: "0", Payload: ListPayload(actor.Email, network, listbits.RL, actor.DisplayName)}},
 		Data: data,
 	}
 }
@@ -26,7 +26,7 @@ func ReverseAdded(recipient, actor Party, network int, pending bool, inviteMessa
 func ReverseRemoved(recipient, actor Party, network int) Event {
 	return Event{
 		Type: TypeReverseRemoved, Recipient: recipient, Actor: &actor, ToActorSessions: true,
-		NS:   []NSCommand{{Command: "RML", Args: "0", Payload: ListPayload(actor.Email, network, msnp.RL, "")}},
+		NS:   []NSCommand{{Command: "RML", Args: "0", Payload: ListPayload(actor.Email, network, listbits.RL, "")}},
 		Data: map[string]string{"member": actor.Email},
 	}
 }

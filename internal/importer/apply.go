@@ -4,7 +4,7 @@ import (
 	"sort"
 	"strings"
 
-	"github.com/abch-im/abch/internal/msnp"
+	"github.com/abch-im/abch/internal/listbits"
 	"github.com/abch-im/abch/internal/store"
 	"github.com/abch-im/abch/models"
 )
@@ -128,7 +128,7 @@ func (w *writer) applyContacts(d *AccountDoc, targets map[string]target, groupID
 	var relinked []int64
 	var links []models.ContactGroup
 	for _, cd := range d.Contacts {
-		if cd.bits()&msnp.FL == 0 {
+		if cd.bits()&listbits.FL == 0 {
 			continue
 		}
 		key := "passport:" + cd.Email
@@ -271,7 +271,7 @@ func (w *writer) applyMembers(d *AccountDoc, targets map[string]target, union bo
 			ref.AccountID = &id
 		}
 		for _, role := range []string{models.RoleAllow, models.RoleBlock, models.RoleReverse, models.RolePending} {
-			if cd.bits()&msnp.RoleBit(role) == 0 {
+			if cd.bits()&listbits.RoleBit(role) == 0 {
 				continue
 			}
 			k := mkey{role, cd.Email}

@@ -15,7 +15,7 @@ import (
 	"gorm.io/gorm"
 	"gorm.io/gorm/logger"
 
-	"github.com/abch-im/abch/internal/msnp"
+	"github.com/abch-im/abch/internal/listbits"
 	"github.com/abch-im/abch/models"
 )
 
@@ -218,16 +218,16 @@ func escargotDoc(u *escUser, rows []escContact, byID map[int64]*escUser) (*Accou
 		if other == nil {
 			return d, fmt.Errorf("contact row points at missing account (t_user id %d)", r.ContactID)
 		}
-		bits := r.Lists & (msnp.FL | msnp.AL | msnp.BL | msnp.RL)
-		if r.Pending && bits&msnp.RL != 0 && bits&(msnp.AL|msnp.BL) == 0 {
-			bits |= msnp.PL
+		bits := r.Lists & (listbits.FL | listbits.AL | listbits.BL | listbits.RL)
+		if r.Pending && bits&listbits.RL != 0 && bits&(listbits.AL|listbits.BL) == 0 {
+			bits |= listbits.PL
 		}
 		if bits == 0 {
 			continue
 		}
 		c := ContactDoc{Email: other.Email, guid: other.UUID}
 		c.setBits(bits)
-		if bits&msnp.FL != 0 {
+		if bits&listbits.FL != 0 {
 			c.DisplayName = r.Name
 			if r.Nickname != nil {
 				c.Nickname = *r.Nickname
@@ -248,7 +248,7 @@ func escargotDoc(u *escUser, rows []escContact, byID map[int64]*escUser) (*Accou
 				}
 			}
 			sort.Strings(c.Groups)
-		} else if bits&(msnp.RL|msnp.PL) != 0 {
+		} else if bits&(listbits.RL|listbits.PL) != 0 {
 			c.DisplayName = r.Name
 		}
 		d.Contacts = append(d.Contacts, c)

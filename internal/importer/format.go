@@ -19,7 +19,7 @@ import (
 	"time"
 	"unicode/utf8"
 
-	"github.com/abch-im/abch/internal/msnp"
+	"github.com/abch-im/abch/internal/listbits"
 	"github.com/abch-im/abch/models"
 )
 
@@ -94,7 +94,7 @@ func (c *ContactDoc) messenger() bool { return c.Messenger == nil || *c.Messenge
 var listNames = []struct {
 	name string
 	bit  int
-}{{"FL", msnp.FL}, {"AL", msnp.AL}, {"BL", msnp.BL}, {"RL", msnp.RL}, {"PL", msnp.PL}}
+}{{"FL", listbits.FL}, {"AL", listbits.AL}, {"BL", listbits.BL}, {"RL", listbits.RL}, {"PL", listbits.PL}}
 
 // ParseLine decodes one line of the lists format strictly (unknown fields
 // and trailing data are errors).
@@ -227,11 +227,11 @@ func (d *AccountDoc) normalizeContact(c *ContactDoc, groups map[string]bool) err
 		return err
 	}
 	c.setBits(bits)
-	if bits&msnp.FL == 0 {
+	if bits&listbits.FL == 0 {
 		if len(c.Groups) > 0 || c.Nickname != "" || c.Messenger != nil || c.hasDetails() {
 			return fmt.Errorf("contact %s: groups, nickname, messenger and contact details need FL", addr)
 		}
-		if bits&(msnp.RL|msnp.PL) == 0 {
+		if bits&(listbits.RL|listbits.PL) == 0 {
 			c.DisplayName = "" // kept only on address-book, Reverse and Pending entries
 		}
 	}
@@ -298,7 +298,7 @@ func (c *ContactDoc) listBits() (int, error) {
 	if bits == 0 || bits > 31 {
 		return 0, fmt.Errorf("contact %s: lists %d is not a combination of FL 1, AL 2, BL 4, RL 8, PL 16", addr, bits)
 	}
-	if bits&msnp.AL != 0 && bits&msnp.BL != 0 {
+	if bits&listbits.AL != 0 && bits&listbits.BL != 0 {
 		return 0, fmt.Errorf("contact %s: on both AL and BL (Allow and Block exclude each other)", addr)
 	}
 	return bits, nil

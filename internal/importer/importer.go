@@ -11,7 +11,7 @@ import (
 	"sync"
 	"time"
 
-	"github.com/abch-im/abch/internal/msnp"
+	"github.com/abch-im/abch/internal/listbits"
 	"github.com/abch-im/abch/internal/store"
 	"github.com/abch-im/abch/models"
 )
@@ -191,10 +191,10 @@ func (im *run) validate(ctx context.Context, src Source) error {
 		}
 		im.valid[lower] = where
 		for _, c := range d.Contacts {
-			if c.bits()&msnp.FL != 0 {
+			if c.bits()&listbits.FL != 0 {
 				flKeys = append(flKeys, pairKey(lower, c.Email))
 			}
-			if c.bits()&msnp.RL != 0 {
+			if c.bits()&listbits.RL != 0 {
 				rlKeys = append(rlKeys, pairKey(c.Email, lower))
 			}
 		}
@@ -367,10 +367,10 @@ func (im *run) prepare(ctx context.Context, d *AccountDoc, where string, seq int
 		if _, ok := im.valid[c.Email]; !ok {
 			continue
 		}
-		if c.bits()&msnp.FL != 0 && im.pairs[pairKey(lower, c.Email)] == 1 {
+		if c.bits()&listbits.FL != 0 && im.pairs[pairKey(lower, c.Email)] == 1 {
 			im.inconsistent(FLWithoutRL, lower, c.Email)
 		}
-		if c.bits()&msnp.RL != 0 && im.pairs[pairKey(c.Email, lower)] == 2 {
+		if c.bits()&listbits.RL != 0 && im.pairs[pairKey(c.Email, lower)] == 2 {
 			im.inconsistent(RLWithoutFL, lower, c.Email)
 		}
 	}
@@ -474,9 +474,9 @@ func (im *run) inconsistent(kind, owner, contact string) {
 	// contact never answered) on the contact's side; drop a stale RL.
 	switch kind {
 	case FLWithoutRL:
-		im.repairFor(contact, owner).add |= msnp.RL
+		im.repairFor(contact, owner).add |= listbits.RL
 	case RLWithoutFL:
-		im.repairFor(owner, contact).remove |= msnp.RL | msnp.PL
+		im.repairFor(owner, contact).remove |= listbits.RL | listbits.PL
 	}
 }
 
@@ -517,10 +517,10 @@ func (im *run) applyRepairs(d *AccountDoc) {
 		}
 		c := &d.Contacts[i]
 		bits := (c.bits() | r.add) &^ r.remove
-		if r.add&msnp.RL != 0 && bits&(msnp.AL|msnp.BL) == 0 {
-			bits |= msnp.PL // the added RL is unanswered: Pending rule
+		if r.add&listbits.RL != 0 && bits&(listbits.AL|listbits.BL) == 0 {
+			bits |= listbits.PL // the added RL is unanswered: Pending rule
 		}
-		if c.bits()&msnp.FL == 0 && bits&(msnp.RL|msnp.PL) == 0 {
+		if c.bits()&listbits.FL == 0 && bits&(listbits.RL|listbits.PL) == 0 {
 			c.DisplayName = ""
 		}
 		c.setBits(bits)

@@ -13,7 +13,7 @@ import (
 
 	"github.com/abch-im/abch/internal/auth"
 	"github.com/abch-im/abch/internal/config"
-	"github.com/abch-im/abch/internal/msnp"
+	"github.com/abch-im/abch/internal/listbits"
 	"github.com/abch-im/abch/internal/store"
 	"github.com/abch-im/abch/internal/testenv"
 	"github.com/abch-im/abch/models"
@@ -156,13 +156,13 @@ func compareExpected(t *testing.T, st *store.Store, e *expected, repaired, detai
 			if repaired {
 				switch {
 				case strings.EqualFold(u.Email, "user05@example.com") && c.Email == "user40@example.com":
-					c.Bits &^= msnp.RL | msnp.PL
+					c.Bits &^= listbits.RL | listbits.PL
 				}
 			}
 			want[c.Email] = c
 		}
 		if repaired && strings.EqualFold(u.Email, "user12@example.com") {
-			want["user32@example.com"] = expContact{Email: "user32@example.com", Bits: msnp.RL | msnp.PL, DisplayName: "user32@example.com"}
+			want["user32@example.com"] = expContact{Email: "user32@example.com", Bits: listbits.RL | listbits.PL, DisplayName: "user32@example.com"}
 		}
 		got := map[string]ContactDoc{}
 		for _, c := range v.Contacts {
@@ -180,7 +180,7 @@ func compareExpected(t *testing.T, st *store.Store, e *expected, repaired, detai
 			if g.bits() != w.Bits {
 				t.Errorf("%s → %s: lists %d, want %d", u.Email, addr, g.bits(), w.Bits)
 			}
-			if w.Bits&msnp.FL == 0 {
+			if w.Bits&listbits.FL == 0 {
 				if len(g.Groups) > 0 || g.Nickname != "" {
 					t.Errorf("%s → %s: non-FL entry has groups/nickname", u.Email, addr)
 				}

@@ -14,7 +14,7 @@ import (
 
 	"github.com/abch-im/abch/internal/auth"
 	"github.com/abch-im/abch/internal/config"
-	"github.com/abch-im/abch/internal/msnp"
+	"github.com/abch-im/abch/internal/listbits"
 	"github.com/abch-im/abch/internal/store"
 	"github.com/abch-im/abch/internal/testenv"
 	"github.com/abch-im/abch/models"
@@ -122,7 +122,7 @@ func TestImportListsBadAccounts(t *testing.T) {
 			t.Errorf("alice: %+v", a)
 		}
 		e, _ := View(context.Background(), st, "erin@example.com")
-		if len(e.Contacts) != 1 || e.Contacts[0].Email != "bob@example.com" || e.Contacts[0].bits() != msnp.AL {
+		if len(e.Contacts) != 1 || e.Contacts[0].Email != "bob@example.com" || e.Contacts[0].bits() != listbits.AL {
 			t.Errorf("erin: %+v", e.Contacts)
 		}
 		// No password: cannot sign in until one is set.
@@ -232,7 +232,7 @@ func TestReimportAppliesDifferenceAndMerge(t *testing.T) {
 		}
 		a, _ := View(ctx, st, "alice@example.com")
 		if a.DisplayName != "Alice B." || len(a.Groups) != 2 || a.Groups[1].Name != "Colleagues" || len(a.Contacts) != 2 ||
-			a.Contacts[0].Nickname != "Bob!" || strings.Join(a.Contacts[0].Groups, "|") != "Friends" || a.Contacts[1].bits() != msnp.AL {
+			a.Contacts[0].Nickname != "Bob!" || strings.Join(a.Contacts[0].Groups, "|") != "Friends" || a.Contacts[1].bits() != listbits.AL {
 			t.Errorf("alice after re-run: %+v", a)
 		}
 		// The Work group is a tombstone now (a delta carries it).
@@ -262,13 +262,13 @@ func TestReimportAppliesDifferenceAndMerge(t *testing.T) {
 			t.Fatalf("changed account not reported: %+v", sum)
 		}
 		v, _ := View(ctx, st, "alice@example.com")
-		if v.Contacts[0].bits()&msnp.BL == 0 {
+		if v.Contacts[0].bits()&listbits.BL == 0 {
 			t.Fatalf("skipped account was overwritten")
 		}
 		// union keeps Alice's Block and adds the source's Work group back.
 		sum = mustImport(t, st, goodPair, Options{Merge: MergeUnion})
 		v, _ = View(ctx, st, "alice@example.com")
-		if sum.Updated != 1 || v.DisplayName != "Alice B." || len(v.Groups) != 3 || v.Contacts[0].bits()&msnp.BL == 0 {
+		if sum.Updated != 1 || v.DisplayName != "Alice B." || len(v.Groups) != 3 || v.Contacts[0].bits()&listbits.BL == 0 {
 			t.Fatalf("union: %+v %+v", sum, v)
 		}
 		// source makes her equal to the source again.

@@ -6,7 +6,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/abch-im/abch/internal/msnp"
+	"github.com/abch-im/abch/internal/listbits"
 	"github.com/abch-im/abch/internal/store"
 	"github.com/abch-im/abch/models"
 )
@@ -93,7 +93,7 @@ func (b *book) doc() *AccountDoc {
 	}
 	for _, c := range b.contacts {
 		cd := get(contactEmail(c))
-		cd.setBits(cd.bits() | msnp.FL)
+		cd.setBits(cd.bits() | listbits.FL)
 		cd.DisplayName = c.DisplayName
 		cd.Nickname = models.AnnotationValue(c.Annotations, annNickName)
 		cd.FirstName, cd.MiddleName, cd.LastName, cd.Comment, cd.Birthdate = c.FirstName, c.MiddleName, c.LastName, c.Comment, c.Birthdate
@@ -111,8 +111,8 @@ func (b *book) doc() *AccountDoc {
 	}
 	for _, m := range b.members {
 		cd := get(strings.ToLower(m.MemberName))
-		cd.setBits(cd.bits() | msnp.RoleBit(m.Role))
-		if (m.Role == models.RoleReverse || m.Role == models.RolePending) && cd.bits()&msnp.FL == 0 && m.DisplayName != "" {
+		cd.setBits(cd.bits() | listbits.RoleBit(m.Role))
+		if (m.Role == models.RoleReverse || m.Role == models.RolePending) && cd.bits()&listbits.FL == 0 && m.DisplayName != "" {
 			cd.DisplayName = m.DisplayName
 		}
 	}

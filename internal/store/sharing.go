@@ -4,7 +4,7 @@ import (
 	"context"
 	"fmt"
 
-	"github.com/abch-im/abch/internal/msnp"
+	"github.com/abch-im/abch/internal/listbits"
 	"github.com/abch-im/abch/models"
 )
 
@@ -123,7 +123,7 @@ func sortMembers(list []models.Membership) {
 }
 
 // ListBits returns, for every member of owner's Allow/Block/Reverse/Pending
-// lists, the MSNP list bits (msnp.AL|ListBL|ListRL|ListPL) keyed by
+// lists, the MSNP list bits (listbits.AL|ListBL|ListRL|ListPL) keyed by
 // "<type>:<name>" (for example "Passport:bob@example.com"). The NS pairing
 // and the MSNP ≤ 12 import read the old AL/BL/RL/PL lists from it.
 func (s *Store) ListBits(ctx context.Context, ownerID int64) (map[string]int, error) {
@@ -139,7 +139,7 @@ func (s *Store) ListBits(ctx context.Context, ownerID int64) (map[string]int, er
 	}
 	out := make(map[string]int, len(rows))
 	for _, r := range rows {
-		out[fmt.Sprintf("%s:%s", r.MemberType, r.MemberName)] |= msnp.RoleBit(r.Role)
+		out[fmt.Sprintf("%s:%s", r.MemberType, r.MemberName)] |= listbits.RoleBit(r.Role)
 	}
 	return out, nil
 }

@@ -5,7 +5,7 @@ import (
 	"testing"
 
 	"github.com/abch-im/abch/internal/config"
-	"github.com/abch-im/abch/internal/msnp"
+	"github.com/abch-im/abch/internal/listbits"
 	"github.com/abch-im/abch/internal/store"
 	"github.com/abch-im/abch/internal/testenv"
 	"github.com/abch-im/abch/models"
@@ -58,7 +58,7 @@ func TestMembershipStore(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if bits["Passport:bob@example.com"] != msnp.BL || bits["Passport:x@example.org"] != msnp.BL || len(bits) != 2 {
+		if bits["Passport:bob@example.com"] != listbits.BL || bits["Passport:x@example.org"] != listbits.BL || len(bits) != 2 {
 			t.Errorf("bits: %v", bits)
 		}
 		// Pending of a member not pending: success without a write.

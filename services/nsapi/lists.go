@@ -4,7 +4,7 @@ import (
 	"sort"
 	"strings"
 
-	"github.com/abch-im/abch/internal/msnp"
+	"github.com/abch-im/abch/internal/listbits"
 	"github.com/abch-im/abch/internal/store"
 	"github.com/abch-im/abch/models"
 	"github.com/abch-im/abch/nsclient"
@@ -46,7 +46,7 @@ func lists(rows *store.ListRows) *nsclient.Lists {
 			addr = c.Email
 		}
 		e := entry(strings.ToLower(addr))
-		e.Lists |= msnp.FL
+		e.Lists |= listbits.FL
 		e.Network, e.CID, e.DisplayName, e.ContactGUID = c.Network, c.CID, c.DisplayName, c.GUID
 		e.NickName = models.AnnotationValue(c.Annotations, annNickName)
 		if gs := groupsOf[c.ID]; gs != nil {
@@ -70,7 +70,7 @@ func lists(rows *store.ListRows) *nsclient.Lists {
 // addMember adds membership m's list bit to its address's entry, and what
 // the entry lacks of its network, CID, name and (Pending) invitation.
 func addMember(entry func(string) *nsclient.ListEntry, m models.Membership) {
-	bit := msnp.RoleBit(m.Role)
+	bit := listbits.RoleBit(m.Role)
 	if bit == 0 {
 		return
 	}

@@ -14,7 +14,7 @@ import (
 	"github.com/abch-im/abch/internal/auth"
 	"github.com/abch-im/abch/internal/config"
 	"github.com/abch-im/abch/internal/events"
-	"github.com/abch-im/abch/internal/msnp"
+	"github.com/abch-im/abch/internal/listbits"
 	"github.com/abch-im/abch/internal/store"
 	"github.com/abch-im/abch/internal/testenv"
 	"github.com/abch-im/abch/models"
@@ -228,9 +228,9 @@ func TestNSUserEndpoints(t *testing.T) {
 				bits[c.Email] = c.Lists
 			}
 			want := map[string]int{
-				"bob@example.com":   msnp.FL | msnp.AL | msnp.RL,
-				"carol@example.com": msnp.FL | msnp.BL,
-				"dave@example.com":  msnp.RL | msnp.PL,
+				"bob@example.com":   listbits.FL | listbits.AL | listbits.RL,
+				"carol@example.com": listbits.FL | listbits.BL,
+				"dave@example.com":  listbits.RL | listbits.PL,
 			}
 			if len(bits) != len(want) {
 				t.Errorf("contacts %v, want %v", bits, want)

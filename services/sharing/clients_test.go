@@ -9,7 +9,7 @@ import (
 	"testing"
 
 	"github.com/abch-im/abch/internal/config"
-	"github.com/abch-im/abch/internal/msnp"
+	"github.com/abch-im/abch/internal/listbits"
 	"github.com/abch-im/abch/internal/testenv"
 	"github.com/abch-im/abch/models"
 )
@@ -129,7 +129,7 @@ func TestClientEnvelopes(t *testing.T) {
 					}
 				case strings.HasPrefix(c.file, "AddMember"):
 					role := regexp.MustCompile(`<MemberRole>(\w+)</MemberRole>`).FindStringSubmatch(body)[1]
-					want := msnp.RoleBit(role) | msnp.RL
+					want := listbits.RoleBit(role) | listbits.RL
 					if e.outboxCount() == eventsBefore {
 						t.Errorf("AddMember %s wrote no event", role)
 					}
@@ -137,11 +137,11 @@ func TestClientEnvelopes(t *testing.T) {
 						t.Errorf("after AddMember %s bob has lists %d, want %d (role, Reverse kept, Pending resolved)", role, b, want)
 					}
 				case strings.Contains(body, "<MemberRole>Pending</MemberRole>"):
-					if b != msnp.RL {
+					if b != listbits.RL {
 						t.Errorf("after DeleteMember Pending bob has lists %d, want Reverse only", b)
 					}
 				default: // DeleteMember Allow
-					if b&msnp.AL != 0 || b&msnp.RL == 0 {
+					if b&listbits.AL != 0 || b&listbits.RL == 0 {
 						t.Errorf("after DeleteMember Allow bob has lists %d", b)
 					}
 				}

@@ -10,7 +10,7 @@ import (
 
 	"github.com/abch-im/abch/internal/auth"
 	"github.com/abch-im/abch/internal/config"
-	"github.com/abch-im/abch/internal/msnp"
+	"github.com/abch-im/abch/internal/listbits"
 	"github.com/abch-im/abch/internal/testenv"
 	"github.com/abch-im/abch/models"
 )
@@ -199,10 +199,10 @@ func TestConcurrentChanges(t *testing.T) {
 			t.Error(msg)
 		}
 		bits := e.lists(alice)["bob@example.com"]
-		if bits&msnp.AL != 0 && bits&msnp.BL != 0 {
+		if bits&listbits.AL != 0 && bits&listbits.BL != 0 {
 			t.Errorf("bob on both Allow and Block: %d", bits)
 		}
-		if bits&msnp.RL == 0 {
+		if bits&listbits.RL == 0 {
 			t.Errorf("Reverse lost: %d", bits)
 		}
 		var dup int64
@@ -214,7 +214,7 @@ func TestConcurrentChanges(t *testing.T) {
 		p := e.sync(t, alice, "")
 		got := 0
 		for _, m := range p.Members {
-			got |= msnp.RoleBit(m.Role)
+			got |= listbits.RoleBit(m.Role)
 		}
 		if got != bits {
 			t.Errorf("FindMembership shows %d, lists %d", got, bits)

@@ -8,7 +8,7 @@ import (
 
 	"github.com/abch-im/abch/internal/config"
 	"github.com/abch-im/abch/internal/events"
-	"github.com/abch-im/abch/internal/msnp"
+	"github.com/abch-im/abch/internal/listbits"
 	"github.com/abch-im/abch/internal/store"
 	"github.com/abch-im/abch/internal/testenv"
 	"github.com/abch-im/abch/models"
@@ -93,7 +93,7 @@ func TestAliceAddsBob(t *testing.T) {
 		t.Run("Bob accepts: Allow, not Pending, still Reverse", func(t *testing.T) {
 			mustOK(t, e.post(bob, memberBody("AddMember", passportMembership("Allow", "Alice@Example.com"))))
 			mustOK(t, e.post(bob, memberBody("DeleteMember", idMembership("Pending", pendingID))))
-			if got := e.lists(bob)["alice@example.com"]; got != msnp.AL|msnp.RL {
+			if got := e.lists(bob)["alice@example.com"]; got != listbits.AL|listbits.RL {
 				t.Errorf("lists %d, want AL|RL", got)
 			}
 			d := e.sync(t, bob, c0)
@@ -130,7 +130,7 @@ func TestAliceAddsBob(t *testing.T) {
 
 		t.Run("Bob blocks: Block, not Allow, still Reverse", func(t *testing.T) {
 			mustOK(t, e.post(bob, memberBody("AddMember", passportMembership("Block", "alice@example.com"))))
-			if got := e.lists(bob)["alice@example.com"]; got != msnp.BL|msnp.RL {
+			if got := e.lists(bob)["alice@example.com"]; got != listbits.BL|listbits.RL {
 				t.Errorf("lists %d, want BL|RL", got)
 			}
 			d := e.sync(t, bob, c0)
@@ -200,8 +200,8 @@ func TestMemberRules(t *testing.T) {
 				`<Membership><MemberRole>Allow</MemberRole><Members><Member xsi:type="EmailMember"><Type>Email</Type><State>Accepted</State><Email>Fred@Yahoo.com</Email><Annotations><Annotation><Name>MSN.IM.BuddyType</Name><Value>32:</Value></Annotation></Annotations></Member><Member xsi:type="PhoneMember"><Type>Phone</Type><State>Accepted</State><PhoneNumber>+15551234567</PhoneNumber></Member></Members></Membership>`)
 			mustOK(t, e.post(alice, body))
 			l := e.lists(alice)
-			if l["bob@example.com"] != msnp.AL || l["carol@example.com"] != msnp.AL || l["spammer@elsewhere.example"] != msnp.BL ||
-				l["Email:fred@yahoo.com"] != msnp.AL || l["Phone:+15551234567"] != msnp.AL {
+			if l["bob@example.com"] != listbits.AL || l["carol@example.com"] != listbits.AL || l["spammer@elsewhere.example"] != listbits.BL ||
+				l["Email:fred@yahoo.com"] != listbits.AL || l["Phone:+15551234567"] != listbits.AL {
 				t.Errorf("lists: %v", l)
 			}
 		})
@@ -221,7 +221,7 @@ func TestMemberRules(t *testing.T) {
 		t.Run("existing members are skipped when others are new", func(t *testing.T) {
 			mustOK(t, e.post(alice, memberBody("AddMember", passportMembership("Block", "bob@example.com", "spammer@elsewhere.example"))))
 			l := e.lists(alice)
-			if l["bob@example.com"] != msnp.BL || l["spammer@elsewhere.example"] != msnp.BL {
+			if l["bob@example.com"] != listbits.BL || l["spammer@elsewhere.example"] != listbits.BL {
 				t.Errorf("lists: %v", l)
 			}
 		})
@@ -240,7 +240,7 @@ func TestMemberRules(t *testing.T) {
 			mustOK(t, e.post(alice, memberBody("DeleteMember", passportMembership("Reverse", "carol@example.com"))))
 			mustOK(t, e.post(alice, memberBody("AddMember", passportMembership("Pending", "dave@example.com"))))
 			mustOK(t, e.post(alice, memberBody("AddMember", passportMembership("Reverse", "dave@example.com"))))
-			if got := e.lists(alice)["carol@example.com"]; got != msnp.AL|msnp.RL|msnp.PL {
+			if got := e.lists(alice)["carol@example.com"]; got != listbits.AL|listbits.RL|listbits.PL {
 				t.Errorf("carol: %d", got)
 			}
 			if revision(t, e, alice) != rev {
@@ -250,7 +250,7 @@ func TestMemberRules(t *testing.T) {
 
 		t.Run("DeleteMember Pending (decline) keeps Reverse", func(t *testing.T) {
 			mustOK(t, e.post(alice, memberBody("DeleteMember", passportMembership("Pending", "carol@example.com"))))
-			if got := e.lists(alice)["carol@example.com"]; got != msnp.AL|msnp.RL {
+			if got := e.lists(alice)["carol@example.com"]; got != listbits.AL|listbits.RL {
 				t.Errorf("carol: %d", got)
 			}
 		})
@@ -258,7 +258,7 @@ func TestMemberRules(t *testing.T) {
 		t.Run("a member named by CID", func(t *testing.T) {
 			body := memberBody("DeleteMember", `<Membership><MemberRole>Allow</MemberRole><Members><Member xsi:type="PassportMember"><Type>Passport</Type><State>Accepted</State><CID>`+strconv.FormatInt(carol.CID, 10)+`</CID></Member></Members></Membership>`)
 			mustOK(t, e.post(alice, body))
-			if got := e.lists(alice)["carol@example.com"]; got != msnp.RL {
+			if got := e.lists(alice)["carol@example.com"]; got != listbits.RL {
 				t.Errorf("carol: %d", got)
 			}
 		})

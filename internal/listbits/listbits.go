@@ -1,8 +1,8 @@
-// Package msnp is the Notification Server protocol's vocabulary that abch
+// Package listbits is the Notification Server protocol's vocabulary that abch
 // shares between the NS API, the NS payloads it queues (ADL/RML) and the
 // lists format of the importer: the SYN-era list bits. The storage speaks
 // roles (models.RoleAllow, …); these bits are how MSNP names them.
-package msnp
+package listbits
 
 import "github.com/abch-im/abch/models"
 
