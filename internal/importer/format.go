@@ -174,19 +174,20 @@ func (d *AccountDoc) normalizeProfile() error {
 			return fmt.Errorf("created %q is not an RFC 3339 time", d.Created)
 		}
 	}
-	switch d.BLP {
-	case "":
-		d.BLP = models.BLPAllow
-	case models.BLPAllow, models.BLPBlock:
-	default:
-		return fmt.Errorf("blp %q is neither AL nor BL", d.BLP)
+	if err := oneOf(&d.BLP, "blp", models.BLPAllow, models.BLPBlock); err != nil {
+		return err
 	}
-	switch d.GTC {
+	return oneOf(&d.GTC, "gtc", models.GTCAsk, models.GTCNone)
+}
+
+// oneOf checks that the setting *v is def or other, making "" def.
+func oneOf(v *string, field, def, other string) error {
+	switch *v {
 	case "":
-		d.GTC = models.GTCAsk
-	case models.GTCAsk, models.GTCNone:
+		*v = def
+	case def, other:
 	default:
-		return fmt.Errorf("gtc %q is neither A nor N", d.GTC)
+		return fmt.Errorf("%s %q is neither %s nor %s", field, *v, def, other)
 	}
 	return nil
 }

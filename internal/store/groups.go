@@ -222,13 +222,9 @@ func (s *Store) AddGroupContacts(ctx context.Context, ownerID int64, groupGUIDs 
 		if err != nil {
 			return err
 		}
-		var groups []*models.Group
-		for _, gg := range groupGUIDs {
-			g, err := t.liveGroup(ownerID, gg)
-			if err != nil {
-				return err
-			}
-			groups = append(groups, g)
+		groups, err := t.liveGroups(ownerID, groupGUIDs)
+		if err != nil {
+			return err
 		}
 		ni := 0
 		for _, it := range items {
@@ -266,6 +262,20 @@ func (s *Store) AddGroupContacts(ctx context.Context, ownerID int64, groupGUIDs 
 	return first, err
 }
 
+// liveGroups finds owner's live groups by GUID (CodeGroupDoesNotExist for
+// any unknown one).
+func (t *Txn) liveGroups(ownerID int64, guids []string) ([]*models.Group, error) {
+	var groups []*models.Group
+	for _, gg := range guids {
+		g, err := t.liveGroup(ownerID, gg)
+		if err != nil {
+			return nil, err
+		}
+		groups = append(groups, g)
+	}
+	return groups, nil
+}
+
 func (t *Txn) touchContact(id, ownerID int64) error {
 	return t.DB.Model(&models.Contact{}).Where("id = ?", id).Updates(map[string]any{"rev": t.mustRev(ownerID), "updated_at": t.Now}).Error
 }
@@ -279,13 +289,9 @@ func (s *Store) DeleteGroupContacts(ctx context.Context, ownerID int64, groupGUI
 		if err := t.Bump(ownerID); err != nil {
 			return err
 		}
-		var groups []*models.Group
-		for _, gg := range groupGUIDs {
-			g, err := t.liveGroup(ownerID, gg)
-			if err != nil {
-				return err
-			}
-			groups = append(groups, g)
+		groups, err := t.liveGroups(ownerID, groupGUIDs)
+		if err != nil {
+			return err
 		}
 		for _, cg := range contactGUIDs {
 			c, err := t.liveContact(ownerID, cg, false)
