@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/abch-im/abch/internal/auth"
+	"github.com/abch-im/abch/internal/corpus"
 	"github.com/abch-im/abch/internal/server"
 	"github.com/abch-im/abch/internal/store"
 	"github.com/abch-im/abch/internal/testenv"
@@ -60,7 +61,7 @@ func (h errorCounter) WithGroup(string) slog.Handler            { return h }
 // answer is 200 or a 500 fault, framed with Content-Length, and parses as a
 // well-formed document.
 func FuzzDispatch(f *testing.F) {
-	for _, c := range testenv.ClientBodies(f) {
+	for _, c := range corpus.ClientBodies(f) {
 		idx := -1
 		for i, p := range soapPaths {
 			if soap.NormalizePath(p) == soap.NormalizePath(c.Path) {

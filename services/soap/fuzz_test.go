@@ -4,7 +4,7 @@ import (
 	"bytes"
 	"testing"
 
-	"github.com/abch-im/abch/internal/testenv"
+	"github.com/abch-im/abch/internal/corpus"
 	"github.com/abch-im/abch/models"
 	"github.com/abch-im/abch/services/soap"
 )
@@ -13,7 +13,7 @@ import (
 // BadRequest error; what it accepts re-encodes (etree) to a document that
 // parses again to the same document.
 func FuzzParse(f *testing.F) {
-	for _, c := range testenv.ClientBodies(f) {
+	for _, c := range corpus.ClientBodies(f) {
 		f.Add(c.Body)
 	}
 	f.Add([]byte(`<?xml version="1.0"?><a/><a/>`))

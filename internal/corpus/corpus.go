@@ -1,4 +1,7 @@
-package testenv
+// Package corpus loads the real client traffic under the shared reference
+// material (clients/requests, clients/captures) for tests and fuzz seeds.
+// It imports nothing from abch, so any package's internal tests can use it.
+package corpus
 
 import (
 	"bytes"
@@ -24,7 +27,7 @@ type ClientBody struct {
 // repository.
 func ClientBodies(t testing.TB) []ClientBody {
 	t.Helper()
-	clients := filepath.Join(SharedDir(t), "clients")
+	clients := filepath.Join(sharedDir(t), "clients")
 	var out []ClientBody
 	for _, dir := range []string{"requests", "captures"} {
 		err := filepath.WalkDir(filepath.Join(clients, dir), func(p string, d os.DirEntry, err error) error {
@@ -81,5 +84,32 @@ func pathForOperation(file string) string {
 	case op == "GetMetadata" || op == "GetMessage" || op == "DeleteMessages":
 		return "/rsi/rsi.asmx"
 	}
+	return ""
+}
+
+// sharedDir finds shared/ (with clients/) next to the repository root, one
+// level further up for a worktree, or at /work/shared, as testenv.SharedDir.
+func sharedDir(t testing.TB) string {
+	t.Helper()
+	dir, err := os.Getwd()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for {
+		if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
+			break
+		}
+		parent := filepath.Dir(dir)
+		if parent == dir {
+			t.Fatal("repository root (go.mod) not found")
+		}
+		dir = parent
+	}
+	for _, d := range []string{filepath.Join(dir, "..", "shared"), filepath.Join(dir, "..", "..", "shared"), "/work/shared"} {
+		if st, err := os.Stat(filepath.Join(d, "clients")); err == nil && st.IsDir() {
+			return d
+		}
+	}
+	t.Fatalf("reference material (shared/ with clients/) not found next to %s", dir)
 	return ""
 }
