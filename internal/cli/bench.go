@@ -30,15 +30,15 @@ func benchCmd(a *app) *cobra.Command {
 	var (
 		url                           string
 		users, contacts, groups, conc int
-		duration                      time.Duration
-		mode                          string
+		duration, interval            time.Duration
+		mode, metricsURL              string
 	)
 	c := &cobra.Command{
-		Use:   "bench --url URL [--users N] [--contacts N] [--concurrency N] [--duration D] [--mode full|delta|delta1|membership]",
+		Use:   "bench --url URL [--users N] [--contacts N] [--concurrency N] [--duration D] [--mode full|delta|delta1|membership|soak] [--interval D] [--metrics-url URL]",
 		Short: "Load-test ABFindAll or FindMembership of a running server (seeds bench-user-<contacts>c-N@bench.example accounts in its database)",
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			if users < 1 || contacts < 0 || conc < 1 || duration <= 0 || !benchModes[mode] {
-				return errors.New("need --users >= 1, --contacts >= 0, --concurrency >= 1, --duration > 0, --mode full|delta|delta1|membership")
+				return errors.New("need --users >= 1, --contacts >= 0, --concurrency >= 1, --duration > 0, --mode full|delta|delta1|membership|soak")
 			}
 			ctx := cmd.Context()
 			st, err := a.openStore(ctx)
@@ -56,6 +56,9 @@ func benchCmd(a *app) *cobra.Command {
 				return errors.New("no ticket secret in the database: start the server once first (or set ABCH_TICKET_SECRET)")
 			}
 			tk := auth.NewTicketer([]byte(secret), a.cfg.TicketLifetime)
+			if mode == "soak" { // soak.go
+				return a.runSoak(ctx, st, tk, url, metricsURL, users, conc, duration, interval)
+			}
 			fmt.Fprintf(a.stdout, "seeding %d users with %d contacts...\n", users, contacts)
 			peers, err := st.SeedPeers(ctx, "bench-peer", "bench.example", contacts)
 			if err != nil {
@@ -119,12 +122,14 @@ func benchCmd(a *app) *cobra.Command {
 	f.IntVar(&groups, "groups", 10, "groups per book")
 	f.IntVar(&conc, "concurrency", 16, "concurrent clients")
 	f.DurationVar(&duration, "duration", 10*time.Second, "how long to run")
-	f.StringVar(&mode, "mode", "full", "full: full ABFindAll; delta: deltasOnly with the latest cursor (nothing changed); delta1: deltasOnly with a cursor one change old; membership: full FindMembership")
+	f.StringVar(&mode, "mode", "full", "full: full ABFindAll; delta: deltasOnly with the latest cursor (nothing changed); delta1: deltasOnly with a cursor one change old; membership: full FindMembership; soak: mixed sign-ins, list changes, syncs and OIMs, with figures every --interval")
+	f.DurationVar(&interval, "interval", time.Minute, "soak: how often to print figures")
+	f.StringVar(&metricsURL, "metrics-url", "", "soak: the server's Prometheus endpoint for its memory and goroutines (default: --url + /metrics)")
 	return c
 }
 
 // benchModes are the --mode values.
-var benchModes = map[string]bool{"full": true, "delta": true, "delta1": true, "membership": true}
+var benchModes = map[string]bool{"full": true, "delta": true, "delta1": true, "membership": true, "soak": true}
 
 // benchChangeOnce renames the owner of ticket (ABContactUpdate of the Me
 // contact) and checks that delta, a delta from before the rename, then

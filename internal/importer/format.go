@@ -20,6 +20,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/abch-im/abch/internal/listbits"
+	"github.com/abch-im/abch/internal/strictjson"
 	"github.com/abch-im/abch/models"
 )
 
@@ -99,6 +100,9 @@ var listNames = []struct {
 // ParseLine decodes one line of the lists format strictly (unknown fields
 // and trailing data are errors).
 func ParseLine(line []byte) (*AccountDoc, error) {
+	if err := strictjson.Check(line); err != nil {
+		return nil, fmt.Errorf("invalid JSON: %w", err)
+	}
 	dec := json.NewDecoder(bytes.NewReader(line))
 	dec.DisallowUnknownFields()
 	var d AccountDoc
@@ -119,6 +123,9 @@ func ParseLine(line []byte) (*AccountDoc, error) {
 // per-contact group names sorted. The error explains why the account cannot
 // be imported.
 func (d *AccountDoc) normalize() error {
+	if err := d.checkUTF8(); err != nil { // utf8.go
+		return err
+	}
 	d.V = FormatVersion
 	d.Email = strings.TrimSpace(d.Email)
 	lower, err := models.NormalizeEmail(d.Email)

@@ -199,17 +199,23 @@ func (s *Server) listen(addr string, h http.Handler, tls bool, cert, key string)
 	if err != nil {
 		return "", fmt.Errorf("server: listen %s: %w", addr, err)
 	}
-	srv := s.newHTTPServer(h)
+	// Every listener checks request framing first (framing.go).
+	if tls {
+		tln, err := tlsFraming(ln, cert, key)
+		if err != nil {
+			_ = ln.Close()
+			return "", fmt.Errorf("server: TLS on %s: %w", addr, err)
+		}
+		ln = tln
+	}
+	srv := s.newHTTPServer(framingGuard(h))
+	srv.ConnContext = framingConnContext
+	srv.DisableGeneralOptionsHandler = true // "OPTIONS *" goes through the guard too
 	s.servers = append(s.servers, srv)
 	s.wg.Add(1)
 	go func() {
 		defer s.wg.Done()
-		var err error
-		if tls {
-			err = srv.ServeTLS(ln, cert, key)
-		} else {
-			err = srv.Serve(ln)
-		}
+		err := srv.Serve(framingListener{ln})
 		if err != nil && !errors.Is(err, http.ErrServerClosed) {
 			s.errc <- err
 		}

@@ -11,6 +11,7 @@ import (
 	"github.com/gin-gonic/gin"
 
 	"github.com/abch-im/abch/internal/auth"
+	"github.com/abch-im/abch/internal/strictjson"
 	"github.com/abch-im/abch/models"
 )
 
@@ -62,6 +63,10 @@ func (s *service) verifyTicket(c *gin.Context) {
 	raw, err := io.ReadAll(io.LimitReader(c.Request.Body, maxVerifyBody+1))
 	if err != nil || len(raw) > maxVerifyBody {
 		c.JSON(http.StatusBadRequest, gin.H{"error": "bad_request", "message": "body unreadable or over 16 KiB"})
+		return
+	}
+	if err := strictjson.Check(raw); err != nil {
+		c.JSON(http.StatusBadRequest, gin.H{"error": "bad_request", "message": err.Error()})
 		return
 	}
 	if err := json.Unmarshal(raw, &in); err != nil {

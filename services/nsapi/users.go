@@ -1,6 +1,7 @@
 package nsapi
 
 import (
+	"bytes"
 	"encoding/json"
 	"errors"
 	"io"
@@ -68,9 +69,13 @@ func (s *service) account(c *gin.Context) (*models.Account, bool) {
 }
 
 // decode reads a JSON object body into v, refusing unknown fields, trailing
-// data and oversized bodies with 400.
+// data, oversized bodies and invalid UTF-8 with 400.
 func decode(c *gin.Context, v any) bool {
-	dec := json.NewDecoder(http.MaxBytesReader(c.Writer, c.Request.Body, maxJSONBody))
+	raw, ok := readStrict(c) // strict.go
+	if !ok {
+		return false
+	}
+	dec := json.NewDecoder(bytes.NewReader(raw))
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(v); err != nil {
 		apiError(c, http.StatusBadRequest, "bad_request", "body must be a JSON object: "+err.Error())

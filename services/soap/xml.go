@@ -19,10 +19,14 @@ const MaxDepth = 64
 
 // Parse reads a request body. It refuses DTDs and entity declarations
 // without expanding anything (billion-laughs and external entities cannot
-// happen), and any document that is not well-formed.
+// happen), and any document that is not well-formed: invalid UTF-8, a
+// malformed XML declaration, content after the root (wellformed.go).
 func Parse(body []byte) (*etree.Document, error) {
 	if hasDTD(body) {
 		return nil, models.Errorf(models.CodeBadRequest, "DTDs and entity declarations are not accepted")
+	}
+	if err := checkBytes(body); err != nil { // wellformed.go
+		return nil, err
 	}
 	doc := etree.NewDocument()
 	doc.ReadSettings = etree.ReadSettings{MaxDepth: MaxDepth}
@@ -31,6 +35,9 @@ func Parse(body []byte) (*etree.Document, error) {
 	}
 	if doc.Root() == nil {
 		return nil, models.Errorf(models.CodeBadRequest, "request has no root element")
+	}
+	if err := checkDocument(doc); err != nil {
+		return nil, err
 	}
 	return doc, nil
 }

@@ -1,0 +1,115 @@
+// Package corpus loads the real client traffic under the shared reference
+// material (clients/requests, clients/captures) for tests and fuzz seeds.
+// It imports nothing from abch, so any package's internal tests can use it.
+package corpus
+
+import (
+	"bytes"
+	"os"
+	"path/filepath"
+	"sort"
+	"strings"
+	"testing"
+)
+
+// ClientBody is one request body a real client sent (clients/requests,
+// clients/captures), with the path it was posted to.
+type ClientBody struct {
+	Name string // relative to clients/
+	Path string // HTTP path, e.g. /abservice/abservice.asmx
+	Body []byte
+}
+
+// ClientBodies loads every request body of the client corpus, sorted by
+// name: the .xml envelopes under clients/requests (their path follows from
+// the operation in the file name) and the bodies of the .http captures.
+// Fuzz targets add them as seeds; nothing of the corpus is copied into the
+// repository.
+func ClientBodies(t testing.TB) []ClientBody {
+	t.Helper()
+	clients := filepath.Join(sharedDir(t), "clients")
+	var out []ClientBody
+	for _, dir := range []string{"requests", "captures"} {
+		err := filepath.WalkDir(filepath.Join(clients, dir), func(p string, d os.DirEntry, err error) error {
+			if err != nil || d.IsDir() {
+				return err
+			}
+			rel, _ := filepath.Rel(clients, p)
+			b, err := os.ReadFile(p)
+			if err != nil {
+				return err
+			}
+			switch filepath.Ext(p) {
+			case ".xml":
+				if path := pathForOperation(filepath.Base(p)); path != "" {
+					out = append(out, ClientBody{Name: rel, Path: path, Body: b})
+				}
+			case ".http":
+				head, body, ok := bytes.Cut(b, []byte("\r\n\r\n"))
+				if !ok {
+					return nil
+				}
+				line, _, _ := bytes.Cut(head, []byte("\r\n"))
+				f := strings.Fields(string(line))
+				if len(f) == 3 && f[0] == "POST" {
+					out = append(out, ClientBody{Name: rel, Path: f[1], Body: body})
+				}
+			}
+			return nil
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	if len(out) < 150 {
+		t.Fatalf("only %d client bodies found under %s", len(out), clients)
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].Name < out[j].Name })
+	return out
+}
+
+// pathForOperation maps a clients/requests file name (Operation[.variant].xml)
+// to the service path it is posted to.
+func pathForOperation(file string) string {
+	op, _, _ := strings.Cut(file, ".")
+	switch {
+	case strings.HasPrefix(op, "AB"):
+		return "/abservice/abservice.asmx"
+	case op == "FindMembership" || op == "AddMember" || op == "DeleteMember":
+		return "/abservice/SharingService.asmx"
+	case op == "RequestMultipleSecurityTokens":
+		return "/RST.srf"
+	case op == "Store" || op == "Store2":
+		return "/OimWS/oim.asmx"
+	case op == "GetMetadata" || op == "GetMessage" || op == "DeleteMessages":
+		return "/rsi/rsi.asmx"
+	}
+	return ""
+}
+
+// sharedDir finds shared/ (with clients/) next to the repository root, one
+// level further up for a worktree, or at /work/shared, as testenv.SharedDir.
+func sharedDir(t testing.TB) string {
+	t.Helper()
+	dir, err := os.Getwd()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for {
+		if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
+			break
+		}
+		parent := filepath.Dir(dir)
+		if parent == dir {
+			t.Fatal("repository root (go.mod) not found")
+		}
+		dir = parent
+	}
+	for _, d := range []string{filepath.Join(dir, "..", "shared"), filepath.Join(dir, "..", "..", "shared"), "/work/shared"} {
+		if st, err := os.Stat(filepath.Join(d, "clients")); err == nil && st.IsDir() {
+			return d
+		}
+	}
+	t.Fatalf("reference material (shared/ with clients/) not found next to %s", dir)
+	return ""
+}
