@@ -58,6 +58,10 @@ type Config struct {
 	LogLevel  string // ABCH_LOG_LEVEL: debug, info, warn, error
 	LogFormat string // ABCH_LOG_FORMAT: text or json
 	Hostname  string // ABCH_MACHINE_NAME: machineName in faults
+
+	// TLSProfile is ABCH_TLS_PROFILE: legacy (default; TLS 1.0–1.3 with the
+	// RSA, 3DES and RC4 suites XP/Vista/7 clients need) or modern (Go's defaults).
+	TLSProfile string
 }
 
 // Defaults returns the configuration with every default filled in.
@@ -87,6 +91,7 @@ func Defaults() Config {
 		LogLevel:                "info",
 		LogFormat:               "text",
 		Hostname:                "ABCH01",
+		TLSProfile:              "legacy",
 	}
 }
 
@@ -156,6 +161,7 @@ func fromLookup(lookup func(string) (string, bool)) (Config, error) {
 	str("ABCH_LOG_LEVEL", &c.LogLevel)
 	str("ABCH_LOG_FORMAT", &c.LogFormat)
 	str("ABCH_MACHINE_NAME", &c.Hostname)
+	str("ABCH_TLS_PROFILE", &c.TLSProfile)
 	if len(errs) > 0 {
 		return c, fmt.Errorf("config: %s", strings.Join(errs, "; "))
 	}
@@ -176,6 +182,9 @@ func (c *Config) Validate() error {
 	}
 	if c.HTTPSAddr != "" && c.TLSCert == "" {
 		errs = append(errs, "ABCH_HTTPS_ADDR needs ABCH_TLS_CERT and ABCH_TLS_KEY")
+	}
+	if c.TLSProfile != "legacy" && c.TLSProfile != "modern" {
+		errs = append(errs, fmt.Sprintf("ABCH_TLS_PROFILE must be legacy or modern, not %q", c.TLSProfile))
 	}
 	if c.TicketLifetime < 24*time.Hour {
 		errs = append(errs, "ABCH_TICKET_LIFETIME must be at least 24h (clients keep tickets for the session)")

@@ -201,6 +201,12 @@ func (s *Server) listen(addr string, h http.Handler, tls bool, cert, key string)
 		return "", fmt.Errorf("server: listen %s: %w", addr, err)
 	}
 	srv := s.newHTTPServer(h)
+	if tls {
+		if srv.TLSConfig, err = TLSConfig(s.Config.TLSProfile); err != nil { // tls.go
+			_ = ln.Close()
+			return "", err
+		}
+	}
 	s.servers = append(s.servers, srv)
 	s.wg.Add(1)
 	go func() {
