@@ -6,6 +6,7 @@ import (
 	"crypto/tls"
 	"crypto/x509"
 	"encoding/binary"
+	"encoding/pem"
 	"fmt"
 	"io"
 	"net"
@@ -241,4 +242,35 @@ func rawHello(addr string, vers uint16, suites []uint16) (uint16, uint16, error)
 		return 0, 0, fmt.Errorf("short ServerHello")
 	}
 	return binary.BigEndian.Uint16(body[4:6]), binary.BigEndian.Uint16(body[39+sid:]), nil
+}
+
+// TestSHA1CertsForOldXP runs `abch certs --sha1` (for XP before SP3, which
+// cannot check SHA-256 signatures) and serves them: both certificates are
+// SHA-1-signed, and openssl (at SECLEVEL 0, as an old client) verifies the
+// chain over TLS 1.0 against ca.pem.
+func TestSHA1CertsForOldXP(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "certs")
+	var out, errOut bytes.Buffer
+	if code := cli.Run([]string{"certs", "--out", dir, "--sha1"}, &out, &errOut); code != 0 {
+		t.Fatalf("abch certs --sha1: exit %d: %s", code, errOut.String())
+	}
+	for _, name := range []string{"ca.pem", "server.pem"} {
+		data, _ := os.ReadFile(filepath.Join(dir, name))
+		blk, _ := pem.Decode(data)
+		if blk == nil {
+			t.Fatalf("%s: no PEM", name)
+		}
+		c, err := x509.ParseCertificate(blk.Bytes)
+		if err != nil || c.SignatureAlgorithm != x509.SHA1WithRSA {
+			t.Fatalf("%s: %v, signed %v", name, err, c.SignatureAlgorithm)
+		}
+	}
+	cfg := testenv.Config(t, testenv.Databases(t)[0])
+	cfg.HTTPSAddr = "127.0.0.1:0"
+	cfg.TLSCert, cfg.TLSKey = filepath.Join(dir, "server.pem"), filepath.Join(dir, "server-key.pem")
+	s := testenv.StartServer(t, cfg)
+	res, err := sClient(t, s.HTTPSAddr, filepath.Join(dir, "ca.pem"), "-tls1", "-cipher", "DEFAULT:@SECLEVEL=0")
+	if err != nil || !strings.Contains(res, "Verify return code: 0 (ok)") || !strings.Contains(res, "\r\n\r\nok") {
+		t.Fatalf("TLS 1.0 with the SHA-1 chain: %v\n%s", err, res)
+	}
 }
