@@ -22,6 +22,7 @@ import (
 // captures/README.md: pidgin verifies the chain and the host name).
 var ClientHosts = []string{
 	"login.live.com", "loginnet.passport.com", "msnia.login.live.com", "login.passport.com",
+	"nexus.passport.com", // Passport 1.4 nexus, GET /rdr/pprdr.asp (pidgin 2.2.2, NS_CLIENT_FACTS.md)
 	"contacts.msn.com", "omega.contacts.msn.com", "local-bay.contacts.msn.com", "byrdr.omega.contacts.msn.com",
 	"rsi.hotmail.com", "ows.messenger.msn.com",
 	"storage.msn.com", "tkrdr.storage.msn.com", "storage.live.com",
