@@ -93,12 +93,18 @@ func Start(ctx context.Context, cfg config.Config, log *slog.Logger) (*Server, e
 	if err := cfg.Validate(); err != nil {
 		return nil, err
 	}
+	lock, err := LockDataDir(cfg) // lock.go: one server per embedded data dir
+	if err != nil {
+		return nil, err
+	}
 	deps, err := OpenDeps(ctx, cfg, log)
 	if err != nil {
+		_ = lock.Release()
 		return nil, err
 	}
 	s := &Server{Config: cfg, Store: deps.Store, Deps: deps, Log: log, errc: make(chan error, 4)}
 	s.closers = append(s.closers, func(context.Context) error { return deps.Store.Close() })
+	s.closers = append(s.closers, func(context.Context) error { return lock.Release() })
 
 	// The broker and the relay start before the listeners so an event
 	// committed by the first request is published promptly. Closers run in
