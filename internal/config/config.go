@@ -6,6 +6,7 @@ package config
 
 import (
 	"fmt"
+	"log/slog"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -62,6 +63,9 @@ type Config struct {
 	// TLSProfile is ABCH_TLS_PROFILE: legacy (default; TLS 1.0–1.3 with the
 	// RSA, 3DES and RC4 suites XP/Vista/7 clients need) or modern (Go's defaults).
 	TLSProfile string
+	// LoginFailuresPerAddress is ABCH_LOGIN_FAILURES_PER_ADDRESS: failed
+	// sign-ins allowed per window per source address (0: ABCH_LOGIN_FAILURES).
+	LoginFailuresPerAddress int
 }
 
 // Defaults returns the configuration with every default filled in.
@@ -162,6 +166,7 @@ func fromLookup(lookup func(string) (string, bool)) (Config, error) {
 	str("ABCH_LOG_FORMAT", &c.LogFormat)
 	str("ABCH_MACHINE_NAME", &c.Hostname)
 	str("ABCH_TLS_PROFILE", &c.TLSProfile)
+	integer("ABCH_LOGIN_FAILURES_PER_ADDRESS", &c.LoginFailuresPerAddress)
 	if len(errs) > 0 {
 		return c, fmt.Errorf("config: %s", strings.Join(errs, "; "))
 	}
@@ -206,6 +211,16 @@ func (c *Config) Validate() error {
 	}
 	if c.LoginFailuresPerAccount <= 0 || c.LoginFailureWindow <= 0 {
 		errs = append(errs, "ABCH_LOGIN_FAILURES and ABCH_LOGIN_FAILURE_WINDOW must be positive")
+	}
+	var lvl slog.Level
+	if err := lvl.UnmarshalText([]byte(c.LogLevel)); err != nil || c.LogLevel == "" {
+		errs = append(errs, fmt.Sprintf("ABCH_LOG_LEVEL must be debug, info, warn or error, not %q", c.LogLevel))
+	}
+	if f := strings.ToLower(c.LogFormat); f != "text" && f != "json" {
+		errs = append(errs, fmt.Sprintf("ABCH_LOG_FORMAT must be text or json, not %q", c.LogFormat))
+	}
+	if c.LoginFailuresPerAddress < 0 {
+		errs = append(errs, "ABCH_LOGIN_FAILURES_PER_ADDRESS must not be negative (0: same as ABCH_LOGIN_FAILURES)")
 	}
 	if c.OIMSendLimit < 0 || c.OIMSendWindow <= 0 {
 		errs = append(errs, "ABCH_OIM_SEND_LIMIT must not be negative and ABCH_OIM_SEND_WINDOW must be positive")

@@ -82,7 +82,7 @@ func OpenDeps(ctx context.Context, cfg config.Config, log *slog.Logger) (soap.De
 	return soap.Deps{
 		Config: cfg, Store: st, Tickets: tk,
 		Auth:     &auth.Authenticator{Tickets: tk, Store: st},
-		Throttle: auth.NewThrottle(st, cfg.LoginFailuresPerAccount, cfg.LoginFailureWindow),
+		Throttle: newThrottle(st, cfg), // throttle.go
 		Log:      log,
 	}, nil
 }

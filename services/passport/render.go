@@ -174,6 +174,9 @@ func (s *Service) Fault(r *soap.Request, e *models.Error) *soap.Response {
 	switch e.Code {
 	case models.CodeFailedAuthentication, models.CodeAuthFailed:
 		code, text, status = "wsse:FailedAuthentication", "Authentication Failure", reqStatusFailedAuth
+		if v := e.Detail[detailReqStatus]; v != "" { // admin.go: a disabled account
+			status = v
+		}
 	case models.CodeInternal:
 		code, text, status = "S:Server", "Internal Server Error", "0x80048800"
 	}
