@@ -31,6 +31,7 @@ func (a *app) addConfigFlags(pf *pflag.FlagSet) {
 	pf.IntVar(&c.LoginFailuresPerAddress, "login-failures-per-address", c.LoginFailuresPerAddress, "failed sign-ins per source address per window, 0 = --login-failures (ABCH_LOGIN_FAILURES_PER_ADDRESS)")
 	pf.DurationVar(&c.LoginFailureWindow, "login-failure-window", c.LoginFailureWindow, "login throttle window (ABCH_LOGIN_FAILURE_WINDOW)")
 	pf.StringVar(&c.NATSURL, "nats-url", c.NATSURL, "external NATS server; empty = embedded broker (ABCH_NATS_URL)")
+	pf.Var(secretFlag{&c.NATSToken}, "nats-token", "token of the embedded broker, required when it listens beyond loopback; prefer the environment (ABCH_NATS_TOKEN)")
 	pf.StringVar(&c.NATSListen, "nats-listen", c.NATSListen, "where the embedded broker listens (ABCH_NATS_LISTEN)")
 	pf.IntVar(&c.OIMMaxPerRecipient, "oim-max-per-recipient", c.OIMMaxPerRecipient, "stored offline messages per recipient (ABCH_OIM_MAX_PER_RECIPIENT)")
 	pf.IntVar(&c.OIMMaxBytes, "oim-max-bytes", c.OIMMaxBytes, "size of one offline message (ABCH_OIM_MAX_BYTES)")

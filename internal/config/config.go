@@ -7,6 +7,7 @@ package config
 import (
 	"fmt"
 	"log/slog"
+	"net"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -66,6 +67,10 @@ type Config struct {
 	// LoginFailuresPerAddress is ABCH_LOGIN_FAILURES_PER_ADDRESS: failed
 	// sign-ins allowed per window per source address (0: ABCH_LOGIN_FAILURES).
 	LoginFailuresPerAddress int
+	// NATSToken is ABCH_NATS_TOKEN: the token the embedded broker requires
+	// and abch's own connections present (also to ABCH_NATS_URL). Required
+	// when ABCH_NATS_LISTEN is beyond loopback.
+	NATSToken string
 }
 
 // Defaults returns the configuration with every default filled in.
@@ -167,6 +172,7 @@ func fromLookup(lookup func(string) (string, bool)) (Config, error) {
 	str("ABCH_MACHINE_NAME", &c.Hostname)
 	str("ABCH_TLS_PROFILE", &c.TLSProfile)
 	integer("ABCH_LOGIN_FAILURES_PER_ADDRESS", &c.LoginFailuresPerAddress)
+	str("ABCH_NATS_TOKEN", &c.NATSToken)
 	if len(errs) > 0 {
 		return c, fmt.Errorf("config: %s", strings.Join(errs, "; "))
 	}
@@ -219,6 +225,9 @@ func (c *Config) Validate() error {
 	if f := strings.ToLower(c.LogFormat); f != "text" && f != "json" {
 		errs = append(errs, fmt.Sprintf("ABCH_LOG_FORMAT must be text or json, not %q", c.LogFormat))
 	}
+	if c.NATSURL == "" && c.NATSToken == "" && !loopbackListen(c.NATSListen) {
+		errs = append(errs, fmt.Sprintf("ABCH_NATS_LISTEN %s is reachable beyond loopback: set ABCH_NATS_TOKEN (NS processes connect with it) or listen on 127.0.0.1", c.NATSListen))
+	}
 	if c.LoginFailuresPerAddress < 0 {
 		errs = append(errs, "ABCH_LOGIN_FAILURES_PER_ADDRESS must not be negative (0: same as ABCH_LOGIN_FAILURES)")
 	}
@@ -250,6 +259,9 @@ func (c Config) Redacted() Config {
 	if c.TicketSecret != "" {
 		c.TicketSecret = "<redacted>"
 	}
+	if c.NATSToken != "" {
+		c.NATSToken = "<redacted>"
+	}
 	if c.DatabaseURL != "" {
 		c.DatabaseURL = redactURL(c.DatabaseURL)
 	}
@@ -267,4 +279,18 @@ func redactURL(u string) string {
 		return u[:scheme+3] + userinfo[:i] + ":<redacted>" + u[at:]
 	}
 	return u
+}
+
+// loopbackListen reports whether a listen address (host:port) accepts
+// connections from this machine only. An empty or wildcard host does not.
+func loopbackListen(addr string) bool {
+	host, _, err := net.SplitHostPort(addr)
+	if err != nil {
+		return true // reported by the broker with the address
+	}
+	if strings.EqualFold(host, "localhost") {
+		return true
+	}
+	ip := net.ParseIP(host)
+	return ip != nil && ip.IsLoopback()
 }
