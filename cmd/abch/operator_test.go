@@ -98,7 +98,8 @@ func baseEnv(dataDir, dbURL string) []string {
 // embedded data dir: the second refuses with a message naming the data dir
 // and the first server's pid; after the first is killed (SIGKILL, no clean
 // shutdown) a new one starts, because the OS dropped the lock. On Postgres
-// two servers share one data dir and database.
+// the same holds while the embedded broker keeps its storage there; with an
+// external broker two servers share one data dir and database.
 func TestOneServerPerDataDir(t *testing.T) {
 	bin := buildBinary(t)
 	t.Run("embedded: a second serve on the same data dir refuses to start", func(t *testing.T) {
@@ -130,7 +131,20 @@ func TestOneServerPerDataDir(t *testing.T) {
 			t.Fatalf("server after a crash of the lock holder did not start:\n%s", third.out.String())
 		}
 	})
-	t.Run("postgres: two servers on one data dir and database both serve", func(t *testing.T) {
+	t.Run("postgres with the embedded broker: the data dir holds its storage, a second serve refuses", func(t *testing.T) {
+		if os.Getenv("ABCH_TEST_DATABASE_URL") == "" {
+			t.Skip("ABCH_TEST_DATABASE_URL not set")
+		}
+		env := baseEnv(t.TempDir(), testenv.NewPostgresDB(t))
+		if p, exited := startServe(t, bin, env); exited {
+			t.Fatalf("first server exited:\n%s", p.out.String())
+		}
+		second, exited := startServe(t, bin, env)
+		if !exited || !strings.Contains(second.out.String(), "already running on the data dir") {
+			t.Fatalf("second server on the embedded broker's data dir: exited=%v\n%s", exited, second.out.String())
+		}
+	})
+	t.Run("postgres and an external broker: two servers on one data dir and database both serve", func(t *testing.T) {
 		if os.Getenv("ABCH_TEST_DATABASE_URL") == "" {
 			t.Skip("ABCH_TEST_DATABASE_URL not set")
 		}

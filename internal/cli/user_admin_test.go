@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"regexp"
 	"strings"
+	"sync"
 	"testing"
 
 	"github.com/abch-im/abch/internal/cli"
@@ -271,5 +272,42 @@ func TestUserAdmin(t *testing.T) {
 				t.Errorf("unknown account: %d %s", code, errOut)
 			}
 		})
+	})
+}
+
+// TestUserDeleteRacesWithAdds deletes an account while ten others add it to
+// their Forward Lists: whichever commits first, no book is left with a live
+// contact of the deleted account.
+func TestUserDeleteRacesWithAdds(t *testing.T) {
+	testenv.ForEachDB(t, func(t *testing.T, cfg config.Config) {
+		s := testenv.StartServer(t, cfg)
+		ctx := context.Background()
+		testenv.NewAccount(t, s, "alice@example.com", "pw", "")
+		var adders []*models.Account
+		for i := 0; i < 10; i++ {
+			adders = append(adders, testenv.NewAccount(t, s, fmt.Sprintf("u%d@example.com", i), "pw", ""))
+		}
+		var wg sync.WaitGroup
+		for i, a := range adders {
+			wg.Add(1)
+			go func(i int, a *models.Account) {
+				defer wg.Done()
+				if i == 5 {
+					if _, err := s.Store.DeleteAccount(ctx, "alice@example.com"); err != nil {
+						t.Errorf("delete: %v", err)
+					}
+				}
+				_, _ = s.Store.AddContacts(ctx, a.ID, []store.ContactInput{{PassportName: "alice@example.com", IsMessengerUser: true}}, true)
+			}(i, a)
+		}
+		wg.Wait()
+		var live []models.Contact
+		s.Store.DB.Where("passport_name = ? AND NOT deleted", "alice@example.com").Find(&live)
+		if _, err := s.Store.AccountByEmail(ctx, "alice@example.com"); err == nil {
+			t.Fatal("alice still exists")
+		}
+		if len(live) != 0 {
+			t.Errorf("%d live contacts of the deleted account remain", len(live))
+		}
 	})
 }

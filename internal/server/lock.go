@@ -27,11 +27,14 @@ type DataDirLock struct{ f *os.File }
 // share the JetStream directory (issue 15: an event was delayed by
 // minutes). The lock is an OS file lock (flock) on <DataDir>/abch.lock, so
 // the kernel drops it when the process exits or crashes and a stale file
-// never blocks a restart. With Postgres the database coordinates many
-// servers (the relay's leader lock), so nothing is locked and nil is
-// returned. The file holds the holder's pid, for the message.
+// never blocks a restart. With Postgres and an external broker
+// (ABCH_NATS_URL) the data dir holds no state and the database coordinates
+// many servers (the relay's leader lock), so nothing is locked and nil is
+// returned; with Postgres and the embedded broker the data dir still holds
+// its JetStream store, so it is locked. The file holds the holder's pid,
+// for the message.
 func LockDataDir(cfg config.Config) (*DataDirLock, error) {
-	if cfg.IsPostgres() {
+	if cfg.IsPostgres() && cfg.NATSURL != "" {
 		return nil, nil
 	}
 	if err := os.MkdirAll(cfg.DataDir, 0o700); err != nil {
@@ -56,8 +59,8 @@ func LockDataDir(cfg config.Config) (*DataDirLock, error) {
 		}
 		abs, _ := filepath.Abs(cfg.DataDir)
 		return nil, fmt.Errorf("%w: another abch serve (%s) is already running on the data dir %s (it holds %s). "+
-			"One server per embedded data dir: stop that one, give this one its own ABCH_DATA_DIR, "+
-			"or use Postgres (ABCH_DATABASE_URL) to run several", ErrDataDirInUse, holder, abs, LockFileName)
+			"One server per data dir while it holds the embedded database or broker: stop that one, give this one its own "+
+			"ABCH_DATA_DIR, or use Postgres (ABCH_DATABASE_URL) and a NATS server (ABCH_NATS_URL) to run several", ErrDataDirInUse, holder, abs, LockFileName)
 	}
 	if err := f.Truncate(0); err == nil {
 		_, _ = f.WriteAt([]byte(strconv.Itoa(os.Getpid())+"\n"), 0)

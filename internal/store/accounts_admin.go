@@ -2,8 +2,12 @@ package store
 
 import (
 	"context"
+	"errors"
+	"slices"
 	"sort"
 	"time"
+
+	"gorm.io/gorm"
 
 	"github.com/abch-im/abch/internal/events"
 	"github.com/abch-im/abch/models"
@@ -142,23 +146,53 @@ func (s *Store) DeleteAccount(ctx context.Context, email string) (*DeletedAccoun
 		return nil, err
 	}
 	// Every account whose book or lists mention the deleted one, read
-	// before locking so they are bumped together.
-	var others []int64
-	db := s.DB.WithContext(ctx)
+	// before locking so they are bumped together; read again once the
+	// deleted account is locked (no new link to it can commit after that),
+	// and the whole thing redone if someone linked it in between.
+	for attempt := 0; ; attempt++ {
+		others, err := referrers(s.DB.WithContext(ctx), gone)
+		if err != nil {
+			return nil, err
+		}
+		out, err := s.deleteAccount(ctx, gone, others)
+		if errors.Is(err, errReferrersChanged) && attempt < 5 {
+			continue
+		}
+		return out, err
+	}
+}
+
+var errReferrersChanged = errors.New("store: accounts linking the deleted account changed")
+
+// referrers lists the other accounts whose book or lists hold a (sorted ids).
+func referrers(db *gorm.DB, a *models.Account) ([]int64, error) {
+	var ids []int64
 	if err := db.Raw(`SELECT owner_id FROM contacts WHERE contact_account_id = ? AND owner_id <> ? AND NOT deleted
 UNION SELECT owner_id FROM memberships WHERE owner_id <> ? AND NOT deleted AND (member_account_id = ? OR (member_type = ? AND member_name = ?))`,
-		gone.ID, gone.ID, gone.ID, gone.ID, models.MemberPassport, gone.EmailLower).Scan(&others).Error; err != nil {
+		a.ID, a.ID, a.ID, a.ID, models.MemberPassport, a.EmailLower).Scan(&ids).Error; err != nil {
 		return nil, translate(err)
 	}
-	sort.Slice(others, func(i, j int) bool { return others[i] < others[j] })
+	sort.Slice(ids, func(i, j int) bool { return ids[i] < ids[j] })
+	return ids, nil
+}
+
+func (s *Store) deleteAccount(ctx context.Context, gone *models.Account, others []int64) (*DeletedAccount, error) {
 	out := &DeletedAccount{Account: *gone, Affected: map[string]int{}}
-	err = s.Write(ctx, func(t *Txn) error {
+	err := s.Write(ctx, func(t *Txn) error {
+		out.Affected = map[string]int{}
 		if err := t.Bump(append([]int64{gone.ID}, others...)...); err != nil {
 			return err
 		}
 		g, err := t.account(gone.ID)
 		if err != nil {
 			return err
+		}
+		now, err := referrers(t.DB, g)
+		if err != nil {
+			return err
+		}
+		if !slices.Equal(now, others) {
+			return errReferrersChanged
 		}
 		for _, id := range others {
 			owner, err := t.account(id)
