@@ -179,8 +179,9 @@ func getOver(addr, caFile string, conf *tls.Config) (string, *tls.ConnectionStat
 }
 
 // rawHello writes a hand-made ClientHello (record and hello version vers,
-// the given suites, SNI login.live.com, no other extensions: what Schannel
-// on XP sends) over plain TCP and returns the version and cipher suite of
+// the given suites, no compression; below TLS 1.2 no extensions at all, as
+// Schannel on XP sends it (no SNI before Vista); from TLS 1.2 SNI
+// login.live.com and signature_algorithms) over plain TCP and returns the version and cipher suite of
 // the ServerHello, or an error when the server answers with an alert or
 // closes. It does not finish the handshake.
 func rawHello(addr string, vers uint16, suites []uint16) (uint16, uint16, error) {
@@ -201,6 +202,9 @@ func rawHello(addr string, vers uint16, suites []uint16) (uint16, uint16, error)
 		be(s)
 	}
 	hello.Write([]byte{1, 0}) // compression: null
+	if vers < tls.VersionTLS12 {
+		return finishHello(conn, vers, hello.Bytes())
+	}
 	name := "login.live.com"
 	var ext bytes.Buffer
 	ebe := func(v any) { _ = binary.Write(&ext, binary.BigEndian, v) }
@@ -210,14 +214,17 @@ func rawHello(addr string, vers uint16, suites []uint16) (uint16, uint16, error)
 	ext.WriteByte(0)           // host_name
 	ebe(uint16(len(name)))
 	ext.WriteString(name)
-	if vers >= tls.VersionTLS12 {
-		// signature_algorithms: rsa_pkcs1_sha256, rsa_pkcs1_sha1.
-		ext.Write([]byte{0x00, 0x0d, 0x00, 0x06, 0x00, 0x04, 0x04, 0x01, 0x02, 0x01})
-	}
+	// signature_algorithms: rsa_pkcs1_sha256, rsa_pkcs1_sha1.
+	ext.Write([]byte{0x00, 0x0d, 0x00, 0x06, 0x00, 0x04, 0x04, 0x01, 0x02, 0x01})
 	be(uint16(ext.Len()))
 	hello.Write(ext.Bytes())
+	return finishHello(conn, vers, hello.Bytes())
+}
 
-	msg := append([]byte{1, 0, byte(hello.Len() >> 8), byte(hello.Len())}, hello.Bytes()...) // ClientHello, 24-bit length
+// finishHello frames hello as a handshake record, sends it and reads the
+// answer's version and cipher suite.
+func finishHello(conn net.Conn, vers uint16, hello []byte) (uint16, uint16, error) {
+	msg := append([]byte{1, 0, byte(len(hello) >> 8), byte(len(hello))}, hello...) // ClientHello, 24-bit length
 	rec := append([]byte{22, byte(vers >> 8), byte(vers), byte(len(msg) >> 8), byte(len(msg))}, msg...)
 	if _, err := conn.Write(rec); err != nil {
 		return 0, 0, err
