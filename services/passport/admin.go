@@ -13,10 +13,11 @@ import (
 const detailReqStatus = "reqstatus"
 
 // reqStatusLockedOut is PPCRL_REQUEST_E_PASSWORD_LOCKED_OUT (0x80048823 in
-// the IDCRL error table): the code Passport answered for an account that
-// may not sign in, which Messenger reports with its own error text instead
-// of "wrong password". It is also what ESC's RST.srf template sent
-// (PROTOCOL.md §6.3); clients other than WLM only look at the faultcode.
+// the IDCRL error table of the library WLM signs in with): the documented
+// code for an account that may not sign in, where a wrong password is
+// PPCRL_REQUEST_E_BAD_MEMBER_NAME_OR_PASSWORD (0x80048821). ESC's RST.srf
+// template sent it for every failure (PROTOCOL.md §6.3); clients other
+// than WLM only look at the faultcode (docs/passport.md).
 const reqStatusLockedOut = "0x80048823"
 
 // disabledFault marks err (the FailedAuthentication of a disabled account
