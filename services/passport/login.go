@@ -71,7 +71,7 @@ func (s *Service) authenticate(r *soap.Request, username, password string) (*mod
 	}
 	if acct.Disabled {
 		// The right password of a disabled account: the same fault, with
-		// the reqstatus clients show as an account problem (admin.go).
+		// the locked-out reqstatus instead of wrong-password (admin.go).
 		return nil, disabledFault(fail("account disabled"))
 	}
 	if th != nil {
