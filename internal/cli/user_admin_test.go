@@ -136,8 +136,15 @@ func TestUserAdmin(t *testing.T) {
 			if verifyTicket(t, s, tk) != 200 {
 				t.Fatal("fresh ticket refused")
 			}
+			var before int64
+			s.Store.DB.Model(&models.OutboxEvent{}).Select("COALESCE(MAX(id), 0)").Scan(&before)
 			if out, _, code := run("", "user", "disable", "alice@example.com"); code != 0 || !strings.Contains(out, "disabled alice@example.com") {
 				t.Fatalf("disable: %d %s", code, out)
+			}
+			var evs []models.OutboxEvent
+			s.Store.DB.Where("id > ?", before).Find(&evs)
+			if len(evs) != 1 || !strings.Contains(evs[0].Payload, `"type":"account.disabled"`) || !strings.Contains(evs[0].Payload, `"email":"alice@example.com"`) {
+				t.Errorf("disable events (the NS closes the sessions): %+v", evs)
 			}
 			if got := verifyTicket(t, s, tk); got != 403 {
 				t.Fatalf("ticket of a disabled account: %d", got)
@@ -203,7 +210,7 @@ func TestUserAdmin(t *testing.T) {
 			}
 			tk, _ := signIn(t, s, "alice@example.com", "s3cret pass")
 			var before int64
-			s.Store.DB.Model(&models.OutboxEvent{}).Count(&before)
+			s.Store.DB.Model(&models.OutboxEvent{}).Select("COALESCE(MAX(id), 0)").Scan(&before)
 
 			if _, errOut, code := run("", "user", "delete", "alice@example.com"); code == 0 || !strings.Contains(errOut, "--yes") {
 				t.Fatalf("delete without --yes: %d %s", code, errOut)
@@ -249,8 +256,11 @@ func TestUserAdmin(t *testing.T) {
 			for _, r := range rows {
 				got[r.RecipientID] += r.Payload
 			}
-			if len(rows) != 2 {
-				t.Fatalf("%d events, want 2 (bob, carol): %v", len(rows), got)
+			if len(rows) != 3 {
+				t.Fatalf("%d events, want 3 (bob, carol, alice): %v", len(rows), got)
+			}
+			if p := got[alice.ID]; !strings.Contains(p, `"type":"account.deleted"`) || !strings.Contains(p, `"ns":[]`) {
+				t.Errorf("the deleted account's own event (the NS closes its sessions): %s", p)
 			}
 			for id, bits := range map[int64]int{bob.ID: models.ListFL | models.ListAL, carol.ID: models.ListBL | models.ListRL} {
 				p := got[id]

@@ -94,7 +94,8 @@ func (s *Store) AccountSummary(ctx context.Context, email string) (*AccountSumma
 // Disabling also bumps the token version, so every ticket issued before
 // stops working at once (auth.Authenticator.Accept refuses disabled
 // accounts on every call as well) and re-enabling does not bring old
-// tickets back. It reports whether anything changed.
+// tickets back, and emits account.disabled to the account so the NS closes
+// its open sessions. It reports whether anything changed.
 func (s *Store) SetDisabled(ctx context.Context, email string, disabled bool) (*models.Account, bool, error) {
 	a, err := s.AccountByEmail(ctx, email)
 	if err != nil {
@@ -103,12 +104,25 @@ func (s *Store) SetDisabled(ctx context.Context, email string, disabled bool) (*
 	if a.Disabled == disabled {
 		return a, false, nil
 	}
-	updates := map[string]any{"disabled": disabled, "updated_at": s.Now()}
-	if disabled {
-		updates["token_version"] = a.TokenVersion + 1
-	}
-	if err := s.DB.WithContext(ctx).Model(&models.Account{}).Where("id = ?", a.ID).Updates(updates).Error; err != nil {
-		return nil, false, translate(err)
+	err = s.Write(ctx, func(t *Txn) error {
+		if err := t.Bump(a.ID); err != nil {
+			return err
+		}
+		updates := map[string]any{"disabled": disabled, "updated_at": t.Now}
+		if disabled {
+			updates["token_version"] = gorm.Expr("token_version + 1")
+		}
+		if err := t.DB.Model(&models.Account{}).Where("id = ?", a.ID).Updates(updates).Error; err != nil {
+			return err
+		}
+		if !disabled {
+			return nil
+		}
+		// The NS closes the account's open sessions (docs/events.md).
+		return t.Emit(a.ID, events.AccountClosed(events.TypeAccountDisabled, Party(a)))
+	})
+	if err != nil {
+		return nil, false, err
 	}
 	a, err = s.AccountByID(ctx, a.ID)
 	return a, err == nil, err
@@ -234,6 +248,11 @@ func (s *Store) deleteAccount(ctx context.Context, gone *models.Account, others 
 			if err := t.Emit(id, ev); err != nil {
 				return err
 			}
+		}
+		// Its own sessions are closed by the NS; the outbox row outlives
+		// the account (the outbox has no foreign key).
+		if err := t.Emit(g.ID, events.AccountClosed(events.TypeAccountDeleted, Party(g))); err != nil {
+			return err
 		}
 		// The account row last: its book, groups, memberships, offline
 		// messages, sign-in record and import state go with it (ON DELETE
