@@ -20,5 +20,7 @@ ENV ABCH_DATA_DIR=/data \
 VOLUME ["/data"]
 EXPOSE 8080 8443 8090 4222
 USER nonroot:nonroot
+# No shell or curl in distroless: the binary checks itself (/readyz on ABCH_HTTP_ADDR).
+HEALTHCHECK --interval=30s --timeout=10s --start-period=30s --retries=3 CMD ["/usr/local/bin/abch", "health"]
 ENTRYPOINT ["/usr/local/bin/abch"]
 CMD ["serve"]

@@ -102,6 +102,9 @@ type Throttle struct {
 	Window time.Duration
 	Now    func() time.Time
 	Store  *store.Store
+
+	// AddressMax is the limit per source address (Refusing; 0: Max).
+	AddressMax int
 }
 
 // NewThrottle returns a throttle allowing max failures per window, counted

@@ -86,6 +86,7 @@ func Start(ctx context.Context, cfg config.Config, log *slog.Logger) (*Broker, e
 	}
 	nc, err := nats.Connect(b.URL,
 		nats.Name("abch"),
+		nats.Token(cfg.NATSToken), // ABCH_NATS_TOKEN; "" sends none
 		nats.RetryOnFailedConnect(true),
 		nats.MaxReconnects(-1),
 		nats.ReconnectWait(250*time.Millisecond),
@@ -196,6 +197,8 @@ func startEmbedded(cfg config.Config) (*server.Server, error) {
 		// on the same host or network, like the NS API. Operators who need
 		// auth/TLS run a NATS cluster and set ABCH_NATS_URL.
 		MaxPayload: 1 << 20,
+		// ABCH_NATS_TOKEN (required by config.Validate beyond loopback).
+		Authorization: cfg.NATSToken,
 	}
 	ns, err := server.NewServer(opts)
 	if err != nil {

@@ -22,6 +22,7 @@ import (
 // captures/README.md: pidgin verifies the chain and the host name).
 var ClientHosts = []string{
 	"login.live.com", "loginnet.passport.com", "msnia.login.live.com", "login.passport.com",
+	"nexus.passport.com", // Passport 1.4 nexus, GET /rdr/pprdr.asp (pidgin 2.2.2, NS_CLIENT_FACTS.md)
 	"contacts.msn.com", "omega.contacts.msn.com", "local-bay.contacts.msn.com", "byrdr.omega.contacts.msn.com",
 	"rsi.hotmail.com", "ows.messenger.msn.com",
 	"storage.msn.com", "tkrdr.storage.msn.com", "storage.live.com",
@@ -33,6 +34,7 @@ func init() {
 	extraCommands = append(extraCommands, func(a *app) *cobra.Command {
 		var out string
 		var hosts []string
+		var sha1 bool
 		c := &cobra.Command{
 			Use:   "certs",
 			Short: "Write a local CA and a server certificate for the MSN host names",
@@ -45,7 +47,11 @@ func init() {
 				if out == "" {
 					return fmt.Errorf("--out DIR is required")
 				}
-				names, err := WriteCerts(out, hosts, time.Now())
+				sig := x509.SHA256WithRSA
+				if sha1 {
+					sig = x509.SHA1WithRSA
+				}
+				names, err := WriteCertsSigned(out, hosts, time.Now(), sig)
 				if err != nil {
 					return err
 				}
@@ -56,6 +62,7 @@ func init() {
 		}
 		c.Flags().StringVar(&out, "out", "", "directory to write the certificates to (created if missing)")
 		c.Flags().StringSliceVar(&hosts, "host", nil, "extra DNS name or IP address for the server certificate (repeatable)")
+		c.Flags().BoolVar(&sha1, "sha1", false, "sign with SHA-1 instead of SHA-256, for Windows XP before SP3 (modern clients refuse such certificates; docs/passport.md)")
 		return c
 	})
 }
@@ -67,6 +74,13 @@ func init() {
 // invalidate a CA already installed on clients. It returns the names
 // covered.
 func WriteCerts(dir string, extra []string, now time.Time) ([]string, error) {
+	return WriteCertsSigned(dir, extra, now, x509.SHA256WithRSA)
+}
+
+// WriteCertsSigned is WriteCerts with both certificates signed with sig:
+// x509.SHA1WithRSA for Windows XP before SP3, which cannot check SHA-256
+// signatures (crypto/x509 still signs SHA-1, it only refuses to verify it).
+func WriteCertsSigned(dir string, extra []string, now time.Time, sig x509.SignatureAlgorithm) ([]string, error) {
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return nil, err
 	}
@@ -86,7 +100,7 @@ func WriteCerts(dir string, extra []string, now time.Time) ([]string, error) {
 		BasicConstraintsValid: true,
 		IsCA:                  true,
 		MaxPathLenZero:        true,
-		SignatureAlgorithm:    x509.SHA256WithRSA,
+		SignatureAlgorithm:    sig,
 	}
 	caDER, err := x509.CreateCertificate(rand.Reader, caTmpl, caTmpl, &caKey.PublicKey, caKey)
 	if err != nil {
@@ -108,7 +122,7 @@ func WriteCerts(dir string, extra []string, now time.Time) ([]string, error) {
 		NotAfter:           now.AddDate(10, 0, -1),
 		KeyUsage:           x509.KeyUsageDigitalSignature | x509.KeyUsageKeyEncipherment,
 		ExtKeyUsage:        []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth},
-		SignatureAlgorithm: x509.SHA256WithRSA,
+		SignatureAlgorithm: sig,
 	}
 	seen := map[string]bool{}
 	var names []string

@@ -4,7 +4,6 @@ package cli
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"io"
 	"log/slog"
@@ -41,6 +40,8 @@ type app struct {
 	cfg    config.Config
 	stdout io.Writer
 	stderr io.Writer
+	// createDataDir lets openStore create a missing data dir (migrate).
+	createDataDir bool
 }
 
 // NewRoot builds the command tree.
@@ -58,7 +59,9 @@ func NewRoot(stdout, stderr io.Writer) *cobra.Command {
 	a.cfg, err = config.FromEnv()
 	pf := root.PersistentFlags()
 	pf.StringVar(&a.cfg.DataDir, "data-dir", a.cfg.DataDir, "data directory (ABCH_DATA_DIR)")
-	pf.StringVar(&a.cfg.DatabaseURL, "database-url", a.cfg.DatabaseURL, "postgres:// URL; empty = embedded database (ABCH_DATABASE_URL)")
+	// urlFlag (flags.go) redacts the password in --help.
+	pf.Var(urlFlag{&a.cfg.DatabaseURL}, "database-url", "postgres:// URL; empty = embedded database (ABCH_DATABASE_URL)")
+	a.addConfigFlags(pf) // flags.go
 	root.PersistentPreRunE = func(cmd *cobra.Command, _ []string) error {
 		if err != nil {
 			return err
@@ -107,6 +110,7 @@ func (a *app) serveCmd() *cobra.Command {
 	f.StringVar(&a.cfg.HTTPSAddr, "https-addr", a.cfg.HTTPSAddr, "TLS listener (ABCH_HTTPS_ADDR)")
 	f.StringVar(&a.cfg.TLSCert, "tls-cert", a.cfg.TLSCert, "TLS certificate (ABCH_TLS_CERT)")
 	f.StringVar(&a.cfg.TLSKey, "tls-key", a.cfg.TLSKey, "TLS key (ABCH_TLS_KEY)")
+	f.StringVar(&a.cfg.TLSProfile, "tls-profile", a.cfg.TLSProfile, "TLS profile: legacy (TLS 1.0+, RSA/3DES/RC4 suites for XP/Vista/7 clients) or modern (ABCH_TLS_PROFILE)")
 	f.StringVar(&a.cfg.NSAddr, "ns-addr", a.cfg.NSAddr, "NS-facing API listener (ABCH_NS_ADDR)")
 	return c
 }
@@ -116,6 +120,7 @@ func (a *app) migrateCmd() *cobra.Command {
 		Use:   "migrate",
 		Short: "Apply database migrations",
 		RunE: func(cmd *cobra.Command, _ []string) error {
+			a.createDataDir = true
 			st, err := a.openStore(cmd.Context())
 			if err != nil {
 				return err
@@ -130,6 +135,9 @@ func (a *app) migrateCmd() *cobra.Command {
 // openStore opens and migrates the configured database.
 func (a *app) openStore(ctx context.Context) (*store.Store, error) {
 	if err := a.cfg.Validate(); err != nil {
+		return nil, err
+	}
+	if err := a.checkDataDir(); err != nil { // datadir.go
 		return nil, err
 	}
 	st, err := store.Open(ctx, a.cfg, a.logger())
@@ -150,13 +158,15 @@ func (a *app) argon2() auth.Argon2Params {
 func (a *app) userCmd() *cobra.Command {
 	user := &cobra.Command{Use: "user", Short: "Manage accounts"}
 	var password, name string
+	var passwordStdin bool
 	add := &cobra.Command{
-		Use:   "add EMAIL --password PASSWORD [--name NAME]",
+		Use:   "add EMAIL [--password-stdin | --password PASSWORD] [--name NAME]",
 		Short: "Create an account with its address book and Me contact",
 		Args:  cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			if password == "" {
-				return errors.New("--password is required")
+			password, err := a.readPassword(cmd, password, passwordStdin) // user_admin.go
+			if err != nil {
+				return err
 			}
 			if _, err := models.NormalizeEmail(args[0]); err != nil {
 				return err
@@ -178,16 +188,18 @@ func (a *app) userCmd() *cobra.Command {
 			return nil
 		},
 	}
-	add.Flags().StringVar(&password, "password", "", "password (required)")
+	add.Flags().StringVar(&password, "password", "", "password (visible to other users in ps: prefer --password-stdin or the prompt)")
+	add.Flags().BoolVar(&passwordStdin, "password-stdin", false, "read the password from the first line of stdin")
 	add.Flags().StringVar(&name, "name", "", "display name (default: the address)")
 	var newPassword string
 	passwd := &cobra.Command{
-		Use:   "passwd EMAIL --password PASSWORD",
+		Use:   "passwd EMAIL [--password-stdin | --password PASSWORD]",
 		Short: "Set an account's password (every ticket issued before stops working)",
 		Args:  cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			if newPassword == "" {
-				return errors.New("--password is required")
+			newPassword, err := a.readPassword(cmd, newPassword, passwordStdin)
+			if err != nil {
+				return err
 			}
 			st, err := a.openStore(cmd.Context())
 			if err != nil {
@@ -209,7 +221,8 @@ func (a *app) userCmd() *cobra.Command {
 			return nil
 		},
 	}
-	passwd.Flags().StringVar(&newPassword, "password", "", "new password (required)")
+	passwd.Flags().StringVar(&newPassword, "password", "", "new password (visible to other users in ps: prefer --password-stdin or the prompt)")
+	passwd.Flags().BoolVar(&passwordStdin, "password-stdin", false, "read the new password from the first line of stdin")
 	list := &cobra.Command{
 		Use:   "list",
 		Short: "List accounts",
@@ -232,5 +245,6 @@ func (a *app) userCmd() *cobra.Command {
 		},
 	}
 	user.AddCommand(add, passwd, list)
+	user.AddCommand(a.userAdminCmds()...) // user_admin.go
 	return user
 }

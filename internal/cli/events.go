@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"net"
-	"strings"
 	"time"
 
 	"github.com/nats-io/nats.go"
@@ -72,7 +71,7 @@ func (a *app) eventsTailCmd() *cobra.Command {
 			if err != nil {
 				return err
 			}
-			nc, err := nats.Connect(url, nats.Name("abch events tail"), nats.MaxReconnects(-1))
+			nc, err := nats.Connect(url, nats.Name("abch events tail"), nats.MaxReconnects(-1), nats.Token(a.cfg.NATSToken))
 			if err != nil {
 				return fmt.Errorf("connect %s: %w (is abch serve running?)", url, err)
 			}
@@ -108,8 +107,8 @@ func (a *app) eventsTailCmd() *cobra.Command {
 					}
 					return ctx.Err()
 				case b := <-lines:
-					// The payload is compact JSON already: one object per line.
-					fmt.Fprintln(a.stdout, strings.TrimSpace(string(b)))
+					// One object per line, NS payloads readable (events_readable.go).
+					fmt.Fprintln(a.stdout, readableEvent(b))
 				}
 			}
 			return nil

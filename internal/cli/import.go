@@ -28,6 +28,7 @@ func (a *app) importCmd() *cobra.Command {
 		f.StringVar(&opt.Merge, "merge", importer.MergeSkip, "accounts that exist in abch with other data: skip (report), source (make equal to the source) or union (add, remove nothing)")
 	}
 	run := func(c *cobra.Command, src importer.Source) error {
+		a.createDataDir = true // importing is how a new install may start (datadir.go)
 		st, err := a.openStore(c.Context())
 		if err != nil {
 			return err

@@ -6,6 +6,8 @@ package config
 
 import (
 	"fmt"
+	"log/slog"
+	"net"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -58,6 +60,17 @@ type Config struct {
 	LogLevel  string // ABCH_LOG_LEVEL: debug, info, warn, error
 	LogFormat string // ABCH_LOG_FORMAT: text or json
 	Hostname  string // ABCH_MACHINE_NAME: machineName in faults
+
+	// TLSProfile is ABCH_TLS_PROFILE: legacy (default; TLS 1.0–1.3 with the
+	// RSA, 3DES and RC4 suites XP/Vista/7 clients need) or modern (Go's defaults).
+	TLSProfile string
+	// LoginFailuresPerAddress is ABCH_LOGIN_FAILURES_PER_ADDRESS: failed
+	// sign-ins allowed per window per source address (0: ABCH_LOGIN_FAILURES).
+	LoginFailuresPerAddress int
+	// NATSToken is ABCH_NATS_TOKEN: the token the embedded broker requires
+	// and abch's own connections present (also to ABCH_NATS_URL). Required
+	// when ABCH_NATS_LISTEN is beyond loopback.
+	NATSToken string
 }
 
 // Defaults returns the configuration with every default filled in.
@@ -87,6 +100,7 @@ func Defaults() Config {
 		LogLevel:                "info",
 		LogFormat:               "text",
 		Hostname:                "ABCH01",
+		TLSProfile:              "legacy",
 	}
 }
 
@@ -156,6 +170,9 @@ func fromLookup(lookup func(string) (string, bool)) (Config, error) {
 	str("ABCH_LOG_LEVEL", &c.LogLevel)
 	str("ABCH_LOG_FORMAT", &c.LogFormat)
 	str("ABCH_MACHINE_NAME", &c.Hostname)
+	str("ABCH_TLS_PROFILE", &c.TLSProfile)
+	integer("ABCH_LOGIN_FAILURES_PER_ADDRESS", &c.LoginFailuresPerAddress)
+	str("ABCH_NATS_TOKEN", &c.NATSToken)
 	if len(errs) > 0 {
 		return c, fmt.Errorf("config: %s", strings.Join(errs, "; "))
 	}
@@ -177,6 +194,9 @@ func (c *Config) Validate() error {
 	if c.HTTPSAddr != "" && c.TLSCert == "" {
 		errs = append(errs, "ABCH_HTTPS_ADDR needs ABCH_TLS_CERT and ABCH_TLS_KEY")
 	}
+	if c.TLSProfile != "legacy" && c.TLSProfile != "modern" {
+		errs = append(errs, fmt.Sprintf("ABCH_TLS_PROFILE must be legacy or modern, not %q", c.TLSProfile))
+	}
 	if c.TicketLifetime < 24*time.Hour {
 		errs = append(errs, "ABCH_TICKET_LIFETIME must be at least 24h (clients keep tickets for the session)")
 	}
@@ -197,6 +217,19 @@ func (c *Config) Validate() error {
 	}
 	if c.LoginFailuresPerAccount <= 0 || c.LoginFailureWindow <= 0 {
 		errs = append(errs, "ABCH_LOGIN_FAILURES and ABCH_LOGIN_FAILURE_WINDOW must be positive")
+	}
+	var lvl slog.Level
+	if err := lvl.UnmarshalText([]byte(c.LogLevel)); err != nil || c.LogLevel == "" {
+		errs = append(errs, fmt.Sprintf("ABCH_LOG_LEVEL must be debug, info, warn or error, not %q", c.LogLevel))
+	}
+	if f := strings.ToLower(c.LogFormat); f != "text" && f != "json" {
+		errs = append(errs, fmt.Sprintf("ABCH_LOG_FORMAT must be text or json, not %q", c.LogFormat))
+	}
+	if c.NATSURL == "" && c.NATSToken == "" && !loopbackListen(c.NATSListen) {
+		errs = append(errs, fmt.Sprintf("ABCH_NATS_LISTEN %s is reachable beyond loopback: set ABCH_NATS_TOKEN (NS processes connect with it) or listen on 127.0.0.1", c.NATSListen))
+	}
+	if c.LoginFailuresPerAddress < 0 {
+		errs = append(errs, "ABCH_LOGIN_FAILURES_PER_ADDRESS must not be negative (0: same as ABCH_LOGIN_FAILURES)")
 	}
 	if c.OIMSendLimit < 0 || c.OIMSendWindow <= 0 {
 		errs = append(errs, "ABCH_OIM_SEND_LIMIT must not be negative and ABCH_OIM_SEND_WINDOW must be positive")
@@ -226,6 +259,9 @@ func (c Config) Redacted() Config {
 	if c.TicketSecret != "" {
 		c.TicketSecret = "<redacted>"
 	}
+	if c.NATSToken != "" {
+		c.NATSToken = "<redacted>"
+	}
 	if c.DatabaseURL != "" {
 		c.DatabaseURL = redactURL(c.DatabaseURL)
 	}
@@ -243,4 +279,18 @@ func redactURL(u string) string {
 		return u[:scheme+3] + userinfo[:i] + ":<redacted>" + u[at:]
 	}
 	return u
+}
+
+// loopbackListen reports whether a listen address (host:port) accepts
+// connections from this machine only. An empty or wildcard host does not.
+func loopbackListen(addr string) bool {
+	host, _, err := net.SplitHostPort(addr)
+	if err != nil {
+		return true // reported by the broker with the address
+	}
+	if strings.EqualFold(host, "localhost") {
+		return true
+	}
+	ip := net.ParseIP(host)
+	return ip != nil && ip.IsLoopback()
 }

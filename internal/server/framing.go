@@ -48,14 +48,18 @@ func (l framingListener) Accept() (net.Conn, error) {
 }
 
 // tlsFraming serves TLS by hand (instead of http.Server.ServeTLS) so the
-// framing tracker sees the decrypted bytes. HTTP/2 is not offered: no
-// 2006–2009 client speaks it, and its framing has no such ambiguity.
-func tlsFraming(ln net.Listener, certFile, keyFile string) (net.Listener, error) {
+// framing tracker sees the decrypted bytes; conf is the TLS profile's
+// configuration (tls.go), completed here with the certificate. HTTP/2 is
+// not offered: no 2006–2009 client speaks it, and its framing has no such
+// ambiguity.
+func tlsFraming(ln net.Listener, conf *tls.Config, certFile, keyFile string) (net.Listener, error) {
 	cert, err := tls.LoadX509KeyPair(certFile, keyFile)
 	if err != nil {
 		return nil, err
 	}
-	return tls.NewListener(ln, &tls.Config{Certificates: []tls.Certificate{cert}, NextProtos: []string{"http/1.1"}}), nil
+	conf.Certificates = []tls.Certificate{cert}
+	conf.NextProtos = []string{"http/1.1"}
+	return tls.NewListener(ln, conf), nil
 }
 
 type framedConnKey struct{}

@@ -81,7 +81,7 @@ func OpenDeps(ctx context.Context, cfg config.Config, log *slog.Logger) (service
 	return services.Deps{
 		Config: cfg, Store: st, Tickets: tk,
 		Auth:     &auth.Authenticator{Tickets: tk, Store: st},
-		Throttle: auth.NewThrottle(st, cfg.LoginFailuresPerAccount, cfg.LoginFailureWindow),
+		Throttle: newThrottle(st, cfg), // throttle.go
 		Log:      log,
 	}, nil
 }
@@ -92,12 +92,18 @@ func Start(ctx context.Context, cfg config.Config, log *slog.Logger) (*Server, e
 	if err := cfg.Validate(); err != nil {
 		return nil, err
 	}
+	lock, err := LockDataDir(cfg) // lock.go: one server per embedded data dir
+	if err != nil {
+		return nil, err
+	}
 	deps, err := OpenDeps(ctx, cfg, log)
 	if err != nil {
+		_ = lock.Release()
 		return nil, err
 	}
 	s := &Server{Config: cfg, Store: deps.Store, Deps: deps, Log: log, errc: make(chan error, 4)}
 	s.closers = append(s.closers, func(context.Context) error { return deps.Store.Close() })
+	s.closers = append(s.closers, func(context.Context) error { return lock.Release() })
 
 	// The broker and the relay start before the listeners so an event
 	// committed by the first request is published promptly. Closers run in
@@ -199,9 +205,14 @@ func (s *Server) listen(addr string, h http.Handler, tls bool, cert, key string)
 	if err != nil {
 		return "", fmt.Errorf("server: listen %s: %w", addr, err)
 	}
-	// Every listener checks request framing first (framing.go).
+	// Every listener checks request framing first (framing.go); TLS
+	// follows the configured profile (tls.go).
 	if tls {
-		tln, err := tlsFraming(ln, cert, key)
+		conf, err := TLSConfig(s.Config.TLSProfile)
+		var tln net.Listener
+		if err == nil {
+			tln, err = tlsFraming(ln, conf, cert, key)
+		}
 		if err != nil {
 			_ = ln.Close()
 			return "", fmt.Errorf("server: TLS on %s: %w", addr, err)

@@ -36,12 +36,13 @@ func (s *service) authenticate(r *soap.Request, username, password string) (*mod
 	acctKey, ipKey := throttleKeys(username, r.RemoteIP)
 	th := s.deps.Throttle
 	if th != nil {
-		blocked, err := th.Blocked(r.Ctx, acctKey, ipKey)
+		limit, err := th.Refusing(r.Ctx, acctKey, ipKey)
 		if err != nil {
 			return nil, err
 		}
-		if blocked {
-			return nil, errFailed("throttled")
+		if limit != "" {
+			s.logThrottled(r, username, password, limit) // admin.go
+			return nil, errFailed("throttled by the " + limit + " limit")
 		}
 	}
 	fail := func(reason string) error {
@@ -69,12 +70,17 @@ func (s *service) authenticate(r *soap.Request, username, password string) (*mod
 		return nil, fail("wrong password")
 	}
 	if acct.Disabled {
-		return nil, fail("account disabled")
+		// The right password of a disabled account: the same fault, with
+		// the locked-out reqstatus instead of wrong-password (admin.go).
+		return nil, disabledFault(fail("account disabled"))
 	}
 	if th != nil {
 		if err := th.Reset(r.Ctx, acctKey); err != nil {
 			return nil, err
 		}
+	}
+	if err := s.deps.Store.RecordSignIn(r.Ctx, acct.ID, s.now(), r.RemoteIP); err != nil && s.deps.Log != nil {
+		s.deps.Log.Warn("recording the sign-in failed", "request_id", r.ID, "account", acct.Email, "error", err.Error())
 	}
 	if rehash {
 		// Upgrade migrated (Escargot PBKDF2) or old-parameter hashes on the

@@ -9,6 +9,7 @@ import (
 	"log/slog"
 	"strings"
 	"sync"
+	"time"
 
 	"github.com/abch-im/abch/internal/auth"
 	"github.com/abch-im/abch/internal/config"
@@ -42,6 +43,7 @@ const (
 type Store interface {
 	AccountByEmail(ctx context.Context, email string) (*models.Account, error)
 	SetPassword(ctx context.Context, id int64, hash string, invalidate bool) error
+	RecordSignIn(ctx context.Context, id int64, at time.Time, ip string) error
 }
 
 // Deps are the Passport service's dependencies.

@@ -202,6 +202,9 @@ func (s *service) Fault(r *soap.Request, e *models.Error) *soap.Response {
 	switch e.Code {
 	case models.CodeFailedAuthentication, models.CodePassportAuthFail:
 		code, text, status = "wsse:FailedAuthentication", "Authentication Failure", reqStatusFailedAuth
+		if v := e.Detail[detailReqStatus]; v != "" { // admin.go: a disabled account
+			status = v
+		}
 	case models.CodeInternalError:
 		code, text, status = "S:Server", "Internal Server Error", "0x80048800"
 	}

@@ -207,7 +207,12 @@ func TestRSTFailures(t *testing.T) {
 		off := post(t, s.HTTPAddr, "/RST.srf", rstBody("carol@example.com", "right", bitlbeeAddrs...))
 		empty := post(t, s.HTTPAddr, "/RST.srf", rstBody("alice@example.com", "", bitlbeeAddrs...))
 		notEmail := post(t, s.HTTPAddr, "/RST.srf", rstBody("not an address", "right", bitlbeeAddrs...))
-		for name, r := range map[string]reply{"wrong password": wrong, "unknown account": unknown, "disabled": off, "empty password": empty, "not an address": notEmail} {
+		// A disabled account with its right password: the same fault with
+		// the locked-out reqstatus (abch user disable, services/passport/admin.go).
+		if code := faultOf(t, off); code != "wsse:FailedAuthentication" || !bytes.Equal(off.Body, bytes.Replace(wrong.Body, []byte("<psf:reqstatus>0x80048821<"), []byte("<psf:reqstatus>0x80048823<"), 1)) {
+			t.Errorf("disabled account: %s\n%s", code, off.Body)
+		}
+		for name, r := range map[string]reply{"wrong password": wrong, "unknown account": unknown, "empty password": empty, "not an address": notEmail} {
 			if code := faultOf(t, r); code != "wsse:FailedAuthentication" {
 				t.Errorf("%s: faultcode %s", name, code)
 			}
