@@ -19,6 +19,7 @@ import (
 	"github.com/abch-im/abch/internal/store"
 	"github.com/abch-im/abch/internal/testenv"
 	"github.com/abch-im/abch/models"
+	"github.com/abch-im/abch/services/ns/msnp"
 )
 
 var update = flag.Bool("update", false, "rewrite the golden files in fixtures/oim")
@@ -59,7 +60,7 @@ func (e *env) ticket(a *models.Account, aud auth.Audience) auth.Ticket {
 
 // lockKey is what a client computes for the challenge of ticket tk.
 func (e *env) lockKey(tk auth.Ticket, appid string) string {
-	return auth.QRYHash(e.s.Deps.Tickets.LockKeyChallenge(tk.T), appid, auth.ProductKeys[appid])
+	return msnp.QRYHash(e.s.Deps.Tickets.LockKeyChallenge(tk.T), appid, msnp.ProductKeys[appid])
 }
 
 // post sends one SOAP request and returns the status and body.
