@@ -6,6 +6,7 @@ import (
 	"errors"
 	"io"
 	"strconv"
+	"strings"
 	"unicode/utf8"
 )
 
@@ -185,7 +186,9 @@ func (r *Reader) parse(line []byte) (Command, error) {
 	} else if bad := badText(line); bad != "" {
 		lineErr = errorf(ErrInvalidParameter, trid, false, bad+" in command line")
 	}
-	if _, ok := payloadCommands[name]; ok {
+	// A mis-cased payload command ("adl") is still framed, so the error
+	// does not desynchronise the stream.
+	if _, ok := payloadCommands[strings.ToUpper(name)]; ok {
 		min := 1
 		if hasTrID(name) {
 			min = 2

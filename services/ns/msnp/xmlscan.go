@@ -3,7 +3,6 @@ package msnp
 import (
 	"strconv"
 	"strings"
-	"unicode/utf8"
 )
 
 // xmlScanner tokenises the small attribute-only XML dialect of ML payloads:
@@ -206,7 +205,7 @@ func isXMLChar(r rune) bool {
 
 func validXMLChars(s string) bool {
 	for _, r := range s {
-		if r == utf8.RuneError || !isXMLChar(r) {
+		if !isXMLChar(r) {
 			return false
 		}
 	}
