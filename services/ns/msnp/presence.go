@@ -134,8 +134,11 @@ type MSNObject struct {
 	Raw      string
 }
 
-// MaxMSNObject bounds a decoded MSNObject (a real one is about 250 bytes).
-const MaxMSNObject = 1024
+// MaxMSNObject bounds a decoded MSNObject (a real one is about 250 bytes):
+// URL-encoded it must stay under pidgin's 2048-byte purple_url_decode
+// buffer (util.c BUF_LEN; a longer argument decodes to NULL), and each byte
+// may take three.
+const MaxMSNObject = 600
 
 // ParseMSNObject decodes and validates the URL-encoded MSNObject argument
 // of CHG. It requires what pidgin needs to use an object (object.c
@@ -249,8 +252,9 @@ func sha1Base64(s string) bool {
 
 // URLEncodeName encodes a friendly name (or MSNObject) for a command
 // argument: every byte but ASCII letters, digits and "-_.~" becomes %XX
-// (UTF-8 bytes one by one), so the argument has no space, no control
-// character and no '%' of its own. Clients decode it with
+// with upper-case hex (UTF-8 bytes one by one), so the argument has no
+// space, no control character and no '%' of its own. This is what pidgin's
+// own purple_url_encode writes (util.c). Clients decode it with
 // purple_url_decode (pidgin), HttpUtility.UrlDecode (MSNPSharp) or
 // urllib.unquote (papyon); all turn %XX back into bytes.
 func URLEncodeName(s string) string {
