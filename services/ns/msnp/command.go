@@ -356,6 +356,24 @@ func AppendErrorPayload(dst []byte, code int, trid string, payload []byte) []byt
 	return AppendPayload(dst, strconv.Itoa(code), []string{trid}, payload)
 }
 
+// AppendNOT appends "NOT <len>\r\n<payload>" for a session of protocol
+// version. For MSNP13 and MSNP14 the payload is made to end in CR LF
+// (counted in the length): pidgin 2.4.3 does not list NOT among its payload
+// commands (command.c msn_check_payload_cmd), so the payload length its
+// not_cmd sets is overwritten with 0 (servconn.c) and the payload is read
+// as a command line. Ending it in CR LF keeps that line to itself: an
+// unknown "<NOTIFICATION" command the client ignores, instead of a line
+// that swallows the next real command. Clients that frame NOT correctly
+// see trailing whitespace after the XML document, which XML allows.
+func AppendNOT(dst, payload []byte, version int) []byte {
+	if (version == 13 || version == 14) && !bytes.HasSuffix(payload, []byte("\r\n")) {
+		p := make([]byte, 0, len(payload)+2)
+		p = append(append(p, payload...), '\r', '\n')
+		payload = p
+	}
+	return AppendPayload(dst, "NOT", nil, payload)
+}
+
 // Append appends c in wire form: a payload command (non-nil Payload) with
 // its length, any other as a line.
 func (c Command) Append(dst []byte) []byte {

@@ -165,6 +165,9 @@ func TestWriters(t *testing.T) {
 		{"an MSNP15 error line is plain", string(AppendErrorFor(nil, 241, "6", 15)), "241 6\r\n"},
 		{"an error with payload", string(AppendErrorPayload(nil, 241, "6", []byte("<ml/>"))), "241 6 5\r\n<ml/>"},
 		{"Error.LineFor uses the version", string((&Error{Code: 200, TrID: "3"}).LineFor(14)), "200 3 0\r\n"},
+		{"an MSNP13 NOT payload ends in CRLF for pidgin 2.4.3", string(AppendNOT(nil, []byte("<NOTIFICATION/>"), 13)), "NOT 17\r\n<NOTIFICATION/>\r\n"},
+		{"an MSNP13 NOT payload already ending in CRLF is kept", string(AppendNOT(nil, []byte("<N/>\r\n"), 13)), "NOT 6\r\n<N/>\r\n"},
+		{"an MSNP15 NOT payload is sent as is", string(AppendNOT(nil, []byte("<NOTIFICATION/>"), 15)), "NOT 15\r\n<NOTIFICATION/>"},
 		{"an error without trid has no line", string((&Error{Code: 200}).Line()), ""},
 	}
 	for _, c := range cases {
