@@ -100,9 +100,16 @@ func Removed(name string, version int) bool {
 // Reader reads client commands from a stream, with limits. It is not safe
 // for concurrent use.
 type Reader struct {
-	r   *bufio.Reader
-	lim Limits
+	r    *bufio.Reader
+	lim  Limits
+	long []byte // a line longer than the read buffer, assembled here
 }
+
+// readBufSize is the Reader's buffer: most client lines are under 200
+// bytes, so a small buffer keeps idle sessions cheap (10,000 sessions hold
+// 10 MB of read buffers); longer lines (USR SSO S with its ticket) are
+// assembled up to MaxLine.
+const readBufSize = 1024
 
 // NewReader returns a Reader on r. Zero fields of l take DefaultLimits.
 func NewReader(r io.Reader, l Limits) *Reader {
@@ -112,11 +119,7 @@ func NewReader(r io.Reader, l Limits) *Reader {
 	if l.MaxPayload <= 0 {
 		l.MaxPayload = DefaultLimits.MaxPayload
 	}
-	size := l.MaxLine + 2
-	if size < 4096 {
-		size = 4096
-	}
-	return &Reader{r: bufio.NewReaderSize(r, size), lim: l}
+	return &Reader{r: bufio.NewReaderSize(r, readBufSize), lim: l}
 }
 
 // Read returns the next command. Errors:
@@ -138,15 +141,31 @@ func (r *Reader) Read() (Command, error) {
 	if err != nil {
 		return Command{}, err
 	}
-	return r.parse(line)
+	cmd, err := r.parse(line)
+	r.long = nil // parse copied what it keeps; long lines are rare
+	return cmd, err
 }
 
 func (r *Reader) readLine() ([]byte, error) {
+	tooLong := func() error {
+		r.long = nil
+		return errorf(ErrSyntax, "", true, "line longer than "+strconv.Itoa(r.lim.MaxLine)+" bytes")
+	}
 	line, err := r.r.ReadSlice('\n')
+	if errors.Is(err, bufio.ErrBufferFull) {
+		// Assemble a long line; the limit counts the line without CR LF.
+		r.long = append(r.long[:0], line...)
+		for errors.Is(err, bufio.ErrBufferFull) {
+			if len(r.long) > r.lim.MaxLine+1 {
+				return nil, tooLong()
+			}
+			line, err = r.r.ReadSlice('\n')
+			r.long = append(r.long, line...)
+		}
+		line = r.long
+	}
 	switch {
 	case err == nil:
-	case errors.Is(err, bufio.ErrBufferFull) || len(line) > r.lim.MaxLine+1:
-		return nil, errorf(ErrSyntax, "", true, "line longer than "+strconv.Itoa(r.lim.MaxLine)+" bytes")
 	case errors.Is(err, io.EOF):
 		if len(line) == 0 {
 			return nil, io.EOF
@@ -160,7 +179,7 @@ func (r *Reader) readLine() ([]byte, error) {
 		line = line[:n-1]
 	}
 	if len(line) > r.lim.MaxLine {
-		return nil, errorf(ErrSyntax, "", true, "line longer than "+strconv.Itoa(r.lim.MaxLine)+" bytes")
+		return nil, tooLong()
 	}
 	return line, nil
 }

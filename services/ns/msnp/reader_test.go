@@ -154,6 +154,46 @@ func TestReaderDefaultLimits(t *testing.T) {
 	})
 }
 
+func TestReaderLongLines(t *testing.T) {
+	l := Limits{MaxLine: 3000, MaxPayload: 10}
+	line := func(n int) string { return "USR 4 SSO S " + strings.Repeat("t", n-len("USR 4 SSO S ")) }
+	t.Run("a line of MaxLine bytes beyond the read buffer is assembled", func(t *testing.T) {
+		r := NewReader(strings.NewReader(line(3000)+"\r\n"+line(2000)+"\nPNG\r\n"), l)
+		for _, want := range []int{3000, 2000} {
+			c, err := r.Read()
+			if err != nil || len(strings.Join(append([]string{c.Name}, c.Args...), " ")) != want {
+				t.Fatalf("%v %d", err, want)
+			}
+		}
+		if c, err := r.Read(); err != nil || c.Name != "PNG" {
+			t.Fatal(c, err)
+		}
+	})
+	t.Run("one byte more is fatal", func(t *testing.T) {
+		_, err := NewReader(strings.NewReader(line(3001)+"\r\n"), l).Read()
+		wantError(t, err, ErrSyntax, "", true)
+	})
+	t.Run("an endless line is cut off at the limit", func(t *testing.T) {
+		_, err := NewReader(io.MultiReader(strings.NewReader("USR "), endless{}), l).Read()
+		wantError(t, err, ErrSyntax, "", true)
+	})
+	t.Run("the end of the stream inside a long line is unexpected EOF", func(t *testing.T) {
+		if _, err := NewReader(strings.NewReader(line(2500)), l).Read(); !errors.Is(err, io.ErrUnexpectedEOF) {
+			t.Fatal(err)
+		}
+	})
+}
+
+// endless is a stream of 'x' that never ends a line.
+type endless struct{}
+
+func (endless) Read(p []byte) (int, error) {
+	for i := range p {
+		p[i] = 'x'
+	}
+	return len(p), nil
+}
+
 func TestWriters(t *testing.T) {
 	cases := []struct{ name, got, want string }{
 		{"a line joins arguments with spaces", string(AppendLine(nil, "USR", "4", "OK", "a@b.c", "1", "0")), "USR 4 OK a@b.c 1 0\r\n"},
