@@ -365,3 +365,13 @@ func FLNArgs(email string, network, version int) []string {
 	}
 	return []string{email}
 }
+
+// Privacy modes of BLP: AL lets everyone not blocked see the user, BL only
+// those allowed (PROTOCOL.md §5.4).
+const (
+	PrivacyAllow = "AL"
+	PrivacyBlock = "BL"
+)
+
+// ValidPrivacy reports whether s is a BLP argument (AL or BL).
+func ValidPrivacy(s string) bool { return s == PrivacyAllow || s == PrivacyBlock }

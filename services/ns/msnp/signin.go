@@ -299,3 +299,32 @@ func URLArgs(service, base string) (args []string, ok bool) {
 	}
 	return []string{s.RRU, strings.TrimSuffix(base, "/") + s.URL, strconv.Itoa(s.ID)}, true
 }
+
+// USROKArgs returns the arguments of the final "USR <trid> OK …" for
+// protocol version: MSNP8–9 carry the URL-encoded friendly name
+// ("OK email friendly 1 0", pidgin 2.2.2 reads params[3];
+// clients/NS_CLIENT_FACTS.md), later versions do not ("OK email 1 0";
+// pidgin 2.4.3: "friendly name part no longer true in msnp11"). verified is
+// the Passport "verified" flag; the last field is always 0.
+func USROKArgs(email, friendly string, verified bool, version int) []string {
+	v := "0"
+	if verified {
+		v = "1"
+	}
+	if version <= 9 {
+		return []string{"OK", email, URLEncodeName(friendly), v, "0"}
+	}
+	return []string{"OK", email, v, "0"}
+}
+
+// XFRNSArgs returns the arguments of "XFR <trid> NS …" sending a client to
+// the NS at addr ("host:port"): MSNP13+ writes "NS addr U D", earlier
+// versions "NS addr 0 current" where current is the address of the server
+// that answers (seeds/msnp13-changes.txt: the two parameters were replaced
+// by U and D in MSNP13).
+func XFRNSArgs(addr, current string, version int) []string {
+	if version >= 13 {
+		return []string{"NS", addr, "U", "D"}
+	}
+	return []string{"NS", addr, "0", current}
+}

@@ -158,3 +158,25 @@ func TestChallenges(t *testing.T) {
 		}
 	})
 }
+
+func TestVersionDependentLines(t *testing.T) {
+	cases := []struct{ name, got, want string }{
+		{"MSNP9 USR OK carries the friendly name", strings.Join(USROKArgs("a@b.com", "Al Ice", true, 9), " "), "OK a@b.com Al%20Ice 1 0"},
+		{"MSNP13 USR OK as captured", strings.Join(USROKArgs("alice@example.com", "Alice", true, 13), " "), "OK alice@example.com 1 0"},
+		{"an unverified account", strings.Join(USROKArgs("a@b.com", "", false, 15), " "), "OK a@b.com 0 0"},
+		{"MSNP13 XFR NS ends in U D", strings.Join(XFRNSArgs("10.0.0.5:1863", "10.0.0.1:1863", 13), " "), "NS 10.0.0.5:1863 U D"},
+		{"MSNP9 XFR NS names the current server", strings.Join(XFRNSArgs("10.0.0.5:1863", "10.0.0.1:1863", 9), " "), "NS 10.0.0.5:1863 0 10.0.0.1:1863"},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			if c.got != c.want {
+				t.Fatalf("%q, want %q", c.got, c.want)
+			}
+		})
+	}
+	t.Run("BLP takes AL or BL", func(t *testing.T) {
+		if !ValidPrivacy("AL") || !ValidPrivacy("BL") || ValidPrivacy("al") || ValidPrivacy("") {
+			t.Fatal()
+		}
+	})
+}
