@@ -349,22 +349,37 @@ func AppendError(dst []byte, code int, trid string) []byte {
 	return append(dst, '\r', '\n')
 }
 
-// AppendErrorFor appends the error line for a session of protocol version.
-// MSNP13 and MSNP14 sessions get "<code> <trid> 0\r\n": pidgin 2.4.3 (its
-// MSNP13/14 code) takes the last parameter of a numeric command as a
-// payload length (command.c msn_set_payload_len: is_num(command)), so a
-// plain "<code> <trid>" would make it swallow the next <trid> bytes of the
-// stream. The trailing 0 is an empty payload there, and pidgin 2.10.1 reads
-// it as the (empty) payload length of ADL/RML/FQY errors (notification.c
-// adl_error). Other versions get the plain form.
+// AppendErrorFor appends the error line for a session of protocol
+// version, in the form each client can frame:
+//
+//   - MSNP13 and MSNP14: "<code> <trid> 0\r\n" for every code. pidgin 2.4.3
+//     (its MSNP13/14 code) takes the last number of any numeric command as
+//     a payload length (command.c msn_set_payload_len: is_num(command)), so
+//     a plain "<code> <trid>" would make it swallow the next <trid> bytes.
+//   - MSNP15 and later: "<code> <trid> 0\r\n" for the errors that carry a
+//     payload (PayloadError: 204, 241, 509), which MSNPSharp frames by the
+//     line's last number (NSMessagePool.cs) and papyon likewise
+//     (transport.py, command.py INCOMING_PAYLOAD); "<code> <trid>\r\n"
+//     otherwise.
+//   - MSNP8–12: "<code> <trid>\r\n".
+//
+// pidgin 2.10.1 and papyon read a trailing 0 as an empty payload
+// (notification.c adl_error; transport.py).
 func AppendErrorFor(dst []byte, code int, trid string, version int) []byte {
-	if version == 13 || version == 14 {
+	if version == 13 || version == 14 || version >= 15 && PayloadError(code) {
 		dst = strconv.AppendInt(dst, int64(code), 10)
 		dst = append(dst, ' ')
 		dst = append(dst, trid...)
 		return append(dst, " 0\r\n"...)
 	}
 	return AppendError(dst, code, trid)
+}
+
+// PayloadError reports whether clients frame error code with a payload
+// length (204 and 241 for ADL/RML, 509 for mobile messages; MSNPSharp
+// NSMessagePool.cs, papyon command.py).
+func PayloadError(code int) bool {
+	return code == ErrInvalidNetwork || code == ErrADLInvalid || code == ErrMobileFailure
 }
 
 // AppendErrorPayload appends "<code> <trid> <len>\r\n<payload>": an ADL or

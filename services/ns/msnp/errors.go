@@ -36,6 +36,7 @@ const (
 	ErrInternal            = 500 // internal server error
 	ErrDatabase            = 501 // database server error
 	ErrCommandDisabled     = 502 // command disabled
+	ErrMobileFailure       = 509 // UPS failure sending a mobile message (carries a payload)
 	ErrChallenge           = 540 // challenge response failed (QRY)
 	ErrServerBusy          = 600 // server is busy
 	ErrUnavailable         = 601 // server is unavailable
