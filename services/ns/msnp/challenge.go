@@ -22,12 +22,18 @@ var ProductKeys = map[string]string{
 
 // ProductKeysMD5 maps the product ids of MSNP8–10 clients to the keys of
 // the MD5 challenge answer (QRYHashMD5). Microsoft's clients answer as
-// msmsgs@msnmsgr.com; pidgin 2.2.2 with its own pair
-// (clients/NS_CLIENT_FACTS.md; pidgin 2.2.2 notification.c chl_cmd).
+// msmsgs@msnmsgr.com; pidgin 2.2.2 with PROD0038W!61ZTF9
+// (clients/NS_CLIENT_FACTS.md; pidgin 2.2.2 notification.c chl_cmd);
+// aMSN and the Perl Net::MSN client with PROD0061VRRZH@4F. The other pairs
+// are MSN Messenger 6.x builds' (the pairs are listed alike by MSNPSharp's
+// and Escargot's challenge tables).
 var ProductKeysMD5 = map[string]string{
-	"msmsgs@msnmsgr.com": "Q1P7W2E4J9R8U3S5", // MSN Messenger 5–6, Windows Messenger
-	"PROD0038W!61ZTF9":   "VT6PX?UQTM4WM%YR", // pidgin ≤ 2.3 (MSNP9), MSN 6.x
-	"PROD0061VRRZH@4F":   "JXQ6J@TUOGYV@N0M", // MSN 7.0 (MSNP10)
+	"msmsgs@msnmsgr.com": "Q1P7W2E4J9R8U3S5", // MSN Messenger 5.0, Windows Messenger
+	"PROD0038W!61ZTF9":   "VT6PX?UQTM4WM%YR", // pidgin ≤ 2.3 (MSNP9), MSN Messenger 6.0
+	"PROD0058#7IL2{QD":   "QHDCY@7R1TB6W?5B", // MSN Messenger 6.1
+	"PROD0061VRRZH@4F":   "JXQ6J@TUOGYV@N0M", // MSN Messenger 6.2, aMSN
+	"PROD00504RLUG%WL":   "I2EBK%PYNLZL5_J4", // MSN Messenger 6.x
+	"PROD0076ENE8*@AW":   "CEQJ8}OE0!WTSWII", // MSN Messenger 6.x
 }
 
 // NewChallenge returns a fresh CHL challenge: 20 decimal digits, as the
