@@ -29,9 +29,9 @@ var ProductKeys = map[string]string{
 // and Escargot's challenge tables).
 var ProductKeysMD5 = map[string]string{
 	"msmsgs@msnmsgr.com": "Q1P7W2E4J9R8U3S5", // MSN Messenger 5.0, Windows Messenger
-	"PROD0038W!61ZTF9":   "VT6PX?UQTM4WM%YR", // pidgin ≤ 2.3 (MSNP9), MSN Messenger 6.0
-	"PROD0058#7IL2{QD":   "QHDCY@7R1TB6W?5B", // MSN Messenger 6.1
-	"PROD0061VRRZH@4F":   "JXQ6J@TUOGYV@N0M", // MSN Messenger 6.2, aMSN
+	"PROD0038W!61ZTF9":   "VT6PX?UQTM4WM%YR", // pidgin ≤ 2.3 (MSNP9)
+	"PROD0058#7IL2{QD":   "QHDCY@7R1TB6W?5B", // MSN Messenger 6.x
+	"PROD0061VRRZH@4F":   "JXQ6J@TUOGYV@N0M", // aMSN, Net::MSN; MSN Messenger 6.x
 	"PROD00504RLUG%WL":   "I2EBK%PYNLZL5_J4", // MSN Messenger 6.x
 	"PROD0076ENE8*@AW":   "CEQJ8}OE0!WTSWII", // MSN Messenger 6.x
 }
