@@ -11,13 +11,18 @@ import (
 
 // ProductKeys maps the product ids clients send (NS QRY, OIM Ticket/@appid)
 // to their product keys, for the MSNP11+ challenge hash (QRYHash;
-// RST_OIM.md §2.2; pidgin notification.h).
+// RST_OIM.md §2.2; pidgin notification.h; the same pairs appear in
+// MSNPSharp's and Escargot's challenge tables).
 var ProductKeys = map[string]string{
 	"PROD0119GSJUC$18": "ILTXC!4IXB5FB*PX", // MSNP15: purple 2.5+, aMSN, BitlBee, msnp-sharp
 	"PROD01065C%ZFN6F": "O4BG@C7BWLYQX?5G", // MSNP13/14: purple 2.4, emesene 1.6.3, WLM 8.0
 	"PROD0114ES4Z%Q5W": "PK}_A_0N_K%O?A9S", // papyon
 	"PROD0090YUAUV{2B": "YMM8C_H7KCQ2S_KL", // MSNP11 (published example product)
 	"PROD0120PW!CCV9@": "C1BX{V4W}Q3*10SM", // MSNP18: WLM 2009 (pidgin 2.10 notification.h)
+	"PROD0101{0RM?UBW": "CFHUR$52U_{VIX5T", // MSNP11/12 clients
+	"PROD0112J1LW7%NB": "RH96F{PHI8PPX_TJ", // MSNP13/14 clients
+	"PROD0113H11T8$X_": "RG@XY*28Q5QHS%Q5", // MSNP15 clients
+	"PROD0118R6%2WYOS": "YIXPX@5I2P0UT*LK", // MSNP15 clients
 }
 
 // ProductKeysMD5 maps the product ids of MSNP8–10 clients to the keys of
