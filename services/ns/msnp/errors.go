@@ -49,7 +49,7 @@ const (
 	ErrTooManySessions     = 714 // too many sessions
 	ErrNotExpected         = 715 // not expected (command out of sequence)
 	ErrBadFriendFile       = 717 // bad friend file
-	ErrNotExpectedCVR      = 731 // not expected (CVR)
+	ErrNotExpectedCVR      = 731 // not expected; pidgin logs it only (error.c: debug)
 	ErrChangingTooRapid    = 800 // changing too rapidly
 	ErrServerTooBusy       = 910 // server too busy
 	ErrAuthFailed          = 911 // authentication failed
