@@ -47,7 +47,7 @@ const (
 	ErrSessionOverload     = 712 // session is overloaded
 	ErrTooRapid            = 713 // calling too rapidly
 	ErrTooManySessions     = 714 // too many sessions
-	ErrNotExpected         = 715 // not expected (command out of sequence)
+	ErrNotExpected         = 715 // "not expected"; pidgin 2.4.3 and 2.10.1 pop up "Passport not verified" (error.c)
 	ErrBadFriendFile       = 717 // bad friend file
 	ErrNotExpectedCVR      = 731 // not expected; pidgin logs it only (error.c: debug)
 	ErrChangingTooRapid    = 800 // changing too rapidly
