@@ -7,7 +7,7 @@ import "strconv"
 // §4.2 for the ADL/RML ones).
 const (
 	ErrSyntax              = 200 // syntax error: unknown command, bad argument count, bad trid
-	ErrInvalidParameter    = 201 // invalid parameter (bad list, bad status argument, bad UTF-8 in a parameter)
+	ErrInvalidParameter    = 201 // invalid parameter (bad status, bad UTF-8 …); pidgin says "Invalid email address"
 	ErrInvalidNetwork      = 204 // ADL: network id out of range
 	ErrInvalidUser         = 205 // invalid principal (e-mail not a valid sign-in name)
 	ErrDomainMissing       = 206 // domain name missing
@@ -50,7 +50,7 @@ const (
 	ErrNotExpected         = 715 // "not expected"; pidgin 2.4.3 and 2.10.1 pop up "Passport not verified" (error.c)
 	ErrBadFriendFile       = 717 // bad friend file
 	ErrNotExpectedCVR      = 731 // not expected; pidgin logs it only (error.c: debug)
-	ErrChangingTooRapid    = 800 // changing too rapidly
+	ErrChangingTooRapid    = 800 // pidgin: "Friendly name is changing too rapidly"
 	ErrServerTooBusy       = 910 // server too busy
 	ErrAuthFailed          = 911 // authentication failed
 	ErrNotAllowedOffline   = 913 // not allowed when offline (HDN)
