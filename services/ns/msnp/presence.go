@@ -144,10 +144,11 @@ const MaxMSNObject = 600
 // of CHG. It requires what pidgin needs to use an object (object.c
 // msn_object_new_from_string: "<msnobj " prefix, double-quoted Creator,
 // Size > 0, Type > 0, Location, Friendly and SHA1D; SHA1C optional), SHA1D
-// and SHA1C as base64 of 20 bytes, Creator a valid address, only the known
-// attributes (plus the optional contenttype/contentid/stamp/avatarid of
-// later clients), and no '<' or '"' inside values, so relaying Raw cannot
-// break a client's parser. A Creator that is not the session's user is the
+// and SHA1C as base64 of 20 bytes, Creator a valid address, the known
+// attributes (Url and Url1 may stand in for Location and Friendly on a
+// display picture) plus all-lower-case ones of later clients, and no '<',
+// '>', '&' or '"' inside values, so relaying Raw cannot break a client's
+// parser. A Creator that is not the session's user is the
 // caller's check. Errors are *Error ErrInvalidParameter.
 func ParseMSNObject(arg string) (MSNObject, error) {
 	var o MSNObject
@@ -231,15 +232,39 @@ func ParseMSNObject(arg string) (MSNObject, error) {
 				return bad("bad SHA1C")
 			}
 			o.SHA1C = val
-		case "contenttype", "contentid", "stamp", "avatarid", "avatarcontentid":
+		case "Url", "Url1":
 		default:
-			return bad("unknown attribute " + name)
+			// Later clients add lower-case attributes (contenttype,
+			// contentid, stamp, avatarid …). Only all-lower-case names are
+			// let through: pidgin finds attributes with strstr(`Creator="`)
+			// (object.c GET_STRING_TAG), so a name like xCreator placed
+			// first could pass off another creator.
+			if !lowerName(name) {
+				return bad("unknown attribute " + name)
+			}
 		}
 	}
-	if o.Creator == "" || o.Size == 0 || o.Type == 0 || !seen["Location"] || !seen["Friendly"] || o.SHA1D == "" {
+	if o.Creator == "" || o.Size == 0 || o.Type == 0 || o.SHA1D == "" {
 		return bad("missing attribute")
 	}
+	// pidgin 2.10.1 accepts a display picture (Type 3) with Url and Url1
+	// instead of Location and Friendly (object.c).
+	if !(seen["Location"] && seen["Friendly"]) && !(o.Type == 3 && seen["Url"] && seen["Url1"]) {
+		return bad("missing Location or Friendly")
+	}
 	return o, nil
+}
+
+func lowerName(s string) bool {
+	if s == "" || len(s) > 32 {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		if !(s[i] >= 'a' && s[i] <= 'z' || s[i] >= '0' && s[i] <= '9') {
+			return false
+		}
+	}
+	return true
 }
 
 // Arg returns the object URL-encoded for a CHG/NLN/ILN argument.

@@ -83,24 +83,26 @@ func TestParseMSNObject(t *testing.T) {
 		}
 	})
 	t.Run("a space before /> and WLM's extra attributes are accepted", func(t *testing.T) {
-		s := strings.Replace(goodObj, `/>`, ` contenttype="D" contentid="x" />`, 1)
+		s := strings.Replace(goodObj, `/>`, ` contenttype="D" contentid="x" stamp="" avatarid="x" partnerid="y" />`, 1)
 		if _, err := ParseMSNObject(URLEncodeName(s)); err != nil {
 			t.Fatal(err)
 		}
 	})
 	bad := map[string]string{
-		"not an msnobj":                `<msnobjx Creator="a@b.c"/>`,
-		"single quotes":                strings.ReplaceAll(goodObj, `"`, `'`),
-		"no Creator":                   strings.Replace(goodObj, `Creator="alice@example.com" `, "", 1),
-		"a Creator that is no address": strings.Replace(goodObj, "alice@example.com", "alice", 1),
-		"Size 0":                       strings.Replace(goodObj, `Size="24539"`, `Size="0"`, 1),
-		"no SHA1D":                     strings.Replace(goodObj, ` SHA1D="trC8SlFx2sWQxZMIBAWSEnXc8oQ="`, "", 1),
-		"SHA1D not 20 bytes":           strings.Replace(goodObj, `trC8SlFx2sWQxZMIBAWSEnXc8oQ=`, `AAAA`, 1),
-		"an unknown attribute":         strings.Replace(goodObj, `/>`, ` Evil="1"/>`, 1),
-		"a duplicate attribute":        strings.Replace(goodObj, `/>`, ` Type="3"/>`, 1),
-		"a quote-breaking value":       strings.Replace(goodObj, `TFR2C.tmp`, `a>b`, 1),
-		"not closed":                   strings.TrimSuffix(goodObj, "/>"),
-		"too long":                     strings.Replace(goodObj, `TFR2C.tmp`, strings.Repeat("x", 600), 1),
+		"not an msnobj":                    `<msnobjx Creator="a@b.c"/>`,
+		"single quotes":                    strings.ReplaceAll(goodObj, `"`, `'`),
+		"no Creator":                       strings.Replace(goodObj, `Creator="alice@example.com" `, "", 1),
+		"a Creator that is no address":     strings.Replace(goodObj, "alice@example.com", "alice", 1),
+		"Size 0":                           strings.Replace(goodObj, `Size="24539"`, `Size="0"`, 1),
+		"no SHA1D":                         strings.Replace(goodObj, ` SHA1D="trC8SlFx2sWQxZMIBAWSEnXc8oQ="`, "", 1),
+		"SHA1D not 20 bytes":               strings.Replace(goodObj, `trC8SlFx2sWQxZMIBAWSEnXc8oQ=`, `AAAA`, 1),
+		"an unknown capitalised attribute": strings.Replace(goodObj, `/>`, ` Evil="1"/>`, 1),
+		"a look-alike attribute first":     strings.Replace(goodObj, `<msnobj `, `<msnobj xCreator="eve@example.com" `, 1),
+		"no Location without Url and Url1": strings.Replace(goodObj, ` Location="TFR2C.tmp"`, "", 1),
+		"a duplicate attribute":            strings.Replace(goodObj, `/>`, ` Type="3"/>`, 1),
+		"a quote-breaking value":           strings.Replace(goodObj, `TFR2C.tmp`, `a>b`, 1),
+		"not closed":                       strings.TrimSuffix(goodObj, "/>"),
+		"too long":                         strings.Replace(goodObj, `TFR2C.tmp`, strings.Repeat("x", 600), 1),
 	}
 	for name, s := range bad {
 		t.Run(name+" is 201", func(t *testing.T) {
@@ -111,6 +113,12 @@ func TestParseMSNObject(t *testing.T) {
 			}
 		})
 	}
+	t.Run("a display picture by Url and Url1 instead of Location and Friendly", func(t *testing.T) {
+		s := strings.Replace(goodObj, ` Location="TFR2C.tmp" Friendly="AAA="`, ` Url="http://x/a.png" Url1="http://x/b.png"`, 1)
+		if _, err := ParseMSNObject(URLEncodeName(s)); err != nil {
+			t.Fatal(err)
+		}
+	})
 	t.Run("bad URL encoding is 201", func(t *testing.T) {
 		if _, err := ParseMSNObject("%3Cmsnobj%zz"); err == nil {
 			t.Fatal("accepted")
