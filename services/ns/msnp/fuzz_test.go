@@ -146,3 +146,51 @@ func TestFuzzCorpusIsSmall(t *testing.T) {
 		t.Fatalf("testdata/fuzz holds %d bytes", total)
 	}
 }
+
+func FuzzParseMSNObject(f *testing.F) {
+	f.Add(URLEncodeName(goodObj))
+	f.Add("%3Cmsnobj%20Creator%3D%22a%40b.c%22/%3E")
+	f.Add("0")
+	f.Fuzz(func(t *testing.T, arg string) {
+		o, err := ParseMSNObject(arg)
+		if err != nil {
+			var e *Error
+			if !errors.As(err, &e) || e.Code != ErrInvalidParameter {
+				t.Fatalf("%v", err)
+			}
+			return
+		}
+		if strings.ContainsAny(o.Arg(), " \r\n\t") {
+			t.Fatalf("argument %q has a separator", o.Arg())
+		}
+		back, err := ParseMSNObject(o.Arg())
+		if err != nil || back != o {
+			t.Fatalf("round trip %+v → %+v %v", o, back, err)
+		}
+	})
+}
+
+func FuzzDecodeName(f *testing.F) {
+	for _, s := range []string{"Alice", "My%20Name", "Zo%C3%AB", "a%zz", "%FF"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, arg string) {
+		name, err := DecodeName(arg)
+		if err != nil {
+			var e *Error
+			if !errors.As(err, &e) || e.Code != ErrInvalidFriendly {
+				t.Fatalf("%v", err)
+			}
+			return
+		}
+		enc := URLEncodeName(name)
+		for i := 0; i < len(enc); i++ {
+			if !unreserved(enc[i]) && enc[i] != '%' {
+				t.Fatalf("encoding %q has %q", enc, enc[i])
+			}
+		}
+		if back, err := DecodeName(enc); err != nil || back != name {
+			t.Fatalf("round trip %q → %q %v", name, back, err)
+		}
+	})
+}
