@@ -186,6 +186,20 @@ func (m *msn) waitFor(prefix string, within time.Duration) (string, string) {
 	}
 }
 
+// waitForPayload waits for a command starting with prefix whose payload
+// contains want.
+func (m *msn) waitForPayload(prefix, want string, within time.Duration) string {
+	m.t.Helper()
+	end := time.Now().Add(within)
+	for {
+		line, payload := m.waitFor(prefix, time.Until(end))
+		if strings.Contains(payload, want) {
+			return payload
+		}
+		m.log = append(m.log, line+" "+payload)
+	}
+}
+
 // quiet requires that no command starting with prefix arrives within d.
 func (m *msn) quiet(prefix string, d time.Duration) {
 	m.t.Helper()
