@@ -108,6 +108,7 @@ func (a *app) serveCmd() *cobra.Command {
 	f.StringVar(&a.cfg.TLSCert, "tls-cert", a.cfg.TLSCert, "TLS certificate (ABCH_TLS_CERT)")
 	f.StringVar(&a.cfg.TLSKey, "tls-key", a.cfg.TLSKey, "TLS key (ABCH_TLS_KEY)")
 	f.StringVar(&a.cfg.NSAddr, "ns-addr", a.cfg.NSAddr, "NS-facing API listener (ABCH_NS_ADDR)")
+	f.StringVar(&a.cfg.MSNPAddr, "msnp-addr", a.cfg.MSNPAddr, "in-process Notification Server, \"off\" for none (ABCH_MSNP_ADDR)")
 	return c
 }
 
