@@ -50,6 +50,9 @@ type Config struct {
 	MSNPAddr     string // ABCH_MSNP_ADDR: MSNP listener of the NS ("off": no NS)
 	MSNPRedirect string // ABCH_MSNP_REDIRECT: comma-separated NS addresses USR is redirected to (XFR NS)
 	NSAPIURL     string // ABCH_NS_API_URL: the NS API `abch ns` pairs with
+	// The switchboard beside each NS (services/sb, docs/sb.md).
+	SBAddr       string // ABCH_SB_ADDR: switchboard listener
+	SBPublicAddr string // ABCH_SB_PUBLIC_ADDR: address XFR SB and RNG send clients to (default: the bound ABCH_SB_ADDR)
 	// Base URLs of the NS URL command's answers (ABCH_MSNP_URL_*).
 	MSNPURLPassport, MSNPURLHotmail, MSNPURLProfile, MSNPURLMobile, MSNPURLChat string
 
@@ -74,6 +77,7 @@ func Defaults() Config {
 		HTTPAddr:                "127.0.0.1:8080",
 		NSAddr:                  "127.0.0.1:8090",
 		MSNPAddr:                "127.0.0.1:1863",
+		SBAddr:                  "127.0.0.1:1864",
 		TicketLifetime:          24 * time.Hour,
 		MaxBodyBytes:            1 << 20,
 		TombstoneHorizon:        30 * 24 * time.Hour,
@@ -158,6 +162,8 @@ func fromLookup(lookup func(string) (string, bool)) (Config, error) {
 	str("ABCH_MSNP_ADDR", &c.MSNPAddr)
 	str("ABCH_MSNP_REDIRECT", &c.MSNPRedirect)
 	str("ABCH_NS_API_URL", &c.NSAPIURL)
+	str("ABCH_SB_ADDR", &c.SBAddr)
+	str("ABCH_SB_PUBLIC_ADDR", &c.SBPublicAddr)
 	str("ABCH_MSNP_URL_PASSPORT", &c.MSNPURLPassport)
 	str("ABCH_MSNP_URL_HOTMAIL", &c.MSNPURLHotmail)
 	str("ABCH_MSNP_URL_PROFILE", &c.MSNPURLProfile)

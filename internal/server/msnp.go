@@ -13,6 +13,7 @@ import (
 	"github.com/abch-im/abch/internal/config"
 	"github.com/abch-im/abch/nsclient"
 	"github.com/abch-im/abch/services/ns"
+	"github.com/abch-im/abch/services/sb"
 )
 
 // NS is a running Notification Server with its NATS connection.
@@ -20,7 +21,10 @@ type NS struct {
 	*ns.Server
 	// Addr is the bound MSNP address.
 	Addr string
-	nc   *nats.Conn
+	// SB is the switchboard beside it (sb.go); SBAddr its bound address.
+	SB     *sb.Server
+	SBAddr string
+	nc     *nats.Conn
 }
 
 // StartNS runs a Notification Server on cfg.MSNPAddr paired with the NS API
@@ -38,24 +42,32 @@ func StartNS(cfg config.Config, apiURL, natsURL string, log *slog.Logger) (*NS, 
 			redirect = append(redirect, a)
 		}
 	}
+	api := nsclient.New(apiURL, cfg.NSKey)
+	sw, swAddr, err := startSB(cfg, api, nc, log)
+	if err != nil {
+		nc.Close()
+		return nil, err
+	}
 	srv := ns.New(ns.Config{
-		API: nsclient.New(apiURL, cfg.NSKey), NATS: nc, Log: log.With("area", "ns"), Redirect: redirect,
+		API: api, NATS: nc, Log: log.With("area", "ns"), Redirect: redirect, Switchboard: sw.PublicAddr(),
 		URLs: ns.URLs{Passport: cfg.MSNPURLPassport, Hotmail: cfg.MSNPURLHotmail, Profile: cfg.MSNPURLProfile,
 			Mobile: cfg.MSNPURLMobile, Chat: cfg.MSNPURLChat},
 	})
 	addr, err := srv.ListenAndServe(cfg.MSNPAddr)
 	if err != nil {
 		_ = srv.Shutdown(context.Background())
+		_ = sw.Shutdown(context.Background())
 		nc.Close()
 		return nil, fmt.Errorf("ns: listen %s: %w", cfg.MSNPAddr, err)
 	}
-	return &NS{Server: srv, Addr: addr.String(), nc: nc}, nil
+	return &NS{Server: srv, Addr: addr.String(), SB: sw, SBAddr: swAddr, nc: nc}, nil
 }
 
 // Close sends OUT SSD to every session, waits for them to drain (until ctx
 // ends) and closes the NATS connection.
 func (n *NS) Close(ctx context.Context) error {
 	err := n.Shutdown(ctx)
+	_ = n.SB.Shutdown(ctx)
 	n.nc.Close()
 	return err
 }

@@ -56,7 +56,8 @@ var commands = map[string]func(*session, msnp.Command) bool{
 	"UUX": (*session).cmdUUX,
 	"URL": (*session).cmdURL,
 	"QRY": (*session).cmdQRY,
-	"XFR": (*session).cmdXFR,
+	"XFR": (*session).cmdXFR, // sb.go
+	"IMS": (*session).cmdIMS, // sb.go
 }
 
 // cmdADL answers "ADL trid OK" (PROTOCOL.md §4.2: pidgin only finishes
@@ -205,17 +206,4 @@ func (ss *session) cmdPRP(c msnp.Command) bool {
 	ss.line("PRP", trid, "MFN", value)
 	ss.srv.setPresence(ss.u, func(p *presence) { p.Name = name })
 	return true
-}
-
-// cmdXFR: "XFR trid SB" asks for a switchboard, which abch does not run
-// yet; it is answered 280 ("Switchboard failed", which pidgin's error.c
-// logs without a dialog). XFR NS from a client is a syntax error.
-func (ss *session) cmdXFR(c msnp.Command) bool {
-	if c.Arg(1) != "SB" {
-		return ss.fail(msnp.ErrSyntax, c.TrID())
-	}
-	if p := ss.u.snapshot(); !p.visible() {
-		return ss.fail(msnp.ErrNotAllowedOffline, c.TrID())
-	}
-	return ss.fail(msnp.ErrSwitchboardFailed, c.TrID())
 }

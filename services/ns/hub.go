@@ -145,6 +145,10 @@ func (s *Server) route(m *nats.Msg) {
 	if err != nil {
 		return
 	}
+	if !event && m.Reply != "" {
+		s.onSBRequest(m, cid) // a switchboard's request (sb.go)
+		return
+	}
 	u := s.local(cid)
 	if u == nil {
 		return

@@ -51,6 +51,9 @@ type Config struct {
 	ChallengeAfter time.Duration
 	// APITimeout bounds each NS API call.
 	APITimeout time.Duration
+	// Switchboard is the switchboard address XFR SB answers name
+	// (ABCH_SB_PUBLIC_ADDR); "" answers XFR SB with 280 (sb.go).
+	Switchboard string
 }
 
 func (c *Config) defaults() {

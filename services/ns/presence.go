@@ -68,6 +68,7 @@ func (s *Server) signOut(u *user, ss *session) {
 	}
 	s.mu.Unlock()
 	s.unsubscribe(u)
+	s.sbSignedOut(u) // sb.go
 	u.mu.Lock()
 	was := u.pres
 	u.dead = true

@@ -3,6 +3,7 @@ package ns
 import (
 	"strings"
 	"sync"
+	"sync/atomic"
 
 	"github.com/nats-io/nats.go"
 
@@ -50,6 +51,8 @@ type user struct {
 	puid  uint64
 	since int64 // sign-in time (unix ns): a kick only ends older sessions
 	subs  []*nats.Subscription
+	// imsOff: "IMS OFF" — no RNG, no XFR SB (sb.go).
+	imsOff atomic.Bool
 
 	mu       sync.Mutex
 	pres     presence
