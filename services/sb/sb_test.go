@@ -56,7 +56,7 @@ func (e *env) signIn(addr string, a *models.Account, fl ...*models.Account) *per
 	return &person{e: e, a: a, ns: m}
 }
 
-var xfrRE = regexp.MustCompile(`^XFR (\d+) SB (\S+) CKI (\S+) U messenger\.msn\.com$`)
+var xfrRE = regexp.MustCompile(`^XFR (\d+) SB (\S+) CKI (\S+) U messenger\.msn\.com(?: 1)?$`)
 
 // xfr asks p's NS for a switchboard and returns its address and cookie.
 func (p *person) xfr(t *testing.T) (string, string) {
@@ -594,5 +594,48 @@ func TestRingAcrossNS(t *testing.T) {
 		sa.expect("ACK " + trid)
 		pb.ns.send("OUT")
 		sa.expect("BYE bob@example.com")
+	})
+}
+
+// TestMSNP15 checks what changes for an MSNP15 client (pidgin 2.10.1):
+// the direct-connect flag after XFR SB and RNG, and error lines without
+// the trailing 0, while an MSNP13 participant keeps its forms.
+func TestMSNP15(t *testing.T) {
+	testenv.ForEachDB(t, func(t *testing.T, cfg config.Config) {
+		e := &env{t: t, s: testenv.StartServer(t, cfg)}
+		alice := e.account("alice@example.com", "Alice")
+		bob := e.account("bob@example.com", "Bob")
+		e.friends(alice, bob)
+		m := dial(t, e.s.MSNPAddr)
+		m.login15(e, alice)
+		m.online("NLN", bob)
+		pa := &person{e: e, a: alice, ns: m}
+		pb := e.signIn(e.s.MSNPAddr, bob, alice)
+		m2 := dial(t, e.s.MSNPAddr)
+		carol := e.account("carol@example.com", "Carol")
+		e.friends(carol, alice)
+		m2.login15(e, carol)
+		m2.online("NLN", alice)
+		pc := &person{e: e, a: carol, ns: m2}
+
+		pa.ns.send("XFR 20 SB")
+		line, _ := pa.ns.waitFor("XFR 20 ", soon)
+		if f := strings.Fields(line); len(f) != 9 || f[3] != e.s.NS.SBAddr || f[6] != "U" || f[7] != "messenger.msn.com" || f[8] != "1" {
+			t.Fatalf("MSNP15 XFR %q", line)
+		}
+		sa := pa.open(t)
+		sa.send("CAL 2 nobody@example.com")
+		sa.expect("217 2")
+		call(t, sa, pb)
+		if r := pb.rang(t); r.from != alice.Email {
+			t.Fatalf("RNG %+v", r)
+		}
+		trid := sa.next()
+		sa.send("CAL " + trid + " " + carol.Email)
+		sa.waitFor("CAL "+trid+" RINGING ", soon)
+		line, _ = pc.ns.waitFor("RNG ", soon)
+		if !strings.HasSuffix(line, " alice@example.com Alice U messenger.hotmail.com 1") {
+			t.Fatalf("MSNP15 RNG %q", line)
+		}
 	})
 }
