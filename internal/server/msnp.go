@@ -6,7 +6,9 @@ import (
 	"encoding/hex"
 	"fmt"
 	"log/slog"
+	"net/http"
 	"strings"
+	"time"
 
 	"github.com/nats-io/nats.go"
 
@@ -38,8 +40,13 @@ func StartNS(cfg config.Config, apiURL, natsURL string, log *slog.Logger) (*NS, 
 			redirect = append(redirect, a)
 		}
 	}
+	api := nsclient.New(apiURL, cfg.NSKey)
+	// Sign-ins call the API several times at once: keep connections for
+	// them (the default transport keeps 2 per host and churns the rest).
+	api.HTTP = &http.Client{Timeout: 10 * time.Second, Transport: &http.Transport{
+		Proxy: http.ProxyFromEnvironment, MaxIdleConns: 512, MaxIdleConnsPerHost: 256, IdleConnTimeout: 90 * time.Second}}
 	srv := ns.New(ns.Config{
-		API: nsclient.New(apiURL, cfg.NSKey), NATS: nc, Log: log.With("area", "ns"), Redirect: redirect,
+		API: api, NATS: nc, Log: log.With("area", "ns"), Redirect: redirect,
 		URLs: ns.URLs{Passport: cfg.MSNPURLPassport, Hotmail: cfg.MSNPURLHotmail, Profile: cfg.MSNPURLProfile,
 			Mobile: cfg.MSNPURLMobile, Chat: cfg.MSNPURLChat},
 	})
