@@ -136,10 +136,16 @@ func runNSBench(ctx context.Context, a *app, o *nsBenchOpts) error {
 	before := b.serverMemory(ctx)
 	fmt.Fprintf(out, "server before sign-in: %s\n", before)
 	defer b.closeAll()
+	// Sessions signed in early are pinged while the rest sign in.
+	go b.pinger(ctx)
+	cpu0 := procCPU(o.serverPID)
 	if err := b.signInAll(ctx); err != nil {
 		return err
 	}
-	go b.pinger(ctx)
+	if cpu := procCPU(o.serverPID) - cpu0; cpu > 0 {
+		fmt.Fprintf(out, "server CPU during the sign-ins: %s (%s per sign-in; the database's is not counted)\n",
+			cpu.Round(10*time.Millisecond), (cpu / time.Duration(max(b.online(), 1))).Round(time.Microsecond))
+	}
 	select {
 	case <-time.After(o.settle):
 	case <-ctx.Done():
@@ -157,8 +163,13 @@ func runNSBench(ctx context.Context, a *app, o *nsBenchOpts) error {
 		return fmt.Errorf("%d of %d sessions are not online (first error: %v)", len(b.sess)-online, len(b.sess), b.firstErr())
 	}
 	if o.changes > 0 {
+		cpu0 := procCPU(o.serverPID)
 		if err := b.fanOut(ctx); err != nil {
 			return err
+		}
+		if cpu := procCPU(o.serverPID) - cpu0; cpu > 0 {
+			fmt.Fprintf(out, "server CPU during the status changes: %s (%s per change)\n",
+				cpu.Round(10*time.Millisecond), (cpu / time.Duration(o.changes)).Round(time.Microsecond))
 		}
 	}
 	if n := b.online(); n < online {
@@ -297,7 +308,8 @@ type nsSession struct {
 	trid         int
 	online       atomic.Bool
 	signInTook   time.Duration
-	status       string // last CHG status (fan-out driver only)
+	steps        [len(nsSteps)]time.Duration // each sign-in command's answer time
+	status       string                      // last CHG status (fan-out driver only)
 	wmu          sync.Mutex
 	signInFailed bool
 }
@@ -398,11 +410,26 @@ func (b *nsBench) signInAll(ctx context.Context) error {
 	fmt.Fprintf(b.out, "sign-ins: %d ok, %d failed in %s: %.0f sign-ins/s\n", len(lat), failed.Load(), took.Round(time.Millisecond), float64(len(lat))/took.Seconds())
 	fmt.Fprintf(b.out, "sign-in latency (connect to the answer of the last sign-in command): p50 %s  p90 %s  p99 %s  max %s\n",
 		pctl(lat, 0.50), pctl(lat, 0.90), pctl(lat, 0.99), pctl(lat, 1))
+	fmt.Fprintf(b.out, "answer time of each sign-in command, p50 / p99:")
+	for k, name := range nsSteps {
+		var d []time.Duration
+		for _, s := range b.sess {
+			if !s.signInFailed && s.signInTook > 0 {
+				d = append(d, s.steps[k])
+			}
+		}
+		sortDurations(d)
+		fmt.Fprintf(b.out, " %s %s / %s;", name, pctl(d, 0.5), pctl(d, 0.99))
+	}
+	fmt.Fprintln(b.out)
 	if len(lat) == 0 {
 		return fmt.Errorf("no session signed in (first error: %v)", b.firstErr())
 	}
 	return ctx.Err()
 }
+
+// nsSteps name the sign-in commands whose answer times are reported.
+var nsSteps = [...]string{"VER", "CVR", "USR I", "USR S", "BLP", "ADL", "PRP", "CHG", "UUX", "BLP"}
 
 // nsClientVersion is the CVR pidgin 2.4.3 sends (capture pidgin-2.4.3-msnp13-login).
 const nsClientVersion = "0x0804 winnt 5.1 i386 MSNMSGR 8.0.0792 msmsgs "
@@ -426,11 +453,16 @@ func (s *nsSession) signIn() error {
 	s.conn = c
 	s.r = bufio.NewReaderSize(c, 512)
 	_ = c.SetDeadline(time.Now().Add(60 * time.Second))
+	k := 0
 	step := func(line, want string) error {
+		t0 := time.Now()
 		if _, err := io.WriteString(c, line); err != nil {
 			return err
 		}
-		return s.await(want)
+		err := s.await(want)
+		s.steps[k] = time.Since(t0)
+		k++
+		return err
 	}
 	if err := step("VER 1 MSNP14 MSNP13 CVR0\r\n", "VER 1 MSNP13"); err != nil {
 		return err
@@ -799,6 +831,27 @@ func procMemory(pid int) (rss, hwm int64, err error) {
 		return 0, 0, errors.New("no VmRSS")
 	}
 	return rss, hwm, nil
+}
+
+// procCPU is the user+system CPU time pid has used (0 when unknown).
+func procCPU(pid int) time.Duration {
+	if pid <= 0 {
+		return 0
+	}
+	data, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/stat")
+	if err != nil {
+		return 0
+	}
+	// Fields after the parenthesised command name: state is field 3,
+	// utime 14 and stime 15 (proc(5)), in clock ticks of 1/100 s.
+	rest := data[bytes.LastIndexByte(data, ')')+1:]
+	f := strings.Fields(string(rest))
+	if len(f) < 13 {
+		return 0
+	}
+	ut, _ := strconv.ParseInt(f[11], 10, 64)
+	st, _ := strconv.ParseInt(f[12], 10, 64)
+	return time.Duration(ut+st) * 10 * time.Millisecond
 }
 
 // scrapeMetrics reads the named gauges from a Prometheus text page.

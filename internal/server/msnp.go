@@ -6,7 +6,9 @@ import (
 	"encoding/hex"
 	"fmt"
 	"log/slog"
+	"net/http"
 	"strings"
+	"time"
 
 	"github.com/nats-io/nats.go"
 
@@ -43,6 +45,10 @@ func StartNS(cfg config.Config, apiURL, natsURL string, log *slog.Logger) (*NS, 
 		}
 	}
 	api := nsclient.New(apiURL, cfg.NSKey)
+	// Sign-ins call the API several times at once: keep connections for
+	// them (the default transport keeps 2 per host and churns the rest).
+	api.HTTP = &http.Client{Timeout: 10 * time.Second, Transport: &http.Transport{
+		Proxy: http.ProxyFromEnvironment, MaxIdleConns: 512, MaxIdleConnsPerHost: 256, IdleConnTimeout: 90 * time.Second}}
 	sw, swAddr, err := startSB(cfg, api, nc, log)
 	if err != nil {
 		nc.Close()

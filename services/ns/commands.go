@@ -109,7 +109,7 @@ func (s *Server) probeByEmail(u *user, cs []contact) {
 	}
 	s.probe(u, known, false)
 	if len(unknown) > 0 {
-		u.enqueue(func() { s.refreshLists(u) })
+		u.enqueue(func() { s.refresh(u) })
 	}
 }
 

@@ -148,24 +148,23 @@ func (ss *session) usrTicket(trid, ticket, answer string) bool {
 
 // signInData is what the NS API gives at sign-in (PROTOCOL.md §8 B3–B9).
 type signInData struct {
-	profile  *nsclient.Profile
-	mail     json.RawMessage
-	lists    *nsclient.Lists
-	watchers *nsclient.Watchers
+	profile *nsclient.Profile
+	mail    json.RawMessage
+	lists   *nsclient.Lists
 }
 
-// load reads the profile, mail data, lists and watchers in parallel.
+// load reads the profile (BLP included), mail data and lists in parallel;
+// the lists give both the FL and the watchers (watchersOf).
 func (s *Server) load(email string) (signInData, error) {
 	ctx, cancel := s.apiCtx()
 	defer cancel()
 	var d signInData
-	var errs [4]error
+	var errs [3]error
 	var wg sync.WaitGroup
-	wg.Add(4)
+	wg.Add(3)
 	go func() { defer wg.Done(); d.profile, errs[0] = s.cfg.API.Profile(ctx, email) }()
 	go func() { defer wg.Done(); d.mail, errs[1] = s.cfg.API.MailData(ctx, email) }()
 	go func() { defer wg.Done(); d.lists, errs[2] = s.cfg.API.Lists(ctx, email) }()
-	go func() { defer wg.Done(); d.watchers, errs[3] = s.cfg.API.Watchers(ctx, email) }()
 	wg.Wait()
 	return d, errors.Join(errs[:]...)
 }
@@ -190,8 +189,9 @@ func (ss *session) signIn(trid string, info *nsclient.SignInInfo) error {
 	}
 	u.mu.Lock()
 	u.pres.Name = d.profile.DisplayName
+	u.blp = d.profile.BLP
 	u.fl = flOf(d.lists)
-	u.watchers = watchersOf(d.watchers)
+	u.watchers = watchersOf(d.lists, u.blp)
 	u.mu.Unlock()
 	ss.u = u
 	ss.line("USR", trid, "OK", u.email, "1", "0")

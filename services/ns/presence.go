@@ -102,10 +102,15 @@ func (s *Server) onEvent(u *user, ev nsclient.Event) {
 		}
 	}
 	switch ev.Type {
-	case "reverse.added", "reverse.removed", "membership.changed", "privacy.changed":
-		s.refreshWatchers(u)
-	case "addressbook.changed":
-		s.refreshLists(u)
+	case "privacy.changed":
+		if blp := ev.Data["blp"]; blp == "AL" || blp == "BL" {
+			u.mu.Lock()
+			u.blp = blp
+			u.mu.Unlock()
+		}
+		s.refresh(u)
+	case "reverse.added", "reverse.removed", "membership.changed", "addressbook.changed":
+		s.refresh(u)
 	case "profile.changed":
 		if name := ev.Recipient.DisplayName; name != "" && name != u.snapshot().Name {
 			s.setPresence(u, func(p *presence) { p.Name = name })
@@ -113,26 +118,44 @@ func (s *Server) onEvent(u *user, ev nsclient.Event) {
 	}
 }
 
-// refreshWatchers re-reads who may see u and sends NLN to watchers who
-// now may and FLN to those who no longer may (PROTOCOL.md §5.4: block →
-// FLN, unblock/allow → NLN, BLP re-evaluates everyone).
-func (s *Server) refreshWatchers(u *user) {
+// refresh re-reads u's lists. Watchers who now may see u get its NLN (and
+// UBX), those who no longer may get FLN (PROTOCOL.md §5.4: block → FLN,
+// unblock/allow → NLN, BLP re-evaluates everyone); contacts new on u's FL
+// are asked for their presence (an FL add of an online, visible contact
+// shows it).
+func (s *Server) refresh(u *user) {
 	ctx, cancel := s.apiCtx()
-	ws, err := s.cfg.API.Watchers(ctx, u.email)
+	l, err := s.cfg.API.Lists(ctx, u.email)
 	cancel()
 	if err != nil {
-		s.cfg.Log.Warn("ns: watchers", "email", u.email, "error", err)
+		s.cfg.Log.Warn("ns: lists", "email", u.email, "error", err)
 		return
 	}
-	next := watchersOf(ws)
+	fl := flOf(l)
+	var added []contact
 	u.mu.Lock()
+	next := watchersOf(l, u.blp)
 	prev := u.watchers
 	u.watchers = next
+	for key, c := range fl {
+		if old, had := u.fl[key]; !had || old.cid == 0 {
+			added = append(added, c)
+		}
+	}
+	u.fl = fl
+	started := u.ilnTrID != ""
 	p := u.pres
 	u.mu.Unlock()
-	if !p.visible() {
-		return
+	if p.visible() {
+		s.showChanges(u, p, prev, next)
 	}
+	if started && len(added) > 0 {
+		s.probe(u, added, false)
+	}
+}
+
+// showChanges sends u's presence to watchers whose view of u changed.
+func (s *Server) showChanges(u *user, p presence, prev, next map[string]watcher) {
 	var on, off []byte
 	for key, w := range next {
 		was := prev[key].canSee
@@ -147,31 +170,5 @@ func (s *Server) refreshWatchers(u *user) {
 		if _, still := next[key]; !still && w.canSee {
 			s.deliver(w.cid, presenceMsg(u, presence{}, false, false), &off)
 		}
-	}
-}
-
-// refreshLists re-reads u's FL; contacts new on it are asked for their
-// presence (an FL add of an online, visible contact shows it, §5.4).
-func (s *Server) refreshLists(u *user) {
-	ctx, cancel := s.apiCtx()
-	l, err := s.cfg.API.Lists(ctx, u.email)
-	cancel()
-	if err != nil {
-		s.cfg.Log.Warn("ns: lists", "email", u.email, "error", err)
-		return
-	}
-	next := flOf(l)
-	var added []contact
-	u.mu.Lock()
-	for key, c := range next {
-		if old, had := u.fl[key]; !had || old.cid == 0 {
-			added = append(added, c)
-		}
-	}
-	u.fl = next
-	started := u.ilnTrID != ""
-	u.mu.Unlock()
-	if started && len(added) > 0 {
-		s.probe(u, added, false)
 	}
 }

@@ -59,6 +59,7 @@ type user struct {
 	ilnTrID  string             // trid of the first CHG: ILN answers carry it
 	fl       map[string]contact // lower-cased email → FL contact
 	watchers map[string]watcher // lower-cased email → watcher
+	blp      string             // "AL" or "BL"
 	dead     bool
 
 	// The event worker: jobs run one at a time, in order, off the
@@ -79,11 +80,19 @@ func flOf(l *nsclient.Lists) map[string]contact {
 	return fl
 }
 
-// watchersOf turns the NS API watchers answer into the watcher set.
-func watchersOf(w *nsclient.Watchers) map[string]watcher {
-	m := make(map[string]watcher, len(w.Watchers))
-	for _, x := range w.Watchers {
-		m[strings.ToLower(x.Email)] = watcher{cid: x.CID, canSee: x.CanSee}
+// watchersOf derives who may see the account from its own lists: the
+// accounts on its Reverse list (RL: they have it on their FL, DESIGN.md
+// "Model rules"), each visible unless on BL, and only if on AL when BLP is
+// BL (PROTOCOL.md §5.4, the rule of the NS API's /watchers can_see). One
+// /lists read serves both the FL and the watchers.
+func watchersOf(l *nsclient.Lists, blp string) map[string]watcher {
+	m := make(map[string]watcher)
+	for _, c := range l.Contacts {
+		if c.Lists&nsclient.RL == 0 || c.CID == 0 {
+			continue
+		}
+		can := c.Lists&nsclient.BL == 0 && (c.Lists&nsclient.AL != 0 || blp != "BL")
+		m[strings.ToLower(c.Email)] = watcher{cid: c.CID, canSee: can}
 	}
 	return m
 }
