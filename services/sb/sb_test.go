@@ -18,6 +18,7 @@ import (
 	"github.com/abch-im/abch/models"
 	"github.com/abch-im/abch/nsclient"
 	"github.com/abch-im/abch/services/ns"
+	"github.com/abch-im/abch/services/sb"
 )
 
 const soon = 5 * time.Second
@@ -637,5 +638,70 @@ func TestMSNP15(t *testing.T) {
 		if !strings.HasSuffix(line, " alice@example.com Alice U messenger.hotmail.com 1") {
 			t.Fatalf("MSNP15 RNG %q", line)
 		}
+	})
+}
+
+// TestIdleAndSecondSwitchboard runs a second switchboard process-alike
+// (own NATS connection, short idle timeout) beside abch's: a cookie made
+// for one switchboard is refused by the other, and an idle participant is
+// ended with "BYE email 1" to the others.
+func TestIdleAndSecondSwitchboard(t *testing.T) {
+	testenv.ForEachDB(t, func(t *testing.T, cfg config.Config) {
+		e := &env{t: t, s: testenv.StartServer(t, cfg)}
+		alice := e.account("alice@example.com", "Alice")
+		bob := e.account("bob@example.com", "Bob")
+		e.friends(alice, bob)
+		nc, err := nats.Connect(e.s.NATSURL)
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(nc.Close)
+		sw, err := sb.New(sb.Config{API: nsclient.New("http://"+e.s.NSAddr, cfg.NSKey), NATS: nc,
+			IdleTimeout: 500 * time.Millisecond, Log: testenv.Logger(t)})
+		if err != nil {
+			t.Fatal(err)
+		}
+		bound, err := sw.ListenAndServe("127.0.0.1:0")
+		if err != nil {
+			t.Fatal(err)
+		}
+		addr := bound.String()
+		t.Cleanup(func() {
+			ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+			defer cancel()
+			_ = sw.Shutdown(ctx)
+		})
+		pa := e.signIn(e.s.MSNPAddr, alice, bob)
+		pb := e.signIn(e.s.MSNPAddr, bob, alice)
+
+		t.Run("a cookie for the other switchboard is refused", func(t *testing.T) {
+			on(t, pa.ns)
+			_, ck := pa.xfr(t)
+			c := dial(t, addr)
+			c.send("USR 1 alice@example.com " + ck)
+			c.expect("911 1 0")
+			c.closed(soon)
+		})
+		t.Run("an idle participant gets BYE with the idle flag to the others", func(t *testing.T) {
+			on(t, pa.ns, pb.ns)
+			sa := dial(t, addr)
+			sa.send("USR 1 alice@example.com " + cookie(cfg.NSKey, addr, alice.Email, alice.CID, time.Now().Add(time.Minute), "00000000000000aa"))
+			sa.expect("USR 1 OK alice@example.com Alice")
+			sa.trid = 1
+			sessid := call(t, sa, pb)
+			r := pb.rang(t)
+			if r.addr != addr || r.sessid != sessid {
+				t.Fatalf("RNG %+v", r)
+			}
+			bobSB, _ := pb.answer(t, r)
+			sa.expect("JOI bob@example.com Bob 1073741856")
+			// Alice keeps talking; Bob says nothing and is ended.
+			for i := 0; i < 4; i++ {
+				time.Sleep(200 * time.Millisecond)
+				sa.sendPayload("MSG "+sa.next()+" U", textMsg)
+			}
+			sa.waitFor("BYE bob@example.com 1", soon)
+			bobSB.closed(soon)
+		})
 	})
 }
