@@ -69,12 +69,20 @@ func (c *conn) run() {
 	}()
 	go c.writer()
 	rd := msnp.NewReader(c.nc, limits)
+	var armed time.Time // when the read deadline was last moved
+	authed := false
 	for {
+		// Moving the deadline costs a timer update: while messages flow,
+		// do it when a quarter of the timeout (at most a second) has gone.
 		limit := c.srv.cfg.LoginTimeout
 		if c.me.Load() != nil {
 			limit = c.srv.cfg.IdleTimeout
 		}
-		_ = c.nc.SetReadDeadline(time.Now().Add(limit))
+		if now := time.Now(); now.Sub(armed) > min(limit/4, time.Second) || authed != (c.me.Load() != nil) {
+			authed = c.me.Load() != nil
+			_ = c.nc.SetReadDeadline(now.Add(limit))
+			armed = now
+		}
 		cmd, err := rd.Read()
 		if err != nil {
 			var pe *msnp.Error
