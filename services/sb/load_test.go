@@ -8,12 +8,20 @@ import (
 	"strings"
 	"sync"
 	"sync/atomic"
+	"syscall"
 	"testing"
 	"time"
 
 	"github.com/abch-im/abch/internal/testenv"
 	"github.com/abch-im/abch/models"
 )
+
+// cpuTime is the CPU time (user and system) this process has used.
+func cpuTime() time.Duration {
+	var ru syscall.Rusage
+	_ = syscall.Getrusage(syscall.RUSAGE_SELF, &ru)
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
+}
 
 // envInt reads a positive integer setting of the load test.
 func envInt(name string, def int) int {
@@ -87,6 +95,7 @@ func TestRelayLoad(t *testing.T) {
 	const head = "MIME-Version: 1.0\r\nContent-Type: text/plain; charset=UTF-8\r\nX-MMS-IM-Format: FN=Arial; EF=; CO=0; CS=0; PF=0\r\n\r\n"
 	var sent, got atomic.Int64
 	lat := make([][]time.Duration, convs)
+	cpu0 := cpuTime()
 	base := time.Now()
 	stop := base.Add(time.Duration(seconds) * time.Second)
 	for i := 0; i < convs; i++ {
@@ -133,6 +142,7 @@ func TestRelayLoad(t *testing.T) {
 		}(i)
 	}
 	wg.Wait()
+	cpu := cpuTime() - cpu0
 	elapsed := time.Duration(seconds) * time.Second
 	var all []time.Duration
 	for _, l := range lat {
@@ -148,6 +158,11 @@ func TestRelayLoad(t *testing.T) {
 	t.Logf("%d conversations, %d sent, %d relayed in %s: %.0f messages/s; relay latency p50 %s p90 %s p99 %s max %s",
 		convs, sent.Load(), got.Load(), elapsed, float64(got.Load())/elapsed.Seconds(),
 		pct(0.5), pct(0.9), pct(0.99), pct(1))
+	if n := got.Load(); n > 0 {
+		per := cpu / time.Duration(n)
+		t.Logf("CPU (switchboard and load generator in this process): %s, %s per relayed message: one idle core would relay about %.0f messages/s with its generator",
+			cpu.Round(time.Millisecond), per, float64(time.Second)/float64(per))
+	}
 	if got.Load() < sent.Load() {
 		t.Errorf("%d of %d messages not relayed", sent.Load()-got.Load(), sent.Load())
 	}
