@@ -66,11 +66,12 @@ type user struct {
 	ready   bool // sign-in finished: jobs may run
 }
 
-// flOf turns NS API lists into the FL set.
+// flOf turns NS API lists into the FL set: the contacts that are
+// accounts (only they have presence).
 func flOf(l *nsclient.Lists) map[string]contact {
-	fl := make(map[string]contact, len(l.Contacts))
+	fl := make(map[string]contact)
 	for _, c := range l.Contacts {
-		if c.Lists&nsclient.FL != 0 {
+		if c.Lists&nsclient.FL != 0 && c.CID != 0 {
 			fl[strings.ToLower(c.Email)] = contact{email: c.Email, cid: c.CID, network: c.Network}
 		}
 	}
