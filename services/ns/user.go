@@ -58,6 +58,7 @@ type user struct {
 	watchers map[string]watcher // lower-cased email → watcher
 	blp      string             // "AL" or "BL"
 	dead     bool
+	replaced bool // the account signed in again: no FLN at sign-out
 
 	// The event worker: jobs run one at a time, in order, off the
 	// dispatcher (they may call the NS API).
