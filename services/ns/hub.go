@@ -193,6 +193,11 @@ func (s *Server) receive(t *user, m *hubMsg) {
 // kick ends t's session because the account signed in again: "OUT OTH"
 // (msnp8-miscellaneous seed: another client signed in with this address).
 func (s *Server) kick(t *user) {
+	// The new session owns the presence now: this one's sign-out must not
+	// send watchers an FLN that could arrive after the new session's NLN.
+	t.mu.Lock()
+	t.replaced = true
+	t.mu.Unlock()
 	t.ss.out("OUT OTH\r\n")
 	t.ss.queueClose()
 }

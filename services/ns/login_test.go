@@ -195,3 +195,17 @@ func TestLoginFailures(t *testing.T) {
 		})
 	})
 }
+
+// TestServeWithoutNSKey: with ABCH_NS_KEY empty, abch serve gives its
+// in-process NS a generated key, and clients can sign in.
+func TestServeWithoutNSKey(t *testing.T) {
+	cfg := testenv.Config(t, testenv.Databases(t)[0])
+	cfg.NSKey = ""
+	e := &env{t: t, s: testenv.StartServer(t, cfg)}
+	if e.s.Config.NSKey == "" {
+		t.Fatalf("no in-process key was generated")
+	}
+	m := dial(t, e.s.MSNPAddr)
+	m.login13(e, e.account("alice@example.com", "Alice"))
+	m.online("NLN")
+}

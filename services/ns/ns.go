@@ -44,9 +44,9 @@ type Config struct {
 	IdleTimeout time.Duration
 	// WriteTimeout bounds one write to a client socket.
 	WriteTimeout time.Duration
-	// QueueLen is the outbound queue of a session, in writes; a client
-	// that does not read is disconnected when it overflows.
-	QueueLen int
+	// QueueBytes bounds the bytes waiting for one client; a client that
+	// does not read is disconnected when more wait (default 256 KiB).
+	QueueBytes int
 	// ChallengeAfter sends a CHL challenge that long after sign-in (0: never).
 	ChallengeAfter time.Duration
 	// APITimeout bounds each NS API call.
@@ -69,8 +69,8 @@ func (c *Config) defaults() {
 	if c.WriteTimeout <= 0 {
 		c.WriteTimeout = 30 * time.Second
 	}
-	if c.QueueLen <= 0 {
-		c.QueueLen = 256
+	if c.QueueBytes <= 0 {
+		c.QueueBytes = 256 << 10
 	}
 	if c.APITimeout <= 0 {
 		c.APITimeout = 10 * time.Second

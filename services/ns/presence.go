@@ -70,25 +70,27 @@ func (s *Server) signOut(u *user, ss *session) {
 	s.unsubscribe(u)
 	s.sbSignedOut(u) // sb.go
 	u.mu.Lock()
-	was := u.pres
+	was, replaced := u.pres, u.replaced
 	u.dead = true
 	u.jobs = nil
 	u.mu.Unlock()
-	if was.visible() {
+	if was.visible() && !replaced {
 		s.fanOut(u, presenceMsg(u, presence{}, false, false))
 	}
 }
 
 // setPresence changes u's presence with f and tells watchers what changed:
 // NLN when visible (with UBX when u just appeared), FLN when u became
-// invisible (HDN).
+// invisible (HDN). A first CHG to HDN sends FLN too: a session this one
+// replaced (OUT OTH) may have left watchers seeing the account online.
 func (s *Server) setPresence(u *user, f func(p *presence)) {
 	u.mu.Lock()
 	before := u.pres.visible()
+	first := u.pres.Status == ""
 	f(&u.pres)
 	p := u.pres
 	u.mu.Unlock()
-	if p.visible() || before {
+	if p.visible() || before || (first && p.Status != "") {
 		s.fanOut(u, presenceMsg(u, p, false, !before))
 	}
 }

@@ -126,15 +126,25 @@ func TestOneSessionPerAccount(t *testing.T) {
 	testenv.ForEachDB(t, func(t *testing.T, cfg config.Config) {
 		e := &env{t: t, s: testenv.StartServer(t, cfg)}
 		alice := e.account("alice@example.com", "Alice")
+		bob := e.account("bob@example.com", "Bob")
+		e.friends(alice, bob)
+		b := dial(t, e.s.MSNPAddr)
+		b.login13(e, bob)
+		b.online("NLN", alice)
 		first := dial(t, e.s.MSNPAddr)
 		first.login13(e, alice)
-		first.online("NLN")
+		first.online("NLN", bob)
+		b.waitFor("NLN NLN alice@example.com", soon)
 		second := dial(t, e.s.MSNPAddr)
 		second.login13(e, alice)
 		first.waitFor("OUT OTH", soon)
 		first.closed(soon)
-		second.online("NLN")
+		second.online("BSY", bob)
 		second.send("PNG")
 		second.waitFor("QNG 60", soon)
+		t.Run("watchers see the new session, not the old one's sign-out", func(t *testing.T) {
+			b.waitFor("NLN BSY alice@example.com", soon)
+			b.quiet("FLN alice@example.com", 500*time.Millisecond)
+		})
 	})
 }

@@ -63,7 +63,7 @@ func signedIn(t *testing.T, e *env, addr, email string) *msn {
 func TestBadInput(t *testing.T) {
 	testenv.ForEachDB(t, func(t *testing.T, cfg config.Config) {
 		e := &env{t: t, s: testenv.StartServer(t, cfg)}
-		_, addr := extraNS(t, e, ns.Config{LoginTimeout: 500 * time.Millisecond, QueueLen: 16, WriteTimeout: time.Second, ChallengeAfter: 200 * time.Millisecond}, "")
+		_, addr := extraNS(t, e, ns.Config{LoginTimeout: 500 * time.Millisecond, QueueBytes: 16 << 10, WriteTimeout: time.Second, ChallengeAfter: 200 * time.Millisecond}, "")
 		bystander := signedIn(t, e, addr, "by@example.com")
 		bystander.seenOrWait("CHL 0 ", soon)
 		n := 0

@@ -12,16 +12,23 @@ import (
 )
 
 // session is one client connection. One goroutine (run) reads and handles
-// commands; everything written goes through the bounded queue q to the
+// commands; everything written goes through the outbound queue to the
 // writer goroutine, so a slow client never blocks the reader, another
-// session or the event dispatcher: when q is full the client is cut off.
+// session or the event dispatcher: when more than Config.QueueBytes wait,
+// the client is cut off. The queue is a slice that holds nothing while
+// idle (no per-session buffer sized for the worst case).
 type session struct {
 	srv  *Server
 	conn net.Conn
 	id   uint64
-	q    chan []byte   // outbound writes; a nil entry means "close after this"
 	done chan struct{} // closed when the connection is closed
 	once sync.Once
+
+	qmu    sync.Mutex
+	qbufs  [][]byte      // queued writes, under qmu
+	qbytes int           // their size, under qmu
+	qclose bool          // close once the queue is written, under qmu
+	wake   chan struct{} // capacity 1: the writer has work
 
 	// Reader-goroutine state.
 	ver      int    // negotiated protocol (13, 15); 0 before VER
@@ -38,7 +45,7 @@ type session struct {
 func newSession(s *Server, c net.Conn) *session {
 	return &session{
 		srv: s, conn: c, id: s.seq.Add(1),
-		q: make(chan []byte, s.cfg.QueueLen), done: make(chan struct{}),
+		wake: make(chan struct{}, 1), done: make(chan struct{}),
 	}
 }
 
@@ -55,7 +62,7 @@ func (ss *session) run() {
 		}
 	}()
 	go ss.writer()
-	rd := msnp.NewReader(ss.conn, msnp.DefaultLimits)
+	rd := msnp.NewReader(ss.conn, readerLimits)
 	for {
 		limit := ss.srv.cfg.LoginTimeout
 		if ss.u != nil {
@@ -84,6 +91,11 @@ func (ss *session) run() {
 	}
 }
 
+// readerLimits keep the per-session line buffer at 4 KiB: the longest
+// client lines (USR SSO S with a compact ticket and its answer, PRP MFN
+// with a 387-byte name URL-encoded) stay well under it.
+var readerLimits = msnp.Limits{MaxLine: 4094, MaxPayload: msnp.DefaultLimits.MaxPayload}
+
 // finish signs the user out (FLN to watchers, NATS subscriptions dropped)
 // and waits briefly for queued writes before closing the socket.
 func (ss *session) finish() {
@@ -103,70 +115,72 @@ func (ss *session) finish() {
 	}
 }
 
-// writer writes queued bytes in batches (one writev per batch) until the
-// session ends.
+// writer writes what is queued (one writev per batch) until the session
+// ends.
 func (ss *session) writer() {
-	bufs := make(net.Buffers, 0, 16)
+	var spare [][]byte
 	for {
-		var b []byte
 		select {
-		case b = <-ss.q:
+		case <-ss.wake:
 		case <-ss.done:
 			return
 		}
-		var closing bool
-		bufs, closing = ss.batch(append(bufs[:0], b))
-		if len(bufs) > 0 {
+		for {
+			ss.qmu.Lock()
+			bufs, closing := ss.qbufs, ss.qclose
+			ss.qbufs, ss.qbytes = spare, 0
+			ss.qmu.Unlock()
+			spare = nil // the queue owns it now
+			if len(bufs) == 0 {
+				spare = bufs
+				if closing {
+					ss.kill()
+					return
+				}
+				break
+			}
 			_ = ss.conn.SetWriteDeadline(time.Now().Add(ss.srv.cfg.WriteTimeout))
-			if _, err := bufs.WriteTo(ss.conn); err != nil {
+			nb := net.Buffers(bufs)
+			if _, err := nb.WriteTo(ss.conn); err != nil {
 				ss.kill()
 				return
 			}
-		}
-		if closing {
-			ss.kill()
-			return
-		}
-	}
-}
-
-// batch takes what else is queued (up to 64 writes) and reports whether a
-// close marker was met; bufs holds the writes before it.
-func (ss *session) batch(first net.Buffers) (net.Buffers, bool) {
-	bufs := first
-	if bufs[0] == nil {
-		return bufs[:0], true
-	}
-	for len(bufs) < 64 {
-		select {
-		case b := <-ss.q:
-			if b == nil {
-				return bufs, true
+			clear(bufs)
+			if cap(bufs) <= 64 {
+				spare = bufs[:0] // reuse a small batch array; drop a big one
 			}
-			bufs = append(bufs, b)
-		default:
-			return bufs, false
 		}
 	}
-	return bufs, false
 }
 
-// send queues b for the client. A full queue means the client does not
-// read: it is disconnected (it never blocks the caller). It reports whether
-// b was queued.
+// send queues b for the client. A client whose queue holds more than
+// QueueBytes does not read: it is disconnected (the caller never waits).
+// It reports whether b was queued.
 func (ss *session) send(b []byte) bool {
 	select {
 	case <-ss.done:
 		return false
 	default:
 	}
-	select {
-	case ss.q <- b:
-		return true
-	default:
+	ss.qmu.Lock()
+	if ss.qbytes+len(b) > ss.srv.cfg.QueueBytes {
+		ss.qmu.Unlock()
 		ss.srv.cfg.Log.Warn("ns: outbound queue full, disconnecting", "email", ss.email)
 		ss.kill()
 		return false
+	}
+	ss.qbufs = append(ss.qbufs, b)
+	ss.qbytes += len(b)
+	ss.qmu.Unlock()
+	ss.poke()
+	return true
+}
+
+// poke wakes the writer.
+func (ss *session) poke() {
+	select {
+	case ss.wake <- struct{}{}:
+	default:
 	}
 }
 
@@ -195,14 +209,13 @@ func (ss *session) closeAfterFlush() {
 	ss.queueClose()
 }
 
-// queueClose queues the close marker (any goroutine).
+// queueClose closes the connection once everything queued is written
+// (any goroutine).
 func (ss *session) queueClose() {
-	select {
-	case ss.q <- nil:
-	case <-ss.done:
-	default:
-		ss.kill()
-	}
+	ss.qmu.Lock()
+	ss.qclose = true
+	ss.qmu.Unlock()
+	ss.poke()
 }
 
 // sessionName names the session across NS processes (kick messages).

@@ -61,6 +61,7 @@ type user struct {
 	watchers map[string]watcher // lower-cased email → watcher
 	blp      string             // "AL" or "BL"
 	dead     bool
+	replaced bool // the account signed in again: no FLN at sign-out
 
 	// The event worker: jobs run one at a time, in order, off the
 	// dispatcher (they may call the NS API).
@@ -69,11 +70,12 @@ type user struct {
 	ready   bool // sign-in finished: jobs may run
 }
 
-// flOf turns NS API lists into the FL set.
+// flOf turns NS API lists into the FL set: the contacts that are
+// accounts (only they have presence).
 func flOf(l *nsclient.Lists) map[string]contact {
-	fl := make(map[string]contact, len(l.Contacts))
+	fl := make(map[string]contact)
 	for _, c := range l.Contacts {
-		if c.Lists&nsclient.FL != 0 {
+		if c.Lists&nsclient.FL != 0 && c.CID != 0 {
 			fl[strings.ToLower(c.Email)] = contact{email: c.Email, cid: c.CID, network: c.Network}
 		}
 	}

@@ -86,9 +86,6 @@ func profilePayload(p *nsclient.Profile, peer net.Addr) []byte {
 	return []byte(b.String())
 }
 
-// appendLine is msnp.AppendLine into a new buffer.
-func appendLine(name string, args ...string) []byte { return msnp.AppendLine(nil, name, args...) }
-
 // URLs are the base addresses of the URL command's answers
 // (ABCH_MSNP_URL_* settings; msnp8-miscellaneous seed lists the services).
 type URLs struct {
