@@ -186,34 +186,6 @@ func (m *msn) waitFor(prefix string, within time.Duration) (string, string) {
 	}
 }
 
-// seenOrWait returns a line starting with prefix that was already read
-// (and skipped) or waits for one.
-func (m *msn) seenOrWait(prefix string, within time.Duration) string {
-	m.t.Helper()
-	for i, l := range m.log {
-		if strings.HasPrefix(l, prefix) {
-			m.log = append(m.log[:i:i], m.log[i+1:]...)
-			return l
-		}
-	}
-	line, _ := m.waitFor(prefix, within)
-	return line
-}
-
-// waitForPayload waits for a command starting with prefix whose payload
-// contains want.
-func (m *msn) waitForPayload(prefix, want string, within time.Duration) string {
-	m.t.Helper()
-	end := time.Now().Add(within)
-	for {
-		line, payload := m.waitFor(prefix, time.Until(end))
-		if strings.Contains(payload, want) {
-			return payload
-		}
-		m.log = append(m.log, line+" "+payload)
-	}
-}
-
 // quiet requires that no command starting with prefix arrives within d.
 func (m *msn) quiet(prefix string, d time.Duration) {
 	m.t.Helper()
