@@ -112,6 +112,7 @@ func (a *app) serveCmd() *cobra.Command {
 	f.StringVar(&a.cfg.TLSKey, "tls-key", a.cfg.TLSKey, "TLS key (ABCH_TLS_KEY)")
 	f.StringVar(&a.cfg.TLSProfile, "tls-profile", a.cfg.TLSProfile, "TLS profile: legacy (TLS 1.0+, RSA/3DES/RC4 suites for XP/Vista/7 clients) or modern (ABCH_TLS_PROFILE)")
 	f.StringVar(&a.cfg.NSAddr, "ns-addr", a.cfg.NSAddr, "NS-facing API listener (ABCH_NS_ADDR)")
+	f.StringVar(&a.cfg.MSNPAddr, "msnp-addr", a.cfg.MSNPAddr, "in-process Notification Server, \"off\" for none (ABCH_MSNP_ADDR)")
 	return c
 }
 

@@ -17,6 +17,7 @@ import (
 	"github.com/abch-im/abch/internal/auth"
 	"github.com/abch-im/abch/internal/store"
 	"github.com/abch-im/abch/models"
+	"github.com/abch-im/abch/services/ns/msnp"
 )
 
 // `abch bench --mode soak`: a mixed load held for --duration so that growth
@@ -263,7 +264,7 @@ func (s *soak) groupAdd(ctx context.Context, u *soakUser, name string) (string, 
 }
 
 func (s *soak) sendOIM(ctx context.Context, from, to *soakUser, k int) error {
-	lockKey := auth.QRYHash(s.tk.LockKeyChallenge(from.st.T), soakAppID, auth.ProductKeys[soakAppID])
+	lockKey := msnp.QRYHash(s.tk.LockKeyChallenge(from.st.T), soakAppID, msnp.ProductKeys[soakAppID])
 	text := base64.StdEncoding.EncodeToString([]byte(fmt.Sprintf("soak message %d from %s", k, from.acct.Email)))
 	body := `<?xml version="1.0" encoding="utf-8"?><soap:Envelope xmlns:soap="http://schemas.xmlsoap.org/soap/envelope/"><soap:Header>` +
 		`<From xmlns="http://messenger.msn.com/ws/2004/09/oim/" memberName="` + from.acct.Email + `" friendlyName="=?utf-8?B?U29haw==?=" xml:lang="en-US" proxy="MSNMSGR" msnpVer="MSNP15" buildVer="8.5.1288"/>` +

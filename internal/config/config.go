@@ -48,6 +48,16 @@ type Config struct {
 	LoginFailuresPerAccount int           // ABCH_LOGIN_FAILURES: failures allowed per window per account and per source address
 	LoginFailureWindow      time.Duration // ABCH_LOGIN_FAILURE_WINDOW
 
+	// The Notification Server (services/ns, docs/ns.md).
+	MSNPAddr     string // ABCH_MSNP_ADDR: MSNP listener of the NS ("off": no NS)
+	MSNPRedirect string // ABCH_MSNP_REDIRECT: comma-separated NS addresses USR is redirected to (XFR NS)
+	NSAPIURL     string // ABCH_NS_API_URL: the NS API `abch ns` pairs with
+	// The switchboard beside each NS (services/sb, docs/sb.md).
+	SBAddr       string // ABCH_SB_ADDR: switchboard listener
+	SBPublicAddr string // ABCH_SB_PUBLIC_ADDR: address XFR SB and RNG send clients to (default: the bound ABCH_SB_ADDR)
+	// Base URLs of the NS URL command's answers (ABCH_MSNP_URL_*).
+	MSNPURLPassport, MSNPURLHotmail, MSNPURLProfile, MSNPURLMobile, MSNPURLChat string
+
 	NATSURL    string // ABCH_NATS_URL: external NATS cluster; empty = embedded server
 	NATSListen string // ABCH_NATS_LISTEN: where the embedded NATS server listens
 
@@ -79,6 +89,8 @@ func Defaults() Config {
 		DataDir:                 "./abch-data",
 		HTTPAddr:                "127.0.0.1:8080",
 		NSAddr:                  "127.0.0.1:8090",
+		MSNPAddr:                "127.0.0.1:1863",
+		SBAddr:                  "127.0.0.1:1864",
 		TicketLifetime:          24 * time.Hour,
 		MaxBodyBytes:            1 << 20,
 		TombstoneHorizon:        30 * 24 * time.Hour,
@@ -161,6 +173,16 @@ func fromLookup(lookup func(string) (string, bool)) (Config, error) {
 	c.Argon2Memory, c.Argon2Time, c.Argon2Par = uint32(mem), uint32(tm), uint8(par)
 	integer("ABCH_LOGIN_FAILURES", &c.LoginFailuresPerAccount)
 	dur("ABCH_LOGIN_FAILURE_WINDOW", &c.LoginFailureWindow)
+	str("ABCH_MSNP_ADDR", &c.MSNPAddr)
+	str("ABCH_MSNP_REDIRECT", &c.MSNPRedirect)
+	str("ABCH_NS_API_URL", &c.NSAPIURL)
+	str("ABCH_SB_ADDR", &c.SBAddr)
+	str("ABCH_SB_PUBLIC_ADDR", &c.SBPublicAddr)
+	str("ABCH_MSNP_URL_PASSPORT", &c.MSNPURLPassport)
+	str("ABCH_MSNP_URL_HOTMAIL", &c.MSNPURLHotmail)
+	str("ABCH_MSNP_URL_PROFILE", &c.MSNPURLProfile)
+	str("ABCH_MSNP_URL_MOBILE", &c.MSNPURLMobile)
+	str("ABCH_MSNP_URL_CHAT", &c.MSNPURLChat)
 	str("ABCH_NATS_URL", &c.NATSURL)
 	str("ABCH_NATS_LISTEN", &c.NATSListen)
 	integer("ABCH_OIM_MAX_PER_RECIPIENT", &c.OIMMaxPerRecipient)
@@ -242,6 +264,9 @@ func (c *Config) Validate() error {
 	}
 	return nil
 }
+
+// MSNPEnabled reports whether this process runs the Notification Server.
+func (c *Config) MSNPEnabled() bool { return c.MSNPAddr != "" && !strings.EqualFold(c.MSNPAddr, "off") }
 
 // IsPostgres reports whether the configured database is Postgres.
 func (c *Config) IsPostgres() bool {

@@ -40,6 +40,10 @@ type Server struct {
 
 	// Addresses actually bound (useful with port 0 in tests).
 	HTTPAddr, HTTPSAddr, NSAddr string
+	// MSNPAddr is the in-process Notification Server's address ("" when
+	// ABCH_MSNP_ADDR is off); NS is that server.
+	MSNPAddr string
+	NS       *NS
 	// NATSURL is the broker's client URL: the embedded server's (on
 	// ABCH_NATS_LISTEN) or ABCH_NATS_URL.
 	NATSURL string
@@ -96,6 +100,9 @@ func Start(ctx context.Context, cfg config.Config, log *slog.Logger) (*Server, e
 	if err != nil {
 		return nil, err
 	}
+	if cfg.MSNPEnabled() && cfg.NSKey == "" {
+		cfg.NSKey = inProcessKey(log)
+	}
 	deps, err := OpenDeps(ctx, cfg, log)
 	if err != nil {
 		_ = lock.Release()
@@ -139,12 +146,20 @@ func Start(ctx context.Context, cfg config.Config, log *slog.Logger) (*Server, e
 		s.shutdown(context.Background())
 		return nil, err
 	}
+	if cfg.MSNPEnabled() {
+		if s.NS, err = StartNS(cfg, "http://"+s.NSAddr, s.NATSURL, log); err != nil {
+			s.shutdown(context.Background())
+			return nil, err
+		}
+		s.MSNPAddr = s.NS.Addr
+		s.AddCloser(s.NS.Close)
+	}
 	// Periodic tombstone pruning (prune.go).
 	s.AddCloser(StartPruner(deps.Store, cfg.TombstoneHorizon, PruneInterval(cfg.TombstoneHorizon), RateWindows{Login: cfg.LoginFailureWindow, OIM: cfg.OIMSendWindow}, log))
 	if cfg.NSKey == "" {
 		log.Warn("ABCH_NS_KEY is empty: the NS API refuses every call until a key is set")
 	}
-	log.Info("abch listening", "http", s.HTTPAddr, "https", s.HTTPSAddr, "ns", s.NSAddr, "nats", s.NATSURL,
+	log.Info("abch listening", "http", s.HTTPAddr, "https", s.HTTPSAddr, "ns", s.NSAddr, "msnp", s.MSNPAddr, "nats", s.NATSURL,
 		"nats_embedded", s.Broker.Embedded(), "database", deps.Store.Dialect)
 	return s, nil
 }

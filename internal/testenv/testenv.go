@@ -61,6 +61,8 @@ func Config(t testing.TB, db DB) config.Config {
 	cfg.DataDir = t.TempDir()
 	cfg.HTTPAddr = "127.0.0.1:0"
 	cfg.NSAddr = "127.0.0.1:0"
+	cfg.MSNPAddr = "127.0.0.1:0"
+	cfg.SBAddr = "127.0.0.1:0"
 	cfg.NATSListen = "127.0.0.1:-1"
 	cfg.NSKey = "test-ns-key"
 	cfg.Argon2Memory, cfg.Argon2Time, cfg.Argon2Par = 1024, 1, 1

@@ -14,6 +14,7 @@ import (
 	"github.com/abch-im/abch/internal/config"
 	"github.com/abch-im/abch/internal/testenv"
 	"github.com/abch-im/abch/models"
+	"github.com/abch-im/abch/services/ns/msnp"
 )
 
 // clock is the deterministic clock of golden-file tests (it stands still).
@@ -36,7 +37,7 @@ func newEnv(t *testing.T, cfg config.Config) *env {
 
 // lockKey is what a client computes for the challenge of ticket tk.
 func (e *env) lockKey(tk auth.Ticket, appid string) string {
-	return auth.QRYHash(e.Deps.Tickets.LockKeyChallenge(tk.T), appid, auth.ProductKeys[appid])
+	return msnp.QRYHash(e.Deps.Tickets.LockKeyChallenge(tk.T), appid, msnp.ProductKeys[appid])
 }
 
 // post sends one SOAP request and returns the status and body.

@@ -8,6 +8,7 @@ import (
 
 	"github.com/abch-im/abch/internal/auth"
 	"github.com/abch-im/abch/models"
+	"github.com/abch-im/abch/services/ns/msnp"
 	"github.com/abch-im/abch/services/soap"
 )
 
@@ -52,14 +53,14 @@ func (s *storeService) store(r *soap.Request) (*soap.Response, error) {
 	req.Proxy = attr(from, "proxy")
 	req.AppID = attr(ticket, "appid")
 	req.LockKey = attr(ticket, "lockkey")
-	if _, known := auth.ProductKeys[req.AppID]; !known {
+	if _, known := msnp.ProductKeys[req.AppID]; !known {
 		return nil, models.Errorf(models.CodeAuthenticationFailed, "unknown appid")
 	}
 	// The challenge is derived from the ticket, so it needs no server state
 	// and stays valid for the ticket's life (RST_OIM.md §2.2: purple keeps
 	// its key for the session).
 	challenge := s.deps.Tickets.LockKeyChallenge(auth.TPart(req.Passport))
-	if ok, _ := auth.CheckQRY(challenge, req.AppID, req.LockKey); !ok {
+	if ok, _ := msnp.CheckQRY(challenge, req.AppID, req.LockKey); !ok {
 		return nil, &models.Error{Code: models.CodeAuthenticationFailed, Message: "lock key required",
 			Detail: map[string]string{detailLockKeyChallenge: challenge}}
 	}

@@ -1,19 +1,31 @@
-package auth
+package msnp
 
-import "testing"
+import (
+	"strings"
+	"testing"
+)
 
-func TestQRYHashKnownAnswer(t *testing.T) {
-	// The published MSNP11 example (challenge, PROD0090YUAUV{2B / YMM8C_H7KCQ2S_KL).
-	got := QRYHash("22210219642164014968", "PROD0090YUAUV{2B", "YMM8C_H7KCQ2S_KL")
-	if want := "85ecb0db8f32113df79ce0892b9a102c"; got != want {
-		t.Fatalf("QRYHash = %s, want %s", got, want)
-	}
+func TestQRYHash(t *testing.T) {
+	t.Run("published MSNP11 example gives its answer", func(t *testing.T) {
+		got := QRYHash("22210219642164014968", "PROD0090YUAUV{2B", "YMM8C_H7KCQ2S_KL")
+		if want := "85ecb0db8f32113df79ce0892b9a102c"; got != want {
+			t.Fatalf("QRYHash = %s, want %s", got, want)
+		}
+	})
+	t.Run("pidgin 2.4.3 capture answer matches", func(t *testing.T) {
+		// clients/captures/pidgin-2.4.3-msnp13-*/ns.log: CHL 0 16687012172422803371,
+		// QRY 11 PROD01065C%ZFN6F 32 / 2ada42d2d32e90d908ce8bc4ad9be544.
+		ok, known := CheckQRY("16687012172422803371", "PROD01065C%ZFN6F", "2ada42d2d32e90d908ce8bc4ad9be544")
+		if !ok || !known {
+			t.Fatalf("CheckQRY = %v, %v", ok, known)
+		}
+	})
 }
 
 func TestCheckQRY(t *testing.T) {
 	ans := QRYHash("17229538722924476219", "PROD0119GSJUC$18", "ILTXC!4IXB5FB*PX")
 	t.Run("right answer, any case, passes", func(t *testing.T) {
-		for _, a := range []string{ans, " " + ans + " ", upper(ans)} {
+		for _, a := range []string{ans, " " + ans + " ", strings.ToUpper(ans)} {
 			if ok, known := CheckQRY("17229538722924476219", "PROD0119GSJUC$18", a); !ok || !known {
 				t.Errorf("CheckQRY(%q) = %v, %v", a, ok, known)
 			}
@@ -33,14 +45,4 @@ func TestCheckQRY(t *testing.T) {
 			t.Errorf("unknown product: %v %v", ok, known)
 		}
 	})
-}
-
-func upper(s string) string {
-	b := []byte(s)
-	for i, c := range b {
-		if c >= 'a' && c <= 'z' {
-			b[i] = c - 32
-		}
-	}
-	return string(b)
 }

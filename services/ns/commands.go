@@ -1,0 +1,209 @@
+package ns
+
+import (
+	"errors"
+	"strings"
+
+	"github.com/abch-im/abch/nsclient"
+	"github.com/abch-im/abch/services/ns/msnp"
+)
+
+// handle runs one client command; false ends the session (after what is
+// queued has been written).
+func (ss *session) handle(c msnp.Command) bool {
+	if msnp.Removed(c.Name, max(ss.ver, 13)) {
+		// MSNP13 removed ADC ADG REG REM RMG GTC SYN SBP "with automatic
+		// disconnection" (seeds/msnp13-changes.txt).
+		return false
+	}
+	switch c.Name {
+	case "VER":
+		if ss.ver != 0 {
+			return ss.fail(msnp.ErrNotExpected, c.TrID())
+		}
+		return ss.cmdVER(c)
+	case "CVR":
+		return ss.cmdCVR(c)
+	case "USR":
+		return ss.cmdUSR(c)
+	case "OUT":
+		return false
+	case "PNG":
+		// QNG tells the client when to ping next (captures: "QNG 60").
+		return ss.out("QNG 60\r\n")
+	}
+	if ss.u == nil {
+		if commands[c.Name] == nil {
+			return ss.fail(msnp.ErrSyntax, c.TrID())
+		}
+		return ss.fail(msnp.ErrNotLoggedIn, c.TrID())
+	}
+	h := commands[c.Name]
+	if h == nil {
+		return ss.fail(msnp.ErrSyntax, c.TrID())
+	}
+	return h(ss, c)
+}
+
+// commands are the commands of a signed-in session.
+var commands = map[string]func(*session, msnp.Command) bool{
+	"ADL": (*session).cmdADL,
+	"RML": (*session).cmdRML,
+	"FQY": (*session).cmdFQY,
+	"BLP": (*session).cmdBLP,
+	"PRP": (*session).cmdPRP,
+	"CHG": (*session).cmdCHG,
+	"UUX": (*session).cmdUUX,
+	"URL": (*session).cmdURL,
+	"QRY": (*session).cmdQRY,
+	"XFR": (*session).cmdXFR, // sb.go
+	"IMS": (*session).cmdIMS, // sb.go
+}
+
+// cmdADL answers "ADL trid OK" (PROTOCOL.md §4.2: pidgin only finishes
+// sign-in on it). The lists live in abch (SOAP is authoritative); ADL
+// tells which FL contacts the client shows, so their presence is sent to
+// it, and a later ADL FL asks for that contact's presence.
+func (ss *session) cmdADL(c msnp.Command) bool {
+	ml, err := msnp.ParseMLKind(c.Payload, msnp.MLAdd)
+	if err != nil {
+		return ss.mlError(err, c.TrID())
+	}
+	u := ss.u
+	var added []contact
+	u.mu.Lock()
+	eachContact(ml, func(email string, cc msnp.MLContact) {
+		if cc.L&nsclient.FL == 0 || cc.T != 1 {
+			return
+		}
+		key := strings.ToLower(email)
+		if old, ok := u.fl[key]; ok {
+			if ml.L != 1 {
+				added = append(added, old)
+			}
+			return
+		}
+		ct := contact{email: email, network: cc.T}
+		u.fl[key] = ct
+		added = append(added, ct)
+	})
+	started := u.ilnTrID != ""
+	u.mu.Unlock()
+	ss.line("ADL", c.TrID(), "OK")
+	if started && len(added) > 0 {
+		ss.srv.probeByEmail(u, added)
+	}
+	return true
+}
+
+// probeByEmail asks for the presence of contacts an ADL named; those
+// without a known CID are looked up in the user's lists first.
+func (s *Server) probeByEmail(u *user, cs []contact) {
+	var known, unknown []contact
+	for _, c := range cs {
+		if c.cid != 0 {
+			known = append(known, c)
+		} else {
+			unknown = append(unknown, c)
+		}
+	}
+	s.probe(u, known, false)
+	if len(unknown) > 0 {
+		u.enqueue(func() { s.refresh(u) })
+	}
+}
+
+// eachContact calls f for every domain contact of ml with its address.
+func eachContact(ml msnp.ML, f func(email string, c msnp.MLContact)) {
+	for _, d := range ml.Domains {
+		for _, c := range d.Contacts {
+			f(c.Name+"@"+d.Name, c)
+		}
+	}
+}
+
+// mlError answers a bad ADL/RML/FQY payload with its error number.
+func (ss *session) mlError(err error, trid string) bool {
+	code := msnp.ErrADLInvalid
+	var pe *msnp.Error
+	if errors.As(err, &pe) {
+		code = pe.Code
+	}
+	return ss.fail(code, trid)
+}
+
+// cmdRML drops FL contacts from the session's presence set; the SOAP call
+// that goes with it changed the lists ("RML trid OK", captures).
+func (ss *session) cmdRML(c msnp.Command) bool {
+	ml, err := msnp.ParseMLKind(c.Payload, msnp.MLRemove)
+	if err != nil {
+		return ss.mlError(err, c.TrID())
+	}
+	u := ss.u
+	u.mu.Lock()
+	eachContact(ml, func(email string, cc msnp.MLContact) {
+		if cc.L&nsclient.FL != 0 {
+			delete(u.fl, strings.ToLower(email))
+		}
+	})
+	u.mu.Unlock()
+	return ss.line("RML", c.TrID(), "OK")
+}
+
+// cmdFQY answers which network each queried address is on: every address
+// is a Windows Live one here (t="1", captures pidgin 2.10.1 / 2.4.3).
+func (ss *session) cmdFQY(c msnp.Command) bool {
+	ml, err := msnp.ParseMLKind(c.Payload, msnp.MLQuery)
+	if err != nil {
+		return ss.mlError(err, c.TrID())
+	}
+	return ss.payload("FQY", []string{c.TrID()}, msnp.FQYAnswer(ml, nil))
+}
+
+// cmdBLP stores the privacy mode through the NS API ("BLP trid AL|BL");
+// the privacy.changed event that follows re-evaluates watchers.
+func (ss *session) cmdBLP(c msnp.Command) bool {
+	v := c.Arg(1)
+	if v != "AL" && v != "BL" {
+		return ss.fail(msnp.ErrInvalidParameter, c.TrID())
+	}
+	ctx, cancel := ss.srv.apiCtx()
+	_, err := ss.srv.cfg.API.SetPrivacy(ctx, ss.u.email, nsclient.Privacy{BLP: v})
+	cancel()
+	if err != nil {
+		ss.srv.cfg.Log.Warn("ns: BLP", "email", ss.u.email, "error", err)
+		return ss.fail(msnp.ErrInternal, c.TrID())
+	}
+	return ss.line("BLP", c.TrID(), v)
+}
+
+// cmdPRP stores the friendly name ("PRP trid MFN name", name URL-encoded)
+// through the NS API, answers with the name as sent and shows it to
+// watchers with NLN. Other PRP properties (phone numbers) are echoed.
+func (ss *session) cmdPRP(c msnp.Command) bool {
+	trid, prop, value := c.TrID(), c.Arg(1), c.Arg(2)
+	if prop != "MFN" {
+		if prop == "" {
+			return ss.fail(msnp.ErrSyntax, trid)
+		}
+		return ss.line("PRP", append([]string{trid}, c.Args[1:]...)...)
+	}
+	name, err := msnp.DecodeName(value)
+	if err != nil {
+		return ss.fail(msnp.ErrInvalidFriendly, trid)
+	}
+	ctx, cancel := ss.srv.apiCtx()
+	_, err = ss.srv.cfg.API.SetDisplayName(ctx, ss.u.email, name)
+	cancel()
+	if err != nil {
+		var ae *nsclient.APIError
+		if errors.As(err, &ae) && ae.Status == 400 {
+			return ss.fail(msnp.ErrInvalidFriendly, trid)
+		}
+		ss.srv.cfg.Log.Warn("ns: PRP", "email", ss.u.email, "error", err)
+		return ss.fail(msnp.ErrInternal, trid)
+	}
+	ss.line("PRP", trid, "MFN", value)
+	ss.srv.setPresence(ss.u, func(p *presence) { p.Name = name })
+	return true
+}

@@ -1,0 +1,211 @@
+package ns_test
+
+import (
+	"os"
+	"path/filepath"
+	"regexp"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/abch-im/abch/internal/auth"
+	"github.com/abch-im/abch/internal/config"
+	"github.com/abch-im/abch/internal/testenv"
+)
+
+// captureLines returns the client side of a captured NS dialogue: each
+// "C:" line, with the payload of the "C>" line that follows it.
+func captureLines(t *testing.T, name string) []string {
+	t.Helper()
+	raw, err := os.ReadFile(filepath.Join(testenv.SharedDir(t), "clients", "captures", name, "ns.log"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out []string
+	for _, l := range strings.Split(string(raw), "\n") {
+		switch {
+		case strings.HasPrefix(l, "C: "):
+			out = append(out, strings.TrimPrefix(l, "C: ")+"\r\n")
+		case strings.HasPrefix(l, "C> "):
+			out[len(out)-1] += strings.TrimPrefix(l, "C> ")
+		}
+	}
+	return out
+}
+
+// TestMSNP13Login replays the client side of pidgin 2.4.3's captured MSNP13
+// sign-in (with a real ticket in place of the stand-in's) and checks each
+// answer the client needs.
+func TestMSNP13Login(t *testing.T) {
+	testenv.ForEachDB(t, func(t *testing.T, cfg config.Config) {
+		e := &env{t: t, s: testenv.StartServer(t, cfg)}
+		alice := e.account("alice@example.com", "Alice")
+		ticket := e.ticket(alice, auth.AudMessenger)
+		m := dial(t, e.s.MSNPAddr)
+		lines := captureLines(t, "pidgin-2.4.3-msnp13-login")
+		fake := regexp.MustCompile(`t=FAKE\S*`)
+		for i := range lines {
+			lines[i] = fake.ReplaceAllString(lines[i], ticket.Text())
+		}
+		play := func(i int) { t.Helper(); m.raw(lines[i]) }
+
+		play(0)
+		m.expect("VER 1 MSNP13")
+		play(1)
+		m.expect("CVR 2 8.5.1302 8.5.1302 8.5.1302 http://msgr.dlservice.microsoft.com http://messenger.msn.com")
+		play(2)
+		usr, _, _ := m.read(5 * time.Second)
+		for _, k := range []string{"lc=", "id=", "tw=", "ru=", "ct=", "kpp=", "kv=", "ver=", "tpf="} {
+			if !strings.HasPrefix(usr, "USR 3 TWN S ") || !strings.Contains(usr, k) {
+				t.Errorf("TWN policy lacks %s: %q", k, usr)
+			}
+		}
+		if gcf := m.expect("GCF 0 " + strconv.Itoa(len(`<Policies><Policy type="SHIELDS"><config><shield><cli maj="7" min="0" minbld="0" maxbld="9999" deny=" " /></shield><block></block></config></Policy></Policies>`))); !strings.Contains(gcf, `type="SHIELDS"`) {
+			t.Errorf("GCF payload %q", gcf)
+		}
+		play(3)
+		m.expect("USR 4 OK alice@example.com 1 0")
+		m.expect("SBS 0 null")
+		_, profile := m.waitFor("MSG Hotmail Hotmail ", 5*time.Second)
+		puid := alice.PUIDUnsigned()
+		for _, want := range []string{"Content-Type: text/x-msmsgsprofile; charset=UTF-8\r\n",
+			"MemberIdHigh: " + strconv.FormatUint(puid>>32, 10) + "\r\n",
+			"MemberIdLow: " + strconv.FormatUint(uint64(uint32(puid)), 10) + "\r\n",
+			"ClientIP: 127.0.0.1\r\n", "ABCHMigrated: 1\r\n", "MSPAuth: "} {
+			if !strings.Contains(profile, want) {
+				t.Errorf("profile lacks %q:\n%s", want, profile)
+			}
+		}
+		if !strings.HasSuffix(profile, "\r\n\r\n") {
+			t.Errorf("profile does not end with an empty line")
+		}
+		mspauth := regexp.MustCompile(`MSPAuth: (\S+)\r\n`).FindStringSubmatch(profile)
+		if mspauth == nil {
+			t.Fatalf("no MSPAuth")
+		}
+		if _, err := e.s.Deps.Auth.Verify(t.Context(), mspauth[1], auth.AudMessenger); err != nil {
+			t.Errorf("MSPAuth is not a ticket the contact services accept: %v", err)
+		}
+		_, mail := m.waitFor("MSG Hotmail Hotmail ", 5*time.Second)
+		if !strings.Contains(mail, "text/x-msmsgsinitialmdatanotification") {
+			t.Errorf("mail data: %q", mail)
+		}
+		answers := []string{"BLP 5 AL", "ADL 6 OK", "PRP 7 MFN Alice", "CHG 8 NLN 1073741856", "UUX 9 0", "BLP 10 AL"}
+		for i, want := range answers {
+			play(4 + i)
+			m.expect(want)
+		}
+		play(10) // OUT
+		m.closed(5 * time.Second)
+	})
+}
+
+// TestMSNP15Login signs in as pidgin 2.10.1 does: VER MSNP16 MSNP15 gets
+// MSNP15, USR SSO with the MBI_KEY_OLD answer computed from the
+// messengerclear proof key.
+func TestMSNP15Login(t *testing.T) {
+	testenv.ForEachDB(t, func(t *testing.T, cfg config.Config) {
+		e := &env{t: t, s: testenv.StartServer(t, cfg)}
+		alice := e.account("alice@example.com", "Alice")
+		sso := func(m *msn, good bool) {
+			t.Helper()
+			m.send("VER 1 MSNP16 MSNP15 CVR0")
+			m.expect("VER 1 MSNP15")
+			m.send("CVR 2 0x0409 winnt 5.1 i386 MSNMSGR 8.5.1302 BC01 alice@example.com")
+			m.waitFor("CVR 2 ", 5*time.Second)
+			m.send("USR 3 SSO I alice@example.com")
+			line, _ := m.waitFor("USR 3 SSO S MBI_KEY_OLD ", 5*time.Second)
+			nonce := strings.Fields(line)[5]
+			tk := e.ticket(alice, auth.AudMessengerClear)
+			if !good {
+				nonce += "x"
+			}
+			answer, err := auth.SSOResponse(tk.ProofKey, nonce, []byte("12345678"))
+			if err != nil {
+				t.Fatal(err)
+			}
+			m.send("USR 4 SSO S " + tk.Text() + " " + answer)
+		}
+		t.Run("right answer signs in", func(t *testing.T) {
+			m := dial(t, e.s.MSNPAddr)
+			sso(m, true)
+			m.expect("USR 4 OK alice@example.com 1 0")
+			m.expect("SBS 0 null")
+			m.waitFor("MSG Hotmail Hotmail ", 5*time.Second)
+			m.trid = 4
+			m.online("NLN")
+		})
+		t.Run("wrong answer is 911 and the connection closes", func(t *testing.T) {
+			m := dial(t, e.s.MSNPAddr)
+			sso(m, false)
+			m.expect("911 4")
+			m.closed(5 * time.Second)
+		})
+	})
+}
+
+// TestLoginFailures covers sign-ins that must fail cleanly.
+func TestLoginFailures(t *testing.T) {
+	testenv.ForEachDB(t, func(t *testing.T, cfg config.Config) {
+		e := &env{t: t, s: testenv.StartServer(t, cfg)}
+		alice := e.account("alice@example.com", "Alice")
+		bob := e.account("bob@example.com", "Bob")
+		start := func(t *testing.T) *msn {
+			m := dial(t, e.s.MSNPAddr)
+			m.send("VER 1 MSNP14 MSNP13 CVR0")
+			m.expect("VER 1 MSNP13")
+			m.send("USR 2 TWN I alice@example.com")
+			m.waitFor("USR 2 TWN S ", 5*time.Second)
+			m.waitFor("GCF 0 ", 5*time.Second)
+			return m
+		}
+		t.Run("no common version is VER 0 and close", func(t *testing.T) {
+			m := dial(t, e.s.MSNPAddr)
+			m.send("VER 1 MSNP8 CVR0")
+			m.expect("VER 1 0")
+			m.closed(5 * time.Second)
+		})
+		t.Run("another account's ticket is 911", func(t *testing.T) {
+			m := start(t)
+			m.send("USR 3 TWN S " + e.ticket(bob, auth.AudMessenger).Text())
+			m.expect("911 3")
+			m.closed(5 * time.Second)
+		})
+		t.Run("a tampered ticket is 911", func(t *testing.T) {
+			m := start(t)
+			m.send("USR 3 TWN S " + e.ticket(alice, auth.AudMessenger).Text() + "x")
+			m.expect("911 3")
+			m.closed(5 * time.Second)
+		})
+		t.Run("a contacts ticket is 911", func(t *testing.T) {
+			m := start(t)
+			m.send("USR 3 TWN S " + e.ticket(alice, auth.AudContacts).Text())
+			m.expect("911 3")
+			m.closed(5 * time.Second)
+		})
+		t.Run("commands before sign-in are 302", func(t *testing.T) {
+			m := dial(t, e.s.MSNPAddr)
+			m.send("VER 1 MSNP13 CVR0")
+			m.expect("VER 1 MSNP13")
+			m.send("CHG 2 NLN 0")
+			m.expect("302 2")
+			m.sendPayload("ADL 3", `<ml l="1"></ml>`)
+			m.expect("302 3")
+		})
+	})
+}
+
+// TestServeWithoutNSKey: with ABCH_NS_KEY empty, abch serve gives its
+// in-process NS a generated key, and clients can sign in.
+func TestServeWithoutNSKey(t *testing.T) {
+	cfg := testenv.Config(t, testenv.Databases(t)[0])
+	cfg.NSKey = ""
+	e := &env{t: t, s: testenv.StartServer(t, cfg)}
+	if e.s.Config.NSKey == "" {
+		t.Fatalf("no in-process key was generated")
+	}
+	m := dial(t, e.s.MSNPAddr)
+	m.login13(e, e.account("alice@example.com", "Alice"))
+	m.online("NLN")
+}

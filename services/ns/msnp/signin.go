@@ -1,0 +1,330 @@
+package msnp
+
+import (
+	"crypto/rand"
+	"encoding/base64"
+	"encoding/hex"
+	"strconv"
+	"strings"
+)
+
+// Versions abch's NS speaks, highest first. NegotiateVersion picks from it.
+var Versions = []int{15, 13}
+
+// NegotiateVersion answers VER: the highest version in supported (highest
+// first) that the client offers in args (VER's Args after the trid, e.g.
+// "MSNP14", "MSNP13", "CVR0"). ok is false when there is none; the server
+// then answers "VER <trid> 0" and closes. pidgin 2.4.3 offers MSNP14 MSNP13
+// and accepts only MSNP13 back; pidgin 2.10.1 offers MSNP16 MSNP15
+// (clients/NS_CLIENT_FACTS.md).
+func NegotiateVersion(args []string, supported []int) (version int, ok bool) {
+	offered := map[int]bool{}
+	for _, a := range args {
+		if v, isVer := ParseVersion(a); isVer {
+			offered[v] = true
+		}
+	}
+	for _, v := range supported {
+		if offered[v] {
+			return v, true
+		}
+	}
+	return 0, false
+}
+
+// ParseVersion parses "MSNPn" (1 ≤ n ≤ 99).
+func ParseVersion(s string) (int, bool) {
+	rest, ok := strings.CutPrefix(s, "MSNP")
+	if !ok || rest == "" || len(rest) > 2 || rest[0] == '0' {
+		return 0, false
+	}
+	n, ok := parseLength(rest)
+	return n, ok
+}
+
+// VersionName returns "MSNPn".
+func VersionName(v int) string { return "MSNP" + strconv.Itoa(v) }
+
+// TWNChallenge is the Passport policy string of "USR trid TWN S <policy>"
+// (PROTOCOL.md §6.4). pidgin 2.4.3 refuses to sign in unless lc, id, tw,
+// ru, ct, kpp, kv, ver and tpf are all present (nexus.c: "WLM Authenticate
+// Key Error"); pidgin 2.2.2 (MSNP9) crashes without ct (strtoul on NULL).
+// The values are copied into an XML body and an HTTP header by the
+// clients, so they must hold no ',', '=', '&', '<', space or control
+// character (TWNChallenge.String does not escape them).
+type TWNChallenge struct {
+	LC  int    // locale id: 1033
+	ID  int    // site id: 507 (messenger)
+	TW  int    // 40
+	FS  int    // 1
+	RU  string // return URL, URL-encoded: http%3A%2F%2Fmessenger%2Emsn%2Ecom
+	CT  int64  // challenge time, Unix seconds
+	KPP int    // 1
+	KV  int    // key version: 7
+	Ver string // 2.1.6000.1
+	RN  string // random nonce (8 letters and digits)
+	TPF string // 32 lower-case hex
+}
+
+// NewTWNChallenge returns the challenge clients accepted in the captures
+// (clients/captures/pidgin-2.4.3-msnp13-login/ns.log) with ct = now (Unix
+// seconds) and fresh rn and tpf.
+func NewTWNChallenge(now int64) TWNChallenge {
+	var b [24]byte
+	if _, err := rand.Read(b[:]); err != nil {
+		panic("msnp: crypto/rand: " + err.Error())
+	}
+	const alnum = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789"
+	rn := make([]byte, 8)
+	for i := range rn {
+		rn[i] = alnum[int(b[i])%len(alnum)]
+	}
+	return TWNChallenge{
+		LC: 1033, ID: 507, TW: 40, FS: 1,
+		RU: "http%3A%2F%2Fmessenger%2Emsn%2Ecom",
+		CT: now, KPP: 1, KV: 7, Ver: "2.1.6000.1",
+		RN: string(rn), TPF: hex.EncodeToString(b[8:24]),
+	}
+}
+
+// String writes the policy: lc,id,tw,fs,ru,ct,kpp,kv,ver,rn,tpf in that
+// order, as the capture shows.
+func (c TWNChallenge) String() string {
+	var b strings.Builder
+	b.WriteString("lc=" + strconv.Itoa(c.LC))
+	b.WriteString(",id=" + strconv.Itoa(c.ID))
+	b.WriteString(",tw=" + strconv.Itoa(c.TW))
+	b.WriteString(",fs=" + strconv.Itoa(c.FS))
+	b.WriteString(",ru=" + c.RU)
+	b.WriteString(",ct=" + strconv.FormatInt(c.CT, 10))
+	b.WriteString(",kpp=" + strconv.Itoa(c.KPP))
+	b.WriteString(",kv=" + strconv.Itoa(c.KV))
+	b.WriteString(",ver=" + c.Ver)
+	b.WriteString(",rn=" + c.RN)
+	b.WriteString(",tpf=" + c.TPF)
+	return b.String()
+}
+
+// NewSSONonce returns the nonce of "USR trid SSO S MBI_KEY_OLD <nonce>":
+// 48 random bytes in base64, 64 characters, as the captures show.
+func NewSSONonce() string {
+	var b [48]byte
+	if _, err := rand.Read(b[:]); err != nil {
+		panic("msnp: crypto/rand: " + err.Error())
+	}
+	return base64.StdEncoding.EncodeToString(b[:])
+}
+
+// SSOPolicy is the policy name sent in "USR trid SSO S <policy> <nonce>".
+const SSOPolicy = "MBI_KEY_OLD"
+
+// ProfileFields are the headers of the text/x-msmsgsprofile message sent
+// after "USR OK" (PROTOCOL.md §8 step B3).
+type ProfileFields struct {
+	LoginTime      int64  // Unix seconds; pidgin keeps it as "sl" for the URL creds
+	EmailEnabled   bool   // account has e-mail notifications
+	MemberIDHigh   uint32 // PUID >> 32
+	MemberIDLow    uint32 // PUID & 0xFFFFFFFF
+	LangPreference int    // 1033
+	PreferredEmail string
+	Country        string
+	PostalCode     string
+	Gender         string
+	Kid            int
+	Age            string
+	BDayPre        string
+	Birthday       string
+	Wallet         string
+	Flags          int64  // 536872513 in the captures
+	SID            int    // 507
+	KV             string // written only when set (the seed's "kv: 11"; pidgin 2.4.3 stores it)
+	MSPAuth        string // the ticket's t part: MSNP13 clients send it back as the MSPAuth cookie
+	ClientIP       string
+	// ClientPort is written as is. MSN wrote the client's port byte-swapped
+	// (pidgin: client_port = ntohs(atoi(value))): pass SwapPort(port).
+	ClientPort   uint16
+	ABCHMigrated bool // tells MSNP13+ clients the lists live in the address book
+	MPOPEnabled  bool
+}
+
+// SwapPort swaps the bytes of a port, as MSN wrote ClientPort.
+func SwapPort(p uint16) uint16 { return p<<8 | p>>8 }
+
+// cleanHeader cuts a header value at its first CR or LF, which would
+// otherwise split the header block.
+func cleanHeader(s string) string {
+	if i := strings.IndexAny(s, "\r\n"); i >= 0 {
+		return s[:i]
+	}
+	return s
+}
+
+// ProfilePayload builds the payload of "MSG Hotmail Hotmail <len>" with
+// content type text/x-msmsgsprofile, byte for byte as the clients accepted
+// it in clients/captures/*/ns.log: MIME headers, an empty line, then one
+// "Name: value\r\n" line per field (empty values keep "Name: ").
+func ProfilePayload(f ProfileFields) []byte {
+	b := make([]byte, 0, 512)
+	h := func(name, value string) {
+		b = append(b, name...)
+		b = append(b, ": "...)
+		b = append(b, cleanHeader(value)...)
+		b = append(b, '\r', '\n')
+	}
+	i := strconv.Itoa
+	bit := func(v bool) string {
+		if v {
+			return "1"
+		}
+		return "0"
+	}
+	h("MIME-Version", "1.0")
+	h("Content-Type", "text/x-msmsgsprofile; charset=UTF-8")
+	b = append(b, '\r', '\n')
+	h("LoginTime", strconv.FormatInt(f.LoginTime, 10))
+	h("EmailEnabled", bit(f.EmailEnabled))
+	h("MemberIdHigh", strconv.FormatUint(uint64(f.MemberIDHigh), 10))
+	h("MemberIdLow", strconv.FormatUint(uint64(f.MemberIDLow), 10))
+	h("lang_preference", i(f.LangPreference))
+	h("preferredEmail", f.PreferredEmail)
+	h("country", f.Country)
+	h("PostalCode", f.PostalCode)
+	h("Gender", f.Gender)
+	h("Kid", i(f.Kid))
+	h("Age", f.Age)
+	h("BDayPre", f.BDayPre)
+	h("Birthday", f.Birthday)
+	h("Wallet", f.Wallet)
+	h("Flags", strconv.FormatInt(f.Flags, 10))
+	h("sid", i(f.SID))
+	if f.KV != "" {
+		h("kv", f.KV)
+	}
+	h("MSPAuth", f.MSPAuth)
+	h("ClientIP", f.ClientIP)
+	h("ClientPort", strconv.FormatUint(uint64(f.ClientPort), 10))
+	h("ABCHMigrated", bit(f.ABCHMigrated))
+	h("MPOPEnabled", bit(f.MPOPEnabled))
+	return b
+}
+
+// DefaultProfile returns the fixed fields the captures show (lang 1033,
+// Flags 536872513, sid 507, ABCHMigrated 1, MPOPEnabled 0); the caller
+// fills LoginTime, member ids, MSPAuth and the client address.
+func DefaultProfile() ProfileFields {
+	return ProfileFields{LangPreference: 1033, Flags: 536872513, SID: 507, ABCHMigrated: true}
+}
+
+// MailDataPayload builds the initial mail-data message sent after the
+// profile message (PROTOCOL.md §7.2): mailData is the Mail-Data value
+// (an <MD> document, or "too-large").
+func MailDataPayload(mailData string) []byte {
+	b := make([]byte, 0, 128+len(mailData))
+	b = append(b, "MIME-Version: 1.0\r\nContent-Type: text/x-msmsgsinitialmdatanotification; charset=UTF-8\r\n\r\nMail-Data: "...)
+	b = append(b, cleanHeader(mailData)...)
+	return append(b, "\r\n"...)
+}
+
+// HotmailArgs are the arguments of the MSG lines the NS sends as the
+// Hotmail service ("MSG Hotmail Hotmail <len>").
+var HotmailArgs = []string{"Hotmail", "Hotmail"}
+
+// GCFShields is the GCF payload MSNP13 clients get after "USR TWN S"
+// ("GCF 0 <len>"): the SHIELDS policy of seeds/msnp13-changes.txt, compact
+// (every MSNP13 client version allowed, nothing blocked). pidgin only logs
+// it (notification.c gcf_cmd_post).
+func GCFShields() []byte {
+	return []byte(`<Policies><Policy type="SHIELDS"><config><shield><cli maj="7" min="0" minbld="0" maxbld="9999" deny=" " /></shield><block></block></config></Policy></Policies>`)
+}
+
+// CVRAnswer is the server's CVR reply: "CVR trid <rec> <rec> <min>
+// <download-url> <info-url>" (PROTOCOL.md §8; the captures answer
+// 8.5.1302 three times).
+type CVRAnswer struct {
+	Recommended string
+	Current     string
+	Minimum     string
+	DownloadURL string
+	InfoURL     string
+}
+
+// DefaultCVR is the answer every captured client accepted.
+var DefaultCVR = CVRAnswer{
+	Recommended: "8.5.1302", Current: "8.5.1302", Minimum: "8.5.1302",
+	DownloadURL: "http://msgr.dlservice.microsoft.com", InfoURL: "http://messenger.msn.com",
+}
+
+// Args returns the arguments after the trid.
+func (c CVRAnswer) Args() []string {
+	return []string{c.Recommended, c.Current, c.Minimum, c.DownloadURL, c.InfoURL}
+}
+
+// URLService is one answer to "URL trid <service> [param]": "URL trid
+// <rru> <url> <id>". pidgin builds the mail URL as url + "&auth=…" and
+// passes rru as the return path (notification.c url_cmd), so URL should
+// already carry a query string for INBOX and COMPOSE.
+type URLService struct {
+	RRU string // path on the service host the browser lands on
+	URL string // login (redirect) URL
+	ID  int    // site id
+}
+
+// URLServices lists the services the URL command names (seeds/
+// msnp8-miscellaneous.txt: INBOX, FOLDERS, COMPOSE, CHGMOB, PROFILE,
+// PERSON, CHAT; the client also sends MOBILE, ADDRBOOK, ADVSEARCH,
+// INTSEARCH), as paths under a configurable base URL; id 2 is Hotmail's
+// site id in the seed's example.
+var URLServices = map[string]URLService{
+	"INBOX":     {RRU: "/cgi-bin/HoTMaiL", URL: "/ppsecure/md5auth.srf?lc=1033", ID: 2},
+	"FOLDERS":   {RRU: "/cgi-bin/folders", URL: "/ppsecure/md5auth.srf?lc=1033", ID: 2},
+	"COMPOSE":   {RRU: "/cgi-bin/compose", URL: "/ppsecure/md5auth.srf?lc=1033", ID: 2},
+	"CHGMOB":    {RRU: "/mobile", URL: "/ppsecure/md5auth.srf?lc=1033", ID: 2},
+	"MOBILE":    {RRU: "/mobile", URL: "/ppsecure/md5auth.srf?lc=1033", ID: 2},
+	"PROFILE":   {RRU: "/profile", URL: "/ppsecure/md5auth.srf?lc=1033", ID: 2},
+	"PERSON":    {RRU: "/account", URL: "/ppsecure/md5auth.srf?lc=1033", ID: 2},
+	"CHAT":      {RRU: "/chat", URL: "/ppsecure/md5auth.srf?lc=1033", ID: 2},
+	"ADDRBOOK":  {RRU: "/addressbook", URL: "/ppsecure/md5auth.srf?lc=1033", ID: 2},
+	"ADVSEARCH": {RRU: "/search", URL: "/ppsecure/md5auth.srf?lc=1033", ID: 2},
+	"INTSEARCH": {RRU: "/search", URL: "/ppsecure/md5auth.srf?lc=1033", ID: 2},
+}
+
+// URLArgs answers "URL trid <service> [param]": the arguments after the
+// trid, with base (e.g. "http://127.0.0.1:8080", no trailing slash)
+// prefixed to the login URL. ok is false for an unknown service (the
+// server answers ErrInvalidParameter).
+func URLArgs(service, base string) (args []string, ok bool) {
+	s, ok := URLServices[strings.ToUpper(service)]
+	if !ok {
+		return nil, false
+	}
+	return []string{s.RRU, strings.TrimSuffix(base, "/") + s.URL, strconv.Itoa(s.ID)}, true
+}
+
+// USROKArgs returns the arguments of the final "USR <trid> OK …" for
+// protocol version: MSNP8–9 carry the URL-encoded friendly name
+// ("OK email friendly 1 0", pidgin 2.2.2 reads params[3];
+// clients/NS_CLIENT_FACTS.md), later versions do not ("OK email 1 0";
+// pidgin 2.4.3: "friendly name part no longer true in msnp11"). verified is
+// the Passport "verified" flag; the last field is always 0.
+func USROKArgs(email, friendly string, verified bool, version int) []string {
+	v := "0"
+	if verified {
+		v = "1"
+	}
+	if version <= 9 {
+		return []string{"OK", email, URLEncodeName(friendly), v, "0"}
+	}
+	return []string{"OK", email, v, "0"}
+}
+
+// XFRNSArgs returns the arguments of "XFR <trid> NS …" sending a client to
+// the NS at addr ("host:port"): MSNP13+ writes "NS addr U D", earlier
+// versions "NS addr 0 current" where current is the address of the server
+// that answers (seeds/msnp13-changes.txt: the two parameters were replaced
+// by U and D in MSNP13).
+func XFRNSArgs(addr, current string, version int) []string {
+	if version >= 13 {
+		return []string{"NS", addr, "U", "D"}
+	}
+	return []string{"NS", addr, "0", current}
+}

@@ -1,0 +1,232 @@
+package ns
+
+import (
+	"errors"
+	"net"
+	"runtime/debug"
+	"strconv"
+	"sync"
+	"time"
+
+	"github.com/abch-im/abch/services/ns/msnp"
+)
+
+// session is one client connection. One goroutine (run) reads and handles
+// commands; everything written goes through the outbound queue to the
+// writer goroutine, so a slow client never blocks the reader, another
+// session or the event dispatcher: when more than Config.QueueBytes wait,
+// the client is cut off. The queue is a slice that holds nothing while
+// idle (no per-session buffer sized for the worst case).
+type session struct {
+	srv  *Server
+	conn net.Conn
+	id   uint64
+	done chan struct{} // closed when the connection is closed
+	once sync.Once
+
+	qmu    sync.Mutex
+	qbufs  [][]byte      // queued writes, under qmu
+	qbytes int           // their size, under qmu
+	qclose bool          // close once the queue is written, under qmu
+	wake   chan struct{} // capacity 1: the writer has work
+
+	// Reader-goroutine state.
+	ver      int    // negotiated protocol (13, 15); 0 before VER
+	email    string // from USR … I
+	method   string // "TWN" or "SSO"
+	nonce    string // USR SSO S nonce
+	u        *user  // set once signed in
+	chlMu    sync.Mutex
+	chl      string // pending server challenge (CHL), "" when none; under chlMu
+	chlTimer *time.Timer
+	flushing bool // the reader asked for close-after-flush
+}
+
+func newSession(s *Server, c net.Conn) *session {
+	return &session{
+		srv: s, conn: c, id: s.seq.Add(1),
+		wake: make(chan struct{}, 1), done: make(chan struct{}),
+	}
+}
+
+// run is the reader goroutine: it reads commands until the client leaves,
+// breaks the protocol or the session is cut off. A panic ends only this
+// session.
+func (ss *session) run() {
+	defer ss.srv.ended(ss)
+	defer ss.finish()
+	defer func() {
+		if r := recover(); r != nil {
+			ss.srv.cfg.Log.Error("ns: session panic", "panic", r, "stack", string(debug.Stack()))
+			ss.kill()
+		}
+	}()
+	go ss.writer()
+	rd := msnp.NewReader(ss.conn, readerLimits)
+	for {
+		limit := ss.srv.cfg.LoginTimeout
+		if ss.u != nil {
+			limit = ss.srv.cfg.IdleTimeout
+		}
+		_ = ss.conn.SetReadDeadline(time.Now().Add(limit))
+		cmd, err := rd.Read()
+		if err != nil {
+			var pe *msnp.Error
+			if !errors.As(err, &pe) {
+				return // closed, timed out, or cut off
+			}
+			if line := pe.Line(); line != nil {
+				ss.send(line)
+			}
+			if pe.Fatal {
+				ss.closeAfterFlush()
+				return
+			}
+			continue
+		}
+		if !ss.handle(cmd) {
+			ss.closeAfterFlush()
+			return
+		}
+	}
+}
+
+// readerLimits keep the per-session line buffer at 4 KiB: the longest
+// client lines (USR SSO S with a compact ticket and its answer, PRP MFN
+// with a 387-byte name URL-encoded) stay well under it.
+var readerLimits = msnp.Limits{MaxLine: 4094, MaxPayload: msnp.DefaultLimits.MaxPayload}
+
+// finish signs the user out (FLN to watchers, NATS subscriptions dropped)
+// and waits briefly for queued writes before closing the socket.
+func (ss *session) finish() {
+	if ss.chlTimer != nil {
+		ss.chlTimer.Stop()
+	}
+	if ss.u != nil {
+		ss.srv.signOut(ss.u, ss)
+	}
+	if !ss.flushing {
+		ss.kill()
+	}
+	select {
+	case <-ss.done:
+	case <-time.After(ss.srv.cfg.WriteTimeout):
+		ss.kill()
+	}
+}
+
+// writer writes what is queued (one writev per batch) until the session
+// ends.
+func (ss *session) writer() {
+	var spare [][]byte
+	for {
+		select {
+		case <-ss.wake:
+		case <-ss.done:
+			return
+		}
+		for {
+			ss.qmu.Lock()
+			bufs, closing := ss.qbufs, ss.qclose
+			ss.qbufs, ss.qbytes = spare, 0
+			ss.qmu.Unlock()
+			spare = nil // the queue owns it now
+			if len(bufs) == 0 {
+				spare = bufs
+				if closing {
+					ss.kill()
+					return
+				}
+				break
+			}
+			_ = ss.conn.SetWriteDeadline(time.Now().Add(ss.srv.cfg.WriteTimeout))
+			nb := net.Buffers(bufs)
+			if _, err := nb.WriteTo(ss.conn); err != nil {
+				ss.kill()
+				return
+			}
+			clear(bufs)
+			if cap(bufs) <= 64 {
+				spare = bufs[:0] // reuse a small batch array; drop a big one
+			}
+		}
+	}
+}
+
+// send queues b for the client. A client whose queue holds more than
+// QueueBytes does not read: it is disconnected (the caller never waits).
+// It reports whether b was queued.
+func (ss *session) send(b []byte) bool {
+	select {
+	case <-ss.done:
+		return false
+	default:
+	}
+	ss.qmu.Lock()
+	if ss.qbytes+len(b) > ss.srv.cfg.QueueBytes {
+		ss.qmu.Unlock()
+		ss.srv.cfg.Log.Warn("ns: outbound queue full, disconnecting", "email", ss.email)
+		ss.kill()
+		return false
+	}
+	ss.qbufs = append(ss.qbufs, b)
+	ss.qbytes += len(b)
+	ss.qmu.Unlock()
+	ss.poke()
+	return true
+}
+
+// poke wakes the writer.
+func (ss *session) poke() {
+	select {
+	case ss.wake <- struct{}{}:
+	default:
+	}
+}
+
+// out queues a string.
+func (ss *session) out(s string) bool { return ss.send([]byte(s)) }
+
+// line queues "NAME args…\r\n".
+func (ss *session) line(name string, args ...string) bool {
+	return ss.send(msnp.AppendLine(nil, name, args...))
+}
+
+// payload queues "NAME args… len\r\npayload".
+func (ss *session) payload(name string, args []string, p []byte) bool {
+	return ss.send(msnp.AppendPayload(nil, name, args, p))
+}
+
+// fail queues "<code> <trid>".
+func (ss *session) fail(code int, trid string) bool {
+	return ss.send(msnp.AppendError(nil, code, trid))
+}
+
+// closeAfterFlush closes the connection once everything queued so far is
+// written.
+func (ss *session) closeAfterFlush() {
+	ss.flushing = true
+	ss.queueClose()
+}
+
+// queueClose closes the connection once everything queued is written
+// (any goroutine).
+func (ss *session) queueClose() {
+	ss.qmu.Lock()
+	ss.qclose = true
+	ss.qmu.Unlock()
+	ss.poke()
+}
+
+// sessionName names the session across NS processes (kick messages).
+func (ss *session) sessionName() string {
+	return ss.srv.id + "." + strconv.FormatUint(ss.id, 10)
+}
+
+// kill closes the connection now.
+func (ss *session) kill() {
+	ss.once.Do(func() {
+		close(ss.done)
+		_ = ss.conn.Close()
+	})
+}

@@ -1,0 +1,138 @@
+package sb
+
+import (
+	"encoding/json"
+	"errors"
+	"strconv"
+	"strings"
+
+	"github.com/nats-io/nats.go"
+
+	"github.com/abch-im/abch/nsclient"
+	"github.com/abch-im/abch/services/ns/msnp"
+)
+
+// The switchboard's side of the NS contract (docs/sb.md). Requests go to
+// the NS holding the account on its user subject "abch.ns.user.<cid>"
+// with a reply subject; with nobody subscribed the account is offline
+// (NATS "no responders").
+
+// UserSubjectPrefix is the NS user subject (services/ns: UserSubject).
+const UserSubjectPrefix = "abch.ns.user."
+
+// SignOutPrefix starts the subject "abch.sb.signout.<cid>" on which an NS
+// announces that a session ended: {"ns_session": "<name>"}.
+const SignOutPrefix = "abch.sb.signout."
+
+// nsRequest is a request to the NS holding an account.
+type nsRequest struct {
+	Kind     string `json:"kind"` // "sb.who" or "sb.ring"
+	Session  string `json:"session,omitempty"`
+	Addr     string `json:"addr,omitempty"`
+	Cookie   string `json:"cookie,omitempty"`
+	From     string `json:"from,omitempty"`
+	FromName string `json:"from_name,omitempty"`
+}
+
+// member is a user as the NS describes it: address as the account spells
+// it, friendly name (decoded), client id of its CHG, protocol version and
+// NS session name.
+type member struct {
+	OK      bool   `json:"ok"`
+	Code    int    `json:"code,omitempty"`
+	Email   string `json:"email,omitempty"`
+	Name    string `json:"name,omitempty"`
+	Caps    string `json:"caps,omitempty"`
+	Ver     int    `json:"ver,omitempty"`
+	NSID    string `json:"ns_session,omitempty"`
+	Visible bool   `json:"visible,omitempty"`
+	cid     int64
+}
+
+// errOffline means nobody holds the account (or it may not be reached).
+var errOffline = errors.New("sb: user not online")
+
+// ask sends req to the NS holding cid and decodes its answer.
+func (s *Server) ask(cid int64, req nsRequest) (member, error) {
+	data, _ := json.Marshal(req)
+	ctx, cancel := s.apiCtx()
+	defer cancel()
+	msg, err := s.cfg.NATS.RequestWithContext(ctx, UserSubjectPrefix+strconv.FormatInt(cid, 10), data)
+	if err != nil {
+		if errors.Is(err, nats.ErrNoResponders) {
+			return member{}, errOffline
+		}
+		return member{}, err
+	}
+	var m member
+	if err := json.Unmarshal(msg.Data, &m); err != nil {
+		return member{}, err
+	}
+	if !m.OK {
+		return m, errOffline
+	}
+	m.cid = cid
+	return m, nil
+}
+
+// who asks the NS holding cid to describe its user.
+func (s *Server) who(cid int64) (member, error) {
+	return s.ask(cid, nsRequest{Kind: "sb.who"})
+}
+
+// lookup finds the CID of an address through the NS API (404: no account).
+func (s *Server) lookup(email string) (int64, error) {
+	ctx, cancel := s.apiCtx()
+	defer cancel()
+	p, err := s.cfg.API.Profile(ctx, email)
+	if err != nil {
+		var ae *nsclient.APIError
+		if errors.As(err, &ae) && ae.Status == 404 {
+			return 0, errOffline
+		}
+		return 0, err
+	}
+	return p.CID, nil
+}
+
+// ring asks the NS holding the invitee to send RNG; the NS checks presence,
+// IMS and privacy and answers with the invitee or 217.
+func (s *Server) ring(cid int64, b *board, from member, cookie string) (member, error) {
+	return s.ask(cid, nsRequest{Kind: "sb.ring", Session: b.id, Addr: s.PublicAddr(), Cookie: cookie,
+		From: from.Email, FromName: from.Name})
+}
+
+// onSignOut ends the connections of an NS session that ended.
+func (s *Server) onSignOut(m *nats.Msg) {
+	cid, err := strconv.ParseInt(strings.TrimPrefix(m.Subject, SignOutPrefix), 10, 64)
+	if err != nil {
+		return
+	}
+	var body struct {
+		NSID string `json:"ns_session"`
+	}
+	if json.Unmarshal(m.Data, &body) != nil {
+		return
+	}
+	s.mu.Lock()
+	var gone []*conn
+	for c := range s.conns {
+		if me := c.me.Load(); me != nil && me.cid == cid && (body.NSID == "" || me.NSID == body.NSID) {
+			gone = append(gone, c)
+		}
+	}
+	s.mu.Unlock()
+	for _, c := range gone {
+		c.leave(false)
+	}
+}
+
+// errorLine is an error line for a client of protocol version ver:
+// "code trid 0" for MSNP13/14 (pidgin 2.4.3 reads an error's last number as
+// a payload length, msnp.AppendErrorFor) and before the version is known.
+func errorLine(code int, trid string, ver int) []byte {
+	if ver == 0 {
+		ver = 13
+	}
+	return msnp.AppendErrorFor(nil, code, trid, ver)
+}
