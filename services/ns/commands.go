@@ -82,7 +82,7 @@ func (ss *session) cmdADL(c msnp.Command) bool {
 			}
 			return
 		}
-		ct := contact{email: email, network: cc.T}
+		ct := contact{network: cc.T}
 		u.fl[key] = ct
 		added = append(added, ct)
 	})

@@ -28,7 +28,10 @@ type session struct {
 	qbufs  [][]byte      // queued writes, under qmu
 	qbytes int           // their size, under qmu
 	qclose bool          // close once the queue is written, under qmu
-	wake   chan struct{} // capacity 1: the writer has work
+	// writing says a writer goroutine is running, under qmu. The writer
+	// exists only while there is something to write, so an idle session
+	// costs one goroutine (the reader), not two.
+	writing bool
 
 	// Reader-goroutine state.
 	ver      int    // negotiated protocol (13, 15); 0 before VER
@@ -45,7 +48,7 @@ type session struct {
 func newSession(s *Server, c net.Conn) *session {
 	return &session{
 		srv: s, conn: c, id: s.seq.Add(1),
-		wake: make(chan struct{}, 1), done: make(chan struct{}),
+		done: make(chan struct{}),
 	}
 }
 
@@ -61,7 +64,6 @@ func (ss *session) run() {
 			ss.kill()
 		}
 	}()
-	go ss.writer()
 	rd := msnp.NewReader(ss.conn, readerLimits)
 	for {
 		limit := ss.srv.cfg.LoginTimeout
@@ -115,40 +117,34 @@ func (ss *session) finish() {
 	}
 }
 
-// writer writes what is queued (one writev per batch) until the session
-// ends.
+// writer writes what is queued (one writev per batch) and exits when the
+// queue is empty; send starts it again.
 func (ss *session) writer() {
 	var spare [][]byte
 	for {
-		select {
-		case <-ss.wake:
-		case <-ss.done:
+		ss.qmu.Lock()
+		bufs, closing := ss.qbufs, ss.qclose
+		ss.qbufs, ss.qbytes = spare, 0
+		if len(bufs) == 0 {
+			ss.qbufs = bufs
+			ss.writing = false
+			ss.qmu.Unlock()
+			if closing {
+				ss.kill()
+			}
 			return
 		}
-		for {
-			ss.qmu.Lock()
-			bufs, closing := ss.qbufs, ss.qclose
-			ss.qbufs, ss.qbytes = spare, 0
-			ss.qmu.Unlock()
-			spare = nil // the queue owns it now
-			if len(bufs) == 0 {
-				spare = bufs
-				if closing {
-					ss.kill()
-					return
-				}
-				break
-			}
-			_ = ss.conn.SetWriteDeadline(time.Now().Add(ss.srv.cfg.WriteTimeout))
-			nb := net.Buffers(bufs)
-			if _, err := nb.WriteTo(ss.conn); err != nil {
-				ss.kill()
-				return
-			}
-			clear(bufs)
-			if cap(bufs) <= 64 {
-				spare = bufs[:0] // reuse a small batch array; drop a big one
-			}
+		ss.qmu.Unlock()
+		_ = ss.conn.SetWriteDeadline(time.Now().Add(ss.srv.cfg.WriteTimeout))
+		nb := net.Buffers(bufs)
+		if _, err := nb.WriteTo(ss.conn); err != nil {
+			ss.kill()
+			return
+		}
+		clear(bufs)
+		spare = nil
+		if cap(bufs) <= 64 {
+			spare = bufs[:0] // reuse a small batch array; drop a big one
 		}
 	}
 }
@@ -171,16 +167,16 @@ func (ss *session) send(b []byte) bool {
 	}
 	ss.qbufs = append(ss.qbufs, b)
 	ss.qbytes += len(b)
+	ss.startWriter()
 	ss.qmu.Unlock()
-	ss.poke()
 	return true
 }
 
-// poke wakes the writer.
-func (ss *session) poke() {
-	select {
-	case ss.wake <- struct{}{}:
-	default:
+// startWriter starts the writer goroutine unless it runs; qmu is held.
+func (ss *session) startWriter() {
+	if !ss.writing {
+		ss.writing = true
+		go ss.writer()
 	}
 }
 
@@ -214,8 +210,8 @@ func (ss *session) closeAfterFlush() {
 func (ss *session) queueClose() {
 	ss.qmu.Lock()
 	ss.qclose = true
+	ss.startWriter()
 	ss.qmu.Unlock()
-	ss.poke()
 }
 
 // sessionName names the session across NS processes (kick messages).

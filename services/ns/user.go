@@ -23,10 +23,10 @@ type presence struct {
 // status other than HDN (hidden looks offline, PROTOCOL.md §5.4).
 func (p *presence) visible() bool { return p.Status != "" && p.Status != "HDN" }
 
-// contact is an FL entry of a signed-in user: whose presence it gets.
+// contact is an FL entry of a signed-in user (keyed by its lower-cased
+// address): whose presence it gets.
 type contact struct {
-	email   string // as the account spells it
-	cid     int64  // 0 for addresses without an account
+	cid     int64 // 0 until known (an ADL of an address not yet in the lists)
 	network int
 }
 
@@ -73,7 +73,7 @@ func flOf(l *nsclient.Lists) map[string]contact {
 	fl := make(map[string]contact)
 	for _, c := range l.Contacts {
 		if c.Lists&nsclient.FL != 0 && c.CID != 0 {
-			fl[strings.ToLower(c.Email)] = contact{email: c.Email, cid: c.CID, network: c.Network}
+			fl[strings.ToLower(c.Email)] = contact{cid: c.CID, network: c.Network}
 		}
 	}
 	return fl
