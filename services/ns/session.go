@@ -25,9 +25,9 @@ type session struct {
 	once sync.Once
 
 	qmu    sync.Mutex
-	qbufs  [][]byte      // queued writes, under qmu
-	qbytes int           // their size, under qmu
-	qclose bool          // close once the queue is written, under qmu
+	qbufs  [][]byte // queued writes, under qmu
+	qbytes int      // their size, under qmu
+	qclose bool     // close once the queue is written, under qmu
 	// writing says a writer goroutine is running, under qmu. The writer
 	// exists only while there is something to write, so an idle session
 	// costs one goroutine (the reader), not two.
