@@ -19,7 +19,7 @@ func (ss *session) handle(c msnp.Command) bool {
 	switch c.Name {
 	case "VER":
 		if ss.ver != 0 {
-			return ss.fail(msnp.ErrNotExpected, c.TrID())
+			return ss.fail(msnp.ErrNotExpectedCVR, c.TrID())
 		}
 		return ss.cmdVER(c)
 	case "CVR":
@@ -166,6 +166,15 @@ func (ss *session) cmdBLP(c msnp.Command) bool {
 	if v != "AL" && v != "BL" {
 		return ss.fail(msnp.ErrInvalidParameter, c.TrID())
 	}
+	u := ss.u
+	u.mu.Lock()
+	same := u.blp == v
+	u.mu.Unlock()
+	if same {
+		// Clients re-send their stored BLP at every sign-in; the value is
+		// known from the profile, so nothing needs writing.
+		return ss.line("BLP", c.TrID(), v)
+	}
 	ctx, cancel := ss.srv.apiCtx()
 	_, err := ss.srv.cfg.API.SetPrivacy(ctx, ss.u.email, nsclient.Privacy{BLP: v})
 	cancel()
@@ -173,6 +182,9 @@ func (ss *session) cmdBLP(c msnp.Command) bool {
 		ss.srv.cfg.Log.Warn("ns: BLP", "email", ss.u.email, "error", err)
 		return ss.fail(msnp.ErrInternal, c.TrID())
 	}
+	u.mu.Lock()
+	u.blp = v
+	u.mu.Unlock()
 	return ss.line("BLP", c.TrID(), v)
 }
 
@@ -190,6 +202,10 @@ func (ss *session) cmdPRP(c msnp.Command) bool {
 	name, err := msnp.DecodeName(value)
 	if err != nil {
 		return ss.fail(msnp.ErrInvalidFriendly, trid)
+	}
+	if p := ss.u.snapshot(); p.Name == name {
+		// pidgin re-sends its name at every sign-in: nothing to write.
+		return ss.line("PRP", trid, "MFN", value)
 	}
 	ctx, cancel := ss.srv.apiCtx()
 	_, err = ss.srv.cfg.API.SetDisplayName(ctx, ss.u.email, name)

@@ -40,7 +40,7 @@ func (ss *session) cmdVER(c msnp.Command) bool {
 // clients accepted (clients/captures/*/ns.log).
 func (ss *session) cmdCVR(c msnp.Command) bool {
 	if ss.ver == 0 {
-		return ss.fail(msnp.ErrNotExpected, c.TrID())
+		return ss.fail(msnp.ErrNotExpectedCVR, c.TrID())
 	}
 	return ss.send(cvrAnswer(c.TrID()))
 }
@@ -51,7 +51,7 @@ func (ss *session) cmdCVR(c msnp.Command) bool {
 func (ss *session) cmdUSR(c msnp.Command) bool {
 	trid, method, stage := c.TrID(), c.Arg(1), c.Arg(2)
 	if ss.ver == 0 {
-		ss.fail(msnp.ErrNotExpected, trid)
+		ss.fail(msnp.ErrNotExpectedCVR, trid)
 		return false
 	}
 	if ss.u != nil {

@@ -98,7 +98,14 @@ func (s *Server) setPresence(u *user, f func(p *presence)) {
 // applies its presence consequences (docs/events.md §5).
 func (s *Server) onEvent(u *user, ev nsclient.Event) {
 	for _, c := range ev.NS {
-		if !u.ss.send(nsclient.Wire(c)) {
+		b := nsclient.Wire(c)
+		if c.Command == "NOT" && c.Args == "" {
+			// pidgin 2.4.3 does not frame NOT: msnp.AppendNOT ends the
+			// payload in CR LF for MSNP13/14 so it cannot swallow the next
+			// command.
+			b = msnp.AppendNOT(nil, []byte(c.Payload), u.ss.ver)
+		}
+		if !u.ss.send(b) {
 			return
 		}
 	}

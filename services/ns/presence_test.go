@@ -110,8 +110,8 @@ func TestLiveListChanges(t *testing.T) {
 			t.Errorf("ADL 0 payload %q", adl)
 		}
 		_, not := b.waitFor("NOT ", time.Second)
-		if !strings.Contains(not, "ABCHInternal") {
-			t.Errorf("NOT payload %q", not)
+		if !strings.Contains(not, "ABCHInternal") || !strings.HasSuffix(not, "</NOTIFICATION>\r\n") {
+			t.Errorf("NOT payload %q (MSNP13: ends in CR LF, msnp.AppendNOT)", not)
 		}
 		t.Logf("ADL 0 and NOT reached Bob %v after the SOAP call started", time.Since(start))
 

@@ -77,7 +77,7 @@ func (ss *session) run() {
 			if !errors.As(err, &pe) {
 				return // closed, timed out, or cut off
 			}
-			if line := pe.Line(); line != nil {
+			if line := pe.LineFor(ss.ver); line != nil {
 				ss.send(line)
 			}
 			if pe.Fatal {
@@ -193,9 +193,11 @@ func (ss *session) payload(name string, args []string, p []byte) bool {
 	return ss.send(msnp.AppendPayload(nil, name, args, p))
 }
 
-// fail queues "<code> <trid>".
+// fail queues the error line "<code> <trid>" in the form the session's
+// clients frame (msnp.AppendErrorFor: MSNP13 gets a trailing " 0", as
+// pidgin 2.4.3 reads the last number of an error line as a payload length).
 func (ss *session) fail(code int, trid string) bool {
-	return ss.send(msnp.AppendError(nil, code, trid))
+	return ss.send(msnp.AppendErrorFor(nil, code, trid, ss.ver))
 }
 
 // closeAfterFlush closes the connection once everything queued so far is
