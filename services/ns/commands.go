@@ -8,9 +8,42 @@ import (
 	"github.com/abch-im/abch/services/ns/msnp"
 )
 
+// apiCommands call the NS API (HTTP and JSON: deep stacks).
+var apiCommands = map[string]bool{"USR": true, "BLP": true, "PRP": true}
+
 // handle runs one client command; false ends the session (after what is
-// queued has been written).
+// queued has been written). Commands that call the NS API run on a
+// short-lived goroutine (offStack), so the reader, which lives as long as
+// the session, keeps a small stack.
 func (ss *session) handle(c msnp.Command) bool {
+	if apiCommands[c.Name] {
+		var ok bool
+		offStack(func() { ok = ss.dispatch(c) })
+		return ok
+	}
+	return ss.dispatch(c)
+}
+
+// offStack runs f on a new goroutine and waits for it; a panic in f is
+// raised again in the caller (the session's recover ends the session).
+func offStack(f func()) {
+	done := make(chan struct{})
+	var p any
+	go func() {
+		defer func() {
+			p = recover()
+			close(done)
+		}()
+		f()
+	}()
+	<-done
+	if p != nil {
+		panic(p)
+	}
+}
+
+// dispatch runs one client command.
+func (ss *session) dispatch(c msnp.Command) bool {
 	if msnp.Removed(c.Name, max(ss.ver, 13)) {
 		// MSNP13 removed ADC ADG REG REM RMG GTC SYN SBP "with automatic
 		// disconnection" (seeds/msnp13-changes.txt).
