@@ -101,6 +101,8 @@ func runNSBench(ctx context.Context, a *app, o *nsBenchOpts) error {
 		o.changes < 0 || o.changeConc < 1 || o.sources < 1 || o.sources > 254 {
 		return errors.New("ns mode needs --users >= 2, an even --contacts below --users, --signin-concurrency >= 1, --change-concurrency >= 1, --source-addrs 1..254")
 	}
+	ctx, cancel := context.WithCancel(ctx) // ends the pinger
+	defer cancel()
 	out := a.stdout
 	if n, err := raiseNoFile(); err == nil {
 		fmt.Fprintf(out, "open files limit: %d\n", n)
