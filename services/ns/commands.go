@@ -93,56 +93,31 @@ var commands = map[string]func(*session, msnp.Command) bool{
 }
 
 // cmdADL answers "ADL trid OK" (PROTOCOL.md §4.2: pidgin only finishes
-// sign-in on it). The lists live in abch (SOAP is authoritative); ADL
-// tells which FL contacts the client shows, so their presence is sent to
-// it, and a later ADL FL asks for that contact's presence.
+// sign-in on it). The lists live in abch and SOAP is authoritative: the
+// initial ADL changes nothing here (the NS read the lists at sign-in); a
+// later ADL FL (the client added a buddy) re-reads the lists and asks the
+// named contacts for their presence.
 func (ss *session) cmdADL(c msnp.Command) bool {
 	ml, err := msnp.ParseMLKind(c.Payload, msnp.MLAdd)
 	if err != nil {
 		return ss.mlError(err, c.TrID())
 	}
 	u := ss.u
-	var added []contact
+	ask := map[string]bool{}
 	u.mu.Lock()
 	eachContact(ml, func(email string, cc msnp.MLContact) {
-		if cc.L&nsclient.FL == 0 || cc.T != 1 {
-			return
+		if cc.L&nsclient.FL != 0 {
+			key := strings.ToLower(email)
+			delete(u.removed, key)
+			ask[key] = true
 		}
-		key := strings.ToLower(email)
-		if old, ok := u.fl[key]; ok {
-			if ml.L != 1 {
-				added = append(added, old)
-			}
-			return
-		}
-		ct := contact{network: cc.T}
-		u.fl[key] = ct
-		added = append(added, ct)
 	})
-	started := u.ilnTrID != ""
 	u.mu.Unlock()
 	ss.line("ADL", c.TrID(), "OK")
-	if started && len(added) > 0 {
-		ss.srv.probeByEmail(u, added)
+	if ml.L != 1 && len(ask) > 0 {
+		u.enqueue(func() { ss.srv.refresh(u, ask) })
 	}
 	return true
-}
-
-// probeByEmail asks for the presence of contacts an ADL named; those
-// without a known CID are looked up in the user's lists first.
-func (s *Server) probeByEmail(u *user, cs []contact) {
-	var known, unknown []contact
-	for _, c := range cs {
-		if c.cid != 0 {
-			known = append(known, c)
-		} else {
-			unknown = append(unknown, c)
-		}
-	}
-	s.probe(u, known, false)
-	if len(unknown) > 0 {
-		u.enqueue(func() { s.refresh(u) })
-	}
 }
 
 // eachContact calls f for every domain contact of ml with its address.
@@ -175,7 +150,10 @@ func (ss *session) cmdRML(c msnp.Command) bool {
 	u.mu.Lock()
 	eachContact(ml, func(email string, cc msnp.MLContact) {
 		if cc.L&nsclient.FL != 0 {
-			delete(u.fl, strings.ToLower(email))
+			if u.removed == nil {
+				u.removed = map[string]bool{}
+			}
+			u.removed[strings.ToLower(email)] = true
 		}
 	})
 	u.mu.Unlock()

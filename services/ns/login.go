@@ -154,7 +154,7 @@ type signInData struct {
 }
 
 // load reads the profile (BLP included), mail data and lists in parallel;
-// the lists give both the FL and the watchers (watchersOf).
+// the lists give both the FL and the watchers (linksOf).
 func (s *Server) load(email string) (signInData, error) {
 	ctx, cancel := s.apiCtx()
 	defer cancel()
@@ -190,8 +190,7 @@ func (ss *session) signIn(trid string, info *nsclient.SignInInfo) error {
 	u.mu.Lock()
 	u.pres.Name = d.profile.DisplayName
 	u.blp = d.profile.BLP
-	u.fl = flOf(d.lists)
-	u.watchers = watchersOf(d.lists, u.blp)
+	u.links = linksOf(d.lists, u.blp)
 	u.mu.Unlock()
 	ss.u = u
 	ss.line("USR", trid, "OK", u.email, "1", "0")

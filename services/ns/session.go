@@ -117,7 +117,7 @@ func (ss *session) finish() {
 	}
 }
 
-// writer writes what is queued (one writev per batch) and exits when the
+// writer writes what is queued (one write per batch) and exits when the
 // queue is empty; send starts it again.
 func (ss *session) writer() {
 	var spare [][]byte
@@ -136,8 +136,7 @@ func (ss *session) writer() {
 		}
 		ss.qmu.Unlock()
 		_ = ss.conn.SetWriteDeadline(time.Now().Add(ss.srv.cfg.WriteTimeout))
-		nb := net.Buffers(bufs)
-		if _, err := nb.WriteTo(ss.conn); err != nil {
+		if _, err := ss.conn.Write(joined(bufs)); err != nil {
 			ss.kill()
 			return
 		}
@@ -147,6 +146,23 @@ func (ss *session) writer() {
 			spare = bufs[:0] // reuse a small batch array; drop a big one
 		}
 	}
+}
+
+// joined returns the batch as one buffer: one write per batch, without the
+// writev iovec array the runtime would keep per connection.
+func joined(bufs [][]byte) []byte {
+	if len(bufs) == 1 {
+		return bufs[0]
+	}
+	n := 0
+	for _, b := range bufs {
+		n += len(b)
+	}
+	out := make([]byte, 0, n)
+	for _, b := range bufs {
+		out = append(out, b...)
+	}
+	return out
 }
 
 // send queues b for the client. A client whose queue holds more than
