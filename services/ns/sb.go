@@ -40,6 +40,7 @@ type sbRequest struct {
 	Addr     string `json:"addr,omitempty"`
 	Cookie   string `json:"cookie,omitempty"`
 	From     string `json:"from,omitempty"`
+	FromCID  int64  `json:"from_cid,omitempty"` // the caller's CID (0: unknown, ask the NS API)
 	FromName string `json:"from_name,omitempty"`
 }
 
@@ -160,7 +161,7 @@ func (s *Server) onSBRequest(m *nats.Msg, cid int64) {
 // it (PROTOCOL.md §5.4). Anything else is 217, so a blocked caller cannot
 // tell blocked from offline.
 func (s *Server) ring(u *user, req sbRequest, m *nats.Msg) {
-	if p := u.snapshot(); !p.visible() || u.imsOff.Load() || !s.mayCall(u, req.From) {
+	if p := u.snapshot(); !p.visible() || u.imsOff.Load() || !s.mayCall(u, req.From, req.FromCID) {
 		sbRespond(m, sbReply{Code: msnp.ErrNotOnline})
 		return
 	}
@@ -175,16 +176,17 @@ func (s *Server) ring(u *user, req sbRequest, m *nats.Msg) {
 	sbRespond(m, whoReply(u))
 }
 
-// mayCall applies the visibility rule to a caller: a watcher as the
-// watcher list says, anyone else from u's lists and privacy mode through
-// the NS API (caller ∉ BL and (caller ∈ AL or BLP = AL)).
-func (s *Server) mayCall(u *user, caller string) bool {
-	key := strings.ToLower(caller)
-	u.mu.Lock()
-	w, known := u.watchers[key]
-	u.mu.Unlock()
-	if known {
-		return w.canSee
+// mayCall applies the visibility rule to a caller: a watcher (by its CID)
+// as the session's links say, anyone else from u's lists and privacy mode
+// through the NS API (caller ∉ BL and (caller ∈ AL or BLP = AL)).
+func (s *Server) mayCall(u *user, caller string, callerCID int64) bool {
+	if callerCID != 0 {
+		u.mu.Lock()
+		l, known := u.links[callerCID]
+		u.mu.Unlock()
+		if known && l.watcher {
+			return l.canSee
+		}
 	}
 	ctx, cancel := s.apiCtx()
 	defer cancel()
