@@ -153,6 +153,23 @@ func TestRealClients(t *testing.T) {
 				a.waitBuddy(bob.email, "Bob offline after signing out", func(e event) bool { return !e.Online })
 			})
 
+			t.Run("blocking a contact makes you offline to them, unblocking shows you again", func(t *testing.T) {
+				alice := h.account(t, "ba"+f.suffix, "Alice "+f.suffix)
+				bob := h.account(t, "bb"+f.suffix, "Bob "+f.suffix)
+				h.befriend(t, alice, bob)
+
+				b := h.client(t, f, bob)
+				b.waitSignedOn()
+				a := h.client(t, f, alice)
+				a.waitSignedOn()
+				b.waitBuddy(alice.email, "Alice online", func(e event) bool { return e.Online })
+
+				a.send("block " + bob.email)
+				b.waitBuddy(alice.email, "Alice offline once she blocks Bob", func(e event) bool { return !e.Online })
+				a.send("allow " + bob.email)
+				b.waitBuddy(alice.email, "Alice online once she unblocks Bob", func(e event) bool { return e.Online })
+			})
+
 			t.Run("adding a buddy asks them, shows their presence and survives a new sign-in; removing it too", func(t *testing.T) {
 				alice := h.account(t, "aa"+f.suffix, "Alice "+f.suffix)
 				carol := h.account(t, "ac"+f.suffix, "Carol "+f.suffix)
