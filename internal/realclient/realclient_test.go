@@ -121,36 +121,48 @@ func TestRealClients(t *testing.T) {
 				alice := h.account(t, "pa"+f.suffix, "Alice "+f.suffix)
 				bob := h.account(t, "pb"+f.suffix, "Bob "+f.suffix)
 				h.befriend(t, alice, bob)
-
 				a := h.client(t, f, alice)
 				a.waitSignedOn()
-				a.waitBuddy(bob.email, "offline before Bob signs in", func(b event) bool { return !b.Online })
-
+				a.waitBuddy(bob.email, "Bob offline before he signs in", func(b event) bool { return !b.Online })
 				b := h.client(t, f, bob)
 				b.waitSignedOn()
-				b.waitBuddy(alice.email, "Alice online and available with her display name", func(e event) bool {
-					return e.Online && e.Status == "available" && e.ServerAlias == alice.name
+
+				t.Run("a contact signing in is seen online with their display name (NLN)", func(t *testing.T) {
+					a.in(t).waitBuddy(bob.email, "Bob online and available with his display name", func(e event) bool {
+						return e.Online && e.Status == "available" && e.ServerAlias == bob.name
+					})
 				})
-				a.waitBuddy(bob.email, "Bob online and available with his display name", func(e event) bool {
-					return e.Online && e.Status == "available" && e.ServerAlias == bob.name
+				t.Run("a contact already online is seen at sign-in (ILN)", func(t *testing.T) {
+					b.in(t).waitBuddy(alice.email, "Alice online and available with her display name", func(e event) bool {
+						return e.Online && e.Status == "available" && e.ServerAlias == alice.name
+					})
 				})
-
-				b.send("status away")
-				a.waitBuddy(bob.email, "Bob away", func(e event) bool { return e.Online && e.Status == "away" })
-				b.send("status busy")
-				a.waitBuddy(bob.email, "Bob busy", func(e event) bool { return e.Online && e.Status == "busy" })
-
-				renamed := "Robert " + f.suffix
-				b.send("friendly " + renamed)
-				a.waitBuddy(bob.email, "Bob's new display name", func(e event) bool { return e.ServerAlias == renamed })
-
-				b.send("status invisible")
-				a.waitBuddy(bob.email, "Bob offline when he appears offline", func(e event) bool { return !e.Online })
-				b.send("status available")
-				a.waitBuddy(bob.email, "Bob back online", func(e event) bool { return e.Online && e.Status == "available" })
-
-				b.quit()
-				a.waitBuddy(bob.email, "Bob offline after signing out", func(e event) bool { return !e.Online })
+				t.Run("status changes are seen (CHG AWY, BSY)", func(t *testing.T) {
+					b.in(t).send("status away")
+					a.in(t).waitBuddy(bob.email, "Bob away", func(e event) bool { return e.Online && e.Status == "away" })
+					b.in(t).send("status busy")
+					a.in(t).waitBuddy(bob.email, "Bob busy", func(e event) bool { return e.Online && e.Status == "busy" })
+				})
+				t.Run("a personal message is seen (UUX, UBX)", func(t *testing.T) {
+					psm := "out to lunch " + f.suffix
+					b.in(t).send("status available " + psm)
+					a.in(t).waitBuddy(bob.email, "Bob's personal message", func(e event) bool { return e.Online && e.Message == psm })
+				})
+				t.Run("a new display name is seen (PRP MFN)", func(t *testing.T) {
+					renamed := "Robert " + f.suffix
+					b.in(t).send("friendly " + renamed)
+					a.in(t).waitBuddy(bob.email, "Bob's new display name", func(e event) bool { return e.ServerAlias == renamed })
+				})
+				t.Run("appearing offline hides the contact, available shows them again (HDN)", func(t *testing.T) {
+					b.in(t).send("status invisible")
+					a.in(t).waitBuddy(bob.email, "Bob offline when he appears offline", func(e event) bool { return !e.Online })
+					b.in(t).send("status available")
+					a.in(t).waitBuddy(bob.email, "Bob back online", func(e event) bool { return e.Online && e.Status == "available" })
+				})
+				t.Run("signing out is seen (FLN)", func(t *testing.T) {
+					b.quit()
+					a.in(t).waitBuddy(bob.email, "Bob offline after signing out", func(e event) bool { return !e.Online })
+				})
 			})
 
 			t.Run("blocking a contact makes you offline to them, unblocking shows you again", func(t *testing.T) {
@@ -442,8 +454,14 @@ type event struct {
 	raw         string
 }
 
+// client is one running driver as seen from one (sub)test: t is the test
+// its waits fail; the process and its events are shared by every view.
 type client struct {
-	t       *testing.T
+	t *testing.T
+	*process
+}
+
+type process struct {
 	label   string
 	cmd     *exec.Cmd
 	stdin   io.WriteCloser
@@ -455,6 +473,11 @@ type client struct {
 	exited error
 	done   chan struct{}
 	notify chan struct{}
+}
+
+// in returns a view of c whose waits fail t, for subtests sharing a client.
+func (c *client) in(t *testing.T) *client {
+	return &client{t: t, process: c.process}
 }
 
 var clientSeq struct {
@@ -499,8 +522,8 @@ exec "$@"`
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
-	c := &client{t: t, label: label, cmd: cmd, stdin: stdin, logPath: logPath,
-		done: make(chan struct{}), notify: make(chan struct{}, 1)}
+	c := &client{t: t, process: &process{label: label, cmd: cmd, stdin: stdin, logPath: logPath,
+		done: make(chan struct{}), notify: make(chan struct{}, 1)}}
 	go func() {
 		sc := bufio.NewScanner(stdout)
 		sc.Buffer(make([]byte, 1<<20), 1<<20)
@@ -548,7 +571,7 @@ exec "$@"`
 	return c
 }
 
-func (c *client) poke() {
+func (c *process) poke() {
 	select {
 	case c.notify <- struct{}{}:
 	default:
@@ -563,7 +586,7 @@ func (c *client) send(line string) {
 }
 
 // quit signs the client out and waits for the driver to exit.
-func (c *client) quit() {
+func (c *process) quit() {
 	select {
 	case <-c.done:
 		return
