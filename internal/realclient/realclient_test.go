@@ -56,6 +56,10 @@ const (
 	settle = 2 * time.Second
 )
 
+// nameInUse is libpurple's PURPLE_CONNECTION_ERROR_NAME_IN_USE, the reason
+// both plugins give for OUT OTH ("You have signed on from another location").
+const nameInUse = 6
+
 type flavour struct {
 	name      string // subtest name
 	tag       string // pidgin tag the plugin was built from
@@ -115,6 +119,22 @@ func TestRealClients(t *testing.T) {
 				if ev.Ev == "signed_on" {
 					t.Fatalf("signed on with a wrong password")
 				}
+			})
+
+			t.Run("signing in elsewhere signs the first client out (OUT OTH)", func(t *testing.T) {
+				alice := h.account(t, "oth"+f.suffix, "Alice "+f.suffix)
+				first := h.client(t, f, alice)
+				first.waitSignedOn()
+				second := h.client(t, f, alice)
+				second.waitSignedOn()
+				ev := first.wait("the first client told it signed in elsewhere", changeTimeout, func(e event) bool {
+					return e.Ev == "connection_error" || e.Ev == "signed_off"
+				})
+				if ev.Ev != "connection_error" || ev.Reason != nameInUse {
+					t.Errorf("first client: %s, want a connection error with reason %d (signed on from another location)", ev.raw, nameInUse)
+				}
+				second.send("list") // the second session is still alive
+				second.wait("the second client's list", changeTimeout, func(e event) bool { return e.Ev == "list_end" })
 			})
 
 			t.Run("two online contacts see each other's presence, status and display name", func(t *testing.T) {
