@@ -56,9 +56,13 @@ const (
 	settle = 2 * time.Second
 )
 
-// nameInUse is libpurple's PURPLE_CONNECTION_ERROR_NAME_IN_USE, the reason
-// both plugins give for OUT OTH ("You have signed on from another location").
-const nameInUse = 6
+// libpurple's connection error reasons (PurpleConnectionError) the test
+// expects: a refused password, and OUT OTH ("You have signed on from
+// another location").
+const (
+	authFailed = 2 // PURPLE_CONNECTION_ERROR_AUTHENTICATION_FAILED
+	nameInUse  = 6 // PURPLE_CONNECTION_ERROR_NAME_IN_USE
+)
 
 type flavour struct {
 	name      string // subtest name
@@ -104,7 +108,7 @@ func TestRealClients(t *testing.T) {
 				alice := h.account(t, "signin"+f.suffix, "Alice "+f.suffix)
 				c := h.client(t, f, alice)
 				ev := c.waitSignedOn()
-				if ev.DisplayName != alice.name && ev.DisplayName != alice.email {
+				if ev.DisplayName != alice.name {
 					t.Errorf("signed on with display name %q, want %q", ev.DisplayName, alice.name)
 				}
 			})
@@ -118,6 +122,9 @@ func TestRealClients(t *testing.T) {
 				})
 				if ev.Ev == "signed_on" {
 					t.Fatalf("signed on with a wrong password")
+				}
+				if ev.Reason != authFailed {
+					t.Errorf("wrong password: %s, want reason %d (authentication failed)", ev.raw, authFailed)
 				}
 			})
 
