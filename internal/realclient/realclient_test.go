@@ -7,6 +7,7 @@ import (
 	"crypto/rand"
 	"encoding/hex"
 	"encoding/json"
+	"flag"
 	"fmt"
 	"io"
 	"net"
@@ -14,11 +15,13 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"sync"
 	"syscall"
 	"testing"
 	"time"
+	"unsafe"
 
 	"github.com/abch-im/abch/internal/cli"
 )
@@ -30,6 +33,10 @@ const (
 	envMSN2101 = "ABCH_REALCLIENT_MSN_2101"
 	envBin     = "ABCH_REALCLIENT_ABCH_BIN" // optional: run this abch binary instead of building ./cmd/abch
 	envLogs    = "ABCH_REALCLIENT_LOGS"     // optional: keep every client's and the server's log in this directory
+
+	// Set by the test for its own re-run inside a private network namespace.
+	envInner  = "ABCH_REALCLIENT_IN_NAMESPACE"
+	envDriver = "ABCH_REALCLIENT_DRIVER"
 )
 
 // nsHosts are the names the plugins resolve besides the SOAP hosts of the
@@ -101,6 +108,13 @@ func TestRealClients(t *testing.T) {
 		}
 	}
 
+	if os.Getenv(envInner) == "" {
+		runInNamespace(t)
+		return
+	}
+	if err := loopbackUp(); err != nil {
+		t.Fatalf("bringing up lo in the test's network namespace: %v", err)
+	}
 	h := newHarness(t)
 	for _, f := range flavours {
 		t.Run(f.name, func(t *testing.T) {
@@ -192,6 +206,21 @@ func TestRealClients(t *testing.T) {
 				})
 			})
 
+			t.Run("contacts migrated with abch import lists see each other (ILN, NLN)", func(t *testing.T) {
+				alice := h.account(t, "ma"+f.suffix, "Alice "+f.suffix)
+				bob := h.account(t, "mb"+f.suffix, "Bob "+f.suffix)
+				h.migrate(t, alice, bob)
+				a := h.client(t, f, alice)
+				a.waitSignedOn()
+				b := h.client(t, f, bob)
+				b.waitSignedOn()
+				got := b.waitBuddy(alice.email, "Alice online at Bob's sign-in", func(e event) bool { return e.Online })
+				if got.Group != "Friends" {
+					t.Errorf("Alice is in group %q on Bob's list, want Friends (the imported group)", got.Group)
+				}
+				a.waitBuddy(bob.email, "Bob online once he signs in", func(e event) bool { return e.Online })
+			})
+
 			t.Run("blocking a contact makes you offline to them, unblocking shows you again", func(t *testing.T) {
 				alice := h.account(t, "ba"+f.suffix, "Alice "+f.suffix)
 				bob := h.account(t, "bb"+f.suffix, "Bob "+f.suffix)
@@ -277,6 +306,63 @@ func TestRealClients(t *testing.T) {
 	}
 }
 
+// ---- the namespace ----
+
+// runInNamespace builds abch (unless ABCH_REALCLIENT_ABCH_BIN names one) and
+// the driver, then runs this test again in a private network and mount
+// namespace: abch needs 127.0.0.1:443 and other listeners, and nothing on
+// the machine (another test, a real server) may answer there instead, nor
+// see them. The inner run's output is this test's output.
+func runInNamespace(t *testing.T) {
+	dir := t.TempDir()
+	bin := os.Getenv(envBin)
+	if bin == "" {
+		bin = filepath.Join(dir, "abch")
+		run(t, "go", "build", "-o", bin, "github.com/abch-im/abch/cmd/abch")
+	}
+	driver := filepath.Join(dir, "driver")
+	cflags := strings.Fields(run(t, "pkg-config", "--cflags", "--libs", "purple"))
+	run(t, "cc", append([]string{"-O1", "-g", "-Wall", "-o", driver, "testdata/driver.c"}, cflags...)...)
+
+	args := []string{"--net", "--mount", "--propagation", "private", "--", os.Args[0], "-test.v", "-test.count=1"}
+	pattern := "^TestRealClients$"
+	if f := flag.Lookup("test.run"); f != nil && strings.HasPrefix(f.Value.String(), "TestRealClients/") {
+		pattern = f.Value.String()
+	}
+	args = append(args, "-test.run", pattern)
+	if f := flag.Lookup("test.timeout"); f != nil {
+		args = append(args, "-test.timeout", f.Value.String())
+	}
+	cmd := exec.Command("unshare", args...)
+	cmd.Env = append(os.Environ(), envInner+"=1", envBin+"="+bin, envDriver+"="+driver)
+	cmd.Stdout, cmd.Stderr = os.Stdout, os.Stderr
+	if err := cmd.Run(); err != nil {
+		t.Fatalf("the real-client run in its own network namespace failed (%v); its output is above", err)
+	}
+}
+
+// loopbackUp brings up lo, which starts down in a new network namespace
+// (SIOCGIFFLAGS / SIOCSIFFLAGS on struct ifreq: the name, then the flags at
+// offset 16).
+func loopbackUp() error {
+	fd, err := syscall.Socket(syscall.AF_INET, syscall.SOCK_DGRAM, 0)
+	if err != nil {
+		return err
+	}
+	defer syscall.Close(fd)
+	var ifr [40]byte
+	copy(ifr[:], "lo")
+	if _, _, e := syscall.Syscall(syscall.SYS_IOCTL, uintptr(fd), syscall.SIOCGIFFLAGS, uintptr(unsafe.Pointer(&ifr[0]))); e != 0 {
+		return e
+	}
+	flags := (*uint16)(unsafe.Pointer(&ifr[16]))
+	*flags |= syscall.IFF_UP | syscall.IFF_RUNNING
+	if _, _, e := syscall.Syscall(syscall.SYS_IOCTL, uintptr(fd), syscall.SIOCSIFFLAGS, uintptr(unsafe.Pointer(&ifr[0]))); e != 0 {
+		return e
+	}
+	return nil
+}
+
 // ---- the server ----
 
 type harness struct {
@@ -285,6 +371,7 @@ type harness struct {
 	hosts       string   // the hosts file the clients see
 	certs       string   // the CA directory the clients see (only abch's CA)
 	nsPort      string
+	httpAddr    string // the plain SOAP listener, for setting up contacts
 	logs        string
 }
 
@@ -301,22 +388,17 @@ func newHarness(t *testing.T) *harness {
 	if err := os.MkdirAll(logs, 0o755); err != nil {
 		t.Fatal(err)
 	}
-	h := &harness{bin: os.Getenv(envBin), driver: filepath.Join(dir, "driver"), logs: logs}
-
-	if h.bin == "" {
-		h.bin = filepath.Join(dir, "abch")
-		run(t, "go", "build", "-o", h.bin, "github.com/abch-im/abch/cmd/abch")
-	}
-	cflags := strings.Fields(run(t, "pkg-config", "--cflags", "--libs", "purple"))
-	run(t, "cc", append([]string{"-O1", "-g", "-Wall", "-o", h.driver, "testdata/driver.c"}, cflags...)...)
+	h := &harness{bin: os.Getenv(envBin), driver: os.Getenv(envDriver), logs: logs}
 
 	// 443 is fixed: the plugins call https://login.live.com/… with no port.
+	// The namespace's loopback is ours alone, so it should be free.
 	if ln, err := net.Listen("tcp", "127.0.0.1:443"); err != nil {
 		t.Fatalf("127.0.0.1:443 is taken (%v): the clients' HTTPS calls must reach abch there", err)
 	} else {
 		ln.Close()
 	}
 	httpAddr, nsAPI, nats, ns, sb := freeAddr(t), freeAddr(t), freeAddr(t), freeAddr(t), freeAddr(t)
+	h.httpAddr = httpAddr
 	_, h.nsPort, _ = net.SplitHostPort(ns)
 	certs := filepath.Join(dir, "certs")
 	h.env = append(os.Environ(),
@@ -427,10 +509,62 @@ func (h *harness) account(t *testing.T, local, name string) account {
 	return a
 }
 
-// befriend puts each of a and b on the other's Forward, Allow and Reverse
-// lists (in a group "Friends") with `abch import lists --merge=union`, as if
-// both had added each other earlier.
+// befriend makes a and b contacts of each other the way clients do: each
+// signs in through RST and adds the other with ABContactAdd (allow-list
+// management on), so both have the other on Forward, Allow and Reverse.
 func (h *harness) befriend(t *testing.T, a, b account) {
+	t.Helper()
+	h.addContact(t, a, b)
+	h.addContact(t, b, a)
+}
+
+var compactToken = regexp.MustCompile(`<wsse:BinarySecurityToken Id="Compact1">([^<]+)</wsse:BinarySecurityToken>`)
+
+// addContact adds who to owner's address book as a Messenger contact.
+func (h *harness) addContact(t *testing.T, owner, who account) {
+	t.Helper()
+	rst := `<Envelope xmlns="http://schemas.xmlsoap.org/soap/envelope/"><Header><wsse:Security xmlns:wsse="http://schemas.xmlsoap.org/ws/2003/06/secext"><wsse:UsernameToken Id="user"><wsse:Username>` + owner.email + `</wsse:Username><wsse:Password>` + owner.password + `</wsse:Password></wsse:UsernameToken></wsse:Security></Header><Body><ps:RequestMultipleSecurityTokens xmlns:ps="http://schemas.microsoft.com/Passport/SoapServices/PPCRL" Id="RSTS">` +
+		rstItem(0, "http://Passport.NET/tb") + rstItem(1, "contacts.msn.com") + `</ps:RequestMultipleSecurityTokens></Body></Envelope>`
+	m := compactToken.FindStringSubmatch(h.post(t, "/RST.srf", "", rst))
+	if m == nil {
+		t.Fatalf("RST for %s: no contacts ticket", owner.email)
+	}
+	ab := `<soap:Envelope xmlns:soap="http://schemas.xmlsoap.org/soap/envelope/"><soap:Header><ABApplicationHeader xmlns="http://www.msn.com/webservices/AddressBook"><ApplicationId>CFE80F9D-180F-4399-82AB-413F33A1FA11</ApplicationId><IsMigration>false</IsMigration><PartnerScenario>ContactSave</PartnerScenario></ABApplicationHeader><ABAuthHeader xmlns="http://www.msn.com/webservices/AddressBook"><ManagedGroupRequest>false</ManagedGroupRequest><TicketToken>` + m[1] + `</TicketToken></ABAuthHeader></soap:Header><soap:Body><ABContactAdd xmlns="http://www.msn.com/webservices/AddressBook"><abId>00000000-0000-0000-0000-000000000000</abId><contacts><Contact><contactInfo><passportName>` + who.email + `</passportName><isSmtp>false</isSmtp><isMessengerUser>true</isMessengerUser></contactInfo></Contact></contacts><options><EnableAllowListManagement>true</EnableAllowListManagement></options></ABContactAdd></soap:Body></soap:Envelope>`
+	if out := h.post(t, "/abservice/abservice.asmx", "http://www.msn.com/webservices/AddressBook/ABContactAdd", ab); !strings.Contains(out, "<guid>") {
+		t.Fatalf("ABContactAdd %s → %s: %s", owner.email, who.email, out)
+	}
+}
+
+func rstItem(n int, address string) string {
+	return fmt.Sprintf(`<wst:RequestSecurityToken xmlns:wst="http://schemas.xmlsoap.org/ws/2004/04/trust" Id="RST%d"><wsp:AppliesTo xmlns:wsp="http://schemas.xmlsoap.org/ws/2002/12/policy"><wsa:EndpointReference xmlns:wsa="http://schemas.xmlsoap.org/ws/2004/03/addressing"><wsa:Address>%s</wsa:Address></wsa:EndpointReference></wsp:AppliesTo></wst:RequestSecurityToken>`, n, address)
+}
+
+// post sends a SOAP request to the plain listener and returns the answer
+// (a fault fails the test).
+func (h *harness) post(t *testing.T, path, action, body string) string {
+	t.Helper()
+	req, err := http.NewRequest(http.MethodPost, "http://"+h.httpAddr+path, strings.NewReader(body))
+	if err != nil {
+		t.Fatal(err)
+	}
+	req.Header.Set("Content-Type", "text/xml; charset=utf-8")
+	req.Header.Set("SOAPAction", action)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	out, _ := io.ReadAll(resp.Body)
+	if resp.StatusCode != http.StatusOK {
+		t.Fatalf("POST %s %s: %s\n%s", path, action, resp.Status, out)
+	}
+	return string(out)
+}
+
+// migrate puts each of a and b on the other's Forward, Allow and Reverse
+// lists (in a group "Friends") with `abch import lists --merge=union`, as an
+// operator moving users from another server does.
+func (h *harness) migrate(t *testing.T, a, b account) {
 	t.Helper()
 	entry := func(me, other account) map[string]any {
 		return map[string]any{
