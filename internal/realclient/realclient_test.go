@@ -372,6 +372,8 @@ type harness struct {
 	certs       string   // the CA directory the clients see (only abch's CA)
 	nsPort      string
 	httpAddr    string // the plain SOAP listener, for setting up contacts
+	nsAPI       string // the NS API, to check the set-up as the NS sees it
+	nsKey       string
 	logs        string
 }
 
@@ -398,7 +400,7 @@ func newHarness(t *testing.T) *harness {
 		ln.Close()
 	}
 	httpAddr, nsAPI, nats, ns, sb := freeAddr(t), freeAddr(t), freeAddr(t), freeAddr(t), freeAddr(t)
-	h.httpAddr = httpAddr
+	h.httpAddr, h.nsAPI, h.nsKey = httpAddr, nsAPI, randomHex(16)
 	_, h.nsPort, _ = net.SplitHostPort(ns)
 	certs := filepath.Join(dir, "certs")
 	h.env = append(os.Environ(),
@@ -409,7 +411,7 @@ func newHarness(t *testing.T) *harness {
 		"ABCH_TLS_CERT="+filepath.Join(certs, "server.pem"),
 		"ABCH_TLS_KEY="+filepath.Join(certs, "server-key.pem"),
 		"ABCH_NS_ADDR="+nsAPI,
-		"ABCH_NS_KEY="+randomHex(16),
+		"ABCH_NS_KEY="+h.nsKey,
 		"ABCH_NATS_URL=",
 		"ABCH_NATS_LISTEN="+nats,
 		"ABCH_MSNP_ADDR="+ns,
@@ -516,12 +518,55 @@ func (h *harness) befriend(t *testing.T, a, b account) {
 	t.Helper()
 	h.addContact(t, a, b)
 	h.addContact(t, b, a)
+	// b's invitation from a is answered (b allows a), as a client would
+	// answer it at its next sign-in.
+	h.answerInvitation(t, b, a)
+	for _, p := range [][2]account{{a, b}, {b, a}} {
+		if got := h.listBits(t, p[0], p[1]); got != listFL|listAL|listRL {
+			t.Fatalf("after both added each other, %s has %s with list bits %d, want FL|AL|RL (11)", p[0].email, p[1].email, got)
+		}
+	}
+}
+
+// List bits of the NS API (nsclient.ListEntry.Lists).
+const (
+	listFL = 1
+	listAL = 2
+	listRL = 8
+)
+
+// listBits reads owner's entry for who through the NS API, as the NS sees it.
+func (h *harness) listBits(t *testing.T, owner, who account) int {
+	t.Helper()
+	req, _ := http.NewRequest(http.MethodGet, "http://"+h.nsAPI+"/ns/v1/users/"+owner.email+"/lists", nil)
+	req.Header.Set("Authorization", "Bearer "+h.nsKey)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	var lists struct {
+		Contacts []struct {
+			Email string `json:"email"`
+			Lists int    `json:"lists"`
+		} `json:"contacts"`
+	}
+	if err := json.NewDecoder(resp.Body).Decode(&lists); err != nil {
+		t.Fatalf("NS API lists of %s: %s: %v", owner.email, resp.Status, err)
+	}
+	for _, c := range lists.Contacts {
+		if strings.EqualFold(c.Email, who.email) {
+			return c.Lists
+		}
+	}
+	return 0
 }
 
 var compactToken = regexp.MustCompile(`<wsse:BinarySecurityToken Id="Compact1">([^<]+)</wsse:BinarySecurityToken>`)
 
-// addContact adds who to owner's address book as a Messenger contact.
-func (h *harness) addContact(t *testing.T, owner, who account) {
+// contactsTicket signs owner in through RST and returns the
+// contacts.msn.com ticket, XML-escaped as it is sent back.
+func (h *harness) contactsTicket(t *testing.T, owner account) string {
 	t.Helper()
 	rst := `<Envelope xmlns="http://schemas.xmlsoap.org/soap/envelope/"><Header><wsse:Security xmlns:wsse="http://schemas.xmlsoap.org/ws/2003/06/secext"><wsse:UsernameToken Id="user"><wsse:Username>` + owner.email + `</wsse:Username><wsse:Password>` + owner.password + `</wsse:Password></wsse:UsernameToken></wsse:Security></Header><Body><ps:RequestMultipleSecurityTokens xmlns:ps="http://schemas.microsoft.com/Passport/SoapServices/PPCRL" Id="RSTS">` +
 		rstItem(0, "http://Passport.NET/tb") + rstItem(1, "contacts.msn.com") + `</ps:RequestMultipleSecurityTokens></Body></Envelope>`
@@ -529,10 +574,30 @@ func (h *harness) addContact(t *testing.T, owner, who account) {
 	if m == nil {
 		t.Fatalf("RST for %s: no contacts ticket", owner.email)
 	}
-	ab := `<soap:Envelope xmlns:soap="http://schemas.xmlsoap.org/soap/envelope/"><soap:Header><ABApplicationHeader xmlns="http://www.msn.com/webservices/AddressBook"><ApplicationId>CFE80F9D-180F-4399-82AB-413F33A1FA11</ApplicationId><IsMigration>false</IsMigration><PartnerScenario>ContactSave</PartnerScenario></ABApplicationHeader><ABAuthHeader xmlns="http://www.msn.com/webservices/AddressBook"><ManagedGroupRequest>false</ManagedGroupRequest><TicketToken>` + m[1] + `</TicketToken></ABAuthHeader></soap:Header><soap:Body><ABContactAdd xmlns="http://www.msn.com/webservices/AddressBook"><abId>00000000-0000-0000-0000-000000000000</abId><contacts><Contact><contactInfo><passportName>` + who.email + `</passportName><isSmtp>false</isSmtp><isMessengerUser>true</isMessengerUser></contactInfo></Contact></contacts><options><EnableAllowListManagement>true</EnableAllowListManagement></options></ABContactAdd></soap:Body></soap:Envelope>`
+	return m[1]
+}
+
+// soapHeader is the ABApplicationHeader and ABAuthHeader of pidgin 2.5+.
+func soapHeader(scenario, ticket string) string {
+	return `<soap:Header><ABApplicationHeader xmlns="http://www.msn.com/webservices/AddressBook"><ApplicationId>CFE80F9D-180F-4399-82AB-413F33A1FA11</ApplicationId><IsMigration>false</IsMigration><PartnerScenario>` + scenario + `</PartnerScenario></ABApplicationHeader><ABAuthHeader xmlns="http://www.msn.com/webservices/AddressBook"><ManagedGroupRequest>false</ManagedGroupRequest><TicketToken>` + ticket + `</TicketToken></ABAuthHeader></soap:Header>`
+}
+
+// addContact adds who to owner's address book as a Messenger contact.
+func (h *harness) addContact(t *testing.T, owner, who account) {
+	t.Helper()
+	ab := `<soap:Envelope xmlns:soap="http://schemas.xmlsoap.org/soap/envelope/">` + soapHeader("ContactSave", h.contactsTicket(t, owner)) + `<soap:Body><ABContactAdd xmlns="http://www.msn.com/webservices/AddressBook"><abId>00000000-0000-0000-0000-000000000000</abId><contacts><Contact><contactInfo><passportName>` + who.email + `</passportName><isSmtp>false</isSmtp><isMessengerUser>true</isMessengerUser></contactInfo></Contact></contacts><options><EnableAllowListManagement>true</EnableAllowListManagement></options></ABContactAdd></soap:Body></soap:Envelope>`
 	if out := h.post(t, "/abservice/abservice.asmx", "http://www.msn.com/webservices/AddressBook/ABContactAdd", ab); !strings.Contains(out, "<guid>") {
 		t.Fatalf("ABContactAdd %s → %s: %s", owner.email, who.email, out)
 	}
+}
+
+// answerInvitation resolves owner's Pending entry for who (DeleteMember
+// Pending, as clients send after allowing an inviter; a no-op when there is
+// none).
+func (h *harness) answerInvitation(t *testing.T, owner, who account) {
+	t.Helper()
+	body := `<soap:Envelope xmlns:soap="http://schemas.xmlsoap.org/soap/envelope/" xmlns:xsi="http://www.w3.org/2001/XMLSchema-instance">` + soapHeader("ContactMsgrAPI", h.contactsTicket(t, owner)) + `<soap:Body><DeleteMember xmlns="http://www.msn.com/webservices/AddressBook"><serviceHandle><Id>0</Id><Type>Messenger</Type><ForeignId/></serviceHandle><memberships><Membership><MemberRole>Pending</MemberRole><Members><Member xsi:type="PassportMember"><Type>Passport</Type><State>Accepted</State><PassportName>` + who.email + `</PassportName></Member></Members></Membership></memberships></DeleteMember></soap:Body></soap:Envelope>`
+	h.post(t, "/abservice/SharingService.asmx", "http://www.msn.com/webservices/AddressBook/DeleteMember", body)
 }
 
 func rstItem(n int, address string) string {

@@ -20,7 +20,8 @@
  *   im            an IM arrived (from, text, flags, time)
  *   sent_im       an IM was handed to the protocol (to, text)
  *   conv          an error or system line written to a conversation
- *   auth_request  someone added this account (from, alias, message, on_list); accepted
+ *   auth_request  someone added this account (from, alias, message, on_list);
+ *                 accepted 1.5 s later
  *   added_notify / request_add  the account UI's other two "you were added" hooks
  *   request       a generic prompt (title, primary, secondary, actions, chose)
  *   input         an input prompt (primary, answer)
@@ -370,9 +371,15 @@ static PurpleConversationUiOps conversation_ops = { .write_conv = write_conv };
 
 /* ---- "you were added" ---- */
 
+/* A person answers an authorization request after a moment, never inside the
+ * sign-on: pidgin 2.10.1 mismatches SOAP answers when its accept calls start
+ * while the sign-on's address-book call on the same host is unanswered. */
+#define AUTHORIZE_DELAY_MS 1500
+
 typedef struct {
 	PurpleAccountRequestAuthorizationCb cb;
 	void *data;
+	guint timer;
 } Deferred;
 
 static gboolean
@@ -383,6 +390,16 @@ run_deferred(gpointer p)
 	d->cb(d->data);
 	g_free(d);
 	return FALSE;
+}
+
+/* libpurple closes pending requests when the account disconnects. */
+static void
+close_account_request(void *ui_handle)
+{
+	Deferred *d = ui_handle;
+
+	g_source_remove(d->timer);
+	g_free(d);
 }
 
 static void *
@@ -399,10 +416,9 @@ request_authorize(PurpleAccount *acct, const char *remote_user, const char *id,
 	ev_str("message", message);
 	ev_bool("on_list", on_list);
 	ev_end();
-	/* Accept once libpurple has registered the request (it does after we return). */
 	d->cb = authorize_cb;
 	d->data = user_data;
-	g_idle_add(run_deferred, d);
+	d->timer = g_timeout_add(AUTHORIZE_DELAY_MS, run_deferred, d);
 	return d;
 }
 
@@ -430,6 +446,7 @@ static PurpleAccountUiOps account_ops = {
 	.notify_added = notify_added,
 	.request_add = request_add,
 	.request_authorize = request_authorize,
+	.close_account_request = close_account_request,
 };
 
 /* ---- prompts ---- */
