@@ -19,7 +19,7 @@ func BenchmarkRenderBook(b *testing.B) {
 	for i := 0; i < 10; i++ {
 		book.Groups = append(book.Groups, models.Group{GUID: fmt.Sprintf("00000000-0000-4000-8000-%012d", i), Name: fmt.Sprintf("Group & %d", i), Annotations: "[]"})
 	}
-	book.Contacts = append(book.Contacts, store.BookContact{Contact: models.Contact{GUID: "00000000-0000-4000-8000-100000000000", Key: "me", ContactType: models.ContactTypeMe, Annotations: "[]"}})
+	book.Contacts = append(book.Contacts, store.BookContact{Contact: models.Contact{GUID: "00000000-0000-4000-8000-100000000000", Key: models.MeKey, ContactType: models.ContactTypeMe, Annotations: "[]"}})
 	for i := 0; i < 1000; i++ {
 		email := fmt.Sprintf("contact%d@example.com", i)
 		book.Contacts = append(book.Contacts, store.BookContact{
