@@ -40,6 +40,14 @@ func (a *app) addConfigFlags(pf *pflag.FlagSet) {
 	pf.StringVar(&c.LogLevel, "log-level", c.LogLevel, "debug, info, warn or error (ABCH_LOG_LEVEL)")
 	pf.StringVar(&c.LogFormat, "log-format", c.LogFormat, "text or json (ABCH_LOG_FORMAT)")
 	pf.StringVar(&c.Hostname, "machine-name", c.Hostname, "machineName in SOAP faults (ABCH_MACHINE_NAME)")
+	pf.StringVar(&c.MSNPRedirect, "msnp-redirect", c.MSNPRedirect, "NS addresses USR is redirected to (XFR NS), comma-separated (ABCH_MSNP_REDIRECT)")
+	pf.StringVar(&c.SBAddr, "sb-addr", c.SBAddr, "switchboard listener beside the NS (ABCH_SB_ADDR)")
+	pf.StringVar(&c.SBPublicAddr, "sb-public-addr", c.SBPublicAddr, "address XFR SB and RNG send clients to; empty = the bound --sb-addr (ABCH_SB_PUBLIC_ADDR)")
+	pf.StringVar(&c.MSNPURLPassport, "msnp-url-passport", c.MSNPURLPassport, "NS URL answers: the Passport login page; empty = Microsoft's (ABCH_MSNP_URL_PASSPORT)")
+	pf.StringVar(&c.MSNPURLHotmail, "msnp-url-hotmail", c.MSNPURLHotmail, "NS URL answers: the mail site (INBOX, FOLDERS, COMPOSE); empty = Microsoft's (ABCH_MSNP_URL_HOTMAIL)")
+	pf.StringVar(&c.MSNPURLProfile, "msnp-url-profile", c.MSNPURLProfile, "NS URL answers: the profile site (PROFILE, PERSON); empty = Microsoft's (ABCH_MSNP_URL_PROFILE)")
+	pf.StringVar(&c.MSNPURLMobile, "msnp-url-mobile", c.MSNPURLMobile, "NS URL answers: the mobile settings site (CHGMOB, MOBILE); empty = Microsoft's (ABCH_MSNP_URL_MOBILE)")
+	pf.StringVar(&c.MSNPURLChat, "msnp-url-chat", c.MSNPURLChat, "NS URL answers: the chat rooms site (CHAT); empty = Microsoft's (ABCH_MSNP_URL_CHAT)")
 }
 
 // secretFlag is a string flag whose current value (taken from the

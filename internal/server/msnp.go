@@ -34,7 +34,7 @@ type NS struct {
 // for `abch serve` (its own API over loopback) and `abch ns` (a remote
 // abch). Only the public contract is used: nsclient and NATS.
 func StartNS(cfg config.Config, apiURL, natsURL string, log *slog.Logger) (*NS, error) {
-	nc, err := nats.Connect(natsURL, nats.Name("abch-ns"), nats.MaxReconnects(-1))
+	nc, err := nats.Connect(natsURL, nats.Name("abch-ns"), nats.MaxReconnects(-1), nats.Token(cfg.NATSToken)) // ABCH_NATS_TOKEN; "" sends none
 	if err != nil {
 		return nil, fmt.Errorf("ns: nats %s: %w", natsURL, err)
 	}
