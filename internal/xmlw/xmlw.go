@@ -157,9 +157,6 @@ func (w *Writer) Int(name string, n int64) {
 // Text writes character data, escaped.
 func (w *Writer) Text(s string) { w.b = appendEscaped(w.b, s, false) }
 
-// Escape returns s escaped as character data, the same way Text writes it.
-func Escape(s string) string { return string(appendEscaped(nil, s, false)) }
-
 // needs marks the ASCII bytes that text escaping looks at: & < > and the
 // control characters (\r gets &#xD; so a parser does not fold \r\n; the
 // other controls are not XML characters at all). Attribute values also

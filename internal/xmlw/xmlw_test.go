@@ -4,6 +4,7 @@ import (
 	"encoding/xml"
 	"strings"
 	"testing"
+	"unicode/utf8"
 
 	"github.com/abch-im/abch/internal/xmlw"
 )
@@ -132,15 +133,6 @@ func TestDocumentIsCompactAndWellFormed(t *testing.T) {
 	}
 }
 
-func TestEscapeMatchesText(t *testing.T) {
-	in := "<a href=\"x\">&\r</a>"
-	w := xmlw.New(0)
-	w.Text(in)
-	if got := xmlw.Escape(in); got != w.String() || got != "&lt;a href=\"x\"&gt;&amp;&#xD;&lt;/a&gt;" {
-		t.Errorf("Escape %q, Text %q", got, w.String())
-	}
-}
-
 // parseText returns the character data of the single element in doc.
 func parseText(t *testing.T, doc string) string {
 	t.Helper()
@@ -162,4 +154,47 @@ func BenchmarkLeaf(b *testing.B) {
 		}
 		w.Leaf("displayName", "Bob Builder <bob@example.com> & friends")
 	}
+}
+
+// FuzzRoundTrip: whatever a client stored, an XML parser reads back exactly
+// the same text and attribute value, except that characters XML cannot
+// carry come back as U+FFFD.
+func FuzzRoundTrip(f *testing.F) {
+	for _, s := range []string{"", "plain", "a&b<c>d\"e'f", "x\r\ny\tz\n", "Zoë 😀", "\x00\x01\x1f", "\xff\xfe", "\uFFFE\uFFFF", "]]>", "&amp;"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		w := xmlw.New(0)
+		w.Start("a")
+		w.Attr("v", s)
+		w.EndStart()
+		w.Text(s)
+		w.Close("a")
+		var v struct {
+			V    string `xml:"v,attr"`
+			Text string `xml:",chardata"`
+		}
+		if err := xml.Unmarshal(w.Bytes(), &v); err != nil {
+			t.Fatalf("%q: not well-formed: %v\n%s", s, err, w.Bytes())
+		}
+		want := xmlCharsOnly(s)
+		if v.Text != want || v.V != want {
+			t.Errorf("%q: text %q, attribute %q, want %q", s, v.Text, v.V, want)
+		}
+	})
+}
+
+// xmlCharsOnly is s with every non-XML character replaced by U+FFFD.
+func xmlCharsOnly(s string) string {
+	var b strings.Builder
+	for i := 0; i < len(s); {
+		r, n := utf8.DecodeRuneInString(s[i:])
+		ok := r == '\t' || r == '\n' || r == '\r' || r >= 0x20 && r <= 0xD7FF || r >= 0xE000 && r <= 0xFFFD || r >= 0x10000 && r <= 0x10FFFF
+		if r == utf8.RuneError && n == 1 || !ok {
+			r = '\uFFFD'
+		}
+		b.WriteRune(r)
+		i += n
+	}
+	return b.String()
 }

@@ -59,10 +59,11 @@ func BeginAB(capacity int, cacheKey string) *xmlw.Writer {
 // answers (PROTOCOL.md §0.4). With a cacheKey it is followed by
 // CacheKeyChanged=true: pidgin ≥ 2.6 then stores the key and echoes it back
 // (clients/RESPONSES.md §1 rule 12); the Address Book sends one. Without,
-// CacheKeyChanged=false tells clients to keep what they have; Sharing
-// answers carry nothing per account so their full answers can be cached
-// for every session alike. No PreferredHostName: MSNPSharp would send every
-// later call to that host (rule 12).
+// CacheKeyChanged=false tells clients to keep what they have: Sharing's
+// answers (and golden files) have always said so, although the captured
+// service sent its key there too (DESIGN.md "XML output"). No
+// PreferredHostName: MSNPSharp would send every later call to that host
+// (rule 12).
 func WriteServiceHeader(w *xmlw.Writer, cacheKey string) {
 	w.Raw(`<soap:Header>`)
 	w.OpenAttr("ServiceHeader", "xmlns", NSAB)
