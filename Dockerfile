@@ -16,9 +16,10 @@ COPY --from=build --chown=65532:65532 /out/data /data
 ENV ABCH_DATA_DIR=/data \
     ABCH_HTTP_ADDR=0.0.0.0:8080 \
     ABCH_NS_ADDR=0.0.0.0:8090 \
-    ABCH_NATS_LISTEN=0.0.0.0:4222
+    ABCH_NATS_LISTEN=0.0.0.0:4222 \
+    ABCH_MSNP_ADDR=0.0.0.0:1863
 VOLUME ["/data"]
-EXPOSE 8080 8443 8090 4222
+EXPOSE 8080 8443 8090 4222 1863
 USER nonroot:nonroot
 ENTRYPOINT ["/usr/local/bin/abch"]
 CMD ["serve"]

@@ -101,6 +101,8 @@ func runNSBench(ctx context.Context, a *app, o *nsBenchOpts) error {
 		o.changes < 0 || o.changeConc < 1 || o.sources < 1 || o.sources > 254 {
 		return errors.New("ns mode needs --users >= 2, an even --contacts below --users, --signin-concurrency >= 1, --change-concurrency >= 1, --source-addrs 1..254")
 	}
+	ctx, cancel := context.WithCancel(ctx) // ends the pinger
+	defer cancel()
 	out := a.stdout
 	if n, err := raiseNoFile(); err == nil {
 		fmt.Fprintf(out, "open files limit: %d\n", n)
@@ -160,7 +162,9 @@ func runNSBench(ctx context.Context, a *app, o *nsBenchOpts) error {
 	}
 	fmt.Fprintf(out, "load generator: %s\n", selfMemory())
 	if online < len(b.sess) {
-		return fmt.Errorf("%d of %d sessions are not online (first error: %v)", len(b.sess)-online, len(b.sess), b.firstErr())
+		// The status changes go on with the sessions that are online (each
+		// change waits for its online watchers only); the run still fails.
+		fmt.Fprintf(out, "%d of %d sessions are not online (first error: %v)\n", len(b.sess)-online, len(b.sess), b.firstErr())
 	}
 	if o.changes > 0 {
 		cpu0 := procCPU(o.serverPID)
@@ -172,8 +176,8 @@ func runNSBench(ctx context.Context, a *app, o *nsBenchOpts) error {
 				cpu.Round(10*time.Millisecond), (cpu / time.Duration(o.changes)).Round(time.Microsecond))
 		}
 	}
-	if n := b.online(); n < online {
-		return fmt.Errorf("%d sessions were closed during the run (first error: %v)", online-n, b.firstErr())
+	if n := b.online(); n < len(b.sess) {
+		return fmt.Errorf("%d of %d sessions were not online at the end (first error: %v)", len(b.sess)-n, len(b.sess), b.firstErr())
 	}
 	return nil
 }
@@ -761,6 +765,7 @@ func (b *nsBench) closeAll() {
 // nsMemory is what the server reports of itself.
 type nsMemory struct {
 	rss, hwm, heap int64 // bytes (rss from /proc when --server-pid, else /metrics)
+	stacks         int64 // goroutine stacks, bytes
 	goroutines     int64
 	source         string
 }
@@ -774,7 +779,7 @@ func (m nsMemory) String() string {
 		s += fmt.Sprintf(" (peak %.1f MiB)", float64(m.hwm)/(1<<20))
 	}
 	if m.heap > 0 {
-		s += fmt.Sprintf(", Go heap in use %.1f MiB", float64(m.heap)/(1<<20))
+		s += fmt.Sprintf(", Go heap in use %.1f MiB, stacks %.1f MiB", float64(m.heap)/(1<<20), float64(m.stacks)/(1<<20))
 	}
 	if m.goroutines > 0 {
 		s += fmt.Sprintf(", %d goroutines", m.goroutines)
@@ -789,8 +794,8 @@ func (b *nsBench) serverMemory(ctx context.Context) nsMemory {
 	var src []string
 	if b.o.url != "" {
 		if vals, err := scrapeMetrics(ctx, strings.TrimSuffix(b.o.url, "/")+"/metrics",
-			"process_resident_memory_bytes", "go_goroutines", "go_memstats_heap_inuse_bytes"); err == nil {
-			m.rss, m.goroutines, m.heap = int64(vals[0]), int64(vals[1]), int64(vals[2])
+			"process_resident_memory_bytes", "go_goroutines", "go_memstats_heap_inuse_bytes", "go_memstats_stack_inuse_bytes"); err == nil {
+			m.rss, m.goroutines, m.heap, m.stacks = int64(vals[0]), int64(vals[1]), int64(vals[2]), int64(vals[3])
 			src = append(src, "/metrics")
 		}
 	}

@@ -27,6 +27,28 @@ func TestBenchNSRegistered(t *testing.T) {
 	}
 }
 
+// TestBenchNSRejectsBadFlags: flags that cannot make a ring get the usage
+// error before anything is seeded or dialled.
+func TestBenchNSRejectsBadFlags(t *testing.T) {
+	for name, args := range map[string][]string{
+		"odd contacts":              {"--users", "10", "--contacts", "3"},
+		"contacts not below users":  {"--users", "4", "--contacts", "4"},
+		"one user":                  {"--users", "1", "--contacts", "2"},
+		"no sign-in concurrency":    {"--signin-concurrency", "0"},
+		"too many source addresses": {"--source-addrs", "255"},
+	} {
+		t.Run(name, func(t *testing.T) {
+			var out bytes.Buffer
+			root := NewRoot(&out, &out)
+			root.SetArgs(append([]string{"bench", "--mode", "ns", "--data-dir", t.TempDir()}, args...))
+			err := root.Execute()
+			if err == nil || !strings.Contains(err.Error(), "ns mode needs") {
+				t.Fatalf("got %v, want the ns mode usage error\n%s", err, out.String())
+			}
+		})
+	}
+}
+
 // TestBenchNS runs `abch bench --mode ns` against a real server's NS: the
 // ring of accounts is seeded, every session signs in over MSNP13, the
 // server's memory is read, and every timed status change reaches every

@@ -8,9 +8,42 @@ import (
 	"github.com/abch-im/abch/services/ns/msnp"
 )
 
+// apiCommands call the NS API (HTTP and JSON: deep stacks).
+var apiCommands = map[string]bool{"USR": true, "BLP": true, "PRP": true}
+
 // handle runs one client command; false ends the session (after what is
-// queued has been written).
+// queued has been written). Commands that call the NS API run on a
+// short-lived goroutine (offStack), so the reader, which lives as long as
+// the session, keeps a small stack.
 func (ss *session) handle(c msnp.Command) bool {
+	if apiCommands[c.Name] {
+		var ok bool
+		offStack(func() { ok = ss.dispatch(c) })
+		return ok
+	}
+	return ss.dispatch(c)
+}
+
+// offStack runs f on a new goroutine and waits for it; a panic in f is
+// raised again in the caller (the session's recover ends the session).
+func offStack(f func()) {
+	done := make(chan struct{})
+	var p any
+	go func() {
+		defer func() {
+			p = recover()
+			close(done)
+		}()
+		f()
+	}()
+	<-done
+	if p != nil {
+		panic(p)
+	}
+}
+
+// dispatch runs one client command.
+func (ss *session) dispatch(c msnp.Command) bool {
 	if msnp.Removed(c.Name, max(ss.ver, 13)) {
 		// MSNP13 removed ADC ADG REG REM RMG GTC SYN SBP "with automatic
 		// disconnection" (seeds/msnp13-changes.txt).
@@ -19,7 +52,7 @@ func (ss *session) handle(c msnp.Command) bool {
 	switch c.Name {
 	case "VER":
 		if ss.ver != 0 {
-			return ss.fail(msnp.ErrNotExpected, c.TrID())
+			return ss.fail(msnp.ErrNotExpectedCVR, c.TrID())
 		}
 		return ss.cmdVER(c)
 	case "CVR":
@@ -61,56 +94,31 @@ var commands = map[string]func(*session, msnp.Command) bool{
 }
 
 // cmdADL answers "ADL trid OK" (PROTOCOL.md §4.2: pidgin only finishes
-// sign-in on it). The lists live in abch (SOAP is authoritative); ADL
-// tells which FL contacts the client shows, so their presence is sent to
-// it, and a later ADL FL asks for that contact's presence.
+// sign-in on it). The lists live in abch and SOAP is authoritative: the
+// initial ADL changes nothing here (the NS read the lists at sign-in); a
+// later ADL FL (the client added a buddy) re-reads the lists and asks the
+// named contacts for their presence.
 func (ss *session) cmdADL(c msnp.Command) bool {
 	ml, err := msnp.ParseMLKind(c.Payload, msnp.MLAdd)
 	if err != nil {
 		return ss.mlError(err, c.TrID())
 	}
 	u := ss.u
-	var added []contact
+	ask := map[string]bool{}
 	u.mu.Lock()
 	eachContact(ml, func(email string, cc msnp.MLContact) {
-		if cc.L&nsclient.FL == 0 || cc.T != 1 {
-			return
+		if cc.L&nsclient.FL != 0 {
+			key := strings.ToLower(email)
+			delete(u.removed, key)
+			ask[key] = true
 		}
-		key := strings.ToLower(email)
-		if old, ok := u.fl[key]; ok {
-			if ml.L != 1 {
-				added = append(added, old)
-			}
-			return
-		}
-		ct := contact{email: email, network: cc.T}
-		u.fl[key] = ct
-		added = append(added, ct)
 	})
-	started := u.ilnTrID != ""
 	u.mu.Unlock()
 	ss.line("ADL", c.TrID(), "OK")
-	if started && len(added) > 0 {
-		ss.srv.probeByEmail(u, added)
+	if ml.L != 1 && len(ask) > 0 {
+		u.enqueue(func() { ss.srv.refresh(u, ask) })
 	}
 	return true
-}
-
-// probeByEmail asks for the presence of contacts an ADL named; those
-// without a known CID are looked up in the user's lists first.
-func (s *Server) probeByEmail(u *user, cs []contact) {
-	var known, unknown []contact
-	for _, c := range cs {
-		if c.cid != 0 {
-			known = append(known, c)
-		} else {
-			unknown = append(unknown, c)
-		}
-	}
-	s.probe(u, known, false)
-	if len(unknown) > 0 {
-		u.enqueue(func() { s.refresh(u) })
-	}
 }
 
 // eachContact calls f for every domain contact of ml with its address.
@@ -143,7 +151,10 @@ func (ss *session) cmdRML(c msnp.Command) bool {
 	u.mu.Lock()
 	eachContact(ml, func(email string, cc msnp.MLContact) {
 		if cc.L&nsclient.FL != 0 {
-			delete(u.fl, strings.ToLower(email))
+			if u.removed == nil {
+				u.removed = map[string]bool{}
+			}
+			u.removed[strings.ToLower(email)] = true
 		}
 	})
 	u.mu.Unlock()
@@ -167,6 +178,15 @@ func (ss *session) cmdBLP(c msnp.Command) bool {
 	if v != "AL" && v != "BL" {
 		return ss.fail(msnp.ErrInvalidParameter, c.TrID())
 	}
+	u := ss.u
+	u.mu.Lock()
+	same := u.blp == v
+	u.mu.Unlock()
+	if same {
+		// Clients re-send their stored BLP at every sign-in; the value is
+		// known from the profile, so nothing needs writing.
+		return ss.line("BLP", c.TrID(), v)
+	}
 	ctx, cancel := ss.srv.apiCtx()
 	_, err := ss.srv.cfg.API.SetPrivacy(ctx, ss.u.email, nsclient.Privacy{BLP: v})
 	cancel()
@@ -174,6 +194,9 @@ func (ss *session) cmdBLP(c msnp.Command) bool {
 		ss.srv.cfg.Log.Warn("ns: BLP", "email", ss.u.email, "error", err)
 		return ss.fail(msnp.ErrInternal, c.TrID())
 	}
+	u.mu.Lock()
+	u.blp = v
+	u.mu.Unlock()
 	return ss.line("BLP", c.TrID(), v)
 }
 
@@ -191,6 +214,10 @@ func (ss *session) cmdPRP(c msnp.Command) bool {
 	name, err := msnp.DecodeName(value)
 	if err != nil {
 		return ss.fail(msnp.ErrInvalidFriendly, trid)
+	}
+	if p := ss.u.snapshot(); p.Name == name {
+		// pidgin re-sends its name at every sign-in: nothing to write.
+		return ss.line("PRP", trid, "MFN", value)
 	}
 	ctx, cancel := ss.srv.apiCtx()
 	_, err = ss.srv.cfg.API.SetDisplayName(ctx, ss.u.email, name)

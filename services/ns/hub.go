@@ -175,13 +175,12 @@ func (s *Server) receive(t *user, m *hubMsg) {
 	case kindPresence:
 		s.showPresence(t, m)
 	case kindProbe:
-		w, ok := t.canSee(strings.ToLower(m.From))
-		if !ok {
+		if !t.canSee(m.FromCID) {
 			return
 		}
 		if p := t.snapshot(); p.visible() {
 			var enc []byte
-			s.deliver(w.cid, presenceMsg(t, p, m.Initial, true), &enc)
+			s.deliver(m.FromCID, presenceMsg(t, p, m.Initial, true), &enc)
 		}
 	case kindKick:
 		if m.Session != t.ss.sessionName() && m.Since >= t.since {
@@ -215,12 +214,12 @@ func (s *Server) announce(u *user) {
 
 // probe asks the holders of u's FL contacts for their presence; those who
 // let u see them answer with a presence message (initial: as ILN).
-func (s *Server) probe(u *user, cs []contact, initial bool) {
+func (s *Server) probe(u *user, cids []int64, initial bool) {
 	m := &hubMsg{Kind: kindProbe, From: u.email, FromCID: u.cid, Initial: initial}
 	var enc []byte
-	for _, c := range cs {
-		if c.cid != 0 && c.cid != u.cid {
-			s.deliver(c.cid, m, &enc)
+	for _, cid := range cids {
+		if cid != 0 && cid != u.cid {
+			s.deliver(cid, m, &enc)
 		}
 	}
 }

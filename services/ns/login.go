@@ -40,7 +40,7 @@ func (ss *session) cmdVER(c msnp.Command) bool {
 // clients accepted (clients/captures/*/ns.log).
 func (ss *session) cmdCVR(c msnp.Command) bool {
 	if ss.ver == 0 {
-		return ss.fail(msnp.ErrNotExpected, c.TrID())
+		return ss.fail(msnp.ErrNotExpectedCVR, c.TrID())
 	}
 	return ss.send(cvrAnswer(c.TrID()))
 }
@@ -51,7 +51,7 @@ func (ss *session) cmdCVR(c msnp.Command) bool {
 func (ss *session) cmdUSR(c msnp.Command) bool {
 	trid, method, stage := c.TrID(), c.Arg(1), c.Arg(2)
 	if ss.ver == 0 {
-		ss.fail(msnp.ErrNotExpected, trid)
+		ss.fail(msnp.ErrNotExpectedCVR, trid)
 		return false
 	}
 	if ss.u != nil {
@@ -154,7 +154,7 @@ type signInData struct {
 }
 
 // load reads the profile (BLP included), mail data and lists in parallel;
-// the lists give both the FL and the watchers (watchersOf).
+// the lists give both the FL and the watchers (linksOf).
 func (s *Server) load(email string) (signInData, error) {
 	ctx, cancel := s.apiCtx()
 	defer cancel()
@@ -190,8 +190,7 @@ func (ss *session) signIn(trid string, info *nsclient.SignInInfo) error {
 	u.mu.Lock()
 	u.pres.Name = d.profile.DisplayName
 	u.blp = d.profile.BLP
-	u.fl = flOf(d.lists)
-	u.watchers = watchersOf(d.lists, u.blp)
+	u.links = linksOf(d.lists, u.blp)
 	u.mu.Unlock()
 	ss.u = u
 	ss.line("USR", trid, "OK", u.email, "1", "0")

@@ -169,19 +169,19 @@ func TestLoginFailures(t *testing.T) {
 		t.Run("another account's ticket is 911", func(t *testing.T) {
 			m := start(t)
 			m.send("USR 3 TWN S " + e.ticket(bob, auth.AudMessenger).Text())
-			m.expect("911 3")
+			m.expect("911 3 0")
 			m.closed(5 * time.Second)
 		})
 		t.Run("a tampered ticket is 911", func(t *testing.T) {
 			m := start(t)
 			m.send("USR 3 TWN S " + e.ticket(alice, auth.AudMessenger).Text() + "x")
-			m.expect("911 3")
+			m.expect("911 3 0")
 			m.closed(5 * time.Second)
 		})
 		t.Run("a contacts ticket is 911", func(t *testing.T) {
 			m := start(t)
 			m.send("USR 3 TWN S " + e.ticket(alice, auth.AudContacts).Text())
-			m.expect("911 3")
+			m.expect("911 3 0")
 			m.closed(5 * time.Second)
 		})
 		t.Run("commands before sign-in are 302", func(t *testing.T) {
@@ -189,9 +189,9 @@ func TestLoginFailures(t *testing.T) {
 			m.send("VER 1 MSNP13 CVR0")
 			m.expect("VER 1 MSNP13")
 			m.send("CHG 2 NLN 0")
-			m.expect("302 2")
+			m.expect("302 2 0")
 			m.sendPayload("ADL 3", `<ml l="1"></ml>`)
-			m.expect("302 3")
+			m.expect("302 3 0")
 		})
 	})
 }

@@ -13,22 +13,23 @@ import (
 // and has sent its first CHG (its ILN answers cover what came before).
 func (s *Server) showPresence(t *user, m *hubMsg) {
 	t.mu.Lock()
-	c, onFL := t.fl[strings.ToLower(m.From)]
+	c := t.links[m.FromCID]
 	trid := t.ilnTrID
+	removed := t.removed[strings.ToLower(m.From)]
 	t.mu.Unlock()
-	if !onFL || trid == "" {
+	if !c.fl || removed || trid == "" {
 		return
 	}
-	ver := t.ss.ver
+	ver, network := t.ss.ver, int(c.network)
 	if m.Status == msnp.StatusOffline {
-		t.ss.line("FLN", msnp.FLNArgs(m.From, c.network, ver)...)
+		t.ss.line("FLN", msnp.FLNArgs(m.From, network, ver)...)
 		return
 	}
 	if !m.UBXOnly {
-		t.ss.send(presenceLine(m, c.network, ver, trid))
+		t.ss.send(presenceLine(m, network, ver, trid))
 	}
 	if m.UBX || m.UBXOnly {
-		t.ss.payload("UBX", msnp.UBXArgs(m.From, c.network, ver), msnp.UBXPayload(m.PSM, m.Media, m.GUID, ver))
+		t.ss.payload("UBX", msnp.UBXArgs(m.From, network, ver), msnp.UBXPayload(m.PSM, m.Media, m.GUID, ver))
 	}
 }
 
@@ -99,7 +100,14 @@ func (s *Server) setPresence(u *user, f func(p *presence)) {
 // applies its presence consequences (docs/events.md §5).
 func (s *Server) onEvent(u *user, ev nsclient.Event) {
 	for _, c := range ev.NS {
-		if !u.ss.send(nsclient.Wire(c)) {
+		b := nsclient.Wire(c)
+		if c.Command == "NOT" && c.Args == "" {
+			// pidgin 2.4.3 does not frame NOT: msnp.AppendNOT ends the
+			// payload in CR LF for MSNP13/14 so it cannot swallow the next
+			// command.
+			b = msnp.AppendNOT(nil, []byte(c.Payload), u.ss.ver)
+		}
+		if !u.ss.send(b) {
 			return
 		}
 	}
@@ -110,9 +118,9 @@ func (s *Server) onEvent(u *user, ev nsclient.Event) {
 			u.blp = blp
 			u.mu.Unlock()
 		}
-		s.refresh(u)
+		s.refresh(u, nil)
 	case "reverse.added", "reverse.removed", "membership.changed", "addressbook.changed":
-		s.refresh(u)
+		s.refresh(u, nil)
 	case "profile.changed":
 		if name := ev.Recipient.DisplayName; name != "" && name != u.snapshot().Name {
 			s.setPresence(u, func(p *presence) { p.Name = name })
@@ -122,10 +130,10 @@ func (s *Server) onEvent(u *user, ev nsclient.Event) {
 
 // refresh re-reads u's lists. Watchers who now may see u get its NLN (and
 // UBX), those who no longer may get FLN (PROTOCOL.md §5.4: block → FLN,
-// unblock/allow → NLN, BLP re-evaluates everyone); contacts new on u's FL
-// are asked for their presence (an FL add of an online, visible contact
-// shows it).
-func (s *Server) refresh(u *user) {
+// unblock/allow → NLN, BLP re-evaluates everyone); contacts new on u's FL,
+// and those whose lower-cased address is in ask (an ADL FL of the client),
+// are asked for their presence.
+func (s *Server) refresh(u *user, ask map[string]bool) {
 	ctx, cancel := s.apiCtx()
 	l, err := s.cfg.API.Lists(ctx, u.email)
 	cancel()
@@ -133,44 +141,47 @@ func (s *Server) refresh(u *user) {
 		s.cfg.Log.Warn("ns: lists", "email", u.email, "error", err)
 		return
 	}
-	fl := flOf(l)
-	var added []contact
-	u.mu.Lock()
-	next := watchersOf(l, u.blp)
-	prev := u.watchers
-	u.watchers = next
-	for key, c := range fl {
-		if old, had := u.fl[key]; !had || old.cid == 0 {
-			added = append(added, c)
+	var asked []int64
+	for _, c := range l.Contacts {
+		if ask[strings.ToLower(c.Email)] && c.Lists&nsclient.FL != 0 {
+			asked = append(asked, c.CID)
 		}
 	}
-	u.fl = fl
+	u.mu.Lock()
+	next := linksOf(l, u.blp)
+	prev := u.links
+	u.links = next
+	for cid, k := range next {
+		if k.fl && !prev[cid].fl {
+			asked = append(asked, cid)
+		}
+	}
 	started := u.ilnTrID != ""
 	p := u.pres
 	u.mu.Unlock()
 	if p.visible() {
 		s.showChanges(u, p, prev, next)
 	}
-	if started && len(added) > 0 {
-		s.probe(u, added, false)
+	if started && len(asked) > 0 {
+		s.probe(u, asked, false)
 	}
 }
 
 // showChanges sends u's presence to watchers whose view of u changed.
-func (s *Server) showChanges(u *user, p presence, prev, next map[string]watcher) {
+func (s *Server) showChanges(u *user, p presence, prev, next map[int64]link) {
 	var on, off []byte
-	for key, w := range next {
-		was := prev[key].canSee
+	for cid, k := range next {
+		was := prev[cid].canSee
 		switch {
-		case w.canSee && !was:
-			s.deliver(w.cid, presenceMsg(u, p, false, true), &on)
-		case !w.canSee && was:
-			s.deliver(w.cid, presenceMsg(u, presence{}, false, false), &off)
+		case k.canSee && !was:
+			s.deliver(cid, presenceMsg(u, p, false, true), &on)
+		case !k.canSee && was:
+			s.deliver(cid, presenceMsg(u, presence{}, false, false), &off)
 		}
 	}
-	for key, w := range prev {
-		if _, still := next[key]; !still && w.canSee {
-			s.deliver(w.cid, presenceMsg(u, presence{}, false, false), &off)
+	for cid, k := range prev {
+		if _, still := next[cid]; !still && k.canSee {
+			s.deliver(cid, presenceMsg(u, presence{}, false, false), &off)
 		}
 	}
 }

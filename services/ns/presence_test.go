@@ -80,6 +80,16 @@ func TestPresence(t *testing.T) {
 			a.send("BLP 25 AL")
 			c.waitFor("NLN AWY alice@example.com ", soon)
 		})
+		t.Run("RML hides a contact's presence, a later ADL brings it back", func(t *testing.T) {
+			b.sendPayload("RML 60", `<ml><d n="example.com"><c n="alice" l="1" t="1" /></d></ml>`)
+			b.waitFor("RML 60 OK", soon)
+			a.send("CHG 61 BRB 1073741856")
+			a.waitFor("CHG 61 BRB", soon)
+			b.quiet("NLN BRB alice", 300*time.Millisecond)
+			b.sendPayload("ADL 62", `<ml><d n="example.com"><c n="alice" l="1" t="1" /></d></ml>`)
+			b.waitFor("ADL 62 OK", soon)
+			b.waitFor("NLN BRB alice@example.com 1 ", soon)
+		})
 		t.Run("signing out is FLN to watchers", func(t *testing.T) {
 			a.send("OUT")
 			a.closed(soon)
@@ -110,8 +120,8 @@ func TestLiveListChanges(t *testing.T) {
 			t.Errorf("ADL 0 payload %q", adl)
 		}
 		_, not := b.waitFor("NOT ", time.Second)
-		if !strings.Contains(not, "ABCHInternal") {
-			t.Errorf("NOT payload %q", not)
+		if !strings.Contains(not, "ABCHInternal") || !strings.HasSuffix(not, "</NOTIFICATION>\r\n") {
+			t.Errorf("NOT payload %q (MSNP13: ends in CR LF, msnp.AppendNOT)", not)
 		}
 		t.Logf("ADL 0 and NOT reached Bob %v after the SOAP call started", time.Since(start))
 

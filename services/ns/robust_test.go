@@ -204,7 +204,7 @@ func TestAPIDown(t *testing.T) {
 		}
 		down.Store(true)
 		m := try()
-		m.expect("500 3")
+		m.expect("500 3 0")
 		m.closed(soon)
 		down.Store(false)
 		m = try()

@@ -40,6 +40,7 @@ type sbRequest struct {
 	Addr     string `json:"addr,omitempty"`
 	Cookie   string `json:"cookie,omitempty"`
 	From     string `json:"from,omitempty"`
+	FromCID  int64  `json:"from_cid,omitempty"`
 	FromName string `json:"from_name,omitempty"`
 }
 
@@ -160,7 +161,7 @@ func (s *Server) onSBRequest(m *nats.Msg, cid int64) {
 // it (PROTOCOL.md §5.4). Anything else is 217, so a blocked caller cannot
 // tell blocked from offline.
 func (s *Server) ring(u *user, req sbRequest, m *nats.Msg) {
-	if p := u.snapshot(); !p.visible() || u.imsOff.Load() || !s.mayCall(u, req.From) {
+	if p := u.snapshot(); !p.visible() || u.imsOff.Load() || !s.mayCall(u, req.From, req.FromCID) {
 		sbRespond(m, sbReply{Code: msnp.ErrNotOnline})
 		return
 	}
@@ -175,16 +176,16 @@ func (s *Server) ring(u *user, req sbRequest, m *nats.Msg) {
 	sbRespond(m, whoReply(u))
 }
 
-// mayCall applies the visibility rule to a caller: a watcher as the
-// watcher list says, anyone else from u's lists and privacy mode through
-// the NS API (caller ∉ BL and (caller ∈ AL or BLP = AL)).
-func (s *Server) mayCall(u *user, caller string) bool {
-	key := strings.ToLower(caller)
+// mayCall applies the visibility rule to a caller: a watcher (on u's RL)
+// as u's lists say, anyone else from u's lists through the NS API (caller
+// ∉ BL and (caller ∈ AL or BLP = AL)).
+func (s *Server) mayCall(u *user, caller string, callerCID int64) bool {
 	u.mu.Lock()
-	w, known := u.watchers[key]
+	l, known := u.links[callerCID]
+	blp := u.blp
 	u.mu.Unlock()
-	if known {
-		return w.canSee
+	if known && l.watcher {
+		return l.canSee
 	}
 	ctx, cancel := s.apiCtx()
 	defer cancel()
@@ -193,18 +194,13 @@ func (s *Server) mayCall(u *user, caller string) bool {
 		s.cfg.Log.Warn("ns: ring lists", "email", u.email, "error", err)
 		return false
 	}
-	priv, err := s.cfg.API.Privacy(ctx, u.email)
-	if err != nil {
-		s.cfg.Log.Warn("ns: ring privacy", "email", u.email, "error", err)
-		return false
-	}
 	bits := 0
 	for _, c := range lists.Contacts {
 		if strings.EqualFold(c.Email, caller) {
 			bits = c.Lists
 		}
 	}
-	return bits&nsclient.BL == 0 && (bits&nsclient.AL != 0 || priv.BLP == "AL")
+	return bits&nsclient.BL == 0 && (bits&nsclient.AL != 0 || blp != "BL")
 }
 
 // sbSignedOut tells the switchboards that u's session ended: they end its

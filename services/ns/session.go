@@ -25,10 +25,13 @@ type session struct {
 	once sync.Once
 
 	qmu    sync.Mutex
-	qbufs  [][]byte      // queued writes, under qmu
-	qbytes int           // their size, under qmu
-	qclose bool          // close once the queue is written, under qmu
-	wake   chan struct{} // capacity 1: the writer has work
+	qbufs  [][]byte // queued writes, under qmu
+	qbytes int      // their size, under qmu
+	qclose bool     // close once the queue is written, under qmu
+	// writing says a writer goroutine is running, under qmu. The writer
+	// exists only while there is something to write, so an idle session
+	// costs one goroutine (the reader), not two.
+	writing bool
 
 	// Reader-goroutine state.
 	ver      int    // negotiated protocol (13, 15); 0 before VER
@@ -45,7 +48,7 @@ type session struct {
 func newSession(s *Server, c net.Conn) *session {
 	return &session{
 		srv: s, conn: c, id: s.seq.Add(1),
-		wake: make(chan struct{}, 1), done: make(chan struct{}),
+		done: make(chan struct{}),
 	}
 }
 
@@ -61,7 +64,6 @@ func (ss *session) run() {
 			ss.kill()
 		}
 	}()
-	go ss.writer()
 	rd := msnp.NewReader(ss.conn, readerLimits)
 	for {
 		limit := ss.srv.cfg.LoginTimeout
@@ -75,7 +77,7 @@ func (ss *session) run() {
 			if !errors.As(err, &pe) {
 				return // closed, timed out, or cut off
 			}
-			if line := pe.Line(); line != nil {
+			if line := pe.LineFor(ss.ver); line != nil {
 				ss.send(line)
 			}
 			if pe.Fatal {
@@ -115,42 +117,52 @@ func (ss *session) finish() {
 	}
 }
 
-// writer writes what is queued (one writev per batch) until the session
-// ends.
+// writer writes what is queued (one write per batch) and exits when the
+// queue is empty; send starts it again.
 func (ss *session) writer() {
 	var spare [][]byte
 	for {
-		select {
-		case <-ss.wake:
-		case <-ss.done:
+		ss.qmu.Lock()
+		bufs, closing := ss.qbufs, ss.qclose
+		ss.qbufs, ss.qbytes = spare, 0
+		if len(bufs) == 0 {
+			ss.qbufs = bufs
+			ss.writing = false
+			ss.qmu.Unlock()
+			if closing {
+				ss.kill()
+			}
 			return
 		}
-		for {
-			ss.qmu.Lock()
-			bufs, closing := ss.qbufs, ss.qclose
-			ss.qbufs, ss.qbytes = spare, 0
-			ss.qmu.Unlock()
-			spare = nil // the queue owns it now
-			if len(bufs) == 0 {
-				spare = bufs
-				if closing {
-					ss.kill()
-					return
-				}
-				break
-			}
-			_ = ss.conn.SetWriteDeadline(time.Now().Add(ss.srv.cfg.WriteTimeout))
-			nb := net.Buffers(bufs)
-			if _, err := nb.WriteTo(ss.conn); err != nil {
-				ss.kill()
-				return
-			}
-			clear(bufs)
-			if cap(bufs) <= 64 {
-				spare = bufs[:0] // reuse a small batch array; drop a big one
-			}
+		ss.qmu.Unlock()
+		_ = ss.conn.SetWriteDeadline(time.Now().Add(ss.srv.cfg.WriteTimeout))
+		if _, err := ss.conn.Write(joined(bufs)); err != nil {
+			ss.kill()
+			return
+		}
+		clear(bufs)
+		spare = nil
+		if cap(bufs) <= 64 {
+			spare = bufs[:0] // reuse a small batch array; drop a big one
 		}
 	}
+}
+
+// joined returns the batch as one buffer: one write per batch, without the
+// writev iovec array the runtime would keep per connection.
+func joined(bufs [][]byte) []byte {
+	if len(bufs) == 1 {
+		return bufs[0]
+	}
+	n := 0
+	for _, b := range bufs {
+		n += len(b)
+	}
+	out := make([]byte, 0, n)
+	for _, b := range bufs {
+		out = append(out, b...)
+	}
+	return out
 }
 
 // send queues b for the client. A client whose queue holds more than
@@ -171,16 +183,16 @@ func (ss *session) send(b []byte) bool {
 	}
 	ss.qbufs = append(ss.qbufs, b)
 	ss.qbytes += len(b)
+	ss.startWriter()
 	ss.qmu.Unlock()
-	ss.poke()
 	return true
 }
 
-// poke wakes the writer.
-func (ss *session) poke() {
-	select {
-	case ss.wake <- struct{}{}:
-	default:
+// startWriter starts the writer goroutine unless it runs; qmu is held.
+func (ss *session) startWriter() {
+	if !ss.writing {
+		ss.writing = true
+		go ss.writer()
 	}
 }
 
@@ -197,9 +209,11 @@ func (ss *session) payload(name string, args []string, p []byte) bool {
 	return ss.send(msnp.AppendPayload(nil, name, args, p))
 }
 
-// fail queues "<code> <trid>".
+// fail queues the error line "<code> <trid>" in the form the session's
+// clients frame (msnp.AppendErrorFor: MSNP13 gets a trailing " 0", as
+// pidgin 2.4.3 reads the last number of an error line as a payload length).
 func (ss *session) fail(code int, trid string) bool {
-	return ss.send(msnp.AppendError(nil, code, trid))
+	return ss.send(msnp.AppendErrorFor(nil, code, trid, ss.ver))
 }
 
 // closeAfterFlush closes the connection once everything queued so far is
@@ -214,8 +228,8 @@ func (ss *session) closeAfterFlush() {
 func (ss *session) queueClose() {
 	ss.qmu.Lock()
 	ss.qclose = true
+	ss.startWriter()
 	ss.qmu.Unlock()
-	ss.poke()
 }
 
 // sessionName names the session across NS processes (kick messages).

@@ -101,7 +101,7 @@ func (ss *session) cmdQRY(c msnp.Command) bool {
 	ss.chl = ""
 	ss.chlMu.Unlock()
 	if chl == "" {
-		return ss.fail(msnp.ErrNotExpected, c.TrID())
+		return ss.fail(msnp.ErrNotExpectedCVR, c.TrID())
 	}
 	if ok, _ := msnp.CheckQRY(chl, c.Arg(1), string(c.Payload)); !ok {
 		ss.fail(msnp.ErrChallenge, c.TrID())

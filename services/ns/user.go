@@ -1,7 +1,6 @@
 package ns
 
 import (
-	"strings"
 	"sync"
 	"sync/atomic"
 
@@ -24,18 +23,15 @@ type presence struct {
 // status other than HDN (hidden looks offline, PROTOCOL.md §5.4).
 func (p *presence) visible() bool { return p.Status != "" && p.Status != "HDN" }
 
-// contact is an FL entry of a signed-in user: whose presence it gets.
-type contact struct {
-	email   string // as the account spells it
-	cid     int64  // 0 for addresses without an account
-	network int
-}
-
-// watcher is an account with the user on its FL, and whether it may see
-// the user (NS API /watchers, PROTOCOL.md §5.4).
-type watcher struct {
-	cid    int64
-	canSee bool
+// link is what a signed-in user's lists say about another account (keyed
+// by its CID): whether the user shows its presence (FL) and whether it
+// watches the user (RL) and may see the user. CID keys keep a session's
+// lists to a few bytes per contact (no address strings).
+type link struct {
+	network uint8 // ADL t= value of the contact
+	fl      bool  // on the user's FL: the user's client shows its presence
+	watcher bool  // on the user's RL: it has the user on its FL
+	canSee  bool  // watcher, and PROTOCOL.md §5.4 lets it see the user
 }
 
 // user is a signed-in account on this NS: its session, presence and the
@@ -56,10 +52,10 @@ type user struct {
 
 	mu       sync.Mutex
 	pres     presence
-	ilnTrID  string             // trid of the first CHG: ILN answers carry it
-	fl       map[string]contact // lower-cased email → FL contact
-	watchers map[string]watcher // lower-cased email → watcher
-	blp      string             // "AL" or "BL"
+	ilnTrID  string          // trid of the first CHG: ILN answers carry it
+	links    map[int64]link  // by CID: FL contacts and watchers (linksOf)
+	removed  map[string]bool // lower-cased addresses the client RML'd from its FL (nil: none)
+	blp      string          // "AL" or "BL"
 	dead     bool
 	replaced bool // the account signed in again: no FLN at sign-out
 
@@ -70,31 +66,21 @@ type user struct {
 	ready   bool // sign-in finished: jobs may run
 }
 
-// flOf turns NS API lists into the FL set: the contacts that are
-// accounts (only they have presence).
-func flOf(l *nsclient.Lists) map[string]contact {
-	fl := make(map[string]contact)
+// linksOf reads the FL and the watchers from the user's own lists: FL
+// contacts that are accounts, and the accounts on the user's Reverse list
+// (RL: they have the user on their FL, DESIGN.md "Model rules"), each
+// visible unless on BL, and only if on AL when BLP is BL (PROTOCOL.md §5.4,
+// the rule of the NS API's /watchers can_see). One /lists read serves
+// both.
+func linksOf(l *nsclient.Lists, blp string) map[int64]link {
+	m := make(map[int64]link)
 	for _, c := range l.Contacts {
-		if c.Lists&nsclient.FL != 0 && c.CID != 0 {
-			fl[strings.ToLower(c.Email)] = contact{email: c.Email, cid: c.CID, network: c.Network}
-		}
-	}
-	return fl
-}
-
-// watchersOf derives who may see the account from its own lists: the
-// accounts on its Reverse list (RL: they have it on their FL, DESIGN.md
-// "Model rules"), each visible unless on BL, and only if on AL when BLP is
-// BL (PROTOCOL.md §5.4, the rule of the NS API's /watchers can_see). One
-// /lists read serves both the FL and the watchers.
-func watchersOf(l *nsclient.Lists, blp string) map[string]watcher {
-	m := make(map[string]watcher)
-	for _, c := range l.Contacts {
-		if c.Lists&nsclient.RL == 0 || c.CID == 0 {
+		fl, rl := c.Lists&nsclient.FL != 0, c.Lists&nsclient.RL != 0
+		if c.CID == 0 || !fl && !rl {
 			continue
 		}
-		can := c.Lists&nsclient.BL == 0 && (c.Lists&nsclient.AL != 0 || blp != "BL")
-		m[strings.ToLower(c.Email)] = watcher{cid: c.CID, canSee: can}
+		can := rl && c.Lists&nsclient.BL == 0 && (c.Lists&nsclient.AL != 0 || blp != "BL")
+		m[c.CID] = link{network: uint8(max(c.Network, 1)), fl: fl, watcher: rl, canSee: can}
 	}
 	return m
 }
@@ -176,35 +162,34 @@ func (u *user) snapshot() presence {
 	return u.pres
 }
 
-// canSee reports whether the account with lower-cased email may see u.
-func (u *user) canSee(email string) (watcher, bool) {
+// canSee reports whether the account with cid may see u.
+func (u *user) canSee(cid int64) bool {
 	u.mu.Lock()
 	defer u.mu.Unlock()
-	w, ok := u.watchers[email]
-	return w, ok && w.canSee
+	return u.links[cid].canSee
 }
 
 // visibleTo returns the CIDs of the watchers that may see u.
 func (u *user) visibleTo() []int64 {
 	u.mu.Lock()
 	defer u.mu.Unlock()
-	out := make([]int64, 0, len(u.watchers))
-	for _, w := range u.watchers {
-		if w.canSee && w.cid != 0 {
-			out = append(out, w.cid)
+	out := make([]int64, 0, len(u.links))
+	for cid, l := range u.links {
+		if l.canSee {
+			out = append(out, cid)
 		}
 	}
 	return out
 }
 
-// contacts returns u's FL contacts that have accounts.
-func (u *user) contacts() []contact {
+// contacts returns the CIDs of u's FL contacts.
+func (u *user) contacts() []int64 {
 	u.mu.Lock()
 	defer u.mu.Unlock()
-	out := make([]contact, 0, len(u.fl))
-	for _, c := range u.fl {
-		if c.cid != 0 {
-			out = append(out, c)
+	out := make([]int64, 0, len(u.links))
+	for cid, l := range u.links {
+		if l.fl {
+			out = append(out, cid)
 		}
 	}
 	return out

@@ -31,6 +31,7 @@ type nsRequest struct {
 	Addr     string `json:"addr,omitempty"`
 	Cookie   string `json:"cookie,omitempty"`
 	From     string `json:"from,omitempty"`
+	FromCID  int64  `json:"from_cid,omitempty"`
 	FromName string `json:"from_name,omitempty"`
 }
 
@@ -99,7 +100,7 @@ func (s *Server) lookup(email string) (int64, error) {
 // IMS and privacy and answers with the invitee or 217.
 func (s *Server) ring(cid int64, b *board, from member, cookie string) (member, error) {
 	return s.ask(cid, nsRequest{Kind: "sb.ring", Session: b.id, Addr: s.PublicAddr(), Cookie: cookie,
-		From: from.Email, FromName: from.Name})
+		From: from.Email, FromCID: from.cid, FromName: from.Name})
 }
 
 // onSignOut ends the connections of an NS session that ended.
