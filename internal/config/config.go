@@ -50,6 +50,9 @@ type Config struct {
 	MSNPAddr     string // ABCH_MSNP_ADDR: MSNP listener of the NS ("off": no NS)
 	MSNPRedirect string // ABCH_MSNP_REDIRECT: comma-separated NS addresses USR is redirected to (XFR NS)
 	NSAPIURL     string // ABCH_NS_API_URL: the NS API `abch ns` pairs with
+	// MSNPChallenge sends each session a CHL challenge that long after
+	// sign-in (0: never); a wrong QRY answer ends the session.
+	MSNPChallenge time.Duration // ABCH_MSNP_CHALLENGE
 	// Base URLs of the NS URL command's answers (ABCH_MSNP_URL_*).
 	MSNPURLPassport, MSNPURLHotmail, MSNPURLProfile, MSNPURLMobile, MSNPURLChat string
 
@@ -158,6 +161,7 @@ func fromLookup(lookup func(string) (string, bool)) (Config, error) {
 	str("ABCH_MSNP_ADDR", &c.MSNPAddr)
 	str("ABCH_MSNP_REDIRECT", &c.MSNPRedirect)
 	str("ABCH_NS_API_URL", &c.NSAPIURL)
+	dur("ABCH_MSNP_CHALLENGE", &c.MSNPChallenge)
 	str("ABCH_MSNP_URL_PASSPORT", &c.MSNPURLPassport)
 	str("ABCH_MSNP_URL_HOTMAIL", &c.MSNPURLHotmail)
 	str("ABCH_MSNP_URL_PROFILE", &c.MSNPURLProfile)

@@ -46,7 +46,7 @@ func StartNS(cfg config.Config, apiURL, natsURL string, log *slog.Logger) (*NS, 
 	api.HTTP = &http.Client{Timeout: 10 * time.Second, Transport: &http.Transport{
 		Proxy: http.ProxyFromEnvironment, MaxIdleConns: 512, MaxIdleConnsPerHost: 256, IdleConnTimeout: 90 * time.Second}}
 	srv := ns.New(ns.Config{
-		API: api, NATS: nc, Log: log.With("area", "ns"), Redirect: redirect,
+		API: api, NATS: nc, ChallengeAfter: cfg.MSNPChallenge, Log: log.With("area", "ns"), Redirect: redirect,
 		URLs: ns.URLs{Passport: cfg.MSNPURLPassport, Hotmail: cfg.MSNPURLHotmail, Profile: cfg.MSNPURLProfile,
 			Mobile: cfg.MSNPURLMobile, Chat: cfg.MSNPURLChat},
 	})
