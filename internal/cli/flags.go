@@ -41,6 +41,7 @@ func (a *app) addConfigFlags(pf *pflag.FlagSet) {
 	pf.StringVar(&c.LogFormat, "log-format", c.LogFormat, "text or json (ABCH_LOG_FORMAT)")
 	pf.StringVar(&c.Hostname, "machine-name", c.Hostname, "machineName in SOAP faults (ABCH_MACHINE_NAME)")
 	pf.StringVar(&c.MSNPRedirect, "msnp-redirect", c.MSNPRedirect, "NS addresses USR is redirected to (XFR NS), comma-separated (ABCH_MSNP_REDIRECT)")
+	pf.DurationVar(&c.MSNPChallenge, "msnp-challenge", c.MSNPChallenge, "send each NS session a CHL challenge this long after sign-in, 0 = never (ABCH_MSNP_CHALLENGE)")
 	pf.StringVar(&c.SBAddr, "sb-addr", c.SBAddr, "switchboard listener beside the NS (ABCH_SB_ADDR)")
 	pf.StringVar(&c.SBPublicAddr, "sb-public-addr", c.SBPublicAddr, "address XFR SB and RNG send clients to; empty = the bound --sb-addr (ABCH_SB_PUBLIC_ADDR)")
 	pf.StringVar(&c.MSNPURLPassport, "msnp-url-passport", c.MSNPURLPassport, "NS URL answers: the Passport login page; empty = Microsoft's (ABCH_MSNP_URL_PASSPORT)")

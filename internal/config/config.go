@@ -52,6 +52,9 @@ type Config struct {
 	MSNPAddr     string // ABCH_MSNP_ADDR: MSNP listener of the NS ("off": no NS)
 	MSNPRedirect string // ABCH_MSNP_REDIRECT: comma-separated NS addresses USR is redirected to (XFR NS)
 	NSAPIURL     string // ABCH_NS_API_URL: the NS API `abch ns` pairs with
+	// MSNPChallenge sends each session a CHL challenge that long after
+	// sign-in (0: never); a wrong QRY answer ends the session.
+	MSNPChallenge time.Duration // ABCH_MSNP_CHALLENGE
 	// The switchboard beside each NS (services/sb, docs/sb.md).
 	SBAddr       string // ABCH_SB_ADDR: switchboard listener
 	SBPublicAddr string // ABCH_SB_PUBLIC_ADDR: address XFR SB and RNG send clients to (default: the bound ABCH_SB_ADDR)
@@ -176,6 +179,7 @@ func fromLookup(lookup func(string) (string, bool)) (Config, error) {
 	str("ABCH_MSNP_ADDR", &c.MSNPAddr)
 	str("ABCH_MSNP_REDIRECT", &c.MSNPRedirect)
 	str("ABCH_NS_API_URL", &c.NSAPIURL)
+	dur("ABCH_MSNP_CHALLENGE", &c.MSNPChallenge)
 	str("ABCH_SB_ADDR", &c.SBAddr)
 	str("ABCH_SB_PUBLIC_ADDR", &c.SBPublicAddr)
 	str("ABCH_MSNP_URL_PASSPORT", &c.MSNPURLPassport)

@@ -55,7 +55,7 @@ func StartNS(cfg config.Config, apiURL, natsURL string, log *slog.Logger) (*NS, 
 		return nil, err
 	}
 	srv := ns.New(ns.Config{
-		API: api, NATS: nc, Log: log.With("area", "ns"), Redirect: redirect, Switchboard: sw.PublicAddr(),
+		API: api, NATS: nc, ChallengeAfter: cfg.MSNPChallenge, Log: log.With("area", "ns"), Redirect: redirect, Switchboard: sw.PublicAddr(),
 		URLs: ns.URLs{Passport: cfg.MSNPURLPassport, Hotmail: cfg.MSNPURLHotmail, Profile: cfg.MSNPURLProfile,
 			Mobile: cfg.MSNPURLMobile, Chat: cfg.MSNPURLChat},
 	})

@@ -267,6 +267,27 @@ func (m *msn) login13(e *env, a *models.Account) string {
 	return profile
 }
 
+// login15 signs a in with MSNP15 SSO as pidgin 2.10.1 does (the answer
+// computed from the messengerclear proof key).
+func (m *msn) login15(e *env, a *models.Account) {
+	m.t.Helper()
+	m.send("VER 1 MSNP16 MSNP15 CVR0")
+	m.expect("VER 1 MSNP15")
+	m.send("CVR 2 0x0409 winnt 5.1 i386 MSNMSGR 8.5.1302 BC01 " + a.Email)
+	m.waitFor("CVR 2 ", 5*time.Second)
+	m.send("USR 3 SSO I " + a.Email)
+	line, _ := m.waitFor("USR 3 SSO S MBI_KEY_OLD ", 5*time.Second)
+	tk := e.ticket(a, auth.AudMessengerClear)
+	answer, err := auth.SSOResponse(tk.ProofKey, strings.Fields(line)[5], []byte("12345678"))
+	if err != nil {
+		m.t.Fatal(err)
+	}
+	m.send("USR 4 SSO S " + tk.Text() + " " + answer)
+	m.expect("USR 4 OK " + a.Email + " 1 0")
+	m.waitFor("MSG Hotmail Hotmail ", 5*time.Second)
+	m.trid = 4
+}
+
 // online finishes sign-in (BLP, initial ADL of fl, CHG status) and
 // returns the CHG trid.
 func (m *msn) online(status string, fl ...*models.Account) string {

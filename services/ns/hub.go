@@ -105,7 +105,9 @@ func (s *Server) subscribe(u *user) error {
 			s.unsubscribe(u)
 			return err
 		}
+		u.mu.Lock()
 		u.subs = append(u.subs, sub)
+		u.mu.Unlock()
 	}
 	// Wait until the server has the interest, so nothing published after
 	// sign-in is missed.
@@ -113,10 +115,13 @@ func (s *Server) subscribe(u *user) error {
 }
 
 func (s *Server) unsubscribe(u *user) {
-	for _, sub := range u.subs {
+	u.mu.Lock()
+	subs := u.subs
+	u.subs = nil
+	u.mu.Unlock()
+	for _, sub := range subs {
 		_ = sub.Unsubscribe()
 	}
-	u.subs = nil
 }
 
 // dispatch routes NATS messages to local users until the server stops.

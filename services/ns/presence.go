@@ -55,7 +55,10 @@ func (s *Server) register(u *user) error {
 	s.users[u.cid] = u
 	s.mu.Unlock()
 	if old != nil {
+		// Messages are routed by CID to the current user: the old
+		// session's subscriptions would deliver every event twice.
 		s.kick(old)
+		s.unsubscribe(old)
 	}
 	s.announce(u)
 	return s.subscribe(u)

@@ -158,3 +158,27 @@ func TestOneSessionPerAccount(t *testing.T) {
 		})
 	})
 }
+
+// TestPresenceMSNP15: an MSNP15 watcher of an MSNP13 user gets the MSNP15
+// forms: NLN/ILN with the network id, UBX and FLN with it too.
+func TestPresenceMSNP15(t *testing.T) {
+	testenv.ForEachDB(t, func(t *testing.T, cfg config.Config) {
+		e := &env{t: t, s: testenv.StartServer(t, cfg)}
+		alice := e.account("alice@example.com", "Alice A")
+		bob := e.account("bob@example.com", "Bob")
+		e.friends(alice, bob)
+		a := dial(t, e.s.MSNPAddr)
+		a.login13(e, alice)
+		a.online("NLN", bob)
+		b := dial(t, e.s.MSNPAddr)
+		b.login15(e, bob)
+		chg := b.online("NLN", alice)
+		b.waitFor("ILN "+chg+" NLN alice@example.com 1 Alice%20A 1073741856 0", soon)
+		b.waitFor("UBX alice@example.com 1 ", soon)
+		a.waitFor("NLN NLN bob@example.com 1 Bob 1073741856 0", soon)
+		a.send("CHG 30 HDN 1073741856")
+		b.waitFor("FLN alice@example.com 1", soon)
+		b.send("CHG 31 HDN 1073741856")
+		a.waitFor("FLN bob@example.com", soon)
+	})
+}

@@ -40,7 +40,7 @@ type sbRequest struct {
 	Addr     string `json:"addr,omitempty"`
 	Cookie   string `json:"cookie,omitempty"`
 	From     string `json:"from,omitempty"`
-	FromCID  int64  `json:"from_cid,omitempty"` // the caller's CID (0: unknown, ask the NS API)
+	FromCID  int64  `json:"from_cid,omitempty"`
 	FromName string `json:"from_name,omitempty"`
 }
 
@@ -176,17 +176,16 @@ func (s *Server) ring(u *user, req sbRequest, m *nats.Msg) {
 	sbRespond(m, whoReply(u))
 }
 
-// mayCall applies the visibility rule to a caller: a watcher (by its CID)
-// as the session's links say, anyone else from u's lists and privacy mode
-// through the NS API (caller ∉ BL and (caller ∈ AL or BLP = AL)).
+// mayCall applies the visibility rule to a caller: a watcher (on u's RL)
+// as u's lists say, anyone else from u's lists through the NS API (caller
+// ∉ BL and (caller ∈ AL or BLP = AL)).
 func (s *Server) mayCall(u *user, caller string, callerCID int64) bool {
-	if callerCID != 0 {
-		u.mu.Lock()
-		l, known := u.links[callerCID]
-		u.mu.Unlock()
-		if known && l.watcher {
-			return l.canSee
-		}
+	u.mu.Lock()
+	l, known := u.links[callerCID]
+	blp := u.blp
+	u.mu.Unlock()
+	if known && l.watcher {
+		return l.canSee
 	}
 	ctx, cancel := s.apiCtx()
 	defer cancel()
@@ -195,18 +194,13 @@ func (s *Server) mayCall(u *user, caller string, callerCID int64) bool {
 		s.cfg.Log.Warn("ns: ring lists", "email", u.email, "error", err)
 		return false
 	}
-	priv, err := s.cfg.API.Privacy(ctx, u.email)
-	if err != nil {
-		s.cfg.Log.Warn("ns: ring privacy", "email", u.email, "error", err)
-		return false
-	}
 	bits := 0
 	for _, c := range lists.Contacts {
 		if strings.EqualFold(c.Email, caller) {
 			bits = c.Lists
 		}
 	}
-	return bits&nsclient.BL == 0 && (bits&nsclient.AL != 0 || priv.BLP == "AL")
+	return bits&nsclient.BL == 0 && (bits&nsclient.AL != 0 || blp != "BL")
 }
 
 // sbSignedOut tells the switchboards that u's session ended: they end its

@@ -31,7 +31,7 @@ type nsRequest struct {
 	Addr     string `json:"addr,omitempty"`
 	Cookie   string `json:"cookie,omitempty"`
 	From     string `json:"from,omitempty"`
-	FromCID  int64  `json:"from_cid,omitempty"` // the caller's CID: the NS finds it in the callee's lists
+	FromCID  int64  `json:"from_cid,omitempty"`
 	FromName string `json:"from_name,omitempty"`
 }
 

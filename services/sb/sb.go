@@ -248,12 +248,20 @@ func (s *Server) sweep() {
 					delete(s.used, k)
 				}
 			}
+			var lapsed []*invite
 			for k, inv := range s.invites {
 				if now.After(inv.expires) {
 					delete(s.invites, k)
+					lapsed = append(lapsed, inv)
 				}
 			}
 			s.mu.Unlock()
+			// An unanswered call may be made again.
+			for _, inv := range lapsed {
+				inv.b.mu.Lock()
+				delete(inv.b.calling, inv.email)
+				inv.b.mu.Unlock()
+			}
 		}
 	}
 }

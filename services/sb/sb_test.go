@@ -657,7 +657,7 @@ func TestIdleAndSecondSwitchboard(t *testing.T) {
 		}
 		t.Cleanup(nc.Close)
 		sw, err := sb.New(sb.Config{API: nsclient.New("http://"+e.s.NSAddr, cfg.NSKey), NATS: nc,
-			IdleTimeout: 500 * time.Millisecond, Log: testenv.Logger(t)})
+			IdleTimeout: 500 * time.Millisecond, InviteTimeout: 300 * time.Millisecond, Log: testenv.Logger(t)})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -681,6 +681,26 @@ func TestIdleAndSecondSwitchboard(t *testing.T) {
 			c.send("USR 1 alice@example.com " + ck)
 			c.expect("911 1 0")
 			c.closed(soon)
+		})
+		t.Run("an unanswered call lapses: its cookie is refused and the user may be called again", func(t *testing.T) {
+			on(t, pa.ns, pb.ns)
+			sa := dial(t, addr)
+			sa.send("USR 1 alice@example.com " + cookie(cfg.NSKey, addr, alice.Email, alice.CID, time.Now().Add(time.Minute), "00000000000000ab"))
+			sa.expect("USR 1 OK alice@example.com Alice")
+			sa.trid = 1
+			call(t, sa, pb)
+			old := pb.rang(t)
+			sa.send("CAL 9 bob@example.com")
+			sa.expect("215 9 0")
+			for i := 0; i < 8; i++ { // not idle meanwhile (500 ms here)
+				time.Sleep(200 * time.Millisecond)
+				sa.sendPayload("MSG "+sa.next()+" U", textMsg)
+			}
+			c := dial(t, addr)
+			c.send("ANS 1 bob@example.com " + old.cookie + " " + old.sessid)
+			c.expect("911 1 0")
+			call(t, sa, pb)
+			pb.rang(t)
 		})
 		t.Run("an idle participant gets BYE with the idle flag to the others", func(t *testing.T) {
 			on(t, pa.ns, pb.ns)
