@@ -80,9 +80,11 @@ type flavour struct {
 
 // TestRealClients signs pidgin's real MSN plugin in to `abch serve` (SOAP,
 // Passport RST over TLS and the built-in Notification Server, nothing else)
-// and checks what the client itself reports: its own sign-in, a contact's
-// presence, status and display name, adding and removing a buddy, and an
-// offline message delivered at the next sign-in.
+// and checks what the client itself reports: its own sign-in (and a refused
+// password, and OUT OTH), a contact's presence, status, personal message and
+// display name, contacts migrated with `abch import lists`, blocking,
+// adding and removing a buddy, and an offline message delivered at the next
+// sign-in.
 func TestRealClients(t *testing.T) {
 	var flavours []flavour
 	if dir := os.Getenv(envMSN243); dir != "" {
