@@ -42,7 +42,7 @@ func (ss *session) cmdCVR(c msnp.Command) bool {
 	if ss.ver == 0 {
 		return ss.fail(msnp.ErrNotExpectedCVR, c.TrID())
 	}
-	return ss.send(cvrAnswer(c.TrID()))
+	return ss.line("CVR", append([]string{c.TrID()}, msnp.DefaultCVR.Args()...)...)
 }
 
 // cmdUSR runs both halves of TWN (MSNP13, PROTOCOL.md §6.4) and SSO
@@ -90,14 +90,14 @@ func (ss *session) usrInitial(trid, method, email string) bool {
 	}
 	ss.email, ss.method = email, method
 	if method == "TWN" {
-		ss.line("USR", trid, "TWN", "S", twnPolicy())
+		ss.line("USR", trid, "TWN", "S", msnp.NewTWNChallenge(time.Now().Unix()).String())
 		if ss.ver == 13 {
-			ss.payload("GCF", []string{"0"}, gcfShields)
+			ss.payload("GCF", []string{"0"}, msnp.GCFShields())
 		}
 		return true
 	}
-	ss.nonce = newNonce()
-	return ss.line("USR", trid, "SSO", "S", "MBI_KEY_OLD", ss.nonce)
+	ss.nonce = msnp.NewSSONonce()
+	return ss.line("USR", trid, "SSO", "S", msnp.SSOPolicy, ss.nonce)
 }
 
 // nextRedirect returns the next ABCH_MSNP_REDIRECT address, or "".
@@ -195,9 +195,9 @@ func (ss *session) signIn(trid string, info *nsclient.SignInInfo) error {
 	ss.u = u
 	ss.line("USR", trid, "OK", u.email, "1", "0")
 	ss.out("SBS 0 null\r\n")
-	ss.payload("MSG", []string{"Hotmail", "Hotmail"}, profilePayload(d.profile, ss.conn.RemoteAddr()))
+	ss.payload("MSG", msnp.HotmailArgs, profilePayload(d.profile, ss.conn.RemoteAddr()))
 	if p := mailPayload(d.mail); p != nil {
-		ss.payload("MSG", []string{"Hotmail", "Hotmail"}, p)
+		ss.payload("MSG", msnp.HotmailArgs, p)
 	}
 	u.start()
 	ss.armChallenge()
@@ -216,14 +216,21 @@ func mailPayload(raw json.RawMessage) []byte {
 	return []byte(m.Payload)
 }
 
-// clientAddr splits the peer address for the profile MSG's ClientIP and
-// ClientPort.
-func clientAddr(a net.Addr) (string, string) {
-	host, port, err := net.SplitHostPort(a.String())
-	if err != nil {
-		return "127.0.0.1", "0"
+// profilePayload is the text/x-msmsgsprofile MSG body for a user signing
+// in from peer: the captured fixed fields (msnp.DefaultProfile), the
+// account's member ids and MSPAuth (pidgin 2.4.3's AB cookie) and the
+// client's address as this server sees it.
+func profilePayload(p *nsclient.Profile, peer net.Addr) []byte {
+	f := msnp.DefaultProfile()
+	f.LoginTime = time.Now().Unix()
+	f.MemberIDHigh, f.MemberIDLow = p.MemberIDHigh, p.MemberIDLow
+	f.MSPAuth = p.MSPAuth
+	f.ClientIP, f.ClientPort = "127.0.0.1", 0
+	if host, port, err := net.SplitHostPort(peer.String()); err == nil {
+		n, _ := strconv.ParseUint(port, 10, 16)
+		f.ClientIP, f.ClientPort = host, uint16(n)
 	}
-	return host, port
+	return msnp.ProfilePayload(f)
 }
 
 // armChallenge schedules the server's CHL (Config.ChallengeAfter).
