@@ -13,27 +13,19 @@ import (
 	"github.com/abch-im/abch/services/ns/msnp"
 )
 
-// Protocol versions this NS speaks, best first. VER answers the highest one
-// the client offers: pidgin 2.4.3 offers "MSNP14 MSNP13 CVR0" and accepts
-// only MSNP13; pidgin 2.10.1 offers "MSNP16 MSNP15 CVR0" and gets MSNP15
-// (NS_CLIENT_FACTS.md; MSNP14 and 16 are not implemented).
-var versions = []int{15, 13}
-
-// cmdVER negotiates the protocol: "VER trid MSNPnn", or "VER trid 0" and
-// close when there is no common version.
+// cmdVER negotiates the protocol: "VER trid MSNPnn" with the best of
+// msnp.Versions the client offers, or "VER trid 0" and close when there is
+// no common version (pidgin 2.4.3 offers "MSNP14 MSNP13 CVR0" and accepts
+// only MSNP13; pidgin 2.10.1 offers "MSNP16 MSNP15 CVR0" and gets MSNP15,
+// NS_CLIENT_FACTS.md).
 func (ss *session) cmdVER(c msnp.Command) bool {
-	offered := map[string]bool{}
-	for _, a := range c.Args[1:] {
-		offered[a] = true
+	v, ok := msnp.NegotiateVersion(c.Args[1:], msnp.Versions)
+	if !ok {
+		ss.line("VER", c.TrID(), "0")
+		return false
 	}
-	for _, v := range versions {
-		if name := "MSNP" + strconv.Itoa(v); offered[name] {
-			ss.ver = v
-			return ss.line("VER", c.TrID(), name)
-		}
-	}
-	ss.line("VER", c.TrID(), "0")
-	return false
+	ss.ver = v
+	return ss.line("VER", c.TrID(), msnp.VersionName(v))
 }
 
 // cmdCVR answers the client version report with the versions the captured
@@ -85,7 +77,7 @@ func (ss *session) usrInitial(trid, method, email string) bool {
 		return false
 	}
 	if addr := ss.srv.nextRedirect(); addr != "" {
-		ss.line("XFR", trid, "NS", addr, "U", "D")
+		ss.line("XFR", append([]string{trid}, msnp.XFRNSArgs(addr, "", ss.ver)...)...)
 		return false
 	}
 	ss.email, ss.method = email, method
@@ -193,7 +185,7 @@ func (ss *session) signIn(trid string, info *nsclient.SignInInfo) error {
 	u.links = linksOf(d.lists, u.blp)
 	u.mu.Unlock()
 	ss.u = u
-	ss.line("USR", trid, "OK", u.email, "1", "0")
+	ss.line("USR", append([]string{trid}, msnp.USROKArgs(u.email, "", true, ss.ver)...)...)
 	ss.out("SBS 0 null\r\n")
 	ss.payload("MSG", msnp.HotmailArgs, profilePayload(d.profile, ss.conn.RemoteAddr()))
 	if p := mailPayload(d.mail); p != nil {

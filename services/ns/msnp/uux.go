@@ -202,20 +202,3 @@ func UBXArgs(email string, network, version int) []string {
 	}
 	return []string{email}
 }
-
-// appendText appends s escaped for XML character data.
-func appendText(dst []byte, s string) []byte {
-	for i := 0; i < len(s); i++ {
-		switch c := s[i]; c {
-		case '&':
-			dst = append(dst, "&amp;"...)
-		case '<':
-			dst = append(dst, "&lt;"...)
-		case '>':
-			dst = append(dst, "&gt;"...)
-		default:
-			dst = append(dst, c)
-		}
-	}
-	return dst
-}
