@@ -46,14 +46,9 @@ func benchCmd(a *app) *cobra.Command {
 				return err
 			}
 			defer st.Close()
-			secret := a.cfg.TicketSecret
-			if secret == "" {
-				if secret, err = st.Setting(ctx, "ticket_secret"); err != nil {
-					return err
-				}
-			}
-			if secret == "" {
-				return errors.New("no ticket secret in the database: start the server once first (or set ABCH_TICKET_SECRET)")
+			secret, err := a.benchSecret(ctx, st)
+			if err != nil {
+				return err
 			}
 			tk := auth.NewTicketer([]byte(secret), a.cfg.TicketLifetime)
 			if mode == "soak" { // soak.go

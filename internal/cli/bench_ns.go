@@ -112,14 +112,9 @@ func runNSBench(ctx context.Context, a *app, o *nsBenchOpts) error {
 		return err
 	}
 	defer st.Close()
-	secret := a.cfg.TicketSecret
-	if secret == "" {
-		if secret, err = st.Setting(ctx, "ticket_secret"); err != nil {
-			return err
-		}
-	}
-	if secret == "" {
-		return errors.New("no ticket secret in the database: start the server once first (or set ABCH_TICKET_SECRET)")
+	secret, err := a.benchSecret(ctx, st)
+	if err != nil {
+		return err
 	}
 	start := time.Now()
 	accts, err := seedNSRing(ctx, st, o.users, o.contacts)
@@ -914,4 +909,20 @@ func pctl(d []time.Duration, p float64) time.Duration {
 		return v.Round(100 * time.Microsecond)
 	}
 	return v.Round(10 * time.Microsecond)
+}
+
+// benchSecret is the ticket secret the bench signs its tickets with: the
+// configured one, else the one the server stored at its first start.
+func (a *app) benchSecret(ctx context.Context, st *store.Store) (string, error) {
+	secret := a.cfg.TicketSecret
+	if secret == "" {
+		var err error
+		if secret, err = st.Setting(ctx, "ticket_secret"); err != nil {
+			return "", err
+		}
+	}
+	if secret == "" {
+		return "", errors.New("no ticket secret in the database: start the server once first (or set ABCH_TICKET_SECRET)")
+	}
+	return secret, nil
 }

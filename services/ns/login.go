@@ -13,27 +13,19 @@ import (
 	"github.com/abch-im/abch/services/ns/msnp"
 )
 
-// Protocol versions this NS speaks, best first. VER answers the highest one
-// the client offers: pidgin 2.4.3 offers "MSNP14 MSNP13 CVR0" and accepts
-// only MSNP13; pidgin 2.10.1 offers "MSNP16 MSNP15 CVR0" and gets MSNP15
-// (NS_CLIENT_FACTS.md; MSNP14 and 16 are not implemented).
-var versions = []int{15, 13}
-
-// cmdVER negotiates the protocol: "VER trid MSNPnn", or "VER trid 0" and
-// close when there is no common version.
+// cmdVER negotiates the protocol: "VER trid MSNPnn" with the best of
+// msnp.Versions the client offers, or "VER trid 0" and close when there is
+// no common version (pidgin 2.4.3 offers "MSNP14 MSNP13 CVR0" and accepts
+// only MSNP13; pidgin 2.10.1 offers "MSNP16 MSNP15 CVR0" and gets MSNP15,
+// NS_CLIENT_FACTS.md).
 func (ss *session) cmdVER(c msnp.Command) bool {
-	offered := map[string]bool{}
-	for _, a := range c.Args[1:] {
-		offered[a] = true
+	v, ok := msnp.NegotiateVersion(c.Args[1:], msnp.Versions)
+	if !ok {
+		ss.line("VER", c.TrID(), "0")
+		return false
 	}
-	for _, v := range versions {
-		if name := "MSNP" + strconv.Itoa(v); offered[name] {
-			ss.ver = v
-			return ss.line("VER", c.TrID(), name)
-		}
-	}
-	ss.line("VER", c.TrID(), "0")
-	return false
+	ss.ver = v
+	return ss.line("VER", c.TrID(), msnp.VersionName(v))
 }
 
 // cmdCVR answers the client version report with the versions the captured
@@ -42,7 +34,7 @@ func (ss *session) cmdCVR(c msnp.Command) bool {
 	if ss.ver == 0 {
 		return ss.fail(msnp.ErrNotExpectedCVR, c.TrID())
 	}
-	return ss.send(cvrAnswer(c.TrID()))
+	return ss.line("CVR", append([]string{c.TrID()}, msnp.DefaultCVR.Args()...)...)
 }
 
 // cmdUSR runs both halves of TWN (MSNP13, PROTOCOL.md §6.4) and SSO
@@ -85,19 +77,19 @@ func (ss *session) usrInitial(trid, method, email string) bool {
 		return false
 	}
 	if addr := ss.srv.nextRedirect(); addr != "" {
-		ss.line("XFR", trid, "NS", addr, "U", "D")
+		ss.line("XFR", append([]string{trid}, msnp.XFRNSArgs(addr, "", ss.ver)...)...)
 		return false
 	}
 	ss.email, ss.method = email, method
 	if method == "TWN" {
-		ss.line("USR", trid, "TWN", "S", twnPolicy())
+		ss.line("USR", trid, "TWN", "S", msnp.NewTWNChallenge(time.Now().Unix()).String())
 		if ss.ver == 13 {
-			ss.payload("GCF", []string{"0"}, gcfShields)
+			ss.payload("GCF", []string{"0"}, msnp.GCFShields())
 		}
 		return true
 	}
-	ss.nonce = newNonce()
-	return ss.line("USR", trid, "SSO", "S", "MBI_KEY_OLD", ss.nonce)
+	ss.nonce = msnp.NewSSONonce()
+	return ss.line("USR", trid, "SSO", "S", msnp.SSOPolicy, ss.nonce)
 }
 
 // nextRedirect returns the next ABCH_MSNP_REDIRECT address, or "".
@@ -193,11 +185,11 @@ func (ss *session) signIn(trid string, info *nsclient.SignInInfo) error {
 	u.links = linksOf(d.lists, u.blp)
 	u.mu.Unlock()
 	ss.u = u
-	ss.line("USR", trid, "OK", u.email, "1", "0")
+	ss.line("USR", append([]string{trid}, msnp.USROKArgs(u.email, "", true, ss.ver)...)...)
 	ss.out("SBS 0 null\r\n")
-	ss.payload("MSG", []string{"Hotmail", "Hotmail"}, profilePayload(d.profile, ss.conn.RemoteAddr()))
+	ss.payload("MSG", msnp.HotmailArgs, profilePayload(d.profile, ss.conn.RemoteAddr()))
 	if p := mailPayload(d.mail); p != nil {
-		ss.payload("MSG", []string{"Hotmail", "Hotmail"}, p)
+		ss.payload("MSG", msnp.HotmailArgs, p)
 	}
 	u.start()
 	ss.armChallenge()
@@ -216,14 +208,21 @@ func mailPayload(raw json.RawMessage) []byte {
 	return []byte(m.Payload)
 }
 
-// clientAddr splits the peer address for the profile MSG's ClientIP and
-// ClientPort.
-func clientAddr(a net.Addr) (string, string) {
-	host, port, err := net.SplitHostPort(a.String())
-	if err != nil {
-		return "127.0.0.1", "0"
+// profilePayload is the text/x-msmsgsprofile MSG body for a user signing
+// in from peer: the captured fixed fields (msnp.DefaultProfile), the
+// account's member ids and MSPAuth (pidgin 2.4.3's AB cookie) and the
+// client's address as this server sees it.
+func profilePayload(p *nsclient.Profile, peer net.Addr) []byte {
+	f := msnp.DefaultProfile()
+	f.LoginTime = time.Now().Unix()
+	f.MemberIDHigh, f.MemberIDLow = p.MemberIDHigh, p.MemberIDLow
+	f.MSPAuth = p.MSPAuth
+	f.ClientIP, f.ClientPort = "127.0.0.1", 0
+	if host, port, err := net.SplitHostPort(peer.String()); err == nil {
+		n, _ := strconv.ParseUint(port, 10, 16)
+		f.ClientIP, f.ClientPort = host, uint16(n)
 	}
-	return host, port
+	return msnp.ProfilePayload(f)
 }
 
 // armChallenge schedules the server's CHL (Config.ChallengeAfter).

@@ -20,6 +20,7 @@ import (
 	"github.com/nats-io/nats.go"
 
 	"github.com/abch-im/abch/nsclient"
+	"github.com/abch-im/abch/services/ns/msnp"
 )
 
 // Config is what an NS needs to run.
@@ -36,7 +37,7 @@ type Config struct {
 	// in turn (ABCH_MSNP_REDIRECT).
 	Redirect []string
 	// URLs are the base URLs of the URL command's answers.
-	URLs URLs
+	URLs msnp.URLs
 	// LoginTimeout closes a connection that has not signed in by then.
 	LoginTimeout time.Duration
 	// IdleTimeout closes a signed-in session that sent nothing for that
@@ -75,7 +76,7 @@ func (c *Config) defaults() {
 	if c.APITimeout <= 0 {
 		c.APITimeout = 10 * time.Second
 	}
-	c.URLs.defaults()
+	c.URLs = c.URLs.WithDefaults()
 }
 
 // Server is a running Notification Server.

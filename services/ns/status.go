@@ -76,11 +76,11 @@ func (ss *session) cmdUUX(c msnp.Command) bool {
 // cmdURL answers "URL trid TYPE [param]" with the service's address
 // ("URL trid rru url id", msnp8-miscellaneous seed).
 func (ss *session) cmdURL(c msnp.Command) bool {
-	rru, target, ok := ss.srv.cfg.URLs.answer(c.Arg(1), c.Arg(2))
+	args, ok := ss.srv.cfg.URLs.Args(c.Arg(1), c.Arg(2))
 	if !ok {
 		return ss.fail(msnp.ErrInvalidParameter, c.TrID())
 	}
-	return ss.line("URL", c.TrID(), rru, target, "2")
+	return ss.line("URL", append([]string{c.TrID()}, args...)...)
 }
 
 // challenge sends "CHL 0 <challenge>"; the client must answer with QRY.

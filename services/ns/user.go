@@ -103,10 +103,7 @@ func (u *user) enqueue(f func()) {
 		return
 	}
 	u.jobs = append(u.jobs, f)
-	start := u.ready && !u.running
-	if start {
-		u.running = true
-	}
+	start := u.claimWorker()
 	u.mu.Unlock()
 	if start {
 		go u.work()
@@ -117,14 +114,21 @@ func (u *user) enqueue(f func()) {
 func (u *user) start() {
 	u.mu.Lock()
 	u.ready = true
-	start := !u.running && len(u.jobs) > 0
-	if start {
-		u.running = true
-	}
+	start := u.claimWorker()
 	u.mu.Unlock()
 	if start {
 		go u.work()
 	}
+}
+
+// claimWorker marks the job worker running when queued jobs may run and
+// none runs yet; the caller holds u.mu and starts u.work when it is true.
+func (u *user) claimWorker() bool {
+	if !u.ready || u.running || len(u.jobs) == 0 {
+		return false
+	}
+	u.running = true
+	return true
 }
 
 func (u *user) work() {

@@ -318,4 +318,14 @@ func checkHotmailMSG(t *testing.T, e capEntry) {
 	if strings.Join(lines, "\n") != strings.Join(e.payloadLines, "\n") {
 		t.Errorf("MSG payload lines\n%s\ncaptured\n%s", strings.Join(lines, "\n"), strings.Join(e.payloadLines, "\n"))
 	}
+	if h["Content-Type"] != "text/x-msmsgsprofile; charset=UTF-8" {
+		return
+	}
+	// The log drops empty lines, and the declared length has room for one:
+	// pidgin (msg.c) reads the headers up to the first empty line, and it
+	// found the captured MSPAuth there (it sent it back as its AB cookie),
+	// so every logged line is a header and the empty line comes last.
+	if want := strings.Join(e.payloadLines, "\r\n") + "\r\n\r\n"; string(p) != want {
+		t.Errorf("profile payload\n%q\ncaptured\n%q", p, want)
+	}
 }

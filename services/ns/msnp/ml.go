@@ -134,27 +134,10 @@ func ParseMLKind(p []byte, kind MLKind) (ML, error) {
 			if len(ml.Domains) >= MaxMLDomains {
 				return ml, mlErr(ErrADLInvalid, "too many domains")
 			}
-			d := MLDomain{}
-			for _, a := range tag.attrs {
-				if a.name != "n" {
-					return ml, mlErr(ErrADLInvalid, "unknown <d> attribute "+a.name)
-				}
-				d.Name = a.value
-			}
-			if d.Name == "" {
-				return ml, mlErr(ErrADLInvalid, "<d> without n")
-			}
-			if _, err := models.NormalizeEmail("x@" + d.Name); err != nil {
-				return ml, mlErr(ErrADLInvalid, "bad domain name")
-			}
-			if tag.empty {
-				return ml, mlErr(ErrADLEmpty, "<d> without contacts")
-			}
-			cs, err := x.contacts("d", d.Name, kind, &contacts)
+			d, err := x.domain(tag, kind, &contacts)
 			if err != nil {
 				return ml, err
 			}
-			d.Contacts = cs
 			ml.Domains = append(ml.Domains, d)
 		case "t":
 			if len(tag.attrs) != 0 {
@@ -175,6 +158,34 @@ func ParseMLKind(p []byte, kind MLKind) (ML, error) {
 	return ml, x.end(&ml)
 }
 
+// domain reads a <d n="domain"> element (tag, already opened) and its
+// contacts; total counts the contacts of the whole list.
+func (x *xmlScanner) domain(tag xmlTag, kind MLKind, total *int) (MLDomain, error) {
+	d := MLDomain{}
+	for _, a := range tag.attrs {
+		if a.name != "n" {
+			return d, mlErr(ErrADLInvalid, "unknown <d> attribute "+a.name)
+		}
+		d.Name = a.value
+	}
+	if d.Name == "" {
+		return d, mlErr(ErrADLInvalid, "<d> without n")
+	}
+	if _, err := models.NormalizeEmail("x@" + d.Name); err != nil {
+		return d, mlErr(ErrADLInvalid, "bad domain name")
+	}
+	if tag.empty {
+		return d, mlErr(ErrADLEmpty, "<d> without contacts")
+	}
+	cs, err := x.contacts("d", d.Name, kind, total)
+	if err != nil {
+		return d, err
+	}
+	d.Contacts = cs
+	return d, nil
+}
+
+// mlErr is an ADL/RML/FQY payload error with code (240, 241 or 204).
 func mlErr(code int, msg string) *Error { return &Error{Code: code, Msg: "ml: " + msg} }
 
 // contacts reads <c> elements up to </parent>.

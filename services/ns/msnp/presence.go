@@ -178,70 +178,17 @@ func ParseMSNObject(arg string) (MSNObject, error) {
 		if s == "" {
 			break
 		}
-		eq := strings.Index(s, `="`)
-		if eq <= 0 {
-			return bad("bad attribute")
+		name, val, rest, msg := nextMSNObjectAttr(s)
+		if msg != "" {
+			return bad(msg)
 		}
-		name := s[:eq]
-		s = s[eq+2:]
-		end := strings.IndexByte(s, '"')
-		if end < 0 {
-			return bad("unterminated attribute")
-		}
-		val := s[:end]
-		s = s[end+1:]
-		if s != "" && s[0] != ' ' {
-			return bad("attributes not separated")
-		}
+		s = rest
 		if seen[name] {
 			return bad("duplicate attribute " + name)
 		}
 		seen[name] = true
-		if strings.ContainsAny(val, "<>&\"") || badText([]byte(val)) != "" {
-			return bad("bad character in " + name)
-		}
-		switch name {
-		case "Creator":
-			if _, err := models.NormalizeEmail(val); err != nil {
-				return bad("bad Creator")
-			}
-			o.Creator = val
-		case "Size":
-			n, ok := parseLength(val)
-			if !ok || n <= 0 {
-				return bad("bad Size")
-			}
-			o.Size = n
-		case "Type":
-			n, ok := parseLength(val)
-			if !ok || n <= 0 || n > 99 {
-				return bad("bad Type")
-			}
-			o.Type = n
-		case "Location":
-			o.Location = val
-		case "Friendly":
-			o.Friendly = val
-		case "SHA1D":
-			if !sha1Base64(val) {
-				return bad("bad SHA1D")
-			}
-			o.SHA1D = val
-		case "SHA1C":
-			if !sha1Base64(val) {
-				return bad("bad SHA1C")
-			}
-			o.SHA1C = val
-		case "Url", "Url1":
-		default:
-			// Later clients add lower-case attributes (contenttype,
-			// contentid, stamp, avatarid …). Only all-lower-case names are
-			// let through: pidgin finds attributes with strstr(`Creator="`)
-			// (object.c GET_STRING_TAG), so a name like xCreator placed
-			// first could pass off another creator.
-			if !lowerName(name) {
-				return bad("unknown attribute " + name)
-			}
+		if msg := o.setAttr(name, val); msg != "" {
+			return bad(msg)
 		}
 	}
 	if o.Creator == "" || o.Size == 0 || o.Type == 0 || o.SHA1D == "" {
@@ -255,6 +202,80 @@ func ParseMSNObject(arg string) (MSNObject, error) {
 	return o, nil
 }
 
+// nextMSNObjectAttr splits the attribute at the start of s (name="value",
+// then a space or the end) from the rest; msg says what is wrong, if
+// anything. Values may not hold '<', '>', '&', '"' or characters XML
+// forbids.
+func nextMSNObjectAttr(s string) (name, val, rest, msg string) {
+	eq := strings.Index(s, `="`)
+	if eq <= 0 {
+		return "", "", "", "bad attribute"
+	}
+	name, s = s[:eq], s[eq+2:]
+	end := strings.IndexByte(s, '"')
+	if end < 0 {
+		return "", "", "", "unterminated attribute"
+	}
+	val, rest = s[:end], s[end+1:]
+	if rest != "" && rest[0] != ' ' {
+		return "", "", "", "attributes not separated"
+	}
+	if strings.ContainsAny(val, "<>&\"") || badText([]byte(val)) != "" {
+		return "", "", "", "bad character in " + name
+	}
+	return name, val, rest, ""
+}
+
+// setAttr checks one MSNObject attribute and keeps the ones abch uses; it
+// returns what is wrong, or "".
+func (o *MSNObject) setAttr(name, val string) string {
+	switch name {
+	case "Creator":
+		if _, err := models.NormalizeEmail(val); err != nil {
+			return "bad Creator"
+		}
+		o.Creator = val
+	case "Size":
+		n, ok := parseLength(val)
+		if !ok || n <= 0 {
+			return "bad Size"
+		}
+		o.Size = n
+	case "Type":
+		n, ok := parseLength(val)
+		if !ok || n <= 0 || n > 99 {
+			return "bad Type"
+		}
+		o.Type = n
+	case "Location":
+		o.Location = val
+	case "Friendly":
+		o.Friendly = val
+	case "SHA1D", "SHA1C":
+		if !sha1Base64(val) {
+			return "bad " + name
+		}
+		if name == "SHA1D" {
+			o.SHA1D = val
+		} else {
+			o.SHA1C = val
+		}
+	case "Url", "Url1":
+	default:
+		// Later clients add lower-case attributes (contenttype,
+		// contentid, stamp, avatarid …). Only all-lower-case names are
+		// let through: pidgin finds attributes with strstr(`Creator="`)
+		// (object.c GET_STRING_TAG), so a name like xCreator placed
+		// first could pass off another creator.
+		if !lowerName(name) {
+			return "unknown attribute " + name
+		}
+	}
+	return ""
+}
+
+// lowerName reports whether s is 1 to 32 lower-case ASCII letters and
+// digits.
 func lowerName(s string) bool {
 	if s == "" || len(s) > 32 {
 		return false

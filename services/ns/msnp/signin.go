@@ -160,9 +160,17 @@ func cleanHeader(s string) string {
 }
 
 // ProfilePayload builds the payload of "MSG Hotmail Hotmail <len>" with
-// content type text/x-msmsgsprofile, byte for byte as the clients accepted
-// it in clients/captures/*/ns.log: MIME headers, an empty line, then one
-// "Name: value\r\n" line per field (empty values keep "Name: ").
+// content type text/x-msmsgsprofile: every field is a MIME header
+// ("Name: value\r\n", empty values keep "Name: ") and the header block
+// ends with an empty line, with no body. pidgin (msg.c
+// msn_message_parse_payload, v2.4.3 and v2.10.1) takes only the lines
+// before the first "\r\n\r\n" as headers and profile_msg
+// (notification.c) reads MSPAuth, ClientIP, ClientPort, LoginTime and kv
+// with msn_message_get_attr, so an empty line after Content-Type would
+// hide them all; it gives up on a payload without "\r\n\r\n". The
+// captures agree: clients/captures/*/ns.log declare 2 bytes more than
+// their header lines, and pidgin 2.4.3 sent the captured MSPAuth back as
+// its AB cookie (pidgin-2.4.3-msnp13-login/002_FindMembership.http).
 func ProfilePayload(f ProfileFields) []byte {
 	b := make([]byte, 0, 512)
 	h := func(name, value string) {
@@ -172,15 +180,8 @@ func ProfilePayload(f ProfileFields) []byte {
 		b = append(b, '\r', '\n')
 	}
 	i := strconv.Itoa
-	bit := func(v bool) string {
-		if v {
-			return "1"
-		}
-		return "0"
-	}
 	h("MIME-Version", "1.0")
 	h("Content-Type", "text/x-msmsgsprofile; charset=UTF-8")
-	b = append(b, '\r', '\n')
 	h("LoginTime", strconv.FormatInt(f.LoginTime, 10))
 	h("EmailEnabled", bit(f.EmailEnabled))
 	h("MemberIdHigh", strconv.FormatUint(uint64(f.MemberIDHigh), 10))
@@ -205,7 +206,15 @@ func ProfilePayload(f ProfileFields) []byte {
 	h("ClientPort", strconv.FormatUint(uint64(f.ClientPort), 10))
 	h("ABCHMigrated", bit(f.ABCHMigrated))
 	h("MPOPEnabled", bit(f.MPOPEnabled))
-	return b
+	return append(b, '\r', '\n')
+}
+
+// bit writes a boolean profile field as "1" or "0".
+func bit(v bool) string {
+	if v {
+		return "1"
+	}
+	return "0"
 }
 
 // DefaultProfile returns the fixed fields the captures show (lang 1033,
@@ -259,45 +268,73 @@ func (c CVRAnswer) Args() []string {
 	return []string{c.Recommended, c.Current, c.Minimum, c.DownloadURL, c.InfoURL}
 }
 
-// URLService is one answer to "URL trid <service> [param]": "URL trid
-// <rru> <url> <id>". pidgin builds the mail URL as url + "&auth=…" and
-// passes rru as the return path (notification.c url_cmd), so URL should
-// already carry a query string for INBOX and COMPOSE.
-type URLService struct {
-	RRU string // path on the service host the browser lands on
-	URL string // login (redirect) URL
-	ID  int    // site id
+// URLs are the base addresses of the answers to "URL trid <service>
+// [param]" (ABCH_MSNP_URL_* settings; seeds/msnp8-miscellaneous.txt lists
+// the services). The zero value of a field means its default.
+type URLs struct {
+	// Passport is the login page the client opens with its MSPAuth
+	// ("https://login.live.com/ppsecure/md5auth.srf?lc=1033" style).
+	Passport string
+	// Hotmail is the mail site (INBOX, FOLDERS, COMPOSE).
+	Hotmail string
+	// Profile is the member profile site (PROFILE, PERSON, ADDRBOOK,
+	// ADVSEARCH, INTSEARCH).
+	Profile string
+	// Mobile is the mobile settings site (CHGMOB, MOBILE).
+	Mobile string
+	// Chat is the chat rooms site (CHAT).
+	Chat string
 }
 
-// URLServices lists the services the URL command names (seeds/
-// msnp8-miscellaneous.txt: INBOX, FOLDERS, COMPOSE, CHGMOB, PROFILE,
-// PERSON, CHAT; the client also sends MOBILE, ADDRBOOK, ADVSEARCH,
-// INTSEARCH), as paths under a configurable base URL; id 2 is Hotmail's
-// site id in the seed's example.
-var URLServices = map[string]URLService{
-	"INBOX":     {RRU: "/cgi-bin/HoTMaiL", URL: "/ppsecure/md5auth.srf?lc=1033", ID: 2},
-	"FOLDERS":   {RRU: "/cgi-bin/folders", URL: "/ppsecure/md5auth.srf?lc=1033", ID: 2},
-	"COMPOSE":   {RRU: "/cgi-bin/compose", URL: "/ppsecure/md5auth.srf?lc=1033", ID: 2},
-	"CHGMOB":    {RRU: "/mobile", URL: "/ppsecure/md5auth.srf?lc=1033", ID: 2},
-	"MOBILE":    {RRU: "/mobile", URL: "/ppsecure/md5auth.srf?lc=1033", ID: 2},
-	"PROFILE":   {RRU: "/profile", URL: "/ppsecure/md5auth.srf?lc=1033", ID: 2},
-	"PERSON":    {RRU: "/account", URL: "/ppsecure/md5auth.srf?lc=1033", ID: 2},
-	"CHAT":      {RRU: "/chat", URL: "/ppsecure/md5auth.srf?lc=1033", ID: 2},
-	"ADDRBOOK":  {RRU: "/addressbook", URL: "/ppsecure/md5auth.srf?lc=1033", ID: 2},
-	"ADVSEARCH": {RRU: "/search", URL: "/ppsecure/md5auth.srf?lc=1033", ID: 2},
-	"INTSEARCH": {RRU: "/search", URL: "/ppsecure/md5auth.srf?lc=1033", ID: 2},
+// WithDefaults returns u with every empty field set to its MSN-era default.
+func (u URLs) WithDefaults() URLs {
+	def := func(p *string, v string) {
+		if *p == "" {
+			*p = v
+		}
+	}
+	def(&u.Passport, "https://login.live.com/ppsecure/md5auth.srf?lc=1033")
+	def(&u.Hotmail, "http://www.hotmail.com")
+	def(&u.Profile, "http://members.msn.com")
+	def(&u.Mobile, "http://mobile.msn.com")
+	def(&u.Chat, "http://chat.msn.com")
+	return u
 }
 
-// URLArgs answers "URL trid <service> [param]": the arguments after the
-// trid, with base (e.g. "http://127.0.0.1:8080", no trailing slash)
-// prefixed to the login URL. ok is false for an unknown service (the
-// server answers ErrInvalidParameter).
-func URLArgs(service, base string) (args []string, ok bool) {
-	s, ok := URLServices[strings.ToUpper(service)]
-	if !ok {
+// URLSiteID is the site id ending every URL answer (Hotmail's id in the
+// seed's example).
+const URLSiteID = "2"
+
+// Args answers "URL trid <service> [param]" (INBOX FOLDERS COMPOSE CHGMOB
+// PROFILE PERSON CHAT MOBILE ADDRBOOK ADVSEARCH INTSEARCH, case-insensitive):
+// the arguments after the trid, "rru url id", where rru is the page and url
+// the Passport page that signs the browser in and forwards to it. COMPOSE
+// with an e-mail address as param opens a mail to it. ok is false for an
+// unknown service (the server answers ErrInvalidParameter).
+func (u URLs) Args(service, param string) (args []string, ok bool) {
+	var rru string
+	switch strings.ToUpper(service) {
+	case "INBOX":
+		rru = u.Hotmail + "/cgi-bin/HoTMaiL"
+	case "FOLDERS":
+		rru = u.Hotmail + "/cgi-bin/folders"
+	case "COMPOSE":
+		rru = u.Hotmail + "/cgi-bin/compose"
+		if strings.Contains(param, "@") {
+			rru += "?mailto=1&to=" + param
+		}
+	case "PROFILE", "PERSON":
+		rru = u.Profile + "/default.msnw"
+	case "CHGMOB", "MOBILE":
+		rru = u.Mobile
+	case "CHAT":
+		rru = u.Chat
+	case "ADDRBOOK", "ADVSEARCH", "INTSEARCH":
+		rru = u.Profile + "/search.msnw"
+	default:
 		return nil, false
 	}
-	return []string{s.RRU, strings.TrimSuffix(base, "/") + s.URL, strconv.Itoa(s.ID)}, true
+	return []string{rru, u.Passport, URLSiteID}, true
 }
 
 // USROKArgs returns the arguments of the final "USR <trid> OK …" for

@@ -87,8 +87,28 @@ func TestSignInPayloads(t *testing.T) {
 		if !strings.Contains(p, "sid: 507\r\nkv: 11\r\nMSPAuth: t\r\nClientIP") {
 			t.Fatalf("%q", p)
 		}
-		if !strings.HasSuffix(p, "MPOPEnabled: 0\r\n") || !strings.Contains(p, "charset=UTF-8\r\n\r\nLoginTime") {
+		if !strings.HasSuffix(p, "MPOPEnabled: 0\r\n\r\n") {
 			t.Fatalf("%q", p)
+		}
+	})
+	t.Run("the profile is the bytes pidgin 2.10.1 accepted, every field a header", func(t *testing.T) {
+		// clients/captures/pidgin-2.10.1-login/ns.log: "MSG Hotmail Hotmail 392".
+		f := DefaultProfile()
+		f.LoginTime, f.MemberIDLow = 1700000000, 1
+		f.MSPAuth, f.ClientIP, f.ClientPort = "fakeMSPAuth", "127.0.0.1", 50000
+		want := "MIME-Version: 1.0\r\nContent-Type: text/x-msmsgsprofile; charset=UTF-8\r\n" +
+			"LoginTime: 1700000000\r\nEmailEnabled: 0\r\nMemberIdHigh: 0\r\nMemberIdLow: 1\r\n" +
+			"lang_preference: 1033\r\npreferredEmail: \r\ncountry: \r\nPostalCode: \r\nGender: \r\n" +
+			"Kid: 0\r\nAge: \r\nBDayPre: \r\nBirthday: \r\nWallet: \r\nFlags: 536872513\r\nsid: 507\r\n" +
+			"MSPAuth: fakeMSPAuth\r\nClientIP: 127.0.0.1\r\nClientPort: 50000\r\n" +
+			"ABCHMigrated: 1\r\nMPOPEnabled: 0\r\n\r\n"
+		got := AppendPayload(nil, "MSG", HotmailArgs, ProfilePayload(f))
+		if string(got) != "MSG Hotmail Hotmail 392\r\n"+want {
+			t.Fatalf("%q", got)
+		}
+		headers, body, _ := strings.Cut(want, "\r\n\r\n")
+		if body != "" || !strings.Contains(headers, "\r\nMSPAuth: fakeMSPAuth\r\n") {
+			t.Fatal("MSPAuth is not a header")
 		}
 	})
 	t.Run("ClientPort is byte-swapped as pidgin undoes it with ntohs", func(t *testing.T) {
@@ -102,17 +122,18 @@ func TestSignInPayloads(t *testing.T) {
 			t.Fatalf("%q", p)
 		}
 	})
-	t.Run("URL answers the seed's services under the base URL", func(t *testing.T) {
-		args, ok := URLArgs("inbox", "http://127.0.0.1:8080/")
-		if !ok || strings.Join(args, " ") != "/cgi-bin/HoTMaiL http://127.0.0.1:8080/ppsecure/md5auth.srf?lc=1033 2" {
+	t.Run("URL answers the seed's services under the configured sites", func(t *testing.T) {
+		u := URLs{Hotmail: "http://127.0.0.1:8080"}.WithDefaults()
+		args, ok := u.Args("inbox", "")
+		if !ok || strings.Join(args, " ") != "http://127.0.0.1:8080/cgi-bin/HoTMaiL https://login.live.com/ppsecure/md5auth.srf?lc=1033 2" {
 			t.Fatalf("%q", args)
 		}
 		for _, s := range []string{"INBOX", "FOLDERS", "COMPOSE", "CHGMOB", "PROFILE", "PERSON", "CHAT", "MOBILE", "ADDRBOOK", "ADVSEARCH", "INTSEARCH"} {
-			if _, ok := URLArgs(s, "http://x"); !ok {
+			if _, ok := u.Args(s, ""); !ok {
 				t.Errorf("%s unknown", s)
 			}
 		}
-		if _, ok := URLArgs("NOPE", "http://x"); ok {
+		if _, ok := u.Args("NOPE", ""); ok {
 			t.Error("unknown service answered")
 		}
 	})

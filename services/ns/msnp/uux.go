@@ -96,26 +96,8 @@ func ParseUUX(p []byte) (UUX, error) {
 		case xml.EndElement:
 			depth--
 			if depth == 1 {
-				v := text.String()
-				if badText([]byte(strings.NewReplacer("\t", " ", "\r", " ", "\n", " ").Replace(v))) != "" {
-					return bad("control character in <" + cur + ">")
-				}
-				switch cur {
-				case "PSM":
-					if len(v) > MaxPSM {
-						return bad("PSM too long")
-					}
-					u.PSM, u.HasPSM = v, true
-				case "CurrentMedia":
-					if len(v) > MaxCurrentMedia {
-						return bad("CurrentMedia too long")
-					}
-					u.CurrentMedia, u.HasCurrentMedia = v, true
-				case "MachineGuid":
-					if v != "" && !validGUID(v) {
-						return bad("bad MachineGuid")
-					}
-					u.MachineGuid, u.HasMachineGuid = v, true
+				if msg := u.setField(cur, text.String()); msg != "" {
+					return bad(msg)
 				}
 				cur = ""
 			}
@@ -140,6 +122,33 @@ func ParseUUX(p []byte) (UUX, error) {
 		return bad("no <Data> element")
 	}
 	return u, nil
+}
+
+// setField checks the text of one child of <Data> and keeps PSM,
+// CurrentMedia and MachineGuid (others, such as SignatureSound, stay only
+// in Raw); it returns what is wrong, or "".
+func (u *UUX) setField(name, v string) string {
+	if badText([]byte(strings.NewReplacer("\t", " ", "\r", " ", "\n", " ").Replace(v))) != "" {
+		return "control character in <" + name + ">"
+	}
+	switch name {
+	case "PSM":
+		if len(v) > MaxPSM {
+			return "PSM too long"
+		}
+		u.PSM, u.HasPSM = v, true
+	case "CurrentMedia":
+		if len(v) > MaxCurrentMedia {
+			return "CurrentMedia too long"
+		}
+		u.CurrentMedia, u.HasCurrentMedia = v, true
+	case "MachineGuid":
+		if v != "" && !validGUID(v) {
+			return "bad MachineGuid"
+		}
+		u.MachineGuid, u.HasMachineGuid = v, true
+	}
+	return ""
 }
 
 // validGUID reports whether s is "{xxxxxxxx-xxxx-xxxx-xxxx-xxxxxxxxxxxx}"
@@ -201,21 +210,4 @@ func UBXArgs(email string, network, version int) []string {
 		return []string{email, strconv.Itoa(network)}
 	}
 	return []string{email}
-}
-
-// appendText appends s escaped for XML character data.
-func appendText(dst []byte, s string) []byte {
-	for i := 0; i < len(s); i++ {
-		switch c := s[i]; c {
-		case '&':
-			dst = append(dst, "&amp;"...)
-		case '<':
-			dst = append(dst, "&lt;"...)
-		case '>':
-			dst = append(dst, "&gt;"...)
-		default:
-			dst = append(dst, c)
-		}
-	}
-	return dst
 }

@@ -212,19 +212,29 @@ func validXMLChars(s string) bool {
 	return true
 }
 
+// appendText appends s escaped for XML character data: the named
+// entities only (&amp; &lt; &gt;), which every client decodes
+// (clients/RESPONSES.md rule 8).
+func appendText(dst []byte, s string) []byte { return appendEscaped(dst, s, false) }
+
 // appendAttr appends s escaped for a double-quoted attribute value.
-func appendAttr(dst []byte, s string) []byte {
+func appendAttr(dst []byte, s string) []byte { return appendEscaped(dst, s, true) }
+
+// appendEscaped appends s with &, < and > escaped, and with quotes too
+// when quotes is set.
+func appendEscaped(dst []byte, s string, quotes bool) []byte {
 	for i := 0; i < len(s); i++ {
-		switch c := s[i]; c {
-		case '&':
+		c := s[i]
+		switch {
+		case c == '&':
 			dst = append(dst, "&amp;"...)
-		case '<':
+		case c == '<':
 			dst = append(dst, "&lt;"...)
-		case '>':
+		case c == '>':
 			dst = append(dst, "&gt;"...)
-		case '"':
+		case quotes && c == '"':
 			dst = append(dst, "&quot;"...)
-		case '\'':
+		case quotes && c == '\'':
 			dst = append(dst, "&apos;"...)
 		default:
 			dst = append(dst, c)
