@@ -141,7 +141,9 @@ type ProfileFields struct {
 	MSPAuth        string // the ticket's t part: MSNP13 clients send it back as the MSPAuth cookie
 	ClientIP       string // the client's address as the server sees it
 	// ClientPort is written as is. MSN wrote the client's port byte-swapped
-	// (pidgin: client_port = ntohs(atoi(value))): pass SwapPort(port).
+	// (pidgin: client_port = ntohs(atoi(value))), for which SwapPort is;
+	// the captured stand-ins wrote the plain port and every client accepted
+	// it (clients/captures/*/ns.log), which is what services/ns sends.
 	ClientPort   uint16
 	ABCHMigrated bool // tells MSNP13+ clients the lists live in the address book
 	MPOPEnabled  bool // multiple points of presence (MSNP16); 0 here
