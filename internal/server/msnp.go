@@ -15,7 +15,6 @@ import (
 	"github.com/abch-im/abch/internal/config"
 	"github.com/abch-im/abch/nsclient"
 	"github.com/abch-im/abch/services/ns"
-	"github.com/abch-im/abch/services/ns/msnp"
 	"github.com/abch-im/abch/services/sb"
 )
 
@@ -57,7 +56,7 @@ func StartNS(cfg config.Config, apiURL, natsURL string, log *slog.Logger) (*NS, 
 	}
 	srv := ns.New(ns.Config{
 		API: api, NATS: nc, ChallengeAfter: cfg.MSNPChallenge, Log: log.With("area", "ns"), Redirect: redirect, Switchboard: sw.PublicAddr(),
-		URLs: msnp.URLs{Passport: cfg.MSNPURLPassport, Hotmail: cfg.MSNPURLHotmail, Profile: cfg.MSNPURLProfile,
+		URLs: ns.URLs{Passport: cfg.MSNPURLPassport, Hotmail: cfg.MSNPURLHotmail, Profile: cfg.MSNPURLProfile,
 			Mobile: cfg.MSNPURLMobile, Chat: cfg.MSNPURLChat},
 	})
 	addr, err := srv.ListenAndServe(cfg.MSNPAddr)

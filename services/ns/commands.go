@@ -183,8 +183,9 @@ func (ss *session) cmdBLP(c msnp.Command) bool {
 	same := u.blp == v
 	u.mu.Unlock()
 	if same {
-		// Clients re-send their stored BLP at every sign-in; the value is
-		// known from the profile, so nothing needs writing.
+		// Clients re-send their stored BLP at every sign-in (PROTOCOL.md §8
+		// step B6, every captured ns.log); the value is known from the
+		// profile, so nothing needs writing.
 		return ss.line("BLP", c.TrID(), v)
 	}
 	ctx, cancel := ss.srv.apiCtx()
@@ -216,7 +217,8 @@ func (ss *session) cmdPRP(c msnp.Command) bool {
 		return ss.fail(msnp.ErrInvalidFriendly, trid)
 	}
 	if p := ss.u.snapshot(); p.Name == name {
-		// pidgin re-sends its name at every sign-in: nothing to write.
+		// pidgin re-sends its name at every sign-in
+		// (clients/captures/pidgin-2.10.1-actions/ns.log): nothing to write.
 		return ss.line("PRP", trid, "MFN", value)
 	}
 	ctx, cancel := ss.srv.apiCtx()

@@ -169,24 +169,18 @@ func TestLoginFailures(t *testing.T) {
 			m.expect("VER 1 0")
 			m.closed(5 * time.Second)
 		})
-		t.Run("another account's ticket is 911", func(t *testing.T) {
-			m := start(t)
-			m.send("USR 3 TWN S " + e.ticket(bob, auth.AudMessenger).Text())
-			m.expect("911 3 0")
-			m.closed(5 * time.Second)
-		})
-		t.Run("a tampered ticket is 911", func(t *testing.T) {
-			m := start(t)
-			m.send("USR 3 TWN S " + e.ticket(alice, auth.AudMessenger).Text() + "x")
-			m.expect("911 3 0")
-			m.closed(5 * time.Second)
-		})
-		t.Run("a contacts ticket is 911", func(t *testing.T) {
-			m := start(t)
-			m.send("USR 3 TWN S " + e.ticket(alice, auth.AudContacts).Text())
-			m.expect("911 3 0")
-			m.closed(5 * time.Second)
-		})
+		for name, ticket := range map[string]string{
+			"another account's ticket is 911": e.ticket(bob, auth.AudMessenger).Text(),
+			"a tampered ticket is 911":        e.ticket(alice, auth.AudMessenger).Text() + "x",
+			"a contacts ticket is 911":        e.ticket(alice, auth.AudContacts).Text(),
+		} {
+			t.Run(name, func(t *testing.T) {
+				m := start(t)
+				m.send("USR 3 TWN S " + ticket)
+				m.expect("911 3 0")
+				m.closed(5 * time.Second)
+			})
+		}
 		t.Run("commands before sign-in are 302", func(t *testing.T) {
 			m := dial(t, e.s.MSNPAddr)
 			m.send("VER 1 MSNP13 CVR0")

@@ -23,6 +23,10 @@ import (
 	"github.com/abch-im/abch/services/ns/msnp"
 )
 
+// URLs are the base addresses of the URL command's answers; the type and
+// its answers live in the codec (msnp.URLs).
+type URLs = msnp.URLs
+
 // Config is what an NS needs to run.
 type Config struct {
 	// API is the NS API client (ABCH_NS_API_URL, ABCH_NS_KEY).
@@ -37,7 +41,7 @@ type Config struct {
 	// in turn (ABCH_MSNP_REDIRECT).
 	Redirect []string
 	// URLs are the base URLs of the URL command's answers.
-	URLs msnp.URLs
+	URLs URLs
 	// LoginTimeout closes a connection that has not signed in by then.
 	LoginTimeout time.Duration
 	// IdleTimeout closes a signed-in session that sent nothing for that

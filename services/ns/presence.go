@@ -105,9 +105,10 @@ func (s *Server) onEvent(u *user, ev nsclient.Event) {
 	for _, c := range ev.NS {
 		b := nsclient.Wire(c)
 		if c.Command == "NOT" && c.Args == "" {
-			// pidgin 2.4.3 does not frame NOT: msnp.AppendNOT ends the
-			// payload in CR LF for MSNP13/14 so it cannot swallow the next
-			// command.
+			// pidgin 2.4.3 does not frame NOT (command.c
+			// msn_check_payload_cmd, servconn.c): msnp.AppendNOT
+			// ends the payload in CR LF for MSNP13/14 so it cannot swallow
+			// the next command.
 			b = msnp.AppendNOT(nil, []byte(c.Payload), u.ss.ver)
 		}
 		if !u.ss.send(b) {

@@ -211,7 +211,8 @@ func (ss *session) payload(name string, args []string, p []byte) bool {
 
 // fail queues the error line "<code> <trid>" in the form the session's
 // clients frame (msnp.AppendErrorFor: MSNP13 gets a trailing " 0", as
-// pidgin 2.4.3 reads the last number of an error line as a payload length).
+// pidgin 2.4.3 reads the last number of an error line as a payload length,
+// command.c msn_set_payload_len).
 func (ss *session) fail(code int, trid string) bool {
 	return ss.send(msnp.AppendErrorFor(nil, code, trid, ss.ver))
 }

@@ -174,25 +174,18 @@ func (u *user) canSee(cid int64) bool {
 }
 
 // visibleTo returns the CIDs of the watchers that may see u.
-func (u *user) visibleTo() []int64 {
-	u.mu.Lock()
-	defer u.mu.Unlock()
-	out := make([]int64, 0, len(u.links))
-	for cid, l := range u.links {
-		if l.canSee {
-			out = append(out, cid)
-		}
-	}
-	return out
-}
+func (u *user) visibleTo() []int64 { return u.linkCIDs(func(l link) bool { return l.canSee }) }
 
 // contacts returns the CIDs of u's FL contacts.
-func (u *user) contacts() []int64 {
+func (u *user) contacts() []int64 { return u.linkCIDs(func(l link) bool { return l.fl }) }
+
+// linkCIDs returns the CIDs of u's links that match keep.
+func (u *user) linkCIDs(keep func(link) bool) []int64 {
 	u.mu.Lock()
 	defer u.mu.Unlock()
 	out := make([]int64, 0, len(u.links))
 	for cid, l := range u.links {
-		if l.fl {
+		if keep(l) {
 			out = append(out, cid)
 		}
 	}

@@ -66,10 +66,10 @@ const (
 // the reader unable to find the next command: the server writes the error
 // line (when TrID is set) and closes the connection.
 type Error struct {
-	Code  int
-	TrID  string
-	Fatal bool
-	Msg   string
+	Code  int    // error number (Err* constants)
+	TrID  string // transaction id it answers, "" for none
+	Fatal bool   // the stream is lost: write the line and close
+	Msg   string // why, for logs (never sent)
 }
 
 // Error implements error.

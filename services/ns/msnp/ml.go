@@ -25,8 +25,8 @@ type ML struct {
 
 // MLDomain is one <d n="domain"> element.
 type MLDomain struct {
-	Name     string
-	Contacts []MLContact
+	Name     string      // the domain, as sent
+	Contacts []MLContact // its <c> elements
 }
 
 // MLContact is one <c> element. In a <d> element N is the local part of

@@ -80,9 +80,9 @@ func MSNCVersion(clientID uint32) int { return int(clientID >> CapMSNCShift) }
 // ClientID is a parsed CHG/NLN client id: Caps, and from MSNP16 on the
 // extended capabilities after a colon ("2789003324:48").
 type ClientID struct {
-	Caps    uint32
-	ExtCaps uint32
-	HasExt  bool
+	Caps    uint32 // Cap* bits and the MSNC version
+	ExtCaps uint32 // extended capabilities (MSNP16)
+	HasExt  bool   // the id had ":ext"
 }
 
 // ParseClientID parses a client id argument. version decides whether the
@@ -124,14 +124,14 @@ func (c ClientID) String() string {
 //
 // Raw is the decoded XML exactly as sent; relays send Raw URL-encoded again.
 type MSNObject struct {
-	Creator  string
-	Size     int
-	Type     int
-	Location string
-	Friendly string
-	SHA1D    string
-	SHA1C    string
-	Raw      string
+	Creator  string // account that owns the object
+	Size     int    // bytes of the object
+	Type     int    // 3 display picture, 2 emoticon, 5 background …
+	Location string // the sender's file name
+	Friendly string // base64 of the UTF-16 friendly name
+	SHA1D    string // base64 SHA-1 of the data
+	SHA1C    string // base64 SHA-1 of the other attributes (optional)
+	Raw      string // the decoded XML as sent
 }
 
 // MaxMSNObject bounds a decoded MSNObject (a real one is about 250 bytes):
@@ -354,12 +354,12 @@ func DecodeName(arg string) (string, error) {
 
 // Presence is what a watcher is told about a user in ILN/NLN.
 type Presence struct {
-	Status   string // NLN BSY IDL BRB AWY PHN LUN
-	Email    string
-	Network  int    // models.NetworkPassport when 0
-	Friendly string // decoded; encoded on the wire with URLEncodeName
-	ClientID ClientID
-	MSNObj   string // decoded MSNObject XML, "" for none
+	Status   string   // NLN BSY IDL BRB AWY PHN LUN
+	Email    string   // the user's address
+	Network  int      // models.NetworkPassport when 0
+	Friendly string   // decoded; encoded on the wire with URLEncodeName
+	ClientID ClientID // capabilities as the user sent them
+	MSNObj   string   // decoded MSNObject XML, "" for none
 }
 
 // NLNArgs returns the arguments of "NLN <args>" for protocol version:

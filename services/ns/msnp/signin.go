@@ -126,25 +126,27 @@ type ProfileFields struct {
 	MemberIDHigh   uint32 // PUID >> 32
 	MemberIDLow    uint32 // PUID & 0xFFFFFFFF
 	LangPreference int    // 1033
-	PreferredEmail string
-	Country        string
-	PostalCode     string
-	Gender         string
-	Kid            int
-	Age            string
-	BDayPre        string
-	Birthday       string
-	Wallet         string
+	PreferredEmail string // empty in the captures (as are the fields to Wallet)
+	Country        string // ISO country code
+	PostalCode     string // postal code
+	Gender         string // M or F
+	Kid            int    // 1 for a child account; 0
+	Age            string // years
+	BDayPre        string // birthday precision
+	Birthday       string // birthday
+	Wallet         string // Passport wallet flag
 	Flags          int64  // 536872513 in the captures
 	SID            int    // 507
 	KV             string // written only when set (the seed's "kv: 11"; pidgin 2.4.3 stores it)
 	MSPAuth        string // the ticket's t part: MSNP13 clients send it back as the MSPAuth cookie
-	ClientIP       string
+	ClientIP       string // the client's address as the server sees it
 	// ClientPort is written as is. MSN wrote the client's port byte-swapped
-	// (pidgin: client_port = ntohs(atoi(value))): pass SwapPort(port).
+	// (pidgin: client_port = ntohs(atoi(value))), for which SwapPort is;
+	// the captured stand-ins wrote the plain port and every client accepted
+	// it (clients/captures/*/ns.log), which is what services/ns sends.
 	ClientPort   uint16
 	ABCHMigrated bool // tells MSNP13+ clients the lists live in the address book
-	MPOPEnabled  bool
+	MPOPEnabled  bool // multiple points of presence (MSNP16); 0 here
 }
 
 // SwapPort swaps the bytes of a port, as MSN wrote ClientPort.
@@ -250,11 +252,11 @@ func GCFShields() []byte {
 // <download-url> <info-url>" (PROTOCOL.md §8; the captures answer
 // 8.5.1302 three times).
 type CVRAnswer struct {
-	Recommended string
-	Current     string
-	Minimum     string
-	DownloadURL string
-	InfoURL     string
+	Recommended string // recommended client version
+	Current     string // current client version
+	Minimum     string // oldest allowed version
+	DownloadURL string // where to download the client
+	InfoURL     string // page about the client
 }
 
 // DefaultCVR is the answer every captured client accepted.
