@@ -83,8 +83,8 @@ type flavour struct {
 // and checks what the client itself reports: its own sign-in (and a refused
 // password, and OUT OTH), a contact's presence, status, personal message and
 // display name, contacts migrated with `abch import lists`, blocking,
-// adding and removing a buddy, and an offline message delivered at the next
-// sign-in.
+// adding and removing a buddy, a chat both ways through the switchboard, and
+// an offline message delivered at the next sign-in.
 func TestRealClients(t *testing.T) {
 	var flavours []flavour
 	if dir := os.Getenv(envMSN243); dir != "" {
@@ -277,6 +277,28 @@ func TestRealClients(t *testing.T) {
 				time.Sleep(3 * time.Second) // the list is complete at sign-on; give late presence a moment
 				if b, ok := a3.list()[strings.ToLower(carol.email)]; ok {
 					t.Errorf("Carol is back on Alice's list after removal: %+v", b)
+				}
+			})
+
+			t.Run("two online contacts chat both ways through the switchboard", func(t *testing.T) {
+				alice := h.account(t, "ca"+f.suffix, "Alice "+f.suffix)
+				bob := h.account(t, "cb"+f.suffix, "Bob "+f.suffix)
+				h.befriend(t, alice, bob)
+				a := h.client(t, f, alice)
+				a.waitSignedOn()
+				b := h.client(t, f, bob)
+				b.waitSignedOn()
+				a.waitBuddy(bob.email, "Bob online", func(e event) bool { return e.Online })
+				b.waitBuddy(alice.email, "Alice online", func(e event) bool { return e.Online })
+				for i, m := range []struct {
+					from, to       *client
+					sender, target account
+				}{{a, b, alice, bob}, {b, a, bob, alice}, {a, b, alice, bob}} {
+					text := fmt.Sprintf("chat %d %s", i, f.suffix)
+					m.from.send("im " + m.target.email + " " + text)
+					m.to.wait("the IM "+text, changeTimeout, func(e event) bool {
+						return e.Ev == "im" && strings.EqualFold(e.From, m.sender.email) && strings.Contains(e.Text, text)
+					})
 				}
 			})
 
