@@ -273,3 +273,37 @@ func (s *Store) Photo(ctx context.Context, id int64) (*StoragePhoto, error) {
 	}
 	return &out[0], nil
 }
+
+// AccountByCID reads the account with that CID; CodeNotFound when none.
+func (s *Store) AccountByCID(ctx context.Context, cid int64) (*models.Account, error) {
+	var out []models.Account
+	if err := s.DB.WithContext(ctx).Where("cid = ?", cid).Limit(1).Find(&out).Error; err != nil {
+		return nil, err
+	}
+	if len(out) == 0 {
+		return nil, models.Errorf(models.CodeNotFound, "account does not exist")
+	}
+	return &out[0], nil
+}
+
+// ProfileReadable reports whether reader may read owner's profile: owner
+// has reader on its Allow list and not on its Block list (the contacts
+// the NS shows owner's name, status and picture to anyway).
+func (s *Store) ProfileReadable(ctx context.Context, owner, reader *models.Account) (bool, error) {
+	var roles []string
+	err := s.DB.WithContext(ctx).Model(&models.Membership{}).
+		Where("owner_id = ? AND role IN ? AND member_type = ? AND member_name = ? AND NOT deleted",
+			owner.ID, []string{models.RoleAllow, models.RoleBlock}, models.MemberPassport, reader.EmailLower).
+		Pluck("role", &roles).Error
+	if err != nil {
+		return false, err
+	}
+	allowed := false
+	for _, r := range roles {
+		if r == models.RoleBlock {
+			return false, nil
+		}
+		allowed = true
+	}
+	return allowed, nil
+}

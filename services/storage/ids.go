@@ -110,6 +110,23 @@ func checkHandle(a *models.Account, h *etree.Element, what string) (string, kind
 	return rel, 0, 0, nil
 }
 
+// aliasCID is the CID an Alias (NameSpace MyCidStuff) of handle h names,
+// in signed or unsigned decimal.
+func aliasCID(h *etree.Element) (int64, bool) {
+	alias := soap.Child(h, "Alias")
+	if alias == nil || !strings.EqualFold(soap.Text(soap.Child(alias, "NameSpace")), aliasNamespace) {
+		return 0, false
+	}
+	name := soap.Text(soap.Child(alias, "Name"))
+	if n, err := strconv.ParseInt(name, 10, 64); err == nil {
+		return n, true
+	}
+	if n, err := strconv.ParseUint(name, 10, 64); err == nil {
+		return int64(n), true
+	}
+	return 0, false
+}
+
 func truncate(s string, n int) string {
 	if len(s) > n {
 		return s[:n]

@@ -23,16 +23,44 @@ func (s *service) getProfile(r *soap.Request) (*soap.Response, error) {
 	if err != nil {
 		return nil, err
 	}
-	if _, k, _, err := checkHandle(a, soap.Child(r.Op, "profileHandle"), "profileHandle"); err != nil {
+	owner, err := s.profileOwner(r, a, soap.Child(r.Op, "profileHandle"))
+	if err != nil {
 		return nil, err
-	} else if k == kindPhoto {
-		return nil, notExist("profile")
 	}
-	v, err := s.deps.Store.LoadProfile(r.Ctx, a.ID)
+	v, err := s.deps.Store.LoadProfile(r.Ctx, owner.ID)
 	if err != nil {
 		return nil, err
 	}
 	return soap.OK(renderProfile(r, v)), nil
+}
+
+// profileOwner is the account whose profile GetProfile's handle names:
+// the caller's own, or (KMess reads its contacts' profiles by CID) another
+// account's that has the caller on its Allow list and does not block it.
+// Any other CID gets the same fault as one that does not exist.
+func (s *service) profileOwner(r *soap.Request, a *models.Account, h *etree.Element) (*models.Account, error) {
+	if cid, ok := aliasCID(h); ok && cid != a.CID {
+		other, err := s.deps.Store.AccountByCID(r.Ctx, cid)
+		if models.ErrorCode(err) == models.CodeNotFound {
+			return nil, notExist("profile")
+		} else if err != nil {
+			return nil, err
+		}
+		ok, err := s.deps.Store.ProfileReadable(r.Ctx, other, a)
+		if err != nil {
+			return nil, err
+		}
+		if !ok || other.Disabled {
+			return nil, notExist("profile")
+		}
+		return other, nil
+	}
+	if _, k, _, err := checkHandle(a, h, "profileHandle"); err != nil {
+		return nil, err
+	} else if k == kindPhoto {
+		return nil, notExist("profile")
+	}
+	return a, nil
 }
 
 // createProfile answers CreateProfile (MSNPSharp and WLM call it when

@@ -30,8 +30,10 @@ const (
 )
 
 // Audiences are the tickets StorageUserHeader/TicketToken may carry: the
-// storage.msn.com ticket every Storage client requests from RST.
-var Audiences = []auth.Audience{auth.AudStorage}
+// storage.msn.com ticket MSNPSharp, aMSN and WLM request from RST, and the
+// contacts.msn.com one papyon sends (its Storage calls require
+// LiveService.CONTACTS).
+var Audiences = []auth.Audience{auth.AudStorage, auth.AudContacts}
 
 // Limits of what a client may store.
 const (
@@ -57,6 +59,8 @@ type Store interface {
 	SetProfilePhoto(ctx context.Context, accountID, id int64, unlink bool) error
 	Photos(ctx context.Context, accountID int64) ([]store.StoragePhoto, error)
 	Photo(ctx context.Context, id int64) (*store.StoragePhoto, error)
+	AccountByCID(ctx context.Context, cid int64) (*models.Account, error)
+	ProfileReadable(ctx context.Context, owner, reader *models.Account) (bool, error)
 }
 
 // Deps are the Storage service's dependencies.

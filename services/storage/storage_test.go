@@ -102,6 +102,32 @@ func TestProfile(t *testing.T) {
 				t.Errorf("GetProfile after papyon update: %s", resp)
 			}
 		})
+		t.Run("papyon's contacts.msn.com ticket is accepted", func(t *testing.T) {
+			resp := e.call("GetProfile", getProfileReq(t, e.alice, e.ticketFor(e.alice, auth.AudContacts)))
+			if !strings.Contains(resp, "<DisplayName>Alice P</DisplayName>") {
+				t.Errorf("GetProfile: %s", resp)
+			}
+		})
+		t.Run("a contact's profile is readable once it allows the reader (KMess)", func(t *testing.T) {
+			btk := e.ticket(e.bob)
+			e.fault("GetProfile", getProfileReq(t, e.alice, btk), "ItemDoesNotExist")
+			err := e.s.Deps.Store.Write(context.Background(), func(tx *store.Txn) error {
+				if err := tx.Bump(e.alice.ID); err != nil {
+					return err
+				}
+				_, _, err := tx.PutMember(e.alice.ID, models.RoleAllow, store.PassportRef(e.bob), "", "", nil)
+				return err
+			})
+			if err != nil {
+				t.Fatal(err)
+			}
+			resp := e.call("GetProfile", getProfileReq(t, e.alice, btk))
+			if !strings.Contains(resp, "<DisplayName>Alice P</DisplayName>") || !strings.Contains(resp, "<PersonalStatus>home</PersonalStatus>") {
+				t.Errorf("Bob reading Alice's profile: %s", resp)
+			}
+			// Bob may read, not write.
+			e.fault("UpdateProfile", updateProfileMSNP(btk, aliceExpression, "Mallory", "x"), "ItemDoesNotExist")
+		})
 		t.Run("a name set through PRP MFN is the profile's name", func(t *testing.T) {
 			if _, err := e.s.Deps.Store.SetDisplayName(context.Background(), e.alice.ID, "From NS"); err != nil {
 				t.Fatal(err)
@@ -224,7 +250,7 @@ func TestBadInput(t *testing.T) {
 			{"malformed XML", "GetProfile", envOpen + "<soap:Body><GetProfile>", "InvalidArgument"},
 			{"no ticket", "GetProfile", getProfileReq(t, e.alice, ""), "PassportAuthFail"},
 			{"forged ticket", "GetProfile", getProfileReq(t, e.alice, "t=AAAA&amp;p=BBBB"), "PassportAuthFail"},
-			{"a contacts ticket", "GetProfile", getProfileReq(t, e.alice, e.ticketFor(e.alice, auth.AudContacts)), "PassportAuthFail"},
+			{"a messengerclear ticket", "GetProfile", getProfileReq(t, e.alice, e.ticketFor(e.alice, auth.AudMessengerClear)), "PassportAuthFail"},
 			{"another account's profile alias", "GetProfile", getProfileReq(t, e.bob, tk), "ItemDoesNotExist"},
 			{"another account's profile id", "UpdateProfile", updateProfileMSNP(tk, strings.Replace(bobDoc, "!201", "!118", 1), "Mallory", "x"), "ItemDoesNotExist"},
 			{"an unknown resource id", "UpdateProfile", updateProfileMSNP(tk, "00000000000003E8!999999", "Mallory", "x"), "ItemDoesNotExist"},
