@@ -307,3 +307,13 @@ func (s *Store) ProfileReadable(ctx context.Context, owner, reader *models.Accou
 	}
 	return allowed, nil
 }
+
+// PersonalStatus is accountID's roaming personal status ("" when none).
+func (s *Store) PersonalStatus(ctx context.Context, accountID int64) (string, error) {
+	var out []string
+	err := s.DB.WithContext(ctx).Model(&StorageProfile{}).Where("account_id = ?", accountID).Limit(1).Pluck("personal_status", &out).Error
+	if err != nil || len(out) == 0 {
+		return "", err
+	}
+	return out[0], nil
+}

@@ -14,6 +14,7 @@ import (
 	"github.com/abch-im/abch/internal/store"
 	"github.com/abch-im/abch/internal/testenv"
 	"github.com/abch-im/abch/models"
+	"github.com/abch-im/abch/nsclient"
 )
 
 const (
@@ -100,6 +101,15 @@ func TestProfile(t *testing.T) {
 			resp := e.call("GetProfile", getProfileReq(t, e.alice, tk))
 			if !strings.Contains(resp, "<DisplayName>Alice P</DisplayName>") || !strings.Contains(resp, "<PersonalStatus>home</PersonalStatus>") {
 				t.Errorf("GetProfile after papyon update: %s", resp)
+			}
+		})
+		t.Run("the NS API's profile carries the name and personal message", func(t *testing.T) {
+			p, err := nsclient.New("http://"+e.s.NSAddr, cfg.NSKey).Profile(context.Background(), "alice@example.com")
+			if err != nil {
+				t.Fatal(err)
+			}
+			if p.DisplayName != "Alice P" || p.PersonalMessage != "home" {
+				t.Errorf("NS profile %q %q", p.DisplayName, p.PersonalMessage)
 			}
 		})
 		t.Run("papyon's contacts.msn.com ticket is accepted", func(t *testing.T) {
