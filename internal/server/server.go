@@ -163,7 +163,7 @@ func (s *Server) clientHandler(disp *soap.Dispatcher, reg *prometheus.Registry) 
 	prefix, files := services.Files(s.Deps)
 	r.GET(prefix+"*rest", gin.WrapH(files))
 	r.HEAD(prefix+"*rest", gin.WrapH(files))
-	r.NoRoute(gin.WrapH(disp))
+	r.NoRoute(gin.WrapH(services.Probe(s.Deps, disp)))
 	return http11(r)
 }
 
