@@ -197,9 +197,41 @@ func (s *Store) CreatePhoto(ctx context.Context, accountID int64, name, mimeType
 			return err
 		}
 		id = ph.ID
-		return nil
+		return t.prunePhotos(accountID)
 	})
 	return id, err
+}
+
+// MaxPhotos is how many display pictures an account keeps: clients upload
+// a new document for each new picture and never delete the old ones, so
+// beyond the newest MaxPhotos, pictures the profile does not show are
+// deleted.
+const MaxPhotos = 8
+
+// prunePhotos deletes accountID's pictures beyond the newest MaxPhotos,
+// except the one its profile shows.
+func (t *Txn) prunePhotos(accountID int64) error {
+	var ids []int64
+	if err := t.DB.Model(&StoragePhoto{}).Where("account_id = ?", accountID).Order("id DESC").Offset(MaxPhotos).Pluck("id", &ids).Error; err != nil {
+		return err
+	}
+	if len(ids) == 0 {
+		return nil
+	}
+	var shown []int64
+	if err := t.DB.Model(&StorageProfile{}).Where("account_id = ?", accountID).Pluck("photo_id", &shown).Error; err != nil {
+		return err
+	}
+	del := ids[:0]
+	for _, id := range ids {
+		if len(shown) == 0 || id != shown[0] {
+			del = append(del, id)
+		}
+	}
+	if len(del) == 0 {
+		return nil
+	}
+	return t.DB.Where("account_id = ? AND id IN ?", accountID, del).Delete(&StoragePhoto{}).Error
 }
 
 // UpdatePhoto replaces the bytes (and the name, when not empty) of

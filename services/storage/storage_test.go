@@ -218,6 +218,17 @@ func TestPhotoRoundTrip(t *testing.T) {
 				t.Errorf("new picture: %d bytes, want %d", len(b), len(pic2))
 			}
 		})
+		t.Run("old pictures beyond the newest eight are deleted, never the one shown", func(t *testing.T) {
+			for i := 0; i < store.MaxPhotos+2; i++ {
+				e.call("CreateDocument", createDocumentReq(tk, e.alice.CID, "png", b64(pngImage(t, 8, 8, byte(i)))))
+			}
+			if n := e.count(&store.StoragePhoto{}, "account_id = ?", e.alice.ID); n != store.MaxPhotos+1 {
+				t.Errorf("%d pictures kept, want %d", n, store.MaxPhotos+1)
+			}
+			if r, _ := e.get(local(match(t, rePreAuth, e.call("GetProfile", getProfileReq(t, e.alice, tk))))); r.StatusCode != http.StatusOK {
+				t.Errorf("the shown picture: HTTP %d", r.StatusCode)
+			}
+		})
 		t.Run("DeleteRelationships unlinks the picture (both MSNPSharp forms)", func(t *testing.T) {
 			e.call("DeleteRelationships", deleteRelationshipsByAlias(tk, e.alice.CID, doc))
 			e.call("DeleteRelationships", deleteRelationshipsByID(tk, aliceExpression, doc))
