@@ -207,9 +207,21 @@ func msnpHeader(ticket, scenario string) string {
 	return `<soap:Header><AffinityCacheHeader xmlns="http://www.msn.com/webservices/storage/w10"><CacheKey>1p8CXNxj7cA5bq2Cgp8yEnEUqwy2c0wu2oYSpWfFo0dHz96yQBbMw-_Ra6Lmq-ryTDnLz5-Uh1p84</CacheKey></AffinityCacheHeader><StorageApplicationHeader xmlns="http://www.msn.com/webservices/storage/w10"><ApplicationID>Messenger Client 8.5</ApplicationID><Scenario>` + scenario + `</Scenario></StorageApplicationHeader><StorageUserHeader xmlns="http://www.msn.com/webservices/storage/w10"><Puid>0</Puid><TicketToken>` + ticket + `</TicketToken></StorageUserHeader></soap:Header>`
 }
 
-// papyonHeader is papyon's header block (no AffinityCacheHeader, IsAdmin).
+// papyonHeader is papyon's header block: no AffinityCacheHeader, indented,
+// with the values wrapped in whitespace.
 func papyonHeader(ticket, scenario string) string {
-	return `<soap:Header><StorageApplicationHeader xmlns="http://www.msn.com/webservices/storage/w10"><ApplicationID>Messenger Client 9.0</ApplicationID><Scenario>` + scenario + `</Scenario></StorageApplicationHeader><StorageUserHeader xmlns="http://www.msn.com/webservices/storage/w10"><Puid>0</Puid><TicketToken>` + ticket + `</TicketToken><IsAdmin>false</IsAdmin></StorageUserHeader></soap:Header>`
+	return `<soap:Header><StorageApplicationHeader xmlns="http://www.msn.com/webservices/storage/w10">
+            <ApplicationID>Messenger Client 8.0</ApplicationID>
+            <Scenario>
+                ` + scenario + `
+            </Scenario>
+        </StorageApplicationHeader>
+        <StorageUserHeader xmlns="http://www.msn.com/webservices/storage/w10">
+            <Puid>0</Puid>
+            <TicketToken>
+                ` + ticket + `
+            </TicketToken>
+        </StorageUserHeader></soap:Header>`
 }
 
 func body(op, inner string) string {

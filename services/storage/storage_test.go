@@ -251,6 +251,7 @@ func TestBadInput(t *testing.T) {
 		e.call("CreateRelationships", createRelationshipsReq(tk, aliceExpression, aliceDoc))
 		before := e.call("GetProfile", getProfileReq(t, e.alice, tk))
 		bobBefore := e.call("GetProfile", getProfileReq(t, e.bob, btk))
+		events := e.count(&models.OutboxEvent{}, "1 = 1")
 		unchanged := func(t *testing.T) {
 			t.Helper()
 			if got := e.call("GetProfile", getProfileReq(t, e.alice, tk)); got != before {
@@ -261,6 +262,9 @@ func TestBadInput(t *testing.T) {
 			}
 			if n := e.count(&store.StoragePhoto{}, "1 = 1"); n != 2 {
 				t.Errorf("%d photos stored, want 2", n)
+			}
+			if n := e.count(&models.OutboxEvent{}, "1 = 1"); n != events {
+				t.Errorf("%d events written, want %d", n, events)
 			}
 		}
 		big := make([]byte, 200<<10+1)
