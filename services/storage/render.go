@@ -27,10 +27,10 @@ func stamp(t time.Time) string { return t.UTC().Format(timeLayout) }
 func envelope(r *soap.Request, op string) (*soap.Envelope, *etree.Element) {
 	env := soap.NewEnvelope()
 	h := env.Head().CreateElement("AffinityCacheHeader")
-	h.CreateAttr("xmlns", NS)
+	h.CreateAttr("xmlns", nsOf(r))
 	soap.Elem(h, "CacheKey", cacheKey(r))
 	resp := env.Body.CreateElement(op + "Response")
-	resp.CreateAttr("xmlns", NS)
+	resp.CreateAttr("xmlns", nsOf(r))
 	return env, resp
 }
 
@@ -75,7 +75,6 @@ func renderProfile(r *soap.Request, v *store.ProfileView) []byte {
 	ep := res.CreateElement("ExpressionProfile")
 	soap.Elem(ep, "ResourceID", expressionID(a))
 	soap.Elem(ep, "DateModified", stamp(modified))
-	soap.Elem(ep, "Version", "205")
 	soap.Elem(ep, "Flags", strconv.Itoa(p.Flags))
 	tile := ""
 	if ph := v.Photo; ph != nil {
@@ -173,10 +172,11 @@ func fault(r *soap.Request, e *models.Error) *soap.Response {
 	if r != nil && r.Operation != "" && r.Operation != "unknown" {
 		op = r.Operation
 	}
-	soap.Elem(f, "faultactor", NS+"/"+op)
+	ns := nsOf(r)
+	soap.Elem(f, "faultactor", ns+"/"+op)
 	d := f.CreateElement("detail")
-	soap.Elem(d, "errorcode", ec).CreateAttr("xmlns", NS)
-	soap.Elem(d, "errorstring", text).CreateAttr("xmlns", NS)
+	soap.Elem(d, "errorcode", ec).CreateAttr("xmlns", ns)
+	soap.Elem(d, "errorstring", text).CreateAttr("xmlns", ns)
 	return &soap.Response{Status: http.StatusInternalServerError, Body: env.Bytes()}
 }
 

@@ -22,6 +22,19 @@ import (
 // 006_GetProfile).
 const NS = "http://www.msn.com/webservices/storage/w10"
 
+// NS2008 is the namespace later MSNPSharp releases (and WLM 2009) send
+// their Storage calls in; their generated proxies read only answers in the
+// same namespace, so an answer is written in the namespace of its request.
+const NS2008 = "http://www.msn.com/webservices/storage/2008"
+
+// nsOf is the namespace r's answer is written in.
+func nsOf(r *soap.Request) string {
+	if r != nil && r.Op != nil && r.Op.NamespaceURI() == NS2008 {
+		return NS2008
+	}
+	return NS
+}
+
 // Path is the service's path; TilePrefix the path prefix display pictures
 // are served under (Files).
 const (

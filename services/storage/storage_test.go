@@ -42,6 +42,19 @@ func TestCaptureGetProfile(t *testing.T) {
 	})
 }
 
+// TestNamespace2008 sends GetProfile in the storage/2008 namespace of later
+// MSNPSharp releases: the answer comes back in that namespace.
+func TestNamespace2008(t *testing.T) {
+	testenv.ForEachDB(t, func(t *testing.T, cfg config.Config) {
+		e := newEnv(t, testenv.StartServer(t, cfg))
+		req := strings.ReplaceAll(getProfileReq(t, e.alice, e.ticket(e.alice)), "storage/w10", "storage/2008")
+		resp := e.call("GetProfile", req)
+		if !strings.Contains(resp, `<GetProfileResponse xmlns="http://www.msn.com/webservices/storage/2008"><GetProfileResult>`) || strings.Contains(resp, "w10") {
+			t.Errorf("answer: %s", resp)
+		}
+	})
+}
+
 // TestRoutes checks the service answers at its path in any case and with
 // repeated slashes, and serves its WSDL.
 func TestRoutes(t *testing.T) {
