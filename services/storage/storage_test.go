@@ -151,6 +151,16 @@ func TestProfile(t *testing.T) {
 			// Bob may read, not write.
 			e.fault("UpdateProfile", updateProfileMSNP(btk, aliceExpression, "Mallory", "x"), "ItemDoesNotExist")
 		})
+		t.Run("a name set through ABContactUpdate of Me is the profile's name", func(t *testing.T) {
+			ab := `<soap:Envelope xmlns:soap="http://schemas.xmlsoap.org/soap/envelope/"><soap:Header><ABApplicationHeader xmlns="http://www.msn.com/webservices/AddressBook"><ApplicationId>996CDE1E-AA53-4477-B943-2BE802EA6166</ApplicationId><IsMigration>false</IsMigration><PartnerScenario>Timer</PartnerScenario></ABApplicationHeader><ABAuthHeader xmlns="http://www.msn.com/webservices/AddressBook"><ManagedGroupRequest>false</ManagedGroupRequest><TicketToken>` + e.ticketFor(e.alice, auth.AudContacts) + `</TicketToken></ABAuthHeader></soap:Header><soap:Body><ABContactUpdate xmlns="http://www.msn.com/webservices/AddressBook"><abId>00000000-0000-0000-0000-000000000000</abId><contacts><Contact><contactInfo><contactType>Me</contactType><displayName>Via AB</displayName></contactInfo><propertiesChanged>DisplayName</propertiesChanged></Contact></contacts></ABContactUpdate></soap:Body></soap:Envelope>`
+			if code, resp := e.post("/abservice/abservice.asmx", "ABContactUpdate", ab); code != http.StatusOK {
+				t.Fatalf("ABContactUpdate: HTTP %d %s", code, resp)
+			}
+			resp := e.call("GetProfile", getProfileReq(t, e.alice, tk))
+			if !strings.Contains(resp, "<DisplayName>Via AB</DisplayName>") {
+				t.Errorf("GetProfile after ABContactUpdate: %s", resp)
+			}
+		})
 		t.Run("a name set through PRP MFN is the profile's name", func(t *testing.T) {
 			if _, err := e.s.Deps.Store.SetDisplayName(context.Background(), e.alice.ID, "From NS"); err != nil {
 				t.Fatal(err)
