@@ -2,7 +2,10 @@ package store
 
 import (
 	"context"
+	"fmt"
 	"time"
+
+	"gorm.io/gorm/clause"
 
 	"github.com/abch-im/abch/models"
 )
@@ -136,11 +139,18 @@ func (t *Txn) profileRow(accountID int64) (*StorageProfile, error) {
 	if _, err := t.readAccount(accountID); err != nil {
 		return nil, err
 	}
+	// Two first calls at once both insert; the loser's row is dropped.
 	p := &StorageProfile{AccountID: accountID, CreatedAt: t.Now, UpdatedAt: t.Now}
-	if err := t.DB.Create(p).Error; err != nil {
+	if err := t.DB.Clauses(clause.OnConflict{DoNothing: true}).Create(p).Error; err != nil {
 		return nil, err
 	}
-	return p, nil
+	if err := t.DB.Where("account_id = ?", accountID).Limit(1).Find(&rows).Error; err != nil {
+		return nil, err
+	}
+	if len(rows) == 0 {
+		return nil, fmt.Errorf("store: storage profile of account %d not written", accountID)
+	}
+	return &rows[0], nil
 }
 
 // UpdateProfile is the Storage service's UpdateProfile. The display name

@@ -352,3 +352,32 @@ func TestBadInput(t *testing.T) {
 		})
 	})
 }
+
+// TestConcurrentCreateProfile sends a client's first CreateProfile several
+// times at once: every call answers the profile id, one row is written.
+func TestConcurrentCreateProfile(t *testing.T) {
+	testenv.ForEachDB(t, func(t *testing.T, cfg config.Config) {
+		e := newEnv(t, testenv.StartServer(t, cfg))
+		tk := e.ticket(e.alice)
+		const n = 8
+		errs := make(chan string, n)
+		for i := 0; i < n; i++ {
+			go func() {
+				code, resp := e.post("/storageservice/SchematizedStore.asmx", "CreateProfile", createProfileReq(tk))
+				if code != http.StatusOK || !strings.Contains(resp, "<CreateProfileResult>"+aliceProfile+"<") {
+					errs <- resp
+					return
+				}
+				errs <- ""
+			}()
+		}
+		for i := 0; i < n; i++ {
+			if msg := <-errs; msg != "" {
+				t.Errorf("CreateProfile: %s", msg)
+			}
+		}
+		if c := e.count(&store.StorageProfile{}, "account_id = ?", e.alice.ID); c != 1 {
+			t.Errorf("%d profile rows", c)
+		}
+	})
+}
