@@ -68,6 +68,9 @@ type Profile struct {
 	MemberIDHigh uint32 `json:"member_id_high"`
 	MemberIDLow  uint32 `json:"member_id_low"`
 	DisplayName  string `json:"display_name"`
+	// PersonalMessage is the personal status of the roaming profile (set
+	// through the Storage service's UpdateProfile); "" when none.
+	PersonalMessage string `json:"personal_message"`
 	// MSPAuth is the t= part of a fresh messenger.msn.com ticket: the NS puts
 	// it in the profile MSG and clients send it back to the AB and Sharing
 	// services as the MSPAuth cookie (PROTOCOL.md §0.3, §6.4).

@@ -18,6 +18,7 @@ import (
 	"github.com/abch-im/abch/services/passport"
 	"github.com/abch-im/abch/services/sharing"
 	"github.com/abch-im/abch/services/soap"
+	"github.com/abch-im/abch/services/storage"
 )
 
 // Deps are the concrete values the services are built from (the server
@@ -44,6 +45,8 @@ func SOAP(d Deps) []*soap.Service {
 		sharing.New(sharing.Deps{Store: d.Store, ABEndpoint: abEndpoint(d, d.Config.SharingCacheBytes)}),
 		oim.NewStore(oimDeps), // /OimWS/oim.asmx
 		oim.NewRSI(oimDeps),   // /rsi/rsi.asmx
+		// /storageservice/SchematizedStore.asmx
+		storage.New(storageDeps(d)),
 	}
 }
 
@@ -55,4 +58,15 @@ func abEndpoint(d Deps, cacheBytes int) soap.ABEndpoint {
 // NS returns the NS-facing JSON API (ABCH_NS_ADDR).
 func NS(d Deps) http.Handler {
 	return nsapi.New(nsapi.Deps{Store: d.Store, Auth: d.Auth, Tickets: d.Tickets, Key: d.Config.NSKey, Log: d.Log})
+}
+
+// storageDeps is the Storage service's part of d.
+func storageDeps(d Deps) storage.Deps {
+	return storage.Deps{Store: d.Store, Auth: d.Auth, Log: d.Log}
+}
+
+// Files serves the display pictures the Storage service stores, under
+// storage.TilePrefix.
+func Files(d Deps) (prefix string, h http.Handler) {
+	return storage.TilePrefix, storage.Files(storageDeps(d))
 }

@@ -31,3 +31,9 @@ var OIM []byte
 //
 //go:embed rsi.wsdl
 var RSI []byte
+
+// Storage describes the Storage service, SchematizedStore
+// (/storageservice/SchematizedStore.asmx).
+//
+//go:embed storage.wsdl
+var Storage []byte

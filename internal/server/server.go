@@ -181,7 +181,10 @@ func (s *Server) clientHandler(disp *soap.Dispatcher, reg *prometheus.Registry) 
 		c.String(http.StatusOK, "ready\n")
 	})
 	r.GET("/metrics", gin.WrapH(promhttp.HandlerFor(reg, promhttp.HandlerOpts{})))
-	r.NoRoute(gin.WrapH(disp))
+	prefix, files := services.Files(s.Deps)
+	r.GET(prefix+"*rest", gin.WrapH(files))
+	r.HEAD(prefix+"*rest", gin.WrapH(files))
+	r.NoRoute(gin.WrapH(services.Probe(s.Deps, disp)))
 	return http11(r)
 }
 

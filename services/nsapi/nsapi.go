@@ -26,6 +26,7 @@ type Store interface {
 	ListRows(ctx context.Context, accountID int64) (*store.ListRows, error)
 	Watchers(ctx context.Context, target *models.Account) ([]store.Watcher, error)
 	OfflineMessages(ctx context.Context, recipientID int64) ([]models.OfflineMessage, error)
+	PersonalStatus(ctx context.Context, accountID int64) (string, error)
 }
 
 // Deps are the NS API's dependencies.

@@ -2,6 +2,7 @@ package nsapi
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
 	"errors"
 	"io"
@@ -88,16 +89,30 @@ func decode(c *gin.Context, v any) bool {
 	return true
 }
 
-func (s *service) profile(acct *models.Account) Profile {
+func (s *service) profile(ctx context.Context, acct *models.Account) (Profile, error) {
+	psm, err := s.deps.Store.PersonalStatus(ctx, acct.ID)
+	if err != nil {
+		return Profile{}, err
+	}
 	puid := acct.PUIDUnsigned()
 	return Profile{
 		Email: acct.Email, CID: acct.CID, PUID: puid,
 		MemberIDHigh: uint32(puid >> 32), MemberIDLow: uint32(puid),
-		DisplayName: acct.DisplayName,
-		MSPAuth:     s.deps.Tickets.Issue(acct.ID, acct.TokenVersion, auth.AudMessenger).T,
-		BLP:         acct.BLP, GTC: acct.GTC, Disabled: acct.Disabled,
+		DisplayName: acct.DisplayName, PersonalMessage: psm,
+		MSPAuth: s.deps.Tickets.Issue(acct.ID, acct.TokenVersion, auth.AudMessenger).T,
+		BLP:     acct.BLP, GTC: acct.GTC, Disabled: acct.Disabled,
 		Created: acct.CreatedAt.UTC(), Revision: models.FormatRevision(acct.Revision),
+	}, nil
+}
+
+// writeProfile answers acct's profile.
+func (s *service) writeProfile(c *gin.Context, acct *models.Account) {
+	p, err := s.profile(c.Request.Context(), acct)
+	if err != nil {
+		s.fail(c, err)
+		return
 	}
+	c.JSON(http.StatusOK, p)
 }
 
 // getProfile answers the profile MSG fields, with a fresh MSPAuth.
@@ -106,7 +121,7 @@ func (s *service) getProfile(c *gin.Context) {
 	if !ok {
 		return
 	}
-	c.JSON(http.StatusOK, s.profile(acct))
+	s.writeProfile(c, acct)
 }
 
 // putProfile is PRP MFN: {"display_name": "..."}.
@@ -130,7 +145,7 @@ func (s *service) putProfile(c *gin.Context) {
 		s.fail(c, err)
 		return
 	}
-	c.JSON(http.StatusOK, s.profile(updated))
+	s.writeProfile(c, updated)
 }
 
 // getLists answers the account's contacts with FL/AL/BL/RL/PL bits, and its groups.
