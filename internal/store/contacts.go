@@ -136,6 +136,11 @@ func (t *Txn) addContact(owner *models.Account, in *models.NewContact, tgt targe
 			// An e-mail-only (EL) entry joins the Forward List.
 			c.IsMessengerUser = true
 			c.Rev, c.UpdatedAt = rev, t.Now
+			if tgt != nil {
+				// Added by address before that account existed: link it now.
+				id := tgt.ID
+				c.ContactAccountID, c.CID = &id, tgt.CID
+			}
 			if err := t.DB.Save(&c).Error; err != nil {
 				return nil, false, err
 			}
