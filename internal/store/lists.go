@@ -97,16 +97,22 @@ func CanSee(targetBLP string, allowed, blocked bool) bool {
 	return !blocked && (allowed || targetBLP != models.BLPBlock)
 }
 
+// watchersQuery reads the owners of contacts linked to an account or
+// naming its address (rows written before the account existed are not
+// linked). Both arms are indexed: contacts_contact_account and
+// contacts_passport_lower (0390_contacts_passport_lower).
+const watchersQuery = `SELECT a.* FROM accounts a WHERE a.id IN (
+			SELECT c.owner_id FROM contacts c
+			WHERE (c.contact_account_id = ? OR lower(c.passport_name) = ?) AND c.owner_id <> ?
+			  AND c.is_messenger_user AND NOT c.deleted AND c.contact_key <> ?)
+		ORDER BY a.email_lower`
+
 // Watchers returns the accounts that have target on their Forward List
 // (non-deleted messenger contacts), sorted by e-mail, each with CanSee.
 func (s *Store) Watchers(ctx context.Context, target *models.Account) ([]Watcher, error) {
 	db := s.DB.WithContext(ctx)
 	var owners []models.Account
-	err := db.Raw(`SELECT a.* FROM accounts a WHERE a.id IN (
-			SELECT c.owner_id FROM contacts c
-			WHERE (c.contact_account_id = ? OR lower(c.passport_name) = ?) AND c.owner_id <> ?
-			  AND c.is_messenger_user AND NOT c.deleted AND c.contact_key <> ?)
-		ORDER BY a.email_lower`, target.ID, target.EmailLower, target.ID, models.MeKey).Scan(&owners).Error
+	err := db.Raw(watchersQuery, target.ID, target.EmailLower, target.ID, models.MeKey).Scan(&owners).Error
 	if err != nil {
 		return nil, translate(err)
 	}
