@@ -136,6 +136,11 @@ func (t *Txn) addContact(owner *models.Account, in *models.NewContact, tgt targe
 			// An e-mail-only (EL) entry joins the Forward List.
 			c.IsMessengerUser = true
 			c.Rev, c.UpdatedAt = rev, t.Now
+			if tgt != nil {
+				// Added by address before that account existed: link it now.
+				id := tgt.ID
+				c.ContactAccountID, c.CID = &id, tgt.CID
+			}
 			if err := t.DB.Save(&c).Error; err != nil {
 				return nil, false, err
 			}
@@ -268,15 +273,14 @@ func (t *Txn) reverseAdd(owner, tgt *models.Account, inviterName, invite string,
 			return err
 		}
 		if !ownerBlocks {
-			_, added, err := t.PutMember(owner.ID, models.RoleAllow, tref, tgt.DisplayName, "", nil)
+			// The rule and events of AddMember Allow: it also resolves the
+			// target's invitation on the owner's Pending list.
+			changes, err := t.putListMember(owner.ID, models.RoleAllow, tref, tgt.DisplayName, nil, 0)
 			if err != nil {
 				return err
 			}
-			if added {
-				// The target may now see the owner's presence (BLP=BL owners).
-				if err := t.Emit(tgt.ID, events.VisibilityChanged(Party(tgt), Party(owner), models.RoleAllow, true)); err != nil {
-					return err
-				}
+			if err := t.emitMemberChanges(owner, changes); err != nil {
+				return err
 			}
 		}
 	}

@@ -86,7 +86,7 @@ func (t *Txn) CreateAccountAt(na NewAccount, created time.Time, meGUID string) (
 type AccountRef struct {
 	ID         int64
 	EmailLower string
-	CID        int64
+	CID        int64 `gorm:"column:cid"` // GORM's own name for it is c_id: never scanned
 }
 
 // AccountRefs resolves lower-cased addresses to accounts; addresses with no

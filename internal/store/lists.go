@@ -34,8 +34,23 @@ func (s *Store) ListRows(ctx context.Context, accountID int64) (*ListRows, error
 	if err := db.Where("owner_id = ? AND NOT deleted", accountID).Order("name_lower, id").Find(&out.Groups).Error; err != nil {
 		return nil, translate(err)
 	}
-	if err := db.Where("owner_id = ? AND is_messenger_user AND NOT deleted AND contact_key <> ?", accountID, models.MeKey).Find(&out.Contacts).Error; err != nil {
+	// Every entry carries the CID of the account with its address, also
+	// when the row was written before that account existed or by an import
+	// that did not link it (the NS keys presence by CID): one join, the
+	// account's CID where there is one, else the row's.
+	var contacts []withAccountCID[models.Contact]
+	if err := db.Table("contacts c").Select("c.*, a.cid AS account_cid").
+		Joins("LEFT JOIN accounts a ON a.email_lower = lower(c.passport_name) AND c.passport_name <> ''").
+		Where("c.owner_id = ? AND c.is_messenger_user AND NOT c.deleted AND c.contact_key <> ?", accountID, models.MeKey).
+		Order("c.id").Scan(&contacts).Error; err != nil {
 		return nil, translate(err)
+	}
+	out.Contacts = make([]models.Contact, len(contacts))
+	for i, c := range contacts {
+		out.Contacts[i] = c.Row
+		if c.AccountCID != nil {
+			out.Contacts[i].CID = *c.AccountCID
+		}
 	}
 	if len(out.Contacts) > 0 {
 		if err := db.Raw(`SELECT cg.contact_id, cg.group_id FROM contact_groups cg JOIN contacts c ON c.id = cg.contact_id
@@ -43,10 +58,27 @@ func (s *Store) ListRows(ctx context.Context, accountID int64) (*ListRows, error
 			return nil, translate(err)
 		}
 	}
-	if err := db.Where("owner_id = ? AND NOT deleted", accountID).Order("id").Find(&out.Members).Error; err != nil {
+	var members []withAccountCID[models.Membership]
+	if err := db.Table("memberships m").Select("m.*, a.cid AS account_cid").
+		Joins("LEFT JOIN accounts a ON a.email_lower = lower(m.member_name) AND m.member_type = ?", models.MemberPassport).
+		Where("m.owner_id = ? AND NOT m.deleted", accountID).Order("m.id").Scan(&members).Error; err != nil {
 		return nil, translate(err)
 	}
+	out.Members = make([]models.Membership, len(members))
+	for i, m := range members {
+		out.Members[i] = m.Row
+		if m.AccountCID != nil {
+			out.Members[i].CID = *m.AccountCID
+		}
+	}
 	return out, nil
+}
+
+// withAccountCID is a row read with the CID of the account its address
+// names (nil: no such account).
+type withAccountCID[T any] struct {
+	Row        T      `gorm:"embedded"`
+	AccountCID *int64 `gorm:"column:account_cid"`
 }
 
 // Watcher is an account that has the target on its Forward List, with
@@ -65,16 +97,22 @@ func CanSee(targetBLP string, allowed, blocked bool) bool {
 	return !blocked && (allowed || targetBLP != models.BLPBlock)
 }
 
+// watchersQuery reads the owners of contacts linked to an account or
+// naming its address (rows written before the account existed are not
+// linked). Both arms are indexed: contacts_contact_account and
+// contacts_passport_lower (0390_contacts_passport_lower).
+const watchersQuery = `SELECT a.* FROM accounts a WHERE a.id IN (
+			SELECT c.owner_id FROM contacts c
+			WHERE (c.contact_account_id = ? OR lower(c.passport_name) = ?) AND c.owner_id <> ?
+			  AND c.is_messenger_user AND NOT c.deleted AND c.contact_key <> ?)
+		ORDER BY a.email_lower`
+
 // Watchers returns the accounts that have target on their Forward List
 // (non-deleted messenger contacts), sorted by e-mail, each with CanSee.
 func (s *Store) Watchers(ctx context.Context, target *models.Account) ([]Watcher, error) {
 	db := s.DB.WithContext(ctx)
 	var owners []models.Account
-	err := db.Raw(`SELECT a.* FROM accounts a WHERE a.id IN (
-			SELECT c.owner_id FROM contacts c
-			WHERE (c.contact_account_id = ? OR lower(c.passport_name) = ?) AND c.owner_id <> ?
-			  AND c.is_messenger_user AND NOT c.deleted AND c.contact_key <> ?)
-		ORDER BY a.email_lower`, target.ID, target.EmailLower, target.ID, models.MeKey).Scan(&owners).Error
+	err := db.Raw(watchersQuery, target.ID, target.EmailLower, target.ID, models.MeKey).Scan(&owners).Error
 	if err != nil {
 		return nil, translate(err)
 	}

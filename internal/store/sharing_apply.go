@@ -221,39 +221,53 @@ func (a *memberApplier) add(spec models.MemberSpec, ref MemberRef) (int, error) 
 	if spec.Role != models.RoleAllow && spec.Role != models.RoleBlock {
 		return 0, nil // Reverse/Pending: server-kept, see AddMembers
 	}
-	before := len(a.changes)
-	has, err := a.t.HasMember(a.owner, spec.Role, ref)
+	changes, err := a.t.putListMember(a.owner, spec.Role, ref, "", spec.Annotations, a.max)
+	a.changes = append(a.changes, changes...)
+	return len(changes), err
+}
+
+// putListMember is the rule of AddMember Allow/Block for one member, shared
+// by the Sharing service and ABContactAdd's allow-list management: ref is
+// put on owner's role list (unless there already; max > 0 bounds the list;
+// a new entry stores displayName) and taken off the other of Allow/Block
+// and off Pending (allowing or blocking an inviter resolves the
+// invitation, PROTOCOL.md §3.3). It returns the changes made, for
+// emitMemberChanges. The owner must have been bumped in t.
+func (t *Txn) putListMember(ownerID int64, role string, ref MemberRef, displayName string, annotations []models.Annotation, max int) ([]MemberChange, error) {
+	var changes []MemberChange
+	has, err := t.HasMember(ownerID, role, ref)
 	if err != nil {
-		return 0, err
+		return nil, err
 	}
 	if !has {
-		var n int64
-		err := a.t.DB.Model(&models.Membership{}).Where("owner_id = ? AND role = ? AND NOT deleted", a.owner, spec.Role).Count(&n).Error
-		if err != nil {
-			return 0, err
+		if max > 0 {
+			var n int64
+			if err := t.DB.Model(&models.Membership{}).Where("owner_id = ? AND role = ? AND NOT deleted", ownerID, role).Count(&n).Error; err != nil {
+				return nil, err
+			}
+			if n >= int64(max) {
+				return nil, models.Errorf(models.CodeRequestLimitReached, "the %s list is full (%d members)", role, max)
+			}
 		}
-		if a.max > 0 && n >= int64(a.max) {
-			return 0, models.Errorf(models.CodeRequestLimitReached, "the %s list is full (%d members)", spec.Role, a.max)
+		if _, _, err := t.PutMember(ownerID, role, ref, displayName, "", annotations); err != nil {
+			return nil, err
 		}
-		if _, _, err := a.t.PutMember(a.owner, spec.Role, ref, "", "", spec.Annotations); err != nil {
-			return 0, err
-		}
-		a.changes = append(a.changes, MemberChange{Role: spec.Role, Added: true, Ref: ref})
+		changes = append(changes, MemberChange{Role: role, Added: true, Ref: ref})
 	}
 	other := models.RoleBlock
-	if spec.Role == models.RoleBlock {
+	if role == models.RoleBlock {
 		other = models.RoleAllow
 	}
-	for _, role := range []string{other, models.RolePending} {
-		removed, err := a.t.RemoveMember(a.owner, role, ref)
+	for _, r := range []string{other, models.RolePending} {
+		removed, err := t.RemoveMember(ownerID, r, ref)
 		if err != nil {
-			return 0, err
+			return nil, err
 		}
 		if removed {
-			a.changes = append(a.changes, MemberChange{Role: role, Added: false, Ref: ref})
+			changes = append(changes, MemberChange{Role: r, Added: false, Ref: ref})
 		}
 	}
-	return len(a.changes) - before, nil
+	return changes, nil
 }
 
 // remove applies one DeleteMember member.
@@ -269,22 +283,28 @@ func (a *memberApplier) remove(spec models.MemberSpec, ref MemberRef) (int, erro
 	return 1, nil
 }
 
-// emit writes the change events: membership.changed to the owner for every
-// change, visibility.changed to a member with an account whose Allow/Block
-// entry changed (the NS re-evaluates what that member sees, §5.4).
+// emit writes the events of the request's changes (emitMemberChanges).
 func (a *memberApplier) emit() error {
-	var owner models.Account
-	if err := a.t.DB.Where("id = ?", a.owner).Take(&owner).Error; err != nil {
+	owner, err := a.t.account(a.owner)
+	if err != nil {
 		return err
 	}
-	op := Party(&owner)
+	return a.t.emitMemberChanges(owner, a.changes)
+}
+
+// emitMemberChanges writes the events of list changes made by owner:
+// membership.changed to the owner for every change, visibility.changed to
+// a member with an account whose Allow/Block entry changed (the NS
+// re-evaluates what that member sees, §5.4).
+func (t *Txn) emitMemberChanges(owner *models.Account, changes []MemberChange) error {
+	op := Party(owner)
 	memberParties := map[int64]*models.Account{}
-	for _, c := range a.changes {
+	for _, c := range changes {
 		opName := events.MembershipOpRemoved
 		if c.Added {
 			opName = events.MembershipOpAdded
 		}
-		if err := a.t.Emit(a.owner, events.MembershipChanged(op, c.Ref.Name, c.Role, opName)); err != nil {
+		if err := t.Emit(owner.ID, events.MembershipChanged(op, c.Ref.Name, c.Role, opName)); err != nil {
 			return err
 		}
 		if c.Ref.AccountID == nil || (c.Role != models.RoleAllow && c.Role != models.RoleBlock) {
@@ -293,7 +313,7 @@ func (a *memberApplier) emit() error {
 		m := memberParties[*c.Ref.AccountID]
 		if m == nil {
 			m = &models.Account{}
-			res := a.t.DB.Where("id = ?", *c.Ref.AccountID).Limit(1).Find(m)
+			res := t.DB.Where("id = ?", *c.Ref.AccountID).Limit(1).Find(m)
 			if res.Error != nil {
 				return res.Error
 			}
@@ -302,7 +322,7 @@ func (a *memberApplier) emit() error {
 			}
 			memberParties[m.ID] = m
 		}
-		if err := a.t.Emit(m.ID, events.VisibilityChanged(Party(m), op, c.Role, c.Added)); err != nil {
+		if err := t.Emit(m.ID, events.VisibilityChanged(Party(m), op, c.Role, c.Added)); err != nil {
 			return err
 		}
 	}
