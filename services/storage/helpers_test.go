@@ -24,7 +24,6 @@ import (
 	"github.com/abch-im/abch/models"
 )
 
-
 // fixedNow is the deterministic clock of golden-file tests.
 var fixedNow = time.Date(2009, 3, 14, 18, 2, 11, 250_000_000, time.UTC)
 
