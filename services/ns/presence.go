@@ -125,6 +125,13 @@ func (s *Server) onEvent(u *user, ev nsclient.Event) {
 		s.refresh(u, nil)
 	case "reverse.added", "reverse.removed", "membership.changed", "addressbook.changed":
 		s.refresh(u, nil)
+	case "account.disabled", "account.deleted":
+		// An operator closed the account (abch user disable/delete,
+		// docs/events.md): its tickets are refused from now on, so its
+		// session ends. MSNP has no reason code for this: a plain OUT,
+		// which pidgin reports as a disconnection (notification.c out_cmd).
+		u.ss.out("OUT\r\n")
+		u.ss.queueClose()
 	case "profile.changed":
 		if name := ev.Recipient.DisplayName; name != "" && name != u.snapshot().Name {
 			s.setPresence(u, func(p *presence) { p.Name = name })

@@ -1,6 +1,7 @@
 package ns_test
 
 import (
+	"context"
 	"strings"
 	"testing"
 	"time"
@@ -180,5 +181,45 @@ func TestPresenceMSNP15(t *testing.T) {
 		b.waitFor("FLN alice@example.com 1", soon)
 		b.send("CHG 31 HDN 1073741856")
 		a.waitFor("FLN bob@example.com", soon)
+	})
+}
+
+// TestAccountClosedByOperator: disabling or deleting an account (abch user
+// disable/delete) ends its open session with a plain OUT, and its watchers
+// see it go offline.
+func TestAccountClosedByOperator(t *testing.T) {
+	testenv.ForEachDB(t, func(t *testing.T, cfg config.Config) {
+		e := &env{t: t, s: testenv.StartServer(t, cfg)}
+		alice := e.account("alice@example.com", "Alice")
+		bob := e.account("bob@example.com", "Bob")
+		carol := e.account("carol@example.com", "Carol")
+		e.friends(alice, bob)
+		e.friends(carol, bob)
+		b := dial(t, e.s.MSNPAddr)
+		b.login13(e, bob)
+		b.online("NLN", alice, carol)
+		a := dial(t, e.s.MSNPAddr)
+		a.login13(e, alice)
+		a.online("NLN", bob)
+		c := dial(t, e.s.MSNPAddr)
+		c.login13(e, carol)
+		c.online("NLN", bob)
+		b.waitFor("NLN NLN alice@example.com", soon)
+		b.waitFor("NLN NLN carol@example.com", soon)
+		t.Run("disabled: OUT, closed, watchers get FLN", func(t *testing.T) {
+			if _, _, err := e.s.Store.SetDisabled(context.Background(), "alice@example.com", true); err != nil {
+				t.Fatal(err)
+			}
+			a.waitFor("OUT", soon)
+			a.closed(soon)
+			b.waitFor("FLN alice@example.com", soon)
+		})
+		t.Run("deleted: OUT, closed", func(t *testing.T) {
+			if _, err := e.s.Store.DeleteAccount(context.Background(), "carol@example.com"); err != nil {
+				t.Fatal(err)
+			}
+			c.waitFor("OUT", soon)
+			c.closed(soon)
+		})
 	})
 }
