@@ -149,17 +149,32 @@ const MaxDisplayNameBytes = 387
 // emits profile.changed. An unchanged name changes nothing. It returns
 // CodeBadRequest for an empty, over-long or non-UTF-8 name.
 func (s *Store) SetDisplayName(ctx context.Context, accountID int64, name string) (*models.Account, error) {
-	if name == "" || len(name) > MaxDisplayNameBytes || !utf8.ValidString(name) || strings.ContainsAny(name, "\r\n\x00") {
-		return nil, models.Errorf(models.CodeBadRequest, "display_name must be 1..%d bytes of UTF-8 without line breaks", MaxDisplayNameBytes)
+	if err := checkDisplayName(name); err != nil {
+		return nil, err
 	}
-	return s.updateSelf(ctx, accountID, func(a *models.Account) (map[string]any, map[string]any, string, map[string]string) {
+	return s.updateSelf(ctx, accountID, displayNameChange(name))
+}
+
+// checkDisplayName refuses an empty, over-long or non-UTF-8 name, or one
+// with line breaks (CodeBadRequest).
+func checkDisplayName(name string) error {
+	if name == "" || len(name) > MaxDisplayNameBytes || !utf8.ValidString(name) || strings.ContainsAny(name, "\r\n\x00") {
+		return models.Errorf(models.CodeBadRequest, "display_name must be 1..%d bytes of UTF-8 without line breaks", MaxDisplayNameBytes)
+	}
+	return nil
+}
+
+// displayNameChange is the updateSelf change that sets the display name
+// (nothing when it is already name) with its profile.changed event.
+func displayNameChange(name string) func(a *models.Account) (map[string]any, map[string]any, string, map[string]string) {
+	return func(a *models.Account) (map[string]any, map[string]any, string, map[string]string) {
 		if a.DisplayName == name {
 			return nil, nil, "", nil
 		}
 		a.DisplayName = name
 		return map[string]any{"display_name": name}, map[string]any{"display_name": name},
 			events.TypeProfileChanged, map[string]string{"display_name": name}
-	})
+	}
 }
 
 // SetPrivacy is the BLP command (and GTC): it stores blp ("AL"/"BL") and gtc
@@ -201,32 +216,9 @@ func (s *Store) updateSelf(ctx context.Context, accountID int64,
 	change func(a *models.Account) (acct, me map[string]any, evType string, data map[string]string)) (*models.Account, error) {
 	var out *models.Account
 	err := s.Write(ctx, func(t *Txn) error {
-		a, err := t.readAccount(accountID)
-		if err != nil {
-			return err
-		}
-		if acctUpd, _, _, _ := change(a); acctUpd == nil {
-			out = a
-			return nil
-		}
-		if err := t.Bump(accountID); err != nil {
-			return err
-		}
-		a = t.locked[accountID]
-		acctUpd, meUpd, evType, data := change(a)
-		if acctUpd == nil {
-			out = a
-			return nil
-		}
-		found, err := t.setProfile(accountID, acctUpd, meUpd)
-		if err != nil {
-			return err
-		}
-		if !found {
-			return fmt.Errorf("store: account %d has no Me contact", accountID)
-		}
+		a, _, err := t.updateSelf(accountID, change)
 		out = a
-		return t.Emit(accountID, events.SelfChanged(evType, Party(a), data))
+		return err
 	})
 	if err != nil {
 		var me *models.Error
@@ -236,4 +228,34 @@ func (s *Store) updateSelf(ctx context.Context, accountID int64,
 		return nil, translate(err)
 	}
 	return out, nil
+}
+
+// updateSelf is updateSelf inside a transaction t: it decides the change on
+// the account row (again on the row Bump locked), writes it with the Me
+// contact and emits the event; changed says whether anything was written.
+func (t *Txn) updateSelf(accountID int64,
+	change func(a *models.Account) (acct, me map[string]any, evType string, data map[string]string)) (*models.Account, bool, error) {
+	a, err := t.readAccount(accountID)
+	if err != nil {
+		return nil, false, err
+	}
+	if acctUpd, _, _, _ := change(a); acctUpd == nil {
+		return a, false, nil
+	}
+	if err := t.Bump(accountID); err != nil {
+		return nil, false, err
+	}
+	a = t.locked[accountID]
+	acctUpd, meUpd, evType, data := change(a)
+	if acctUpd == nil {
+		return a, false, nil
+	}
+	found, err := t.setProfile(accountID, acctUpd, meUpd)
+	if err != nil {
+		return nil, false, err
+	}
+	if !found {
+		return nil, false, fmt.Errorf("store: account %d has no Me contact", accountID)
+	}
+	return a, true, t.Emit(accountID, events.SelfChanged(evType, Party(a), data))
 }

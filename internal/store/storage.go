@@ -153,25 +153,25 @@ func (t *Txn) profileRow(accountID int64) (*StorageProfile, error) {
 	return &rows[0], nil
 }
 
-// UpdateProfile is the Storage service's UpdateProfile. The display name
-// goes through SetDisplayName (the very call of PRP MFN, with its
-// profile.changed event); the status and flags are profile row fields. The
-// caller validates the values first, so a refused name changes nothing.
+// UpdateProfile is the Storage service's UpdateProfile, in one
+// transaction: the display name changes as PRP MFN changes it (the same
+// updateSelf change, with its profile.changed event); the status and flags
+// are profile row fields. A refused name changes nothing.
 func (s *Store) UpdateProfile(ctx context.Context, accountID int64, u ProfileUpdate) error {
-	nameChanged := false
 	if u.DisplayName != nil {
-		before, err := s.AccountByID(ctx, accountID)
-		if err != nil {
+		if err := checkDisplayName(*u.DisplayName); err != nil {
 			return err
-		}
-		if before.DisplayName != *u.DisplayName {
-			if _, err := s.SetDisplayName(ctx, accountID, *u.DisplayName); err != nil {
-				return err
-			}
-			nameChanged = true
 		}
 	}
 	return s.Write(ctx, func(t *Txn) error {
+		nameChanged := false
+		if u.DisplayName != nil {
+			_, changed, err := t.updateSelf(accountID, displayNameChange(*u.DisplayName))
+			if err != nil {
+				return err
+			}
+			nameChanged = changed
+		}
 		p, err := t.profileRow(accountID)
 		if err != nil {
 			return err
