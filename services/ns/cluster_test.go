@@ -114,7 +114,7 @@ func TestAbchNSProcess(t *testing.T) {
 	e := &env{t: t, s: testenv.StartServer(t, cfg)}
 	addr := freeAddr(t)
 	cmd := exec.Command(bin, "ns")
-	cmd.Env = append(os.Environ(), "ABCH_MSNP_ADDR="+addr, "ABCH_NS_API_URL=http://"+e.s.NSAddr,
+	cmd.Env = append(os.Environ(), "ABCH_MSNP_ADDR="+addr, "ABCH_SB_ADDR=127.0.0.1:0", "ABCH_NS_API_URL=http://"+e.s.NSAddr,
 		"ABCH_NS_KEY="+cfg.NSKey, "ABCH_NATS_URL="+cfg.NATSURL, "ABCH_DATA_DIR="+t.TempDir(), "ABCH_LOG_LEVEL=warn")
 	cmd.Stderr = testWriter{t}
 	if err := cmd.Start(); err != nil {
