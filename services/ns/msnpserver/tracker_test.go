@@ -11,6 +11,7 @@ import (
 )
 
 // echo is a connection that echoes until the client closes or it is
+// killed.
 type echo struct {
 	c net.Conn
 }
