@@ -165,7 +165,7 @@ func TestLoginFailures(t *testing.T) {
 		}
 		t.Run("no common version is VER 0 and close", func(t *testing.T) {
 			m := dial(t, e.s.MSNPAddr)
-			m.send("VER 1 MSNP8 CVR0")
+			m.send("VER 1 MSNP7 MSNP14 CVR0")
 			m.expect("VER 1 0")
 			m.closed(5 * time.Second)
 		})
