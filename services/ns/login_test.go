@@ -18,7 +18,7 @@ import (
 // "C:" line, with the payload of the "C>" line that follows it.
 func captureLines(t *testing.T, name string) []string {
 	t.Helper()
-	raw, err := os.ReadFile(filepath.Join(testenv.SharedDir(t), "clients", "captures", name, "ns.log"))
+	raw, err := os.ReadFile(filepath.Join(testenv.ClientsDir(t), "captures", name, "ns.log"))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -67,9 +67,9 @@ func (e *env) outbox(recipient *models.Account) []models.OutboxEvent {
 	return rows
 }
 
-func readShared(t testing.TB, rel string) string {
+func readClientFile(t testing.TB, rel string) string {
 	t.Helper()
-	b, err := os.ReadFile(filepath.Join(testenv.SharedDir(t), rel))
+	b, err := os.ReadFile(filepath.Join(testenv.ClientsDir(t), rel))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -118,7 +118,7 @@ type capture struct {
 
 func readCapture(t testing.TB, rel string) capture {
 	t.Helper()
-	raw := readShared(t, rel)
+	raw := readClientFile(t, rel)
 	head, body, ok := strings.Cut(raw, "\r\n\r\n")
 	if !ok {
 		t.Fatalf("%s: no header end", rel)
@@ -162,7 +162,7 @@ var reRSTChallenge = regexp.MustCompile(`<\?xml version="1.0" encoding="utf-8"\?
 // byte, with challenge in place of the document's example value.
 func challengeFault(t testing.TB, challenge string) string {
 	t.Helper()
-	sample := reRSTChallenge.FindString(readShared(t, "clients/RST_OIM.md"))
+	sample := reRSTChallenge.FindString(readClientFile(t, "RST_OIM.md"))
 	if !strings.Contains(sample, ">17229538722924476219<") {
 		t.Fatal("challenge sample not found in RST_OIM.md")
 	}
