@@ -390,7 +390,7 @@ func TestLegacyPresence(t *testing.T) {
 		})
 		t.Run("MSNP13 status and picture reach MSNP9 with the MSNObject and no network", func(t *testing.T) {
 			mb.Send("CHG 20 BSY 1073741856 " + encObj)
-			exactly(t, mb, "CHG 20 BSY 1073741856 " + encObj)
+			exactly(t, mb, "CHG 20 BSY 1073741856 "+encObj)
 			ma.Expect("NLN BSY bob@example.com Bob 1073741856 " + encObj)
 		})
 		t.Run("a personal message is not sent to MSNP9", func(t *testing.T) {
