@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"io"
 	"net"
+	"os"
 	"strconv"
 	"strings"
 	"sync"
@@ -470,7 +471,7 @@ func (b *sbBench) relay(ctx context.Context, convs []*sbConv) error {
 	for _, sd := range sides {
 		go sd.read(base, perSide+16)
 	}
-	cpu0 := procCPU(o.ns.serverPID)
+	cpu0, self0 := procCPU(o.ns.serverPID), procCPU(os.Getpid())
 	start := base.Add(50 * time.Millisecond)
 	var wg sync.WaitGroup
 	var lag []time.Duration
@@ -514,7 +515,7 @@ func (b *sbBench) relay(ctx context.Context, convs []*sbConv) error {
 	}
 	wg.Wait()
 	sendTook := time.Since(start)
-	cpuSend := procCPU(o.ns.serverPID)
+	cpuSend, selfSend := procCPU(o.ns.serverPID), procCPU(os.Getpid())
 	// Wait for the relays still in flight.
 	var sent int64
 	for _, sd := range sides {
@@ -569,7 +570,7 @@ func (b *sbBench) relay(ctx context.Context, convs []*sbConv) error {
 		fmt.Fprintf(out, "server CPU during the relay: %s (%s per relayed message: one core would relay about %.0f messages/s)\n",
 			cpu.Round(10*time.Millisecond), per.Round(100*time.Nanosecond), float64(time.Second)/float64(per))
 	}
-	fmt.Fprintf(out, "load generator: %s\n", selfMemory())
+	fmt.Fprintf(out, "load generator: %s; CPU during the relay %s\n", selfMemory(), (selfSend - self0).Round(10*time.Millisecond))
 	if err, _ := writeErr.Load().(error); err != nil {
 		return fmt.Errorf("write: %w", err)
 	}
