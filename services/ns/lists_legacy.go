@@ -96,7 +96,17 @@ func (ss *session) cmdADD(c msnp.Command) bool {
 	if err != nil {
 		return ss.listFail(err, trid)
 	}
-	return ss.line("ADD", msnp.ADDArgs(trid, op.List, res.Version, op.Email, op.NickArg, op.Group)...)
+	return ss.line("ADD", msnp.ADDArgs(trid, op.List, res.Version, op.Email, answerName(op, res), op.Group)...)
+}
+
+// answerName is the name an ADD/ADC FL answer carries: the contact's name
+// as stored (what the next SYN's LST shows; pidgin add_cmd takes it as the
+// buddy's alias), else the nick as sent.
+func answerName(op msnp.ListOp, res *nsclient.ListWriteResult) string {
+	if op.List == "FL" && res.Entry.DisplayName != "" {
+		return msnp.URLEncodeName(res.Entry.DisplayName)
+	}
+	return op.NickArg
 }
 
 // cmdADC is MSNP10–12 "ADC trid FL N=email F=nick", "ADC trid AL|BL
@@ -115,6 +125,7 @@ func (ss *session) cmdADC(c msnp.Command) bool {
 	if guid == "" {
 		guid = res.Entry.ContactGUID
 	}
+	op.NickArg = answerName(op, res)
 	return ss.line("ADC", msnp.ADCArgs(trid, op, guid)...)
 }
 
