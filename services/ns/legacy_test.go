@@ -744,3 +744,41 @@ func TestLegacySwitchboard(t *testing.T) {
 		})
 	})
 }
+
+// TestLegacyEvents: an MSNP9 session gets no MSNP13 list commands and no
+// address-book NOT hints from events, while their presence consequences
+// happen as for every session.
+func TestLegacyEvents(t *testing.T) {
+	testenv.ForEachDB(t, func(t *testing.T, cfg config.Config) {
+		e := msnptest.Start(t, cfg)
+		alice := e.Account("alice@example.com", "Alice A")
+		bob := e.Account("bob@example.com", "Bob")
+		mb := msnptest.Dial(t, e.S.MSNPAddr)
+		mb.Login13(e, bob)
+		mb.Online("NLN")
+		ma := loginLegacy(t, e, e.S.MSNPAddr, alice, 9)
+		synFull(t, ma, 9, 0, 1)
+		ma.WaitFor("LSG 0 ", 5*time.Second)
+		ma.Send("CHG 6 NLN 0")
+		ma.Expect("CHG 6 NLN 0")
+
+		e.AddContact(bob, alice) // reverse.added to alice: ADL 0 + the ABCHInternal NOT
+		t.Run("the new watcher sees the MSNP9 user come online", func(t *testing.T) {
+			exactly(t, mb, "NLN NLN alice@example.com 1 Alice%20A 0 0")
+		})
+		t.Run("the MSNP9 session gets neither ADL nor the NOT hint", func(t *testing.T) {
+			end := time.Now().Add(500 * time.Millisecond)
+			for time.Now().Before(end) {
+				line, _, err := ma.Read(time.Until(end))
+				if err != nil {
+					break
+				}
+				if strings.HasPrefix(line, "ADL") || strings.HasPrefix(line, "RML") || strings.HasPrefix(line, "NOT") {
+					t.Fatalf("MSNP9 session got %q", line)
+				}
+			}
+			ma.Send("PNG")
+			ma.WaitFor("QNG 60", 5*time.Second)
+		})
+	})
+}
