@@ -152,10 +152,9 @@ func synFull(t *testing.T, m *msnptest.Conn, ver, contacts, groups int) []string
 	} else {
 		m.Send("SYN " + trid + " 0 0")
 	}
-	line, _, err := m.Read(5 * time.Second)
-	if err != nil {
-		t.Fatal(err)
-	}
+	// Events of the test's set-up may still be relayed to the new session
+	// (ADD 0 RL … once the list commands translate them): skip them.
+	line, _ := m.WaitFor("SYN "+trid+" ", 5*time.Second)
 	f := strings.Fields(line)
 	n := 6 // SYN trid ts ts contacts groups
 	if ver <= 9 {
@@ -194,7 +193,7 @@ func TestLegacyLogin(t *testing.T) {
 					m.Expect("PRP MFN Alice%20Liddell")
 				}
 				m.Send("CHG 6 NLN 0")
-				m.Expect("CHG 6 NLN 0")
+				exactly(t, m, "CHG 6 NLN 0")
 				m.Send("PNG")
 				m.Expect("QNG 60")
 			})
@@ -381,9 +380,9 @@ func TestLegacyPresence(t *testing.T) {
 		synFull(t, ma, 9, 1, 1)
 		ma.WaitFor("LST bob@example.com", 5*time.Second)
 		ma.Send("CHG 6 NLN 268435500")
-		ma.Expect("CHG 6 NLN 268435500")
+		exactly(t, ma, "CHG 6 NLN 268435500")
 		t.Run("the MSNP9 user gets ILN in the MSNP9 form", func(t *testing.T) {
-			ma.Expect("ILN 6 NLN bob@example.com Bob 1073741856")
+			exactly(t, ma, "ILN 6 NLN bob@example.com Bob 1073741856")
 		})
 		t.Run("the MSNP13 watcher gets NLN with the network id and UBX", func(t *testing.T) {
 			exactly(t, mb, "NLN NLN alice@example.com 1 Alice%20A 268435500 0")
@@ -394,7 +393,7 @@ func TestLegacyPresence(t *testing.T) {
 		t.Run("MSNP13 status and picture reach MSNP9 with the MSNObject and no network", func(t *testing.T) {
 			mb.Send("CHG 20 BSY 1073741856 " + encObj)
 			exactly(t, mb, "CHG 20 BSY 1073741856 "+encObj)
-			ma.Expect("NLN BSY bob@example.com Bob 1073741856 " + encObj)
+			exactly(t, ma, "NLN BSY bob@example.com Bob 1073741856 "+encObj)
 		})
 		t.Run("a personal message is not sent to MSNP9", func(t *testing.T) {
 			mb.SendPayload("UUX 21", "<Data><PSM>hi</PSM><CurrentMedia></CurrentMedia></Data>")
@@ -403,7 +402,7 @@ func TestLegacyPresence(t *testing.T) {
 		})
 		t.Run("MSNP9 status changes reach MSNP13", func(t *testing.T) {
 			ma.Send("CHG 7 AWY 268435500")
-			ma.Expect("CHG 7 AWY 268435500")
+			exactly(t, ma, "CHG 7 AWY 268435500")
 			exactly(t, mb, "NLN AWY alice@example.com 1 Alice%20A 268435500 0")
 		})
 		t.Run("an MSNP8 watcher gets no MSNObject, an MSNP11 watcher gets UBX", func(t *testing.T) {
@@ -415,14 +414,14 @@ func TestLegacyPresence(t *testing.T) {
 			synFull(t, mc, 8, 1, 1)
 			mc.WaitFor("LST bob@example.com", 5*time.Second)
 			mc.Send("CHG 6 NLN 0")
-			mc.Expect("CHG 6 NLN 0")
-			mc.Expect("ILN 6 BSY bob@example.com Bob 1073741856")
+			exactly(t, mc, "CHG 6 NLN 0")
+			exactly(t, mc, "ILN 6 BSY bob@example.com Bob 1073741856")
 			md := loginLegacy(t, e, e.S.MSNPAddr, dan, 11)
 			synFull(t, md, 11, 1, 0)
 			md.WaitFor("LST N=bob@example.com", 5*time.Second)
 			md.Send("CHG 6 NLN 0")
-			md.Expect("CHG 6 NLN 0")
-			md.Expect("ILN 6 BSY bob@example.com Bob 1073741856 " + encObj)
+			exactly(t, md, "CHG 6 NLN 0")
+			exactly(t, md, "ILN 6 BSY bob@example.com Bob 1073741856 "+encObj)
 			if p := md.Expect("UBX bob@example.com 55"); p != "<Data><PSM>hi</PSM><CurrentMedia></CurrentMedia></Data>" {
 				t.Fatalf("UBX %q", p)
 			}
@@ -434,10 +433,10 @@ func TestLegacyPresence(t *testing.T) {
 			synFull(t, ma2, 9, 1, 1)
 			ma2.WaitFor("LST bob@example.com", 5*time.Second)
 			ma2.Send("CHG 6 NLN 0")
-			ma2.Expect("CHG 6 NLN 0")
-			ma2.Expect("ILN 6 BSY bob@example.com Bob 1073741856 " + encObj)
+			exactly(t, ma2, "CHG 6 NLN 0")
+			exactly(t, ma2, "ILN 6 BSY bob@example.com Bob 1073741856 "+encObj)
 			mb.Send("OUT")
-			ma2.Expect("FLN bob@example.com")
+			exactly(t, ma2, "FLN bob@example.com")
 		})
 	})
 }
@@ -539,7 +538,7 @@ func TestLegacyMiscellany(t *testing.T) {
 		m.Expect("BLP AL")
 		m.Expect("LSG 0 Other%20Contacts 0")
 		m.Send("CHG 6 NLN 0")
-		m.Expect("CHG 6 NLN 0")
+		exactly(t, m, "CHG 6 NLN 0")
 
 		nc, err := nats.Connect(e.S.NATSURL)
 		if err != nil {
@@ -644,7 +643,7 @@ func TestLegacyMiscellany(t *testing.T) {
 		})
 		t.Run("PRP phone numbers are echoed with the list version; MFN is 502", func(t *testing.T) {
 			m.Send("PRP 40 PHH 555%20123")
-			line, _, _ := m.Read(5 * time.Second)
+			line, _ := m.WaitFor("PRP 40 ", 5*time.Second)
 			if !regexp.MustCompile(`^PRP 40 [1-9][0-9]* PHH 555%20123$`).MatchString(line) {
 				t.Fatalf("%q", line)
 			}
@@ -686,7 +685,7 @@ func TestLegacySwitchboard(t *testing.T) {
 		synFull(t, ma, 9, 1, 1)
 		ma.WaitFor("LST bob@example.com", 5*time.Second)
 		ma.Send("CHG 6 NLN 0")
-		ma.Expect("CHG 6 NLN 0")
+		exactly(t, ma, "CHG 6 NLN 0")
 		ma.WaitFor("ILN 6 ", 5*time.Second)
 
 		xfr9 := regexp.MustCompile(`^XFR 7 SB (\S+) CKI (\S+)$`)
@@ -694,7 +693,7 @@ func TestLegacySwitchboard(t *testing.T) {
 		rng13 := regexp.MustCompile(`^RNG (\d+) (\S+) CKI (\S+) alice@example\.com Alice%20A U messenger\.hotmail\.com$`)
 		t.Run("MSNP9 calls MSNP13", func(t *testing.T) {
 			ma.Send("XFR 7 SB")
-			line, _, _ := ma.Read(5 * time.Second)
+			line, _ := ma.WaitFor("XFR 7 ", 5*time.Second)
 			x := xfr9.FindStringSubmatch(line)
 			if x == nil || x[1] != e.S.NS.SBAddr {
 				t.Fatalf("XFR %q (switchboard %s)", line, e.S.NS.SBAddr)
@@ -719,7 +718,7 @@ func TestLegacySwitchboard(t *testing.T) {
 			sb.Expect("USR 1 OK bob@example.com Bob")
 			sb.Send("CAL 2 alice@example.com")
 			cal, _ := sb.WaitFor("CAL 2 RINGING ", 5*time.Second)
-			rl, _, _ := ma.Read(5 * time.Second)
+			rl, _ := ma.WaitFor("RNG ", 5*time.Second)
 			r := rng9.FindStringSubmatch(rl)
 			if r == nil || "CAL 2 RINGING "+r[1] != cal {
 				t.Fatalf("RNG %q after %q", rl, cal)
@@ -760,7 +759,7 @@ func TestLegacyEvents(t *testing.T) {
 		synFull(t, ma, 9, 0, 1)
 		ma.WaitFor("LSG 0 ", 5*time.Second)
 		ma.Send("CHG 6 NLN 0")
-		ma.Expect("CHG 6 NLN 0")
+		exactly(t, ma, "CHG 6 NLN 0")
 
 		e.AddContact(bob, alice) // reverse.added to alice: ADL 0 + the ABCHInternal NOT
 		t.Run("the new watcher sees the MSNP9 user come online", func(t *testing.T) {
