@@ -435,12 +435,12 @@ func legacyListLines(version int, ver int64, added bool, email string, c msnp.ML
 }
 
 // eventListVersion is the recipient's list version after the event: the
-// event's "list_version" when abch sent one, else read from the NS API,
-// else the version the session holds.
+// event's list_version (docs/events.md §4) when it carries one, else read
+// from the NS API, else the version the session holds.
 func (s *Server) eventListVersion(u *user, ev nsclient.Event) int64 {
-	if v, err := strconv.ParseInt(ev.Data["list_version"], 10, 64); err == nil {
-		u.ss.listVer.Store(v)
-		return v
+	if ev.ListVersion > 0 {
+		u.ss.listVer.Store(ev.ListVersion)
+		return ev.ListVersion
 	}
 	ctx, cancel := s.apiCtx()
 	defer cancel()
