@@ -98,6 +98,7 @@ func (ss *session) cmdSYN(c msnp.Command) bool {
 	}
 	syn := ss.synList(l, p)
 	ss.listVer.Store(max(l.Version, 1))
+	ss.synVer.Store(l.Version)
 	u.mu.Lock()
 	u.links = linksOf(l, u.blp)
 	u.mu.Unlock()

@@ -384,8 +384,14 @@ func (ss *session) cmdLegacyBLP(c msnp.Command) bool {
 // "ADD 0 RL ver email name" / "ADC 0 RL N=email F=name" and
 // "REM 0 RL [ver] email"; the AL/BL (and, for MSNP8–9, FL) bits of an
 // RML 0 (an account deleted) become "REM 0 AL|BL|FL [ver] email". The
-// version is the recipient's list version after the change.
+// version is the recipient's list version after the change; an event the
+// session's SYN already covered writes nothing.
 func legacyEventLines(u *user, ev nsclient.Event) [][]byte {
+	if ev.ListVersion > 0 && ev.ListVersion <= u.ss.synVer.Load() {
+		// Committed before the session's SYN read the lists (an event
+		// relayed after sign-in): the client already lists it.
+		return nil
+	}
 	var out [][]byte
 	ver := int64(-1)
 	for _, c := range ev.NS {

@@ -97,7 +97,7 @@ func TestLegacyListCommands(t *testing.T) {
 		alice := e.Account("alice@example.com", "Alice A")
 		e.Account("bob@example.com", "Bob")
 		e.Account("carol@example.com", "Carol")
-		a, syn := signInLegacy(e, alice, 9)
+		a, syn := signInLegacy(t, e, alice, 9)
 		v0 := x.version(alice)
 		if len(syn) == 0 || syn[0] != fmt.Sprintf("SYN 5 %d 0 1", v0) {
 			t.Fatalf("SYN answer %q (version %d)", syn, v0)
@@ -295,7 +295,7 @@ func TestLegacyListCommandsMSNP11(t *testing.T) {
 		carol := e.Account("carol@example.com", "Carol")
 		e.AddContact(carol, bob) // Carol's contact GUID for Bob is not Alice's
 		carolsBob := x.entry(carol, "bob@example.com").ContactGUID
-		a, _ := signInLegacy(e, alice, 11)
+		a, _ := signInLegacy(t, e, alice, 11)
 		var bobGUID, groupGUID string
 
 		t.Run("ADC FL N= F= answers with the contact GUID", func(t *testing.T) {
@@ -391,7 +391,7 @@ func TestLegacyListsAcrossEras(t *testing.T) {
 		dave := e.Account("dave@example.com", "Dave")
 
 		b := e.SignIn(e.S.MSNPAddr, bob) // MSNP13
-		a, _ := signInLegacy(e, alice, 9)
+		a, _ := signInLegacy(t, e, alice, 9)
 
 		t.Run("an MSNP9 ADD FL reaches the MSNP13 target as ADL l=8 and NOT", func(t *testing.T) {
 			a.T, b.T = t, t
@@ -428,12 +428,12 @@ func TestLegacyListsAcrossEras(t *testing.T) {
 			c.Send("OUT")
 		})
 		t.Run("an MSNP13 ABContactAdd reaches an MSNP11 target as ADC 0 RL", func(t *testing.T) {
-			d, _ := signInLegacy(e, dave, 11)
+			d, _ := signInLegacy(t, e, dave, 11)
 			e.AddContact(carol, dave)
 			d.WaitFor("ADC 0 RL N=carol@example.com F=Carol", soon)
 		})
 		t.Run("the MSNP13 user's next MSNP9 SYN lists the contact it added", func(t *testing.T) {
-			c, syn := signInLegacy(e, carol, 9)
+			c, syn := signInLegacy(t, e, carol, 9)
 			var lst []string
 			for _, l := range syn {
 				if strings.HasPrefix(l, "LST ") {
@@ -456,6 +456,25 @@ func TestLegacyListsAcrossEras(t *testing.T) {
 			if roles := findMembership(t, e, bob); len(roles["Reverse"]) != 0 {
 				t.Errorf("Bob's roles %v", roles)
 			}
+		})
+		t.Run("an MSNP9 ADD FL of an online MSNP13 contact brings its presence", func(t *testing.T) {
+			a.T = t
+			chg := a.Next()
+			a.Send("CHG " + chg + " NLN 0")
+			a.WaitFor("CHG "+chg+" NLN 0", soon)
+			a.do("ADD", "FL bob@example.com bob@example.com 0")
+			a.WaitFor("NLN NLN bob@example.com Bob 1073741856", soon)
+		})
+		t.Run("a deleted account reaches the MSNP9 session as REM 0 of each list", func(t *testing.T) {
+			a.T = t
+			a.do("ADD", "FL dave@example.com dave@example.com 0")
+			a.do("ADD", "AL dave@example.com dave@example.com")
+			if _, err := e.S.Store.DeleteAccount(context.Background(), dave.Email); err != nil {
+				t.Fatal(err)
+			}
+			v := strconv.FormatInt(x.version(alice), 10)
+			a.WaitFor("REM 0 FL "+v+" dave@example.com", soon)
+			a.WaitFor("REM 0 AL "+v+" dave@example.com", soon)
 		})
 	})
 }

@@ -12,7 +12,6 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/abch-im/abch/internal/auth"
 	"github.com/abch-im/abch/internal/config"
 	"github.com/abch-im/abch/internal/importer"
 	"github.com/abch-im/abch/internal/testenv"
@@ -26,26 +25,13 @@ type legacy struct {
 	ver int
 }
 
-// signInLegacy signs a in with protocol ver over TWN, with a ticket of the
-// messenger audience (what login2.srf issues), and runs a full SYN; it
-// returns the session and the SYN answer.
-func signInLegacy(e *msnptest.Env, a *models.Account, ver int) (*legacy, []string) {
-	e.T.Helper()
-	m := msnptest.Dial(e.T, e.S.MSNPAddr)
-	offer := fmt.Sprintf("MSNP%d CVR0", ver)
-	if ver == 9 {
-		offer = "MSNP9 MSNP8 CVR0" // pidgin 2.2.2
-	}
-	m.Send("VER 1 " + offer)
-	m.Expect(fmt.Sprintf("VER 1 MSNP%d", ver))
-	m.Send("CVR 2 0x0409 winnt 5.1 i386 MSNMSGR 6.2.0208 MSMSGS " + a.Email)
-	m.WaitFor("CVR 2 ", soon)
-	m.Send("USR 3 TWN I " + a.Email)
-	m.WaitFor("USR 3 TWN S ", soon)
-	m.Send("USR 4 TWN S " + e.Ticket(a, auth.AudMessenger).Text())
-	m.WaitFor("USR 4 OK "+a.Email+" ", soon)
-	m.Trid = 4
-	l := &legacy{Conn: m, ver: ver}
+// signInLegacy signs a in with protocol ver as the SYN-era client of that
+// version does (loginLegacy: TWN with a ticket of the messenger audience,
+// what login2.srf issues) and runs a full SYN; it returns the session and
+// the SYN answer.
+func signInLegacy(t *testing.T, e *msnptest.Env, a *models.Account, ver int) (*legacy, []string) {
+	t.Helper()
+	l := &legacy{Conn: loginLegacy(t, e, e.S.MSNPAddr, a, ver), ver: ver}
 	return l, l.syn("0")
 }
 
@@ -156,7 +142,7 @@ func TestLegacySYNAfterImport(t *testing.T) {
 			if err != nil {
 				t.Fatalf("%s: %v", u.Email, err)
 			}
-			m, syn := signInLegacy(e, acct, 9)
+			m, syn := signInLegacy(t, e, acct, 9)
 			got, want := synView(syn), []string{"BLP " + u.Privacy.BLP, "GTC " + u.Privacy.GTC}
 			for _, c := range u.Contacts {
 				bits := c.Bits & 15
