@@ -283,6 +283,50 @@ func TestLegacyListCommands(t *testing.T) {
 	})
 }
 
+// TestLegacyListLimits checks the limits an MSNP9 session meets: a full
+// address book is 210, and declining a pending invitation (REM PL) keeps
+// the inviter on the RL.
+func TestLegacyListLimits(t *testing.T) {
+	testenv.ForEachDB(t, func(t *testing.T, cfg config.Config) {
+		cfg.MaxContacts = 2
+		e := msnptest.Start(t, cfg)
+		x := newLists(t, e, cfg)
+		alice := e.Account("alice@example.com", "Alice A")
+		e.Account("bob@example.com", "Bob")
+		e.Account("carol@example.com", "Carol")
+		e.Account("dave@example.com", "Dave")
+		erin := e.Account("erin@example.com", "Erin")
+		e.AddContact(erin, alice) // Erin invites Alice: RL and PL
+		a, _ := signInLegacy(t, e, alice, 9)
+
+		t.Run("ADD FL beyond ABCH_MAX_CONTACTS is 210 and adds nothing", func(t *testing.T) {
+			for _, who := range []string{"bob@example.com", "carol@example.com"} {
+				if _, got := a.do("ADD", "FL "+who+" "+who+" 0"); !strings.HasPrefix(got, "ADD ") {
+					t.Fatalf("%s: %q", who, got)
+				}
+			}
+			v := x.version(alice)
+			trid, got := a.do("ADD", "FL dave@example.com dave@example.com 0")
+			if got != "210 "+trid || x.entry(alice, "dave@example.com").Lists != 0 || x.version(alice) != v {
+				t.Errorf("%q %+v", got, x.entry(alice, "dave@example.com"))
+			}
+		})
+		t.Run("REM PL declines the invitation and keeps the RL", func(t *testing.T) {
+			trid, got := a.do("REM", "PL erin@example.com")
+			if want := fmt.Sprintf("REM %s PL %d erin@example.com", trid, x.version(alice)); got != want {
+				t.Errorf("got %q, want %q", got, want)
+			}
+			roles := findMembership(t, e, alice)
+			if len(roles["Pending"]) != 0 || !slices.Equal(roles["Reverse"], []string{"erin@example.com"}) {
+				t.Errorf("roles %v", roles)
+			}
+			if trid, got := a.do("REM", "PL erin@example.com"); got != "216 "+trid {
+				t.Errorf("again: %q", got)
+			}
+		})
+	})
+}
+
 // TestLegacyListCommandsMSNP11 drives the GUID forms of MSNP10–12: ADC by
 // address and by contact GUID, REM by GUID, ADG/REG/RMG by group GUID,
 // SBP MFN; another user's GUIDs are refused.
@@ -426,6 +470,20 @@ func TestLegacyListsAcrossEras(t *testing.T) {
 			}
 			a.Quiet("NOT ", 300*time.Millisecond)
 			c.Send("OUT")
+		})
+		t.Run("the MSNP9 target accepts with ADD AL: no longer Pending in FindMembership", func(t *testing.T) {
+			a.T = t
+			if roles := findMembership(t, e, alice); !slices.Contains(roles["Pending"], "carol@example.com") {
+				t.Fatalf("before: %v", roles)
+			}
+			trid, got := a.do("ADD", "AL carol@example.com Carol")
+			if want := fmt.Sprintf("ADD %s AL %d carol@example.com Carol", trid, x.version(alice)); got != want {
+				t.Errorf("got %q, want %q", got, want)
+			}
+			roles := findMembership(t, e, alice)
+			if slices.Contains(roles["Pending"], "carol@example.com") || !slices.Contains(roles["Allow"], "carol@example.com") || !slices.Contains(roles["Reverse"], "carol@example.com") {
+				t.Errorf("after: %v", roles)
+			}
 		})
 		t.Run("an MSNP13 ABContactAdd reaches an MSNP11 target as ADC 0 RL", func(t *testing.T) {
 			d, _ := signInLegacy(t, e, dave, 11)
