@@ -147,6 +147,28 @@ func TestLegacyListCommands(t *testing.T) {
 				t.Errorf("ADD FL: %q", got)
 			}
 		})
+		t.Run("ADD FL of the own address is 201, of an address with no account 205", func(t *testing.T) {
+			if trid, got := a.do("ADD", "FL alice@example.com alice@example.com 0"); got != "201 "+trid {
+				t.Errorf("own address: %q", got)
+			}
+			if trid, got := a.do("ADD", "FL nobody@example.com nobody@example.com 0"); got != "205 "+trid {
+				t.Errorf("no account: %q", got)
+			}
+		})
+		t.Run("garbage arguments get error lines and the session goes on", func(t *testing.T) {
+			for _, line := range []string{"REM", "RMG", "ADG", "REG 1", "REA x", "GTC", "BLP", "ADD FL a@b.c %zz 0", "REM FL a@b.c 0 0", "RMG -1", "REG 0x1 y 0", "ADG %00 0"} {
+				f := strings.SplitN(line, " ", 2)
+				args := ""
+				if len(f) == 2 {
+					args = f[1]
+				}
+				if trid, got := a.do(f[0], args); !isErrorCode(strings.Fields(got)[0]) || strings.Fields(got)[1] != trid {
+					t.Errorf("%s: %q", line, got)
+				}
+			}
+			a.Send("PNG")
+			a.WaitFor("QNG", soon)
+		})
 		t.Run("ADG gives ids never sent before, and never renumbers", func(t *testing.T) {
 			before := lsgIDs(syn)
 			trid, got := a.do("ADG", "Work%20mates 0")
@@ -241,6 +263,17 @@ func TestLegacyListCommands(t *testing.T) {
 			trid, got := a.do("REM", "AL bob@example.com")
 			if want := fmt.Sprintf("REM %s AL %d bob@example.com", trid, x.version(alice)); got != want {
 				t.Errorf("got %q, want %q", got, want)
+			}
+		})
+		t.Run("REM FL without a group deletes the contact from every group", func(t *testing.T) {
+			a.do("ADD", "FL carol@example.com carol@example.com 0")
+			a.do("ADD", "FL carol@example.com carol@example.com "+work)
+			trid, got := a.do("REM", "FL carol@example.com")
+			if want := fmt.Sprintf("REM %s FL %d carol@example.com", trid, x.version(alice)); got != want {
+				t.Errorf("got %q, want %q", got, want)
+			}
+			if c := x.entry(alice, "carol@example.com"); c.Lists&nsclient.FL != 0 {
+				t.Errorf("carol: %+v", c)
 			}
 		})
 		t.Run("GTC and BLP answer with the version; bad values are 201", func(t *testing.T) {
@@ -409,6 +442,10 @@ func TestLegacyListCommandsMSNP11(t *testing.T) {
 			}
 			trid, got = a.do("ADC", "BL N=carol@example.com")
 			if want := "ADC " + trid + " BL N=carol@example.com"; got != want {
+				t.Errorf("got %q, want %q", got, want)
+			}
+			trid, got = a.do("REM", "BL carol@example.com")
+			if want := "REM " + trid + " BL carol@example.com"; got != want {
 				t.Errorf("got %q, want %q", got, want)
 			}
 			trid, got = a.do("GTC", "N")
