@@ -522,10 +522,24 @@ func TestLegacyListsAcrossEras(t *testing.T) {
 				t.Errorf("after: %v", roles)
 			}
 		})
-		t.Run("an MSNP13 ABContactAdd reaches an MSNP11 target as ADC 0 RL", func(t *testing.T) {
+		t.Run("an MSNP13 ABContactAdd reaches an MSNP11 target as ADC 0 RL, ABContactDelete as REM 0 RL", func(t *testing.T) {
 			d, _ := signInLegacy(t, e, dave, 11)
 			e.AddContact(carol, dave)
 			d.WaitFor("ADC 0 RL N=carol@example.com F=Carol", soon)
+			abDelete(e, carol, x.entry(carol, dave.Email).ContactGUID)
+			d.WaitFor("REM 0 RL carol@example.com", soon)
+			e.AddContact(carol, dave)
+			d.WaitFor("ADC 0 RL N=carol@example.com F=Carol", soon)
+		})
+		t.Run("an MSNP13 ABContactDelete reaches the MSNP9 target as REM 0 RL with the version", func(t *testing.T) {
+			a.T = t
+			abDelete(e, carol, x.entry(carol, alice.Email).ContactGUID)
+			line, _ := a.WaitFor("REM 0 RL ", soon)
+			if want := fmt.Sprintf("REM 0 RL %d carol@example.com", x.version(alice)); line != want {
+				t.Errorf("got %q, want %q", line, want)
+			}
+			e.AddContact(carol, alice)
+			a.WaitFor("ADD 0 RL ", soon)
 		})
 		t.Run("the MSNP13 user's next MSNP9 SYN lists the contact it added", func(t *testing.T) {
 			c, syn := signInLegacy(t, e, carol, 9)
@@ -558,7 +572,7 @@ func TestLegacyListsAcrossEras(t *testing.T) {
 			a.Send("CHG " + chg + " NLN 0")
 			a.WaitFor("CHG "+chg+" NLN 0", soon)
 			a.do("ADD", "FL bob@example.com bob@example.com 0")
-			a.WaitFor("NLN NLN bob@example.com Bob 1073741856", soon)
+			a.SeenOrWait("NLN NLN bob@example.com Bob 1073741856", soon)
 		})
 		t.Run("a deleted account reaches the MSNP9 session as REM 0 of each list", func(t *testing.T) {
 			a.T = t
@@ -572,6 +586,12 @@ func TestLegacyListsAcrossEras(t *testing.T) {
 			a.WaitFor("REM 0 AL "+v+" dave@example.com", soon)
 		})
 	})
+}
+
+// abDelete is owner's ABContactDelete of the contact with guid.
+func abDelete(e *msnptest.Env, owner *models.Account, guid string) {
+	e.T.Helper()
+	e.SOAP(owner, "abservice.asmx", "ABContactDelete", `<abId>00000000-0000-0000-0000-000000000000</abId><contacts><Contact><contactId>`+guid+`</contactId></Contact></contacts>`)
 }
 
 // findMembership returns a's Messenger roles (role → sorted addresses) as
