@@ -93,9 +93,16 @@ func ParseADC(args []string) (ListOp, error) {
 	return op, op.check()
 }
 
+// validAddress reports whether s is a sign-in name exactly as written
+// (models.NormalizeEmail would also accept it with surrounding spaces).
+func validAddress(s string) bool {
+	n, err := models.NormalizeEmail(s)
+	return err == nil && strings.EqualFold(n, s)
+}
+
 // check validates the address and decodes the nick.
 func (op *ListOp) check() error {
-	if _, err := models.NormalizeEmail(op.Email); err != nil {
+	if !validAddress(op.Email) {
 		return listArgErr("bad address")
 	}
 	nick, err := DecodeName(op.NickArg)
@@ -132,7 +139,7 @@ func ParseREM(args []string, version int) (ListOp, error) {
 		return op, nil
 	}
 	op.Email = args[1]
-	if _, err := models.NormalizeEmail(op.Email); err != nil {
+	if !validAddress(op.Email) {
 		return op, listArgErr("REM: bad address")
 	}
 	return op, nil

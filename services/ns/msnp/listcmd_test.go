@@ -206,3 +206,56 @@ func TestGroupNames(t *testing.T) {
 		t.Error("withVersion")
 	}
 }
+
+// FuzzListArgs feeds arbitrary argument lists to the list command parsers:
+// they never panic, refuse with 200, 201 or 209 only, and what they accept
+// is echoed in answers that stay one line (no argument carries a space or
+// a control character) and parse back to the same operation.
+func FuzzListArgs(f *testing.F) {
+	for _, s := range []string{
+		"FL bob@example.com bob@example.com 0", "AL bob@example.com Bob%20B", "BL a@b.cd",
+		"FL N=bob@example.com F=Bob", "FL C=" + guidC + " " + guidG, "PL bob@example.com",
+		"FL " + guidC + " " + guidG, "FL bob@example.com a%0Ab 0", "RL x@y.zz n", "FL a@b.c n 0 1",
+	} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, line string) {
+		args := strings.Split(line, " ")
+		check := func(what string, op ListOp, err error) bool {
+			if err != nil {
+				if c := code(err); c != ErrSyntax && c != ErrInvalidParameter && c != ErrInvalidFriendly {
+					t.Fatalf("%s %q: error %v", what, line, err)
+				}
+				return false
+			}
+			for _, a := range []string{op.List, op.Email, op.GUID, op.NickArg, op.Group} {
+				if strings.ContainsAny(a, " \r\n\t\x00") {
+					t.Fatalf("%s %q: accepted argument %q", what, line, a)
+				}
+			}
+			return true
+		}
+		if op, err := ParseADD(args); check("ADD", op, err) {
+			ans := string(AppendLine(nil, "ADD", ADDArgs("1", op.List, 7, op.Email, op.NickArg, op.Group)...))
+			if strings.Count(ans, "\r\n") != 1 {
+				t.Fatalf("ADD answer %q", ans)
+			}
+			f := strings.Fields(strings.TrimSuffix(ans, "\r\n"))
+			back, err := ParseADD(append([]string{f[2]}, f[4:]...))
+			if err != nil || back != op {
+				t.Fatalf("ADD %q: %+v does not parse back from %q: %+v %v", line, op, ans, back, err)
+			}
+		}
+		op, err := ParseADC(args)
+		check("ADC", op, err)
+		for _, v := range []int{MSNP9, MSNP11} {
+			op, err := ParseREM(args, v)
+			if check("REM", op, err) {
+				ans := string(AppendLine(nil, "REM", REMArgs(v, "1", op.List, 7, op.Email+op.GUID, op.Group)...))
+				if strings.Count(ans, "\r\n") != 1 {
+					t.Fatalf("REM answer %q", ans)
+				}
+			}
+		}
+	})
+}
