@@ -202,7 +202,7 @@ func TestLegacyListCommands(t *testing.T) {
 				t.Errorf("fourth group with ABCH_MAX_GROUPS=3: %q", got)
 			}
 		})
-		t.Run("ADD FL into a second group keeps group 0; unknown group ids are 224", func(t *testing.T) {
+		t.Run("ADD FL into a second group keeps group 0; unknown group ids are 224, a group the contact is not in 225", func(t *testing.T) {
 			trid, got := a.do("ADD", "FL bob@example.com bob@example.com "+work)
 			if want := fmt.Sprintf("ADD %s FL %d bob@example.com Bob %s", trid, x.version(alice), work); got != want {
 				t.Errorf("got %q, want %q", got, want)
@@ -212,6 +212,9 @@ func TestLegacyListCommands(t *testing.T) {
 			}
 			if trid, got := a.do("REM", "FL bob@example.com 77"); got != "224 "+trid {
 				t.Errorf("REM from group 77: %q", got)
+			}
+			if trid, got := a.do("REM", "FL bob@example.com "+family); got != "225 "+trid {
+				t.Errorf("REM from a group bob is not in: %q", got)
 			}
 		})
 		t.Run("REG renames; group 0 is 230 and an unknown id 224", func(t *testing.T) {
