@@ -137,8 +137,13 @@ func TestLegacyListCommands(t *testing.T) {
 				t.Errorf("%q", got)
 			}
 		})
-		t.Run("malformed addresses, RL and a group on AL are 201; a short command is 200", func(t *testing.T) {
-			for _, args := range []string{"FL bob bob 0", "FL bob@ bob 0", "RL carol@example.com carol", "AL carol@example.com carol 0", "FL carol@example.com carol x"} {
+		t.Run("malformed addresses are 208; RL, a group on AL or a bad group id 201; a short command 200", func(t *testing.T) {
+			for _, args := range []string{"FL bob bob 0", "FL bob@ bob 0"} {
+				if trid, got := a.do("ADD", args); got != "208 "+trid {
+					t.Errorf("ADD %s: %q", args, got)
+				}
+			}
+			for _, args := range []string{"RL carol@example.com carol", "AL carol@example.com carol 0", "FL carol@example.com carol x"} {
 				if trid, got := a.do("ADD", args); got != "201 "+trid {
 					t.Errorf("ADD %s: %q", args, got)
 				}
