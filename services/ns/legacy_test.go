@@ -1,6 +1,7 @@
 package ns_test
 
 import (
+	"context"
 	"crypto/md5"
 	"encoding/hex"
 	"encoding/json"
@@ -778,6 +779,64 @@ func TestLegacyEvents(t *testing.T) {
 			}
 			ma.Send("PNG")
 			ma.WaitFor("QNG 60", 5*time.Second)
+		})
+	})
+}
+
+// TestLegacyOutAndBadInput: one session per account across versions (OUT
+// OTH both ways), OUT SSD at shutdown, and bad input to an MSNP9 session
+// that gets its error without disturbing another session.
+func TestLegacyOutAndBadInput(t *testing.T) {
+	testenv.ForEachDB(t, func(t *testing.T, cfg config.Config) {
+		e := msnptest.Start(t, cfg)
+		srv, addr := extraNS(t, e, ns.Config{}, "")
+		alice := e.Account("alice@example.com", "Alice")
+		bob := e.Account("bob@example.com", "Bob")
+		t.Run("an MSNP13 sign-in ends the MSNP9 session with OUT OTH", func(t *testing.T) {
+			m9 := loginLegacy(t, e, addr, alice, 9)
+			m13 := msnptest.Dial(t, addr)
+			m13.Login13(e, alice)
+			m9.WaitFor("OUT OTH", 5*time.Second)
+			m9.Closed(5 * time.Second)
+			t.Run("and an MSNP9 sign-in ends the MSNP13 one", func(t *testing.T) {
+				loginLegacy(t, e, addr, alice, 9)
+				m13.WaitFor("OUT OTH", 5*time.Second)
+				m13.Closed(5 * time.Second)
+			})
+		})
+		other := loginLegacy(t, e, addr, bob, 11)
+		m := loginLegacy(t, e, addr, e.Account("carol@example.com", "Carol"), 9)
+		synFull(t, m, 9, 0, 1)
+		m.WaitFor("LSG 0 ", 5*time.Second)
+		for _, c := range []struct{ name, send, want string }{
+			{"a status that does not exist is 201", "CHG 6 XYZ 0", "201 6"},
+			{"a malformed client id is 201", "CHG 7 NLN 12ab", "201 7"},
+			{"a malformed MSNObject is 201", "CHG 8 NLN 0 %3Cmsnobj%20Creator%3D%22x%22%2F%3E", "201 8"},
+			{"XFR of something else than SB is 200", "XFR 9 NS", "200 9"},
+			{"XFR SB while not online is 913", "XFR 10 SB", "913 10"},
+			{"a second USR is 207", "USR 11 TWN I carol@example.com", "207 11"},
+			{"a QRY without a challenge is 731", "QRY 12 PROD0038W!61ZTF9 32\r\n0123456789abcdef0123456789abcdef", "731 12"},
+		} {
+			t.Run(c.name, func(t *testing.T) {
+				m.Send(c.send)
+				m.Expect(c.want)
+			})
+		}
+		t.Run("a bad payload length ends that session only", func(t *testing.T) {
+			m.Raw("SDC 13 bob@example.com 0x0409 MSMSGS WindowsMessenger X X A xx\r\n")
+			m.Expect("200 13")
+			m.Closed(5 * time.Second)
+			other.Send("PNG")
+			other.Expect("QNG 60")
+		})
+		t.Run("shutdown sends OUT SSD to an MSNP11 session", func(t *testing.T) {
+			go func() {
+				ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+				defer cancel()
+				_ = srv.Shutdown(ctx)
+			}()
+			other.WaitFor("OUT SSD", 5*time.Second)
+			other.Closed(5 * time.Second)
 		})
 	})
 }
