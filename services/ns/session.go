@@ -60,7 +60,6 @@ func newSession(s *Server, c net.Conn) *session {
 // breaks the protocol or the session is cut off. A panic ends only this
 // session.
 func (ss *session) run() {
-	defer ss.srv.ended(ss)
 	defer ss.finish()
 	defer func() {
 		if r := recover(); r != nil {
