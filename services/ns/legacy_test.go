@@ -71,9 +71,9 @@ func loginLegacy(t *testing.T, e *msnptest.Env, addr string, a *models.Account, 
 	m.Send("CVR 2 0x0409 winnt 5.1 i386 MSNMSGR " + cl.client + " MSMSGS " + a.Email)
 	m.Expect("CVR 2 " + cl.client + " " + cl.client + " " + cl.client + " http://msgr.dlservice.microsoft.com http://messenger.msn.com")
 	m.Send("USR 3 TWN I " + a.Email)
-	line, profile, err := m.Read(5 * time.Second)
-	if err != nil {
-		t.Fatal(err)
+	line, twnPayload, err := m.Read(5 * time.Second)
+	if err != nil || twnPayload != "" {
+		t.Fatalf("TWN policy %q %q: %v", line, twnPayload, err)
 	}
 	sm := twnRE.FindStringSubmatch(line)
 	if sm == nil {
@@ -88,7 +88,7 @@ func loginLegacy(t *testing.T, e *msnptest.Env, addr string, a *models.Account, 
 	} else {
 		m.Expect("USR 4 OK " + a.Email + " 1 0")
 	}
-	line, profile, err = m.Read(5 * time.Second)
+	line, profile, err := m.Read(5 * time.Second)
 	if err != nil || line != "MSG Hotmail Hotmail "+strconv.Itoa(len(profile)) {
 		t.Fatalf("profile MSG %q: %v", line, err)
 	}
