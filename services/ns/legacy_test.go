@@ -370,6 +370,12 @@ func TestLegacyPresence(t *testing.T) {
 		alice := e.Account("alice@example.com", "Alice A")
 		bob := e.Account("bob@example.com", "Bob")
 		e.Friends(alice, bob)
+		// Every friendship exists before bob signs in, so his NS has read it
+		// when the others' sign-in probes arrive.
+		carol := e.Account("carol@example.com", "Carol")
+		dan := e.Account("dan@example.com", "Dan")
+		e.Friends(carol, bob)
+		e.Friends(dan, bob)
 		const obj = `<msnobj Creator="bob@example.com" Size="1234" Type="3" Location="TFR2C2.tmp" Friendly="AAA=" SHA1D="trC8SlFx2sWQxZMIBAWSEnXc8oQ=" SHA1C="U32o6bosZzluJq82eAtMpx5dIEI="/>`
 		encObj := msnp.URLEncodeName(obj)
 
@@ -407,10 +413,6 @@ func TestLegacyPresence(t *testing.T) {
 			exactly(t, mb, "NLN AWY alice@example.com 1 Alice%20A 268435500 0")
 		})
 		t.Run("an MSNP8 watcher gets no MSNObject, an MSNP11 watcher gets UBX", func(t *testing.T) {
-			carol := e.Account("carol@example.com", "Carol")
-			dan := e.Account("dan@example.com", "Dan")
-			e.Friends(carol, bob)
-			e.Friends(dan, bob)
 			mc := loginLegacy(t, e, e.S.MSNPAddr, carol, 8)
 			synFull(t, mc, 8, 1, 1)
 			mc.WaitFor("LST bob@example.com", 5*time.Second)
