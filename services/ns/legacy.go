@@ -97,10 +97,9 @@ func (ss *session) cmdSYN(c msnp.Command) bool {
 		return ss.fail(msnp.ErrInternal, trid)
 	}
 	syn := ss.synList(l, p)
+	// The presence lists (u.links) stay as sign-in read them: events
+	// move them (refresh), so what watchers were told stays consistent.
 	ss.listVer.Store(max(l.Version, 1))
-	u.mu.Lock()
-	u.links = linksOf(l, u.blp)
-	u.mu.Unlock()
 	if msnp.SYNUpToDate(c.Args[1:], syn, ss.ver) {
 		return ss.send(msnp.AppendSYNShort(nil, trid, syn, ss.ver))
 	}

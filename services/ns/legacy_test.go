@@ -216,6 +216,15 @@ func TestLegacyLogin(t *testing.T) {
 			m.Send("CVR 2 0x0409 win 4.10 i386 MSNMSGR x.y MSMSGS a@example.com")
 			m.Expect("CVR 2 5.0.0537 5.0.0537 5.0.0537 http://msgr.dlservice.microsoft.com http://messenger.msn.com")
 		})
+		t.Run("a dispatch server sends MSNP9 on with the MSNP8-12 XFR NS form", func(t *testing.T) {
+			_, disp := extraNS(t, e, ns.Config{Redirect: []string{"10.0.0.5:1863"}}, "")
+			m := msnptest.Dial(t, disp)
+			m.Send("VER 1 MSNP9 MSNP8 CVR0")
+			m.Expect("VER 1 MSNP9")
+			m.Send("USR 2 TWN I alice9@example.com")
+			m.Expect("XFR 2 NS 10.0.0.5:1863 0 " + disp)
+			m.Closed(5 * time.Second)
+		})
 		t.Run("USR SSO is refused before MSNP15", func(t *testing.T) {
 			m := msnptest.Dial(t, e.S.MSNPAddr)
 			m.Send("VER 1 MSNP12 CVR0")
