@@ -100,6 +100,7 @@ func (ss *session) cmdSYN(c msnp.Command) bool {
 	// The presence lists (u.links) stay as sign-in read them: events
 	// move them (refresh), so what watchers were told stays consistent.
 	ss.listVer.Store(max(l.Version, 1))
+	ss.synVer.Store(l.Version)
 	if msnp.SYNUpToDate(c.Args[1:], syn, ss.ver) {
 		return ss.send(msnp.AppendSYNShort(nil, trid, syn, ss.ver))
 	}
