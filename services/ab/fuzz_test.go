@@ -65,7 +65,7 @@ func FuzzABDecoders(f *testing.F) {
 			ids, err := guidList(soap.Path(op, path...), "ids")
 			coded("guidList", err)
 			for _, id := range ids {
-				if !isGUID(id) {
+				if !models.IsGUID(id) {
 					t.Fatalf("guidList accepted %q", id)
 				}
 			}
