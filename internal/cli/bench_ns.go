@@ -34,23 +34,6 @@ import (
 // does, are held while the server's memory is read, then random users
 // change status and the time until the last online watcher has the NLN is
 // measured (issue 12, "Speed").
-//
-// The mode is added to the bench command of bench.go without touching it:
-// init wraps the constructor bench.go registered (this file's init runs
-// after bench.go's, files being initialised in name order), adds the NS
-// flags and runs the NS load when --mode is ns. TestBenchNSRegistered fails
-// if that ever stops holding.
-func init() {
-	for i, mk := range extraCommands {
-		extraCommands[i] = func(a *app) *cobra.Command {
-			c := mk(a)
-			if c.Name() == "bench" {
-				addNSBench(a, c)
-			}
-			return c
-		}
-	}
-}
 
 // nsBenchOpts are the flags of --mode ns.
 type nsBenchOpts struct {
@@ -63,9 +46,14 @@ type nsBenchOpts struct {
 	progress            time.Duration
 }
 
-// addNSBench adds the --mode ns flags and dispatch to the bench command.
-func addNSBench(a *app, c *cobra.Command) {
-	o := &nsBenchOpts{}
+// nsBenchLong and nsBenchExample are bench's help text for --mode ns.
+const (
+	nsBenchLong    = "--mode ns: N MSNP13 sessions (--users, default 1000) with C mutual contacts each (--contacts, default 50) sign in to the server's NS as pidgin 2.4.3 does, are held while the server's memory is read, then random users change status and the time until the last watcher has the NLN is measured."
+	nsBenchExample = "  abch bench --mode ns --url http://127.0.0.1:8080 --msnp-addr 127.0.0.1:1863 --users 10000 --contacts 50 --server-pid PID"
+)
+
+// addNSBenchFlags adds the --mode ns flags to the bench command c.
+func addNSBenchFlags(c *cobra.Command, o *nsBenchOpts) {
 	f := c.Flags()
 	f.StringVar(&o.msnpAddr, "msnp-addr", "127.0.0.1:1863", "ns mode: MSNP address of the server's NS")
 	f.IntVar(&o.signinConc, "signin-concurrency", 200, "ns mode: sign-ins in flight at once")
@@ -76,24 +64,20 @@ func addNSBench(a *app, c *cobra.Command) {
 	f.IntVar(&o.serverPID, "server-pid", 0, "ns mode: pid of the server process, whose VmRSS/VmHWM are read from /proc (0: only /metrics)")
 	f.IntVar(&o.sources, "source-addrs", 1, "ns mode: spread the client sockets over 127.0.0.1..127.0.0.N (more ephemeral ports)")
 	f.DurationVar(&o.progress, "progress", 5*time.Second, "ns mode: sign-in progress line interval (0: none)")
-	c.Example = "  abch bench --mode ns --url http://127.0.0.1:8080 --msnp-addr 127.0.0.1:1863 --users 10000 --contacts 50 --server-pid PID"
-	c.Long = "--mode ns: N MSNP13 sessions (--users, default 1000) with C mutual contacts each (--contacts, default 50) sign in to the server's NS as pidgin 2.4.3 does, are held while the server's memory is read, then random users change status and the time until the last watcher has the NLN is measured."
-	run := c.RunE
-	c.RunE = func(cmd *cobra.Command, args []string) error {
-		if mode, _ := cmd.Flags().GetString("mode"); mode != "ns" {
-			return run(cmd, args)
-		}
-		o.url, _ = cmd.Flags().GetString("url")
-		o.users, _ = cmd.Flags().GetInt("users")
-		o.contacts, _ = cmd.Flags().GetInt("contacts")
-		if !cmd.Flags().Changed("users") {
-			o.users = 1000
-		}
-		if !cmd.Flags().Changed("contacts") {
-			o.contacts = 50
-		}
-		return runNSBench(cmd.Context(), a, o)
+}
+
+// runNSBenchMode is --mode ns: bench's --url, --users and --contacts with
+// this mode's defaults (1000 users, 50 contacts) where they were not given.
+func runNSBenchMode(cmd *cobra.Command, a *app, bo *benchOpts) error {
+	o := &bo.ns
+	o.url, o.users, o.contacts = bo.url, bo.users, bo.contacts
+	if !cmd.Flags().Changed("users") {
+		o.users = 1000
 	}
+	if !cmd.Flags().Changed("contacts") {
+		o.contacts = 50
+	}
+	return runNSBench(cmd.Context(), a, o)
 }
 
 func runNSBench(ctx context.Context, a *app, o *nsBenchOpts) error {
@@ -107,24 +91,19 @@ func runNSBench(ctx context.Context, a *app, o *nsBenchOpts) error {
 	if n, err := raiseNoFile(); err == nil {
 		fmt.Fprintf(out, "open files limit: %d\n", n)
 	}
-	st, err := a.openStore(ctx)
+	// Tickets as RST would issue them (the same ticketer and secret), so
+	// the password hash is not part of a sign-in.
+	st, tk, err := a.benchTicketer(ctx)
 	if err != nil {
 		return err
 	}
 	defer st.Close()
-	secret, err := a.benchSecret(ctx, st)
-	if err != nil {
-		return err
-	}
 	start := time.Now()
 	accts, err := seedNSRing(ctx, st, o.users, o.contacts)
 	if err != nil {
 		return err
 	}
 	fmt.Fprintf(out, "seeded %d accounts with %d mutual contacts each (FL+AL+RL) in %s\n", len(accts), o.contacts, time.Since(start).Round(time.Millisecond))
-	// Tickets as RST would issue them (the same ticketer and secret), so
-	// the password hash is not part of a sign-in.
-	tk := auth.NewTicketer([]byte(secret), a.cfg.TicketLifetime)
 	b := &nsBench{o: o, out: out, track: map[string]*nsChange{}}
 	for i := range accts {
 		b.sess = append(b.sess, &nsSession{b: b, idx: i, email: accts[i].Email, name: accts[i].DisplayName,
