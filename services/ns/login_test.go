@@ -166,7 +166,7 @@ func TestLoginFailures(t *testing.T) {
 		}
 		t.Run("no common version is VER 0 and close", func(t *testing.T) {
 			m := msnptest.Dial(t, e.S.MSNPAddr)
-			m.Send("VER 1 MSNP8 CVR0")
+			m.Send("VER 1 MSNP7 MSNP14 CVR0")
 			m.Expect("VER 1 0")
 			m.Closed(5 * time.Second)
 		})

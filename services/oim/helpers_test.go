@@ -154,17 +154,15 @@ func golden(t *testing.T, name, got string) {
 	testenv.Golden(t, "oim", name, got)
 }
 
-// rstChallenge extracts the lock-key challenge answer shown in
-// RST_OIM.md §2.2 (its challenge is 17229538722924476219).
-var reRSTChallenge = regexp.MustCompile(`<\?xml version="1.0" encoding="utf-8"\?><soap:Envelope[^\n]*?</LockKeyChallenge></detail></soap:Fault></soap:Body></soap:Envelope>`)
-
-// challengeFault is the challenge answer of RST_OIM.md §2.2, byte for
-// byte, with challenge in place of the document's example value.
+// challengeFault is the lock-key challenge answer of RST_OIM.md §2.2 (the
+// shared reference; fixtures/clients/oim-lockkey-challenge-fault.xml holds
+// it), byte for byte, with challenge in place of the document's example
+// value 17229538722924476219.
 func challengeFault(t testing.TB, challenge string) string {
 	t.Helper()
-	sample := reRSTChallenge.FindString(readClientFile(t, "RST_OIM.md"))
-	if !strings.Contains(sample, ">17229538722924476219<") {
-		t.Fatal("challenge sample not found in RST_OIM.md")
+	sample := readClientFile(t, "oim-lockkey-challenge-fault.xml")
+	if !strings.Contains(sample, ">17229538722924476219<") || !strings.HasSuffix(sample, "</soap:Envelope>") {
+		t.Fatal("the challenge sample lost its example value")
 	}
 	return strings.Replace(sample, "17229538722924476219", challenge, 1)
 }

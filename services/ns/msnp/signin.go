@@ -25,7 +25,8 @@ var Versions = []int{MSNP15, MSNP13, MSNP12, MSNP11, MSNP10, MSNP9, MSNP8}
 // SYNEra reports whether a session of protocol version keeps its lists with
 // SYN and the list commands (ADD/ADC, REM, ADG …) rather than through the
 // SOAP services and ADL (MSNP8–12; seeds/msnp13-changes.txt removed them).
-func SYNEra(version int) bool { return version < MSNP13 }
+// Before VER (version 0) it is false.
+func SYNEra(version int) bool { return version >= MSNP8 && version < MSNP13 }
 
 // GroupGUIDs reports whether a SYN-era session names groups and contacts by
 // GUID: MSNP10–12 clients of an ABCH-migrated account ("ABCHMigrated: 1" in
