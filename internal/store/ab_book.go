@@ -185,11 +185,11 @@ func (s *Store) loadFull(ctx context.Context, ownerID int64) (*Book, error) {
 	var g models.Group
 	err = s.rawRead(ctx,
 		rawQuery{
-			sql: `SELECT ` + acc.list("") + ` FROM accounts WHERE id = $1`, args: []any{ownerID},
+			cols: acc.list(""), rest: `FROM accounts WHERE id = $1`, args: []any{ownerID},
 			targets: acc.targets(&b.Owner), row: func() error { found = true; return nil },
 		},
 		rawQuery{
-			sql: `SELECT ` + con.list("c") + `, g.guid FROM contacts c
+			cols: con.list("c") + ", g.guid", rest: `FROM contacts c
 				LEFT JOIN contact_groups cg ON cg.contact_id = c.id
 				LEFT JOIN ab_groups g ON g.id = cg.group_id AND NOT g.deleted
 				WHERE c.owner_id = $1 AND NOT c.deleted ORDER BY c.id, g.id`, args: []any{ownerID},
@@ -206,7 +206,7 @@ func (s *Store) loadFull(ctx context.Context, ownerID int64) (*Book, error) {
 			},
 		},
 		rawQuery{
-			sql: `SELECT ` + grp.list("") + ` FROM ab_groups WHERE owner_id = $1 AND NOT deleted ORDER BY id`, args: []any{ownerID},
+			cols: grp.list(""), rest: `FROM ab_groups WHERE owner_id = $1 AND NOT deleted ORDER BY id`, args: []any{ownerID},
 			targets: grp.targets(&g), row: func() error { b.Groups = append(b.Groups, g); return nil },
 		},
 	)
