@@ -32,13 +32,16 @@ func benchCmd(a *app) *cobra.Command {
 		users, contacts, groups, conc int
 		duration, interval            time.Duration
 		mode, metricsURL              string
+		rounds, rstUsers              int
+		static                        bool
+		rstDuration                   time.Duration
 	)
 	c := &cobra.Command{
-		Use:   "bench --url URL [--users N] [--contacts N] [--concurrency N] [--duration D] [--mode full|delta|delta1|membership|soak] [--interval D] [--metrics-url URL]",
+		Use:   "bench --url URL [--users N] [--contacts N] [--concurrency N] [--duration D] [--mode full|delta|delta1|membership|signin|soak] [--rounds N] [--static] [--interval D] [--metrics-url URL]",
 		Short: "Load-test ABFindAll or FindMembership of a running server (seeds bench-user-<contacts>c-N@bench.example accounts in its database)",
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			if users < 1 || contacts < 0 || conc < 1 || duration <= 0 || !benchModes[mode] {
-				return errors.New("need --users >= 1, --contacts >= 0, --concurrency >= 1, --duration > 0, --mode full|delta|delta1|membership|soak")
+			if users < 1 || contacts < 0 || conc < 1 || duration <= 0 || rounds < 1 || !benchModes[mode] {
+				return errors.New("need --users >= 1, --contacts >= 0, --concurrency >= 1, --duration > 0, --rounds >= 1, --mode full|delta|delta1|membership|signin|soak")
 			}
 			ctx := cmd.Context()
 			st, err := a.openStore(ctx)
@@ -53,6 +56,10 @@ func benchCmd(a *app) *cobra.Command {
 			tk := auth.NewTicketer([]byte(secret), a.cfg.TicketLifetime)
 			if mode == "soak" { // soak.go
 				return a.runSoak(ctx, st, tk, url, metricsURL, users, conc, duration, interval)
+			}
+			if mode == "signin" { // bench_signin.go
+				return a.runSignin(ctx, st, tk, url, signinOptions{users: users, contacts: contacts, groups: groups, conc: conc,
+					duration: duration, rounds: rounds, rstUsers: rstUsers, rstDuration: rstDuration})
 			}
 			fmt.Fprintf(a.stdout, "seeding %d users with %d contacts...\n", users, contacts)
 			peers, err := st.SeedPeers(ctx, "bench-peer", "bench.example", contacts)
@@ -102,12 +109,14 @@ func benchCmd(a *app) *cobra.Command {
 			} else {
 				fmt.Fprintf(a.stdout, "running %s ABFindAll against %s: %d clients for %s\n", mode, endpoint, conc, duration)
 			}
-			res := runBench(ctx, client, endpoint, bodies, conc, duration)
-			res.print(a.stdout, duration)
-			if res.errors > 0 {
-				return fmt.Errorf("%d requests failed (first: %v)", res.errors, res.firstErr)
+			var ceiling *staticServer
+			if static { // bench_static.go
+				if ceiling, err = startStatic(ctx, client, endpoint, bodies); err != nil {
+					return err
+				}
+				defer ceiling.close()
 			}
-			return nil
+			return a.runRounds(ctx, client, endpoint, bodies, conc, duration, rounds, ceiling)
 		},
 	}
 	f := c.Flags()
@@ -117,14 +126,18 @@ func benchCmd(a *app) *cobra.Command {
 	f.IntVar(&groups, "groups", 10, "groups per book")
 	f.IntVar(&conc, "concurrency", 16, "concurrent clients")
 	f.DurationVar(&duration, "duration", 10*time.Second, "how long to run")
-	f.StringVar(&mode, "mode", "full", "full: full ABFindAll; delta: deltasOnly with the latest cursor (nothing changed); delta1: deltasOnly with a cursor one change old; membership: full FindMembership; soak: mixed sign-ins, list changes, syncs and OIMs, with figures every --interval")
+	f.StringVar(&mode, "mode", "full", "full: full ABFindAll; delta: deltasOnly with the latest cursor (nothing changed); delta1: deltasOnly with a cursor one change old; membership: full FindMembership; signin: RST, then FindMembership + full ABFindAll of --users distinct users of a seeded network with --contacts contacts on average; soak: mixed sign-ins, list changes, syncs and OIMs, with figures every --interval")
+	f.IntVar(&rounds, "rounds", 1, "timed runs of --duration each; with more than one, the medians are printed too")
+	f.BoolVar(&static, "static", false, "full, delta, delta1, membership: before each round, run the same load against a static server of the same answer bytes (in this process, on loopback) and print the ratio of the medians")
+	f.IntVar(&rstUsers, "rst-users", 16, "signin: accounts the RST step signs in round robin (0: no RST step)")
+	f.DurationVar(&rstDuration, "rst-duration", 10*time.Second, "signin: how long each RST round runs")
 	f.DurationVar(&interval, "interval", time.Minute, "soak: how often to print figures")
 	f.StringVar(&metricsURL, "metrics-url", "", "soak: the server's Prometheus endpoint for its memory and goroutines (default: --url + /metrics)")
 	return c
 }
 
 // benchModes are the --mode values.
-var benchModes = map[string]bool{"full": true, "delta": true, "delta1": true, "membership": true, "soak": true}
+var benchModes = map[string]bool{"full": true, "delta": true, "delta1": true, "membership": true, "signin": true, "soak": true}
 
 // benchChangeOnce renames the owner of ticket (ABContactUpdate of the Me
 // contact) and checks that delta, a delta from before the rename, then

@@ -3,15 +3,21 @@ package store
 import (
 	"context"
 	"database/sql/driver"
+	"encoding/binary"
+	"errors"
 	"fmt"
 	"io"
+	"math"
 	"strconv"
 	"strings"
+	"sync/atomic"
 	"time"
 	"unicode/utf16"
 	"unicode/utf8"
+	"unsafe"
 
 	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/jackc/pgx/v5/stdlib"
 )
 
@@ -84,14 +90,173 @@ func pgRead(ctx context.Context, c *pgx.Conn, queries []rawQuery) (err error) {
 	if _, err := br.Exec(); err != nil {
 		return err
 	}
+	var text arena
 	for _, q := range queries {
 		rows, _ := br.Query()
-		if _, err := pgx.ForEachRow(rows, q.targets, q.row); err != nil {
+		if err := pgRows(rows, q, &text); err != nil {
 			return err
 		}
 	}
 	_, err = br.Exec()
 	return err
+}
+
+// pgRows hands every row of rows to q. Values in the binary forms of the
+// column types the models use are decoded here, text into one arena per
+// read (a string per column per row was most of the read's allocations);
+// anything else takes pgx's own Scan.
+func pgRows(rows pgx.Rows, q rawQuery, text *arena) error {
+	defer rows.Close()
+	var fast bool
+	for rows.Next() {
+		if fds := rows.FieldDescriptions(); !fast {
+			if len(fds) != len(q.targets) {
+				return fmt.Errorf("store: %d columns for %d targets", len(fds), len(q.targets))
+			}
+			fast = true
+			for i := range fds {
+				fast = fast && canDecode(&fds[i], q.targets[i])
+			}
+			if !fast {
+				pgScanFallbacks.Add(1)
+				// Decide once per query, not per row.
+				for {
+					if err := rows.Scan(q.targets...); err != nil {
+						return err
+					}
+					if err := q.row(); err != nil {
+						return err
+					}
+					if !rows.Next() {
+						return rows.Err()
+					}
+				}
+			}
+		}
+		for i, v := range rows.RawValues() {
+			if err := decodePG(v, q.targets[i], text); err != nil {
+				return fmt.Errorf("store: column %s: %w", rows.FieldDescriptions()[i].Name, err)
+			}
+		}
+		if err := q.row(); err != nil {
+			return err
+		}
+	}
+	return rows.Err()
+}
+
+// pgScanFallbacks counts queries whose rows took pgx's Scan (tests check
+// that the hot reads never do).
+var pgScanFallbacks atomic.Int64
+
+// Postgres type OIDs decodePG reads.
+const (
+	oidBool        = 16
+	oidInt8        = 20
+	oidInt2        = 21
+	oidInt4        = 23
+	oidText        = 25
+	oidVarchar     = 1043
+	oidTimestamp   = 1114
+	oidTimestamptz = 1184
+)
+
+// canDecode reports whether decodePG reads column fd into target.
+func canDecode(fd *pgconn.FieldDescription, target any) bool {
+	binary := fd.Format == pgx.BinaryFormatCode
+	switch target.(type) {
+	case *string:
+		return fd.DataTypeOID == oidText || fd.DataTypeOID == oidVarchar
+	case *int64, *int, **int64:
+		return binary && (fd.DataTypeOID == oidInt8 || fd.DataTypeOID == oidInt4 || fd.DataTypeOID == oidInt2)
+	case *bool:
+		return binary && fd.DataTypeOID == oidBool
+	case *time.Time:
+		return binary && (fd.DataTypeOID == oidTimestamptz || fd.DataTypeOID == oidTimestamp)
+	}
+	return false
+}
+
+// pgEpoch is where Postgres timestamps count from, in Unix microseconds.
+const pgEpoch = 946_684_800_000_000
+
+// decodePG stores v, a value of a column canDecode accepted (nil for
+// NULL), in target.
+func decodePG(v []byte, target any, text *arena) error {
+	if v == nil {
+		switch d := target.(type) {
+		case *string:
+			*d = ""
+		case **int64:
+			*d = nil
+		default:
+			return fmt.Errorf("NULL into %T", target)
+		}
+		return nil
+	}
+	switch d := target.(type) {
+	case *string:
+		*d = text.str(v)
+	case *int64:
+		n, err := pgInt(v)
+		*d = n
+		return err
+	case *int:
+		n, err := pgInt(v)
+		*d = int(n)
+		return err
+	case **int64:
+		n, err := pgInt(v)
+		*d = &n
+		return err
+	case *bool:
+		if len(v) != 1 {
+			return fmt.Errorf("bool of %d bytes", len(v))
+		}
+		*d = v[0] != 0
+	case *time.Time:
+		if len(v) != 8 {
+			return fmt.Errorf("timestamp of %d bytes", len(v))
+		}
+		us := int64(binary.BigEndian.Uint64(v))
+		if us == math.MaxInt64 || us == math.MinInt64 {
+			return errors.New("infinite timestamp")
+		}
+		*d = time.UnixMicro(us + pgEpoch)
+	}
+	return nil
+}
+
+func pgInt(v []byte) (int64, error) {
+	switch len(v) {
+	case 8:
+		return int64(binary.BigEndian.Uint64(v)), nil
+	case 4:
+		return int64(int32(binary.BigEndian.Uint32(v))), nil
+	case 2:
+		return int64(int16(binary.BigEndian.Uint16(v))), nil
+	}
+	return 0, fmt.Errorf("integer of %d bytes", len(v))
+}
+
+// arena hands out strings carved from large blocks: the text of a read
+// costs a few allocations instead of one per value. A block is never
+// written again once a string points into it.
+type arena struct{ block []byte }
+
+func (a *arena) str(v []byte) string {
+	if len(v) == 0 {
+		return ""
+	}
+	if len(v) > 1024 {
+		return string(v)
+	}
+	if cap(a.block)-len(a.block) < len(v) {
+		a.block = make([]byte, 0, 32<<10)
+	}
+	start := len(a.block)
+	a.block = append(a.block, v...)
+	return unsafe.String(&a.block[start], len(v))
 }
 
 // sqliteRead runs the queries one after another in a read transaction on

@@ -113,8 +113,12 @@ func TestLoadBookFullMatchesGORM(t *testing.T) {
 		must(st.DeleteContacts(ctx, alice.ID, []string{ids[1]}))
 		must(st.DeleteGroups(ctx, alice.ID, []string{old}))
 
+		fallbacks := store.PGScanFallbacks()
 		got, err := st.LoadBook(ctx, alice.ID, false, 0)
 		must(err)
+		if n := store.PGScanFallbacks() - fallbacks; n != 0 {
+			t.Fatalf("%d queries of the full read were not decoded by the raw reader", n)
+		}
 		want := gormFullBook(t, st, alice.ID)
 		normBook(got)
 		normBook(want)
@@ -235,8 +239,12 @@ func TestMembershipsMatchGORM(t *testing.T) {
 		must(err)
 
 		for _, since := range []int64{0, start.Revision} {
+			fallbacks := store.PGScanFallbacks()
 			set, err := st.Memberships(ctx, alice.ID, since)
 			must(err)
+			if n := store.PGScanFallbacks() - fallbacks; n != 0 {
+				t.Fatalf("%d queries of the membership read were not decoded by the raw reader", n)
+			}
 			want := gormMemberships(t, st, alice.ID, since)
 			norm := func(list []models.Membership) {
 				for i := range list {

@@ -51,7 +51,7 @@ func (s *Store) Memberships(ctx context.Context, ownerID, sinceRev int64) (*Memb
 	set := &MembershipSet{Since: sinceRev}
 	found := false
 	var m models.Membership
-	var inviter *string
+	var inviter string
 	cond := "NOT m.deleted"
 	args := []any{ownerID}
 	if sinceRev != 0 {
@@ -63,14 +63,14 @@ func (s *Store) Memberships(ctx context.Context, ownerID, sinceRev int64) (*Memb
 			targets: acc.targets(&set.Account), row: func() error { found = true; return nil },
 		},
 		rawQuery{
-			cols: mem.list("m") + ", a.display_name",
+			cols: mem.list("m") + ", COALESCE(a.display_name, '')",
 			rest: `FROM memberships m LEFT JOIN accounts a ON a.id = m.member_account_id AND m.display_name = '' AND m.role IN ('` +
 				models.RoleReverse + `', '` + models.RolePending + `')
 				WHERE m.owner_id = $1 AND m.role IN ('` + strings.Join(models.MembershipRoles, "', '") + `') AND ` + cond + ` ORDER BY m.id`,
 			args: args, targets: append(mem.targets(&m), &inviter),
 			row: func() error {
-				if inviter != nil {
-					m.DisplayName = *inviter
+				if inviter != "" {
+					m.DisplayName = inviter
 				}
 				set.Members = append(set.Members, m)
 				return nil
