@@ -57,6 +57,10 @@ func benchCmd(a *app) *cobra.Command {
 	f.IntVar(&o.conc, "concurrency", 16, "concurrent clients")
 	f.DurationVar(&o.duration, "duration", 10*time.Second, "how long to run")
 	f.StringVar(&o.mode, "mode", "full", strings.Join(help, "; "))
+	f.IntVar(&o.rounds, "rounds", 1, "timed runs of --duration each; with more than one, the medians are printed too")
+	f.BoolVar(&o.static, "static", false, "full, delta, delta1, membership: before each round, run the same load against a static server of the same answer bytes (in this process, on loopback) and print the ratio of the medians")
+	f.IntVar(&o.rstUsers, "rst-users", 16, "signin: accounts the RST step signs in round robin (0: no RST step)")
+	f.DurationVar(&o.rstDuration, "rst-duration", 10*time.Second, "signin: how long each RST round runs")
 	f.DurationVar(&o.interval, "interval", time.Minute, "soak: how often to print figures")
 	f.StringVar(&o.metricsURL, "metrics-url", "", "soak: the server's Prometheus endpoint for its memory and goroutines (default: --url + /metrics)")
 	addNSBenchFlags(c, &o.ns) // bench_ns.go
@@ -70,6 +74,9 @@ type benchOpts struct {
 	users, contacts, groups, conc int
 	duration, interval            time.Duration
 	mode, metricsURL              string
+	rounds, rstUsers              int
+	static                        bool
+	rstDuration                   time.Duration
 	ns                            nsBenchOpts // --mode ns
 }
 
@@ -85,14 +92,29 @@ var benchModes = []benchMode{
 	{"delta", "deltasOnly with the latest cursor (nothing changed)", runABBench},
 	{"delta1", "deltasOnly with a cursor one change old", runABBench},
 	{"membership", "full FindMembership", runABBench},
-	{"soak", "mixed sign-ins, list changes, syncs and OIMs, with figures every --interval", runSoakBench},                  // soak.go
-	{"ns", "N MSNP13 sessions sign in to the server's NS, then status changes are timed to every watcher", runNSBenchMode}, // bench_ns.go
+	{"signin", "RST, then FindMembership + full ABFindAll of --users distinct users of a seeded network with --contacts contacts on average", runSigninBench}, // bench_signin.go
+	{"soak", "mixed sign-ins, list changes, syncs and OIMs, with figures every --interval", runSoakBench},                                                     // soak.go
+	{"ns", "N MSNP13 sessions sign in to the server's NS, then status changes are timed to every watcher", runNSBenchMode},                                    // bench_ns.go
+}
+
+// runSigninBench is --mode signin (bench_signin.go).
+func runSigninBench(cmd *cobra.Command, a *app, o *benchOpts) error {
+	if err := o.check(); err != nil {
+		return err
+	}
+	st, tk, err := a.benchTicketer(cmd.Context())
+	if err != nil {
+		return err
+	}
+	defer st.Close()
+	return a.runSignin(cmd.Context(), st, tk, o.url, signinOptions{users: o.users, contacts: o.contacts, groups: o.groups, conc: o.conc,
+		duration: o.duration, rounds: o.rounds, rstUsers: o.rstUsers, rstDuration: o.rstDuration})
 }
 
 // check is the usage check of the HTTP modes (all but ns).
 func (o *benchOpts) check() error {
-	if o.users < 1 || o.contacts < 0 || o.conc < 1 || o.duration <= 0 {
-		return errors.New("need --users >= 1, --contacts >= 0, --concurrency >= 1, --duration > 0")
+	if o.users < 1 || o.contacts < 0 || o.conc < 1 || o.duration <= 0 || o.rounds < 1 {
+		return errors.New("need --users >= 1, --contacts >= 0, --concurrency >= 1, --duration > 0, --rounds >= 1")
 	}
 	return nil
 }
@@ -136,12 +158,14 @@ func runABBench(cmd *cobra.Command, a *app, o *benchOpts) error {
 	} else {
 		fmt.Fprintf(a.stdout, "running %s ABFindAll against %s: %d clients for %s\n", o.mode, endpoint, o.conc, o.duration)
 	}
-	res := runBench(ctx, client, endpoint, bodies, o.conc, o.duration)
-	res.print(a.stdout, o.duration)
-	if res.errors > 0 {
-		return fmt.Errorf("%d requests failed (first: %v)", res.errors, res.firstErr)
+	var ceiling *staticServer
+	if o.static { // bench_static.go
+		if ceiling, err = startStatic(ctx, client, endpoint, bodies); err != nil {
+			return err
+		}
+		defer ceiling.close()
 	}
-	return nil
+	return a.runRounds(ctx, client, endpoint, bodies, o.conc, o.duration, o.rounds, ceiling)
 }
 
 // seedABBench seeds the bench users' books (and memberships) and returns

@@ -106,11 +106,14 @@ func renderMember(w *xmlw.Writer, m *models.Membership) {
 		anns = append(anns, models.Annotation{Name: inviteAnnotation, Value: m.InviteMessage})
 	}
 	soap.WriteAnnotations(w, "Annotations", anns)
-	w.Bool("Deleted", m.Deleted)
-	w.Leaf("LastChanged", models.FormatRevision(m.Rev))
-	w.Leaf("JoinedDate", models.FormatTime(m.JoinedAt))
-	w.Leaf("ExpirationDate", models.NeverTimestamp)
-	w.Empty("Changes")
+	if m.Deleted {
+		w.Raw("<Deleted>true</Deleted>")
+	} else {
+		w.Raw("<Deleted>false</Deleted>")
+	}
+	w.Time("LastChanged", models.RevisionTime(m.Rev))
+	w.Time("JoinedDate", m.JoinedAt)
+	w.Raw("<ExpirationDate>" + models.NeverTimestamp + "</ExpirationDate><Changes/>")
 	switch m.MemberType {
 	case models.MemberEmail:
 		w.Leaf("Email", m.MemberName)
@@ -118,13 +121,11 @@ func renderMember(w *xmlw.Writer, m *models.Membership) {
 		w.Leaf("PhoneNumber", m.MemberName)
 	default:
 		w.Leaf("PassportName", m.MemberName)
-		w.Leaf("IsPassportNameHidden", "false")
-		w.Leaf("PassportId", "0")
+		w.Raw("<IsPassportNameHidden>false</IsPassportNameHidden><PassportId>0</PassportId>")
 		w.Int("CID", m.CID)
-		w.Empty("PassportChanges")
-		w.Leaf("LookedupByCID", "false")
+		w.Raw("<PassportChanges/><LookedupByCID>false</LookedupByCID>")
 	}
-	w.Close("Member")
+	w.Raw("</Member>")
 }
 
 // renderOwnerNamespace writes the per-user namespace header (§3.2).
