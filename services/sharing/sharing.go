@@ -107,7 +107,7 @@ func (s *service) change(r *soap.Request, add bool) (*soap.Response, error) {
 	if add {
 		name = "AddMemberResponse"
 	}
-	return soap.OK(emptyResponse(name)), nil
+	return soap.OK(emptyResponse(p.AccountID, name)), nil
 }
 
 // errBad is a CodeBadRequest error with a formatted message.
