@@ -24,6 +24,27 @@ type ClientBody struct {
 	Body []byte
 }
 
+// SeedPath adds to f, as seeds, the bodies the clients posted to path
+// (compared as the SOAP router does: case-insensitively, repeated slashes
+// as one).
+func SeedPath(f *testing.F, path string) {
+	f.Helper()
+	for _, c := range ClientBodies(f) {
+		if cleanPath(c.Path) == cleanPath(path) {
+			f.Add(c.Body)
+		}
+	}
+}
+
+// cleanPath lower-cases p and collapses repeated slashes.
+func cleanPath(p string) string {
+	p = strings.ToLower(p)
+	for strings.Contains(p, "//") {
+		p = strings.ReplaceAll(p, "//", "/")
+	}
+	return p
+}
+
 // ClientBodies loads every request body of the client corpus, sorted by
 // name: the .xml envelopes under clients/requests (their path follows from
 // the operation in the file name) and the bodies of the .http captures.
