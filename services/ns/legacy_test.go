@@ -5,6 +5,10 @@ import (
 	"crypto/md5"
 	"encoding/hex"
 	"encoding/json"
+	"net/http"
+	"net/http/httptest"
+	"net/http/httputil"
+	"net/url"
 	"regexp"
 	"strconv"
 	"strings"
@@ -849,5 +853,52 @@ func TestLegacyOutAndBadInput(t *testing.T) {
 			other.WaitFor("OUT SSD", 5*time.Second)
 			other.Closed(5 * time.Second)
 		})
+	})
+}
+
+// TestLegacyCommandBeforeItsEvents: a list command's answer reaches the
+// client before the presence and list lines of the events it caused, even
+// when the event arrives while the NS API call is still answering (the NS
+// API is slowed by a proxy here). pidgin 2.2.2 crashes on NLN for a contact
+// that is not on its list yet.
+func TestLegacyCommandBeforeItsEvents(t *testing.T) {
+	testenv.ForEachDB(t, func(t *testing.T, cfg config.Config) {
+		e := msnptest.Start(t, cfg)
+		target, _ := url.Parse("http://" + e.S.NSAddr)
+		proxy := httputil.NewSingleHostReverseProxy(target)
+		slow := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			if r.Method == http.MethodPost && strings.HasSuffix(r.URL.Path, "/lists/add") {
+				// Committed (and its events published) first; the answer
+				// is held back.
+				rec := httptest.NewRecorder()
+				proxy.ServeHTTP(rec, r)
+				time.Sleep(500 * time.Millisecond)
+				for k, v := range rec.Header() {
+					w.Header()[k] = v
+				}
+				w.WriteHeader(rec.Code)
+				_, _ = w.Write(rec.Body.Bytes())
+				return
+			}
+			proxy.ServeHTTP(w, r)
+		}))
+		defer slow.Close()
+		_, addr := extraNS(t, e, ns.Config{}, slow.URL)
+		alice := e.Account("alice@example.com", "Alice")
+		bob := e.Account("bob@example.com", "Bob")
+		mb := msnptest.Dial(t, e.S.MSNPAddr)
+		mb.Login13(e, bob)
+		mb.Online("NLN")
+		ma := loginLegacy(t, e, addr, alice, 9)
+		synFull(t, ma, 9, 0, 1)
+		ma.WaitFor("LSG 0 ", 5*time.Second)
+		ma.Send("CHG 6 NLN 0")
+		exactly(t, ma, "CHG 6 NLN 0")
+		ma.Send("ADD 7 FL bob@example.com bob@example.com 0")
+		line, _, err := ma.Read(5 * time.Second)
+		if err != nil || !strings.HasPrefix(line, "ADD 7 FL ") {
+			t.Fatalf("first line after ADD: %q (%v)", line, err)
+		}
+		exactly(t, ma, "NLN NLN bob@example.com Bob 1073741856")
 	})
 }
