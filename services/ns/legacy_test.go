@@ -1,9 +1,14 @@
 package ns_test
 
 import (
+	"context"
 	"crypto/md5"
 	"encoding/hex"
 	"encoding/json"
+	"net/http"
+	"net/http/httptest"
+	"net/http/httputil"
+	"net/url"
 	"regexp"
 	"strconv"
 	"strings"
@@ -70,9 +75,9 @@ func loginLegacy(t *testing.T, e *msnptest.Env, addr string, a *models.Account, 
 	m.Send("CVR 2 0x0409 winnt 5.1 i386 MSNMSGR " + cl.client + " MSMSGS " + a.Email)
 	m.Expect("CVR 2 " + cl.client + " " + cl.client + " " + cl.client + " http://msgr.dlservice.microsoft.com http://messenger.msn.com")
 	m.Send("USR 3 TWN I " + a.Email)
-	line, profile, err := m.Read(5 * time.Second)
-	if err != nil {
-		t.Fatal(err)
+	line, twnPayload, err := m.Read(5 * time.Second)
+	if err != nil || twnPayload != "" {
+		t.Fatalf("TWN policy %q %q: %v", line, twnPayload, err)
 	}
 	sm := twnRE.FindStringSubmatch(line)
 	if sm == nil {
@@ -87,7 +92,7 @@ func loginLegacy(t *testing.T, e *msnptest.Env, addr string, a *models.Account, 
 	} else {
 		m.Expect("USR 4 OK " + a.Email + " 1 0")
 	}
-	line, profile, err = m.Read(5 * time.Second)
+	line, profile, err := m.Read(5 * time.Second)
 	if err != nil || line != "MSG Hotmail Hotmail "+strconv.Itoa(len(profile)) {
 		t.Fatalf("profile MSG %q: %v", line, err)
 	}
@@ -214,6 +219,15 @@ func TestLegacyLogin(t *testing.T) {
 			m.Expect("VER 1 MSNP8")
 			m.Send("CVR 2 0x0409 win 4.10 i386 MSNMSGR x.y MSMSGS a@example.com")
 			m.Expect("CVR 2 5.0.0537 5.0.0537 5.0.0537 http://msgr.dlservice.microsoft.com http://messenger.msn.com")
+		})
+		t.Run("a dispatch server sends MSNP9 on with the MSNP8-12 XFR NS form", func(t *testing.T) {
+			_, disp := extraNS(t, e, ns.Config{Redirect: []string{"10.0.0.5:1863"}}, "")
+			m := msnptest.Dial(t, disp)
+			m.Send("VER 1 MSNP9 MSNP8 CVR0")
+			m.Expect("VER 1 MSNP9")
+			m.Send("USR 2 TWN I alice9@example.com")
+			m.Expect("XFR 2 NS 10.0.0.5:1863 0 " + disp)
+			m.Closed(5 * time.Second)
 		})
 		t.Run("USR SSO is refused before MSNP15", func(t *testing.T) {
 			m := msnptest.Dial(t, e.S.MSNPAddr)
@@ -369,6 +383,12 @@ func TestLegacyPresence(t *testing.T) {
 		alice := e.Account("alice@example.com", "Alice A")
 		bob := e.Account("bob@example.com", "Bob")
 		e.Friends(alice, bob)
+		// Every friendship exists before bob signs in, so his NS has read it
+		// when the others' sign-in probes arrive.
+		carol := e.Account("carol@example.com", "Carol")
+		dan := e.Account("dan@example.com", "Dan")
+		e.Friends(carol, bob)
+		e.Friends(dan, bob)
 		const obj = `<msnobj Creator="bob@example.com" Size="1234" Type="3" Location="TFR2C2.tmp" Friendly="AAA=" SHA1D="trC8SlFx2sWQxZMIBAWSEnXc8oQ=" SHA1C="U32o6bosZzluJq82eAtMpx5dIEI="/>`
 		encObj := msnp.URLEncodeName(obj)
 
@@ -406,10 +426,6 @@ func TestLegacyPresence(t *testing.T) {
 			exactly(t, mb, "NLN AWY alice@example.com 1 Alice%20A 268435500 0")
 		})
 		t.Run("an MSNP8 watcher gets no MSNObject, an MSNP11 watcher gets UBX", func(t *testing.T) {
-			carol := e.Account("carol@example.com", "Carol")
-			dan := e.Account("dan@example.com", "Dan")
-			e.Friends(carol, bob)
-			e.Friends(dan, bob)
 			mc := loginLegacy(t, e, e.S.MSNPAddr, carol, 8)
 			synFull(t, mc, 8, 1, 1)
 			mc.WaitFor("LST bob@example.com", 5*time.Second)
@@ -779,5 +795,110 @@ func TestLegacyEvents(t *testing.T) {
 			ma.Send("PNG")
 			ma.WaitFor("QNG 60", 5*time.Second)
 		})
+	})
+}
+
+// TestLegacyOutAndBadInput: one session per account across versions (OUT
+// OTH both ways), OUT SSD at shutdown, and bad input to an MSNP9 session
+// that gets its error without disturbing another session.
+func TestLegacyOutAndBadInput(t *testing.T) {
+	testenv.ForEachDB(t, func(t *testing.T, cfg config.Config) {
+		e := msnptest.Start(t, cfg)
+		srv, addr := extraNS(t, e, ns.Config{}, "")
+		alice := e.Account("alice@example.com", "Alice")
+		bob := e.Account("bob@example.com", "Bob")
+		t.Run("an MSNP13 sign-in ends the MSNP9 session with OUT OTH", func(t *testing.T) {
+			m9 := loginLegacy(t, e, addr, alice, 9)
+			m13 := msnptest.Dial(t, addr)
+			m13.Login13(e, alice)
+			m9.WaitFor("OUT OTH", 5*time.Second)
+			m9.Closed(5 * time.Second)
+			t.Run("and an MSNP9 sign-in ends the MSNP13 one", func(t *testing.T) {
+				loginLegacy(t, e, addr, alice, 9)
+				m13.WaitFor("OUT OTH", 5*time.Second)
+				m13.Closed(5 * time.Second)
+			})
+		})
+		other := loginLegacy(t, e, addr, bob, 11)
+		m := loginLegacy(t, e, addr, e.Account("carol@example.com", "Carol"), 9)
+		synFull(t, m, 9, 0, 1)
+		m.WaitFor("LSG 0 ", 5*time.Second)
+		for _, c := range []struct{ name, send, want string }{
+			{"a status that does not exist is 201", "CHG 6 XYZ 0", "201 6"},
+			{"a malformed client id is 201", "CHG 7 NLN 12ab", "201 7"},
+			{"a malformed MSNObject is 201", "CHG 8 NLN 0 %3Cmsnobj%20Creator%3D%22x%22%2F%3E", "201 8"},
+			{"XFR of something else than SB is 200", "XFR 9 NS", "200 9"},
+			{"XFR SB while not online is 913", "XFR 10 SB", "913 10"},
+			{"a second USR is 207", "USR 11 TWN I carol@example.com", "207 11"},
+			{"a QRY without a challenge is 731", "QRY 12 PROD0038W!61ZTF9 32\r\n0123456789abcdef0123456789abcdef", "731 12"},
+		} {
+			t.Run(c.name, func(t *testing.T) {
+				m.Send(c.send)
+				m.Expect(c.want)
+			})
+		}
+		t.Run("a bad payload length ends that session only", func(t *testing.T) {
+			m.Raw("SDC 13 bob@example.com 0x0409 MSMSGS WindowsMessenger X X A xx\r\n")
+			m.Expect("200 13")
+			m.Closed(5 * time.Second)
+			other.Send("PNG")
+			other.Expect("QNG 60")
+		})
+		t.Run("shutdown sends OUT SSD to an MSNP11 session", func(t *testing.T) {
+			go func() {
+				ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+				defer cancel()
+				_ = srv.Shutdown(ctx)
+			}()
+			other.WaitFor("OUT SSD", 5*time.Second)
+			other.Closed(5 * time.Second)
+		})
+	})
+}
+
+// TestLegacyCommandBeforeItsEvents: a list command's answer reaches the
+// client before the presence and list lines of the events it caused, even
+// when the event arrives while the NS API call is still answering (the NS
+// API is slowed by a proxy here). pidgin 2.2.2 crashes on NLN for a contact
+// that is not on its list yet.
+func TestLegacyCommandBeforeItsEvents(t *testing.T) {
+	testenv.ForEachDB(t, func(t *testing.T, cfg config.Config) {
+		e := msnptest.Start(t, cfg)
+		target, _ := url.Parse("http://" + e.S.NSAddr)
+		proxy := httputil.NewSingleHostReverseProxy(target)
+		slow := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			if r.Method == http.MethodPost && strings.HasSuffix(r.URL.Path, "/lists/add") {
+				// Committed (and its events published) first; the answer
+				// is held back.
+				rec := httptest.NewRecorder()
+				proxy.ServeHTTP(rec, r)
+				time.Sleep(500 * time.Millisecond)
+				for k, v := range rec.Header() {
+					w.Header()[k] = v
+				}
+				w.WriteHeader(rec.Code)
+				_, _ = w.Write(rec.Body.Bytes())
+				return
+			}
+			proxy.ServeHTTP(w, r)
+		}))
+		defer slow.Close()
+		_, addr := extraNS(t, e, ns.Config{}, slow.URL)
+		alice := e.Account("alice@example.com", "Alice")
+		bob := e.Account("bob@example.com", "Bob")
+		mb := msnptest.Dial(t, e.S.MSNPAddr)
+		mb.Login13(e, bob)
+		mb.Online("NLN")
+		ma := loginLegacy(t, e, addr, alice, 9)
+		synFull(t, ma, 9, 0, 1)
+		ma.WaitFor("LSG 0 ", 5*time.Second)
+		ma.Send("CHG 6 NLN 0")
+		exactly(t, ma, "CHG 6 NLN 0")
+		ma.Send("ADD 7 FL bob@example.com bob@example.com 0")
+		line, _, err := ma.Read(5 * time.Second)
+		if err != nil || !strings.HasPrefix(line, "ADD 7 FL ") {
+			t.Fatalf("first line after ADD: %q (%v)", line, err)
+		}
+		exactly(t, ma, "NLN NLN bob@example.com Bob 1073741856")
 	})
 }

@@ -162,22 +162,15 @@ func validGroupID(s string, version int) bool {
 // GroupNumber parses an MSNP8–9 group id: a decimal integer 0–999999 with
 // no sign or leading zeros (LSG ids; 0 is the no-group group).
 func GroupNumber(s string) (int, bool) {
-	if s == "" || len(s) > 6 || (len(s) > 1 && s[0] == '0') {
+	if len(s) > 6 || (len(s) > 1 && s[0] == '0') {
 		return 0, false
 	}
-	n := 0
-	for i := 0; i < len(s); i++ {
-		if s[i] < '0' || s[i] > '9' {
-			return 0, false
-		}
-		n = n*10 + int(s[i]-'0')
-	}
-	return n, true
+	return parseLength(s) // digits only, not empty
 }
 
 // ValidGUID reports whether s is a bare GUID, "xxxxxxxx-xxxx-xxxx-xxxx-xxxxxxxxxxxx"
 // in hex digits of either case (contact and group ids of MSNP10–12).
-func ValidGUID(s string) bool { return validGUID("{" + s + "}") }
+func ValidGUID(s string) bool { return models.IsGUID(s) }
 
 // MaxGroupName is the longest decoded group name (bytes of UTF-8) the codec
 // passes on; the NS API applies the exact limit (229 beyond it).
