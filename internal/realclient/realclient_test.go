@@ -24,6 +24,7 @@ import (
 	"unsafe"
 
 	"github.com/abch-im/abch/internal/cli"
+	"github.com/abch-im/abch/internal/testenv"
 )
 
 // The opt-in switches: each names a directory holding a prebuilt libmsn.so of
@@ -423,7 +424,7 @@ func newHarness(t *testing.T) *harness {
 	} else {
 		ln.Close()
 	}
-	httpAddr, nsAPI, nats, ns, sb := freeAddr(t), freeAddr(t), freeAddr(t), freeAddr(t), freeAddr(t)
+	httpAddr, nsAPI, nats, ns, sb := testenv.FreeAddr(t), testenv.FreeAddr(t), testenv.FreeAddr(t), testenv.FreeAddr(t), testenv.FreeAddr(t)
 	h.httpAddr, h.nsAPI, h.nsKey = httpAddr, nsAPI, randomHex(16)
 	_, h.nsPort, _ = net.SplitHostPort(ns)
 	certs := filepath.Join(dir, "certs")
@@ -949,16 +950,6 @@ func run(t *testing.T, name string, args ...string) string {
 		t.Fatalf("%s %s: %v\n%s", name, strings.Join(args, " "), err, out)
 	}
 	return strings.TrimSpace(string(out))
-}
-
-func freeAddr(t *testing.T) string {
-	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ln.Close()
-	return ln.Addr().String()
 }
 
 func randomHex(n int) string {
