@@ -147,10 +147,8 @@ func TestRealClients(t *testing.T) {
 
 			t.Run("signing in elsewhere signs the first client out (OUT OTH)", func(t *testing.T) {
 				alice := h.account(t, "oth"+f.suffix, "Alice "+f.suffix)
-				first := h.client(t, f, alice)
-				first.waitSignedOn()
-				second := h.client(t, f, alice)
-				second.waitSignedOn()
+				first := h.signedOn(t, f, alice)
+				second := h.signedOn(t, f, alice)
 				ev := first.wait("the first client told it signed in elsewhere", changeTimeout, func(e event) bool {
 					return e.Ev == "connection_error" || e.Ev == "signed_off"
 				})
@@ -162,14 +160,10 @@ func TestRealClients(t *testing.T) {
 			})
 
 			t.Run("two online contacts see each other's presence, status and display name", func(t *testing.T) {
-				alice := h.account(t, "pa"+f.suffix, "Alice "+f.suffix)
-				bob := h.account(t, "pb"+f.suffix, "Bob "+f.suffix)
-				h.befriend(t, alice, bob)
-				a := h.client(t, f, alice)
-				a.waitSignedOn()
+				alice, bob := h.friends(t, "pa"+f.suffix, "Alice "+f.suffix, "pb"+f.suffix, "Bob "+f.suffix)
+				a := h.signedOn(t, f, alice)
 				a.waitBuddy(bob.email, "Bob offline before he signs in", func(b event) bool { return !b.Online })
-				b := h.client(t, f, bob)
-				b.waitSignedOn()
+				b := h.signedOn(t, f, bob)
 
 				t.Run("a contact signing in is seen online with their display name (NLN)", func(t *testing.T) {
 					a.in(t).waitBuddy(bob.email, "Bob online and available with his display name", func(e event) bool {
@@ -213,10 +207,8 @@ func TestRealClients(t *testing.T) {
 				alice := h.account(t, "ma"+f.suffix, "Alice "+f.suffix)
 				bob := h.account(t, "mb"+f.suffix, "Bob "+f.suffix)
 				h.migrate(t, alice, bob)
-				a := h.client(t, f, alice)
-				a.waitSignedOn()
-				b := h.client(t, f, bob)
-				b.waitSignedOn()
+				a := h.signedOn(t, f, alice)
+				b := h.signedOn(t, f, bob)
 				got := b.waitBuddy(alice.email, "Alice online at Bob's sign-in", func(e event) bool { return e.Online })
 				if got.Group != "Friends" {
 					t.Errorf("Alice is in group %q on Bob's list, want Friends (the imported group)", got.Group)
@@ -225,14 +217,10 @@ func TestRealClients(t *testing.T) {
 			})
 
 			t.Run("blocking a contact makes you offline to them, unblocking shows you again", func(t *testing.T) {
-				alice := h.account(t, "ba"+f.suffix, "Alice "+f.suffix)
-				bob := h.account(t, "bb"+f.suffix, "Bob "+f.suffix)
-				h.befriend(t, alice, bob)
+				alice, bob := h.friends(t, "ba"+f.suffix, "Alice "+f.suffix, "bb"+f.suffix, "Bob "+f.suffix)
 
-				b := h.client(t, f, bob)
-				b.waitSignedOn()
-				a := h.client(t, f, alice)
-				a.waitSignedOn()
+				b := h.signedOn(t, f, bob)
+				a := h.signedOn(t, f, alice)
 				b.waitBuddy(alice.email, "Alice online", func(e event) bool { return e.Online })
 
 				a.send("block " + bob.email)
@@ -245,10 +233,8 @@ func TestRealClients(t *testing.T) {
 				alice := h.account(t, "aa"+f.suffix, "Alice "+f.suffix)
 				carol := h.account(t, "ac"+f.suffix, "Carol "+f.suffix)
 
-				c := h.client(t, f, carol)
-				c.waitSignedOn()
-				a := h.client(t, f, alice)
-				a.waitSignedOn()
+				c := h.signedOn(t, f, carol)
+				a := h.signedOn(t, f, alice)
 
 				a.send("add " + carol.email + " Friends")
 				c.wait("Carol is asked about Alice", changeTimeout, func(e event) bool {
@@ -259,8 +245,7 @@ func TestRealClients(t *testing.T) {
 				})
 				a.quit()
 
-				a2 := h.client(t, f, alice) // a fresh client: nothing cached
-				a2.waitSignedOn()
+				a2 := h.signedOn(t, f, alice) // a fresh client: nothing cached
 				got := a2.waitBuddy(carol.email, "Carol still on the list after a new sign-in", func(e event) bool { return e.Online })
 				if got.Group != "Friends" {
 					t.Errorf("Carol is in group %q after a new sign-in, want Friends", got.Group)
@@ -273,8 +258,7 @@ func TestRealClients(t *testing.T) {
 				time.Sleep(2 * time.Second) // let the client finish its SOAP call before it signs out
 				a2.quit()
 
-				a3 := h.client(t, f, alice)
-				a3.waitSignedOn()
+				a3 := h.signedOn(t, f, alice)
 				time.Sleep(3 * time.Second) // the list is complete at sign-on; give late presence a moment
 				if b, ok := a3.list()[strings.ToLower(carol.email)]; ok {
 					t.Errorf("Carol is back on Alice's list after removal: %+v", b)
@@ -282,13 +266,9 @@ func TestRealClients(t *testing.T) {
 			})
 
 			t.Run("two online contacts chat both ways through the switchboard", func(t *testing.T) {
-				alice := h.account(t, "ca"+f.suffix, "Alice "+f.suffix)
-				bob := h.account(t, "cb"+f.suffix, "Bob "+f.suffix)
-				h.befriend(t, alice, bob)
-				a := h.client(t, f, alice)
-				a.waitSignedOn()
-				b := h.client(t, f, bob)
-				b.waitSignedOn()
+				alice, bob := h.friends(t, "ca"+f.suffix, "Alice "+f.suffix, "cb"+f.suffix, "Bob "+f.suffix)
+				a := h.signedOn(t, f, alice)
+				b := h.signedOn(t, f, bob)
 				a.waitBuddy(bob.email, "Bob online", func(e event) bool { return e.Online })
 				b.waitBuddy(alice.email, "Alice online", func(e event) bool { return e.Online })
 				for i, m := range []struct {
@@ -304,12 +284,9 @@ func TestRealClients(t *testing.T) {
 			})
 
 			t.Run("an offline message is delivered at the next sign-in", func(t *testing.T) {
-				alice := h.account(t, "oa"+f.suffix, "Alice "+f.suffix)
-				dave := h.account(t, "od"+f.suffix, "Dave "+f.suffix)
-				h.befriend(t, alice, dave)
+				alice, dave := h.friends(t, "oa"+f.suffix, "Alice "+f.suffix, "od"+f.suffix, "Dave "+f.suffix)
 
-				a := h.client(t, f, alice)
-				a.waitSignedOn()
+				a := h.signedOn(t, f, alice)
 				a.waitBuddy(dave.email, "Dave offline", func(e event) bool { return !e.Online })
 				text := "while you were out " + f.suffix
 				a.send("im " + dave.email + " " + text)
@@ -317,8 +294,7 @@ func TestRealClients(t *testing.T) {
 				time.Sleep(3 * time.Second) // the OIM Store call runs after sent-im-msg
 				a.quit()
 
-				d := h.client(t, f, dave)
-				d.waitSignedOn()
+				d := h.signedOn(t, f, dave)
 				d.rewind() // the message may come before or after the signed-on signal
 				ev := d.wait("the offline message", changeTimeout, func(e event) bool {
 					return e.Ev == "im" && strings.EqualFold(e.From, alice.email)
@@ -738,6 +714,24 @@ var clientSeq struct {
 
 // client starts the driver for acct with the flavour's plugin, in a private
 // mount namespace whose /etc/hosts and /etc/ssl/certs are the harness's.
+// signedOn starts a client of flavour f as acct and waits until it has
+// signed on.
+func (h *harness) signedOn(t *testing.T, f flavour, acct account) *client {
+	t.Helper()
+	c := h.client(t, f, acct)
+	c.waitSignedOn()
+	return c
+}
+
+// friends creates two accounts (local part, display name each) that are
+// each other's contacts.
+func (h *harness) friends(t *testing.T, localA, nameA, localB, nameB string) (account, account) {
+	t.Helper()
+	a, b := h.account(t, localA, nameA), h.account(t, localB, nameB)
+	h.befriend(t, a, b)
+	return a, b
+}
+
 func (h *harness) client(t *testing.T, f flavour, acct account) *client {
 	t.Helper()
 	clientSeq.Lock()
