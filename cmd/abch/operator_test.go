@@ -1,13 +1,11 @@
 package main_test
 
 import (
-	"bytes"
 	"net/http"
 	"os"
 	"os/exec"
 	"strconv"
 	"strings"
-	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -15,28 +13,10 @@ import (
 	"github.com/abch-im/abch/internal/testenv"
 )
 
-// syncBuffer is a bytes.Buffer safe to read while a process writes to it.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
-
 // proc is an `abch serve` child process.
 type proc struct {
 	cmd      *exec.Cmd
-	out      *syncBuffer
+	out      *testenv.SyncBuffer
 	httpAddr string
 	done     chan struct{} // closed when the process has exited
 	err      error         // its exit error, once done is closed
@@ -53,7 +33,7 @@ func (p *proc) wait() error {
 // in p.done's value, returned as exited=true).
 func startServe(t *testing.T, bin string, env []string) (p *proc, exited bool) {
 	t.Helper()
-	p = &proc{out: &syncBuffer{}, httpAddr: testenv.FreeAddr(t), done: make(chan struct{})}
+	p = &proc{out: &testenv.SyncBuffer{}, httpAddr: testenv.FreeAddr(t), done: make(chan struct{})}
 	p.cmd = exec.Command(bin, "serve")
 	p.cmd.Env = append(append([]string(nil), env...), "ABCH_HTTP_ADDR="+p.httpAddr, "ABCH_NS_ADDR="+testenv.FreeAddr(t), "ABCH_NATS_LISTEN="+testenv.FreeAddr(t), "ABCH_MSNP_ADDR=127.0.0.1:0", "ABCH_SB_ADDR=127.0.0.1:0", "ABCH_NS_KEY=k")
 	p.cmd.Stdout, p.cmd.Stderr = p.out, p.out
