@@ -24,6 +24,7 @@ import (
 	"unsafe"
 
 	"github.com/abch-im/abch/internal/cli"
+	"github.com/abch-im/abch/internal/testenv"
 )
 
 // The opt-in switches: each names a directory holding a prebuilt libmsn.so of
@@ -169,10 +170,8 @@ func TestRealClients(t *testing.T) {
 
 			t.Run("signing in elsewhere signs the first client out (OUT OTH)", func(t *testing.T) {
 				alice := h.account(t, "oth"+f.suffix, "Alice "+f.suffix)
-				first := h.client(t, f, alice)
-				first.waitSignedOn()
-				second := h.client(t, f, alice)
-				second.waitSignedOn()
+				first := h.signedOn(t, f, alice)
+				second := h.signedOn(t, f, alice)
 				ev := first.wait("the first client told it signed in elsewhere", changeTimeout, func(e event) bool {
 					return e.Ev == "connection_error" || e.Ev == "signed_off"
 				})
@@ -184,14 +183,10 @@ func TestRealClients(t *testing.T) {
 			})
 
 			t.Run("two online contacts see each other's presence, status and display name", func(t *testing.T) {
-				alice := h.account(t, "pa"+f.suffix, "Alice "+f.suffix)
-				bob := h.account(t, "pb"+f.suffix, "Bob "+f.suffix)
-				h.befriend(t, alice, bob)
-				a := h.client(t, f, alice)
-				a.waitSignedOn()
+				alice, bob := h.friends(t, "pa"+f.suffix, "Alice "+f.suffix, "pb"+f.suffix, "Bob "+f.suffix)
+				a := h.signedOn(t, f, alice)
 				a.waitBuddy(bob.email, "Bob offline before he signs in", func(b event) bool { return !b.Online })
-				b := h.client(t, f, bob)
-				b.waitSignedOn()
+				b := h.signedOn(t, f, bob)
 
 				t.Run("a contact signing in is seen online with their display name (NLN)", func(t *testing.T) {
 					a.in(t).waitBuddy(bob.email, "Bob online and available with his display name", func(e event) bool {
@@ -237,10 +232,8 @@ func TestRealClients(t *testing.T) {
 				alice := h.account(t, "ma"+f.suffix, "Alice "+f.suffix)
 				bob := h.account(t, "mb"+f.suffix, "Bob "+f.suffix)
 				h.migrate(t, alice, bob)
-				a := h.client(t, f, alice)
-				a.waitSignedOn()
-				b := h.client(t, f, bob)
-				b.waitSignedOn()
+				a := h.signedOn(t, f, alice)
+				b := h.signedOn(t, f, bob)
 				got := b.waitBuddy(alice.email, "Alice online at Bob's sign-in", func(e event) bool { return e.Online })
 				if got.Group != "Friends" {
 					t.Errorf("Alice is in group %q on Bob's list, want Friends (the imported group)", got.Group)
@@ -249,14 +242,10 @@ func TestRealClients(t *testing.T) {
 			})
 
 			t.Run("blocking a contact makes you offline to them, unblocking shows you again", func(t *testing.T) {
-				alice := h.account(t, "ba"+f.suffix, "Alice "+f.suffix)
-				bob := h.account(t, "bb"+f.suffix, "Bob "+f.suffix)
-				h.befriend(t, alice, bob)
+				alice, bob := h.friends(t, "ba"+f.suffix, "Alice "+f.suffix, "bb"+f.suffix, "Bob "+f.suffix)
 
-				b := h.client(t, f, bob)
-				b.waitSignedOn()
-				a := h.client(t, f, alice)
-				a.waitSignedOn()
+				b := h.signedOn(t, f, bob)
+				a := h.signedOn(t, f, alice)
 				b.waitBuddy(alice.email, "Alice online", func(e event) bool { return e.Online })
 
 				a.send("block " + bob.email)
@@ -269,10 +258,8 @@ func TestRealClients(t *testing.T) {
 				alice := h.account(t, "aa"+f.suffix, "Alice "+f.suffix)
 				carol := h.account(t, "ac"+f.suffix, "Carol "+f.suffix)
 
-				c := h.client(t, f, carol)
-				c.waitSignedOn()
-				a := h.client(t, f, alice)
-				a.waitSignedOn()
+				c := h.signedOn(t, f, carol)
+				a := h.signedOn(t, f, alice)
 
 				a.send("add " + carol.email + " Friends")
 				c.wait("Carol is asked about Alice", changeTimeout, func(e event) bool {
@@ -283,8 +270,7 @@ func TestRealClients(t *testing.T) {
 				})
 				a.quit()
 
-				a2 := h.client(t, f, alice) // a fresh client: nothing cached
-				a2.waitSignedOn()
+				a2 := h.signedOn(t, f, alice) // a fresh client: nothing cached
 				got := a2.waitBuddy(carol.email, "Carol still on the list after a new sign-in", func(e event) bool { return e.Online })
 				if got.Group != "Friends" {
 					t.Errorf("Carol is in group %q after a new sign-in, want Friends", got.Group)
@@ -297,8 +283,7 @@ func TestRealClients(t *testing.T) {
 				time.Sleep(2 * time.Second) // let the client finish its SOAP call before it signs out
 				a2.quit()
 
-				a3 := h.client(t, f, alice)
-				a3.waitSignedOn()
+				a3 := h.signedOn(t, f, alice)
 				time.Sleep(3 * time.Second) // the list is complete at sign-on; give late presence a moment
 				if b, ok := a3.list()[strings.ToLower(carol.email)]; ok {
 					t.Errorf("Carol is back on Alice's list after removal: %+v", b)
@@ -306,13 +291,9 @@ func TestRealClients(t *testing.T) {
 			})
 
 			t.Run("two online contacts chat both ways through the switchboard", func(t *testing.T) {
-				alice := h.account(t, "ca"+f.suffix, "Alice "+f.suffix)
-				bob := h.account(t, "cb"+f.suffix, "Bob "+f.suffix)
-				h.befriend(t, alice, bob)
-				a := h.client(t, f, alice)
-				a.waitSignedOn()
-				b := h.client(t, f, bob)
-				b.waitSignedOn()
+				alice, bob := h.friends(t, "ca"+f.suffix, "Alice "+f.suffix, "cb"+f.suffix, "Bob "+f.suffix)
+				a := h.signedOn(t, f, alice)
+				b := h.signedOn(t, f, bob)
 				a.waitBuddy(bob.email, "Bob online", func(e event) bool { return e.Online })
 				b.waitBuddy(alice.email, "Alice online", func(e event) bool { return e.Online })
 				for i, m := range []struct {
@@ -329,12 +310,9 @@ func TestRealClients(t *testing.T) {
 
 			if !f.syn { // MSNP9 has no offline messages (OIM came with MSNP13)
 				t.Run("an offline message is delivered at the next sign-in", func(t *testing.T) {
-					alice := h.account(t, "oa"+f.suffix, "Alice "+f.suffix)
-					dave := h.account(t, "od"+f.suffix, "Dave "+f.suffix)
-					h.befriend(t, alice, dave)
+					alice, dave := h.friends(t, "oa"+f.suffix, "Alice "+f.suffix, "od"+f.suffix, "Dave "+f.suffix)
 
-					a := h.client(t, f, alice)
-					a.waitSignedOn()
+					a := h.signedOn(t, f, alice)
 					a.waitBuddy(dave.email, "Dave offline", func(e event) bool { return !e.Online })
 					text := "while you were out " + f.suffix
 					a.send("im " + dave.email + " " + text)
@@ -342,8 +320,7 @@ func TestRealClients(t *testing.T) {
 					time.Sleep(3 * time.Second) // the OIM Store call runs after sent-im-msg
 					a.quit()
 
-					d := h.client(t, f, dave)
-					d.waitSignedOn()
+					d := h.signedOn(t, f, dave)
 					d.rewind() // the message may come before or after the signed-on signal
 					ev := d.wait("the offline message", changeTimeout, func(e event) bool {
 						return e.Ev == "im" && strings.EqualFold(e.From, alice.email)
@@ -386,17 +363,14 @@ func acrossEras(t *testing.T, h *harness, syn, soap flavour) {
 	online := func(e event) bool { return e.Online }
 
 	t.Run("a buddy added with the MSNP13 client is on the MSNP9 client's list, in its group", func(t *testing.T) {
-		b := h.client(t, soap, bob)
-		b.waitSignedOn()
-		a13 := h.client(t, soap, alice)
-		a13.waitSignedOn()
+		h.signedOn(t, soap, bob) // online, so Alice sees him online once added
+		a13 := h.signedOn(t, soap, alice)
 		time.Sleep(settle)
 		a13.send("add " + bob.email + " Friends")
 		a13.waitBuddy(bob.email, "Bob online on Alice's MSNP13 list", online)
 		time.Sleep(settle) // the client's last SOAP calls
 		a13.quit()
-		a9 := h.client(t, syn, alice)
-		a9.waitSignedOn()
+		a9 := h.signedOn(t, syn, alice)
 		got := a9.waitBuddy(bob.email, "Bob online on Alice's MSNP9 list", online)
 		if got.Group != "Friends" {
 			t.Errorf("Bob is in group %q on the MSNP9 list, want Friends", got.Group)
@@ -404,10 +378,8 @@ func acrossEras(t *testing.T, h *harness, syn, soap flavour) {
 		a9.quit()
 	})
 
-	a := h.client(t, syn, alice)
-	a.waitSignedOn()
-	c := h.client(t, soap, carol)
-	c.waitSignedOn()
+	a := h.signedOn(t, syn, alice)
+	c := h.signedOn(t, soap, carol)
 	time.Sleep(settle)
 
 	t.Run("an MSNP13 user's add asks the MSNP9 client, which accepts and is then seen online", func(t *testing.T) {
@@ -428,8 +400,7 @@ func acrossEras(t *testing.T, h *harness, syn, soap flavour) {
 	})
 	time.Sleep(settle)
 	a.quit()
-	a = h.client(t, syn, alice) // a fresh client: nothing cached
-	a.waitSignedOn()
+	a = h.signedOn(t, syn, alice) // a fresh client: nothing cached
 	t.Run("a new MSNP9 sign-in lists the added buddy in its group", func(t *testing.T) {
 		got := a.in(t).waitBuddy(carol.email, "Carol on Alice's list after a new sign-in", online)
 		if got.Group != "Pals" {
@@ -556,7 +527,7 @@ func newHarness(t *testing.T) *harness {
 	} else {
 		ln.Close()
 	}
-	httpAddr, nsAPI, nats, ns, sb := freeAddr(t), freeAddr(t), freeAddr(t), freeAddr(t), freeAddr(t)
+	httpAddr, nsAPI, nats, ns, sb := testenv.FreeAddr(t), testenv.FreeAddr(t), testenv.FreeAddr(t), testenv.FreeAddr(t), testenv.FreeAddr(t)
 	h.httpAddr, h.nsAPI, h.nsKey = httpAddr, nsAPI, randomHex(16)
 	_, h.nsPort, _ = net.SplitHostPort(ns)
 	certs := filepath.Join(dir, "certs")
@@ -871,6 +842,23 @@ var clientSeq struct {
 
 // client starts the driver for acct with the flavour's plugin, in a private
 // mount namespace whose /etc/hosts and /etc/ssl/certs are the harness's.
+// signedOn starts a client of flavour f as acct and waits until it has
+// signed on.
+func (h *harness) signedOn(t *testing.T, f flavour, acct account) *client {
+	t.Helper()
+	c := h.signedOn(t, f, acct)
+	return c
+}
+
+// friends creates two accounts (local part, display name each) that are
+// each other's contacts.
+func (h *harness) friends(t *testing.T, localA, nameA, localB, nameB string) (account, account) {
+	t.Helper()
+	a, b := h.account(t, localA, nameA), h.account(t, localB, nameB)
+	h.befriend(t, a, b)
+	return a, b
+}
+
 func (h *harness) client(t *testing.T, f flavour, acct account) *client {
 	t.Helper()
 	clientSeq.Lock()
@@ -1083,16 +1071,6 @@ func run(t *testing.T, name string, args ...string) string {
 		t.Fatalf("%s %s: %v\n%s", name, strings.Join(args, " "), err, out)
 	}
 	return strings.TrimSpace(string(out))
-}
-
-func freeAddr(t *testing.T) string {
-	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ln.Close()
-	return ln.Addr().String()
 }
 
 func randomHex(n int) string {
