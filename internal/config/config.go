@@ -128,34 +128,52 @@ func Defaults() Config {
 // FromEnv returns Defaults overridden by the ABCH_* environment variables.
 func FromEnv() (Config, error) { return fromLookup(os.LookupEnv) }
 
+// envReader reads typed variables from lookup, collecting the errors of
+// values that do not parse.
+type envReader struct {
+	lookup func(string) (string, bool)
+	errs   []string
+}
+
+// str sets *dst to the variable's value when it is set (even empty).
+func (r *envReader) str(name string, dst *string) {
+	if v, ok := r.lookup(name); ok {
+		*dst = v
+	}
+}
+
+// integer sets *dst to the variable's decimal value when it is set and not
+// empty.
+func (r *envReader) integer(name string, dst *int) {
+	if v, ok := r.lookup(name); ok && v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil {
+			r.errs = append(r.errs, fmt.Sprintf("%s: %v", name, err))
+			return
+		}
+		*dst = n
+	}
+}
+
+// dur sets *dst to the variable's duration (time.ParseDuration) when it is
+// set and not empty.
+func (r *envReader) dur(name string, dst *time.Duration) {
+	if v, ok := r.lookup(name); ok && v != "" {
+		d, err := time.ParseDuration(v)
+		if err != nil {
+			r.errs = append(r.errs, fmt.Sprintf("%s: %v", name, err))
+			return
+		}
+		*dst = d
+	}
+}
+
+// fromLookup is Defaults overridden by the variables lookup finds: the one
+// list of ABCH_* variables.
 func fromLookup(lookup func(string) (string, bool)) (Config, error) {
 	c := Defaults()
-	var errs []string
-	str := func(name string, dst *string) {
-		if v, ok := lookup(name); ok {
-			*dst = v
-		}
-	}
-	integer := func(name string, dst *int) {
-		if v, ok := lookup(name); ok && v != "" {
-			n, err := strconv.Atoi(v)
-			if err != nil {
-				errs = append(errs, fmt.Sprintf("%s: %v", name, err))
-				return
-			}
-			*dst = n
-		}
-	}
-	dur := func(name string, dst *time.Duration) {
-		if v, ok := lookup(name); ok && v != "" {
-			d, err := time.ParseDuration(v)
-			if err != nil {
-				errs = append(errs, fmt.Sprintf("%s: %v", name, err))
-				return
-			}
-			*dst = d
-		}
-	}
+	r := &envReader{lookup: lookup}
+	str, integer, dur := r.str, r.integer, r.dur
 	str("ABCH_DATA_DIR", &c.DataDir)
 	str("ABCH_DATABASE_URL", &c.DatabaseURL)
 	str("ABCH_HTTP_ADDR", &c.HTTPAddr)
@@ -206,8 +224,8 @@ func fromLookup(lookup func(string) (string, bool)) (Config, error) {
 	integer("ABCH_LOGIN_FAILURES_PER_ADDRESS", &c.LoginFailuresPerAddress)
 	str("ABCH_NATS_TOKEN", &c.NATSToken)
 	str("ABCH_PASSPORT_DALOGIN", &c.PassportDALogin)
-	if len(errs) > 0 {
-		return c, fmt.Errorf("config: %s", strings.Join(errs, "; "))
+	if len(r.errs) > 0 {
+		return c, fmt.Errorf("config: %s", strings.Join(r.errs, "; "))
 	}
 	return c, nil
 }

@@ -16,7 +16,9 @@ var apiCommands = map[string]bool{"USR": true, "BLP": true, "PRP": true}
 // short-lived goroutine (offStack), so the reader, which lives as long as
 // the session, keeps a small stack.
 func (ss *session) handle(c msnp.Command) bool {
-	if apiCommands[c.Name] {
+	// A signed-in MSNP8–12 session's table says itself which commands
+	// call the API (registerLegacy).
+	if apiCommands[c.Name] && !(ss.u != nil && msnp.SYNEra(ss.ver)) {
 		var ok bool
 		offStack(func() { ok = ss.dispatch(c) })
 		return ok
