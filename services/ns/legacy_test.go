@@ -902,3 +902,26 @@ func TestLegacyCommandBeforeItsEvents(t *testing.T) {
 		exactly(t, ma, "NLN NLN bob@example.com Bob 1073741856")
 	})
 }
+
+// TestLegacyNoListLinesBeforeSYN: a list change between USR OK and the
+// client's SYN is listed by the SYN, not pushed as an ADD line before it.
+func TestLegacyNoListLinesBeforeSYN(t *testing.T) {
+	testenv.ForEachDB(t, func(t *testing.T, cfg config.Config) {
+		e := msnptest.Start(t, cfg)
+		alice := e.Account("alice@example.com", "Alice")
+		bob := e.Account("bob@example.com", "Bob")
+		ma := loginLegacy(t, e, e.S.MSNPAddr, alice, 9)
+		e.AddContact(bob, alice) // bob joins alice's RL
+		time.Sleep(700 * time.Millisecond)
+		ma.Send("SYN 5 0")
+		line, _, err := ma.Read(5 * time.Second)
+		if err != nil || !strings.HasPrefix(line, "SYN 5 ") {
+			t.Fatalf("first line after USR OK: %q (%v)", line, err)
+		}
+		ma.Expect("GTC A")
+		ma.Expect("BLP AL")
+		ma.Expect("LSG 0 Other%20Contacts 0")
+		ma.Expect("LST bob@example.com Bob 8")
+		ma.Quiet("ADD", 500*time.Millisecond)
+	})
+}
