@@ -575,6 +575,9 @@ var sqliteTimeFormats = []string{
 }
 
 func parseSQLiteTime(s string) (time.Time, error) {
+	if t, ok := parseWrittenTime(s); ok {
+		return t, nil
+	}
 	ts := strings.TrimSuffix(s, "Z")
 	for _, f := range sqliteTimeFormats {
 		if t, err := time.ParseInLocation(f, ts, time.UTC); err == nil {
@@ -582,6 +585,67 @@ func parseSQLiteTime(s string) (time.Time, error) {
 		}
 	}
 	return time.Time{}, fmt.Errorf("time %q", s)
+}
+
+// parseWrittenTime reads the form the driver writes,
+// 2006-01-02 15:04:05.999999999-07:00, without time.Parse (a third of
+// reading a membership row went there); the instant is returned in UTC.
+func parseWrittenTime(s string) (time.Time, bool) {
+	num := func(s string) (int, bool) {
+		n := 0
+		for i := 0; i < len(s); i++ {
+			if s[i] < '0' || s[i] > '9' {
+				return 0, false
+			}
+			n = n*10 + int(s[i]-'0')
+		}
+		return n, len(s) > 0
+	}
+	if len(s) < 25 || s[4] != '-' || s[7] != '-' || s[10] != ' ' || s[13] != ':' || s[16] != ':' {
+		return time.Time{}, false
+	}
+	year, ok1 := num(s[0:4])
+	month, ok2 := num(s[5:7])
+	day, ok3 := num(s[8:10])
+	hour, ok4 := num(s[11:13])
+	minute, ok5 := num(s[14:16])
+	sec, ok6 := num(s[17:19])
+	if !(ok1 && ok2 && ok3 && ok4 && ok5 && ok6) || month < 1 || month > 12 || day < 1 || day > 31 || hour > 23 || minute > 59 || sec > 59 {
+		return time.Time{}, false
+	}
+	rest, nsec := s[19:], 0
+	if rest[0] == '.' {
+		i := 1
+		for i < len(rest) && rest[i] >= '0' && rest[i] <= '9' {
+			i++
+		}
+		frac := rest[1:i]
+		if len(frac) == 0 || len(frac) > 9 {
+			return time.Time{}, false
+		}
+		n, _ := num(frac)
+		for k := len(frac); k < 9; k++ {
+			n *= 10
+		}
+		rest, nsec = rest[i:], n
+	}
+	if len(rest) != 6 || (rest[0] != '+' && rest[0] != '-') || rest[3] != ':' {
+		return time.Time{}, false
+	}
+	oh, ok1 := num(rest[1:3])
+	om, ok2 := num(rest[4:6])
+	if !ok1 || !ok2 {
+		return time.Time{}, false
+	}
+	offset := time.Duration(oh)*time.Hour + time.Duration(om)*time.Minute
+	if rest[0] == '-' {
+		offset = -offset
+	}
+	t := time.Date(year, time.Month(month), day, hour, minute, sec, nsec, time.UTC)
+	if t.Day() != day {
+		return time.Time{}, false // 31 February: leave it to time.Parse
+	}
+	return t.Add(-offset), true
 }
 
 func intValue(v driver.Value) (int64, error) {
