@@ -19,6 +19,8 @@ import (
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/jackc/pgx/v5/stdlib"
+
+	"github.com/abch-im/abch/models"
 )
 
 // The hot reads (the full book, the memberships) skip GORM: its reflection
@@ -42,8 +44,8 @@ type rawQuery struct {
 }
 
 // rawRead runs queries in order in one read-only snapshot (REPEATABLE READ
-// on Postgres, a read transaction on SQLite) and hands every row to its
-// query's row function.
+// on Postgres, a read transaction on SQLite; a single statement is its own
+// snapshot and runs alone) and hands every row to its query's row function.
 func (s *Store) rawRead(ctx context.Context, queries ...rawQuery) error {
 	sqlDB, err := s.DB.DB()
 	if err != nil {
@@ -69,12 +71,17 @@ func (s *Store) rawRead(ctx context.Context, queries ...rawQuery) error {
 // pgRead sends BEGIN, the queries and COMMIT as one pipelined batch: one
 // round trip for the whole snapshot.
 func pgRead(ctx context.Context, c *pgx.Conn, queries []rawQuery) (err error) {
+	tx := len(queries) > 1
 	batch := &pgx.Batch{}
-	batch.Queue("BEGIN ISOLATION LEVEL REPEATABLE READ, READ ONLY")
+	if tx {
+		batch.Queue("BEGIN ISOLATION LEVEL REPEATABLE READ, READ ONLY")
+	}
 	for _, q := range queries {
 		batch.Queue("SELECT "+q.cols+" "+q.rest, q.args...)
 	}
-	batch.Queue("COMMIT")
+	if tx {
+		batch.Queue("COMMIT")
+	}
 	br := c.SendBatch(ctx, batch)
 	defer func() {
 		if cerr := br.Close(); err == nil {
@@ -87,8 +94,10 @@ func pgRead(ctx context.Context, c *pgx.Conn, queries []rawQuery) (err error) {
 			_, _ = c.Exec(context.WithoutCancel(ctx), "ROLLBACK")
 		}
 	}()
-	if _, err := br.Exec(); err != nil {
-		return err
+	if tx {
+		if _, err := br.Exec(); err != nil {
+			return err
+		}
 	}
 	var text arena
 	for _, q := range queries {
@@ -97,7 +106,9 @@ func pgRead(ctx context.Context, c *pgx.Conn, queries []rawQuery) (err error) {
 			return err
 		}
 	}
-	_, err = br.Exec()
+	if tx {
+		_, err = br.Exec()
+	}
 	return err
 }
 
@@ -267,6 +278,9 @@ func sqliteRead(ctx context.Context, dc any, queries []rawQuery) (err error) {
 	qc, ok2 := dc.(driver.QueryerContext)
 	if !ok1 || !ok2 {
 		return fmt.Errorf("store: connection %T cannot run a raw read", dc)
+	}
+	if len(queries) == 1 {
+		return sqliteQuery(ctx, qc, queries[0])
 	}
 	tx, err := bt.BeginTx(ctx, driver.TxOptions{ReadOnly: true})
 	if err != nil {
@@ -469,6 +483,28 @@ func jsonRune(s string) (rune, int, bool) {
 		return utf8.RuneError, 6, true
 	}
 	return r, 6, true
+}
+
+// accountByID reads one account row (AccountByID) with the raw reader:
+// every authenticated request reads its account first.
+func (s *Store) accountByID(ctx context.Context, id int64) (*models.Account, error) {
+	acc, err := s.columnsOf(&models.Account{})
+	if err != nil {
+		return nil, err
+	}
+	var a models.Account
+	found := false
+	err = s.rawRead(ctx, rawQuery{
+		cols: acc.list(""), rest: `FROM accounts WHERE id = $1`, args: []any{id},
+		targets: acc.targets(&a), row: func() error { found = true; return nil },
+	})
+	if err != nil {
+		return nil, translate(err)
+	}
+	if !found {
+		return nil, models.Errorf(models.CodeNotFound, "no account %d", id)
+	}
+	return &a, nil
 }
 
 // sqlitePlaceholders turns $1, $2 … into ? (the queries number their
