@@ -50,6 +50,9 @@ type Server struct {
 	// Broker is the JetStream connection; Relay publishes the outbox to it.
 	Broker *broker.Broker
 	Relay  *events.Relay
+	// Metrics is the registry /metrics exports (the web dashboard charts
+	// the same numbers).
+	Metrics *prometheus.Registry
 
 	servers []*http.Server
 	closers []func(context.Context) error
@@ -129,6 +132,7 @@ func Start(ctx context.Context, cfg config.Config, log *slog.Logger) (*Server, e
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	s.registerEventMetrics(reg)
+	s.Metrics = reg
 	disp := soap.NewDispatcher(cfg.MaxBodyBytes, log, soap.NewMetrics(reg), services.SOAP(deps)...)
 	client := s.clientHandler(disp, reg)
 
@@ -153,6 +157,7 @@ func Start(ctx context.Context, cfg config.Config, log *slog.Logger) (*Server, e
 		}
 		s.MSNPAddr = s.NS.Addr
 		s.AddCloser(s.NS.Close)
+		s.registerNSMetrics(reg) // events_metrics.go
 	}
 	// Periodic tombstone pruning (prune.go).
 	s.AddCloser(StartPruner(deps.Store, cfg.TombstoneHorizon, PruneInterval(cfg.TombstoneHorizon), RateWindows{Login: cfg.LoginFailureWindow, OIM: cfg.OIMSendWindow}, log))
@@ -250,6 +255,13 @@ func (s *Server) listen(addr string, h http.Handler, tls bool, cert, key string)
 		}
 	}()
 	return ln.Addr().String(), nil
+}
+
+// Listen serves h on addr like abch's own listeners (request framing
+// checked first, graceful shutdown with the server) and returns the bound
+// address; `abch serve` adds the web pages (services/web) with it.
+func (s *Server) Listen(addr string, h http.Handler) (string, error) {
+	return s.listen(addr, h, false, "", "")
 }
 
 // AddCloser registers f to run at shutdown, after the listeners stop (the
