@@ -238,10 +238,17 @@ func (s *sampler) charts() []chart {
 	s.mu.Lock()
 	ring := append([]sample(nil), s.ring...)
 	s.mu.Unlock()
+	// A rate at each sample is over the minute before it (or what there
+	// is of it), so 10-second samples draw a smooth per-minute line.
 	rate := func(f func(sample) float64) []float64 {
 		var out []float64
+		j := 0
 		for i := 1; i < len(ring); i++ {
-			out = append(out, perMinute(ring[i-1], ring[i], f))
+			for ring[i].At.Sub(ring[j].At) > time.Minute {
+				j++
+			}
+			from := ring[min(j, i-1)]
+			out = append(out, perMinute(from, ring[i], f))
 		}
 		return out
 	}
