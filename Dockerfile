@@ -17,9 +17,13 @@ ENV ABCH_DATA_DIR=/data \
     ABCH_HTTP_ADDR=0.0.0.0:8080 \
     ABCH_NS_ADDR=0.0.0.0:8090 \
     ABCH_NATS_LISTEN=0.0.0.0:4222 \
-    ABCH_MSNP_ADDR=0.0.0.0:1863
+    ABCH_MSNP_ADDR=0.0.0.0:1863 \
+    ABCH_SB_ADDR=0.0.0.0:1864
+# The switchboard listens on every interface, so abch needs ABCH_SB_PUBLIC_ADDR
+# (the host:port clients are sent to in XFR/RNG) at `docker run`, or
+# ABCH_MSNP_ADDR=off for no NS/SB; it refuses to start without either.
 VOLUME ["/data"]
-EXPOSE 8080 8443 8090 4222 1863
+EXPOSE 8080 8443 8090 4222 1863 1864
 USER nonroot:nonroot
 # No shell or curl in distroless: the binary checks itself (/readyz on ABCH_HTTP_ADDR).
 HEALTHCHECK --interval=30s --timeout=10s --start-period=30s --retries=3 CMD ["/usr/local/bin/abch", "health"]

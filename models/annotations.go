@@ -44,6 +44,9 @@ func DecodeAnnotations(s string) []Annotation {
 	if s == "" || s == "[]" {
 		return nil
 	}
+	if out, ok := decodeAnnotationsPlain(s); ok {
+		return out
+	}
 	var out []Annotation
 	if err := json.Unmarshal([]byte(s), &out); err != nil {
 		return nil
@@ -91,4 +94,58 @@ func AnnotationValue(stored, name string) string {
 		}
 	}
 	return ""
+}
+
+// decodeAnnotationsPlain reads the form EncodeAnnotations writes when no
+// string needs a JSON escape — [{"name":"…","value":"…"},…] — without
+// encoding/json, whose reflection was most of rendering a book's
+// annotations (issue 19). Anything else (escapes, other spacing or key
+// spelling, invalid UTF-8, control characters) is ok=false, and the caller
+// decodes it with encoding/json as before.
+func decodeAnnotationsPlain(s string) (out []Annotation, ok bool) {
+	const head, mid, tail = `{"name":"`, `","value":"`, `"}`
+	if len(s) < 2 || s[0] != '[' || s[len(s)-1] != ']' {
+		return nil, false
+	}
+	rest := s[1 : len(s)-1]
+	for {
+		if !strings.HasPrefix(rest, head) {
+			return nil, false
+		}
+		rest = rest[len(head):]
+		end := strings.IndexByte(rest, '"')
+		if end < 0 || !strings.HasPrefix(rest[end:], mid) {
+			return nil, false
+		}
+		name := rest[:end]
+		rest = rest[end+len(mid):]
+		end = strings.IndexByte(rest, '"')
+		if end < 0 || !strings.HasPrefix(rest[end:], tail) {
+			return nil, false
+		}
+		value := rest[:end]
+		rest = rest[end+len(tail):]
+		if !plainJSONString(name) || !plainJSONString(value) {
+			return nil, false
+		}
+		out = append(out, Annotation{Name: name, Value: value})
+		if rest == "" {
+			return out, true
+		}
+		if rest[0] != ',' {
+			return nil, false
+		}
+		rest = rest[1:]
+	}
+}
+
+// plainJSONString reports whether s is the body of a JSON string that
+// decodes to itself: no backslash, no control character, valid UTF-8.
+func plainJSONString(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if c := s[i]; c == '\\' || c < 0x20 {
+			return false
+		}
+	}
+	return utf8.ValidString(s)
 }

@@ -1,6 +1,8 @@
 package models
 
 import (
+	"encoding/json"
+	"reflect"
 	"strings"
 	"testing"
 )
@@ -52,4 +54,37 @@ func TestStoredAnnotations(t *testing.T) {
 			t.Errorf("clearing left %s", got)
 		}
 	})
+}
+
+// TestDecodeAnnotationsFastPathAgreesWithJSON: the decoder that skips
+// encoding/json for the plain stored form returns exactly what
+// encoding/json returns, for plain lists and for every form it must leave
+// to encoding/json (escapes, markup that Marshal escapes, invalid UTF-8,
+// other spellings).
+func TestDecodeAnnotationsFastPathAgreesWithJSON(t *testing.T) {
+	cases := []string{
+		EncodeAnnotations([]Annotation{{"AB.NickName", "bobby"}}),
+		EncodeAnnotations([]Annotation{{"A", "1"}, {"B", ""}, {"C", "ünïcødé 😀"}}),
+		EncodeAnnotations([]Annotation{{"MSN.IM.Display", "<b> & \"x\" \\ \n"}}),
+		`[{"Name":"AB.NickName","Value":"nick"}]`,
+		`[{"name":"a","value":"b"}, {"name":"c","value":"d"}]`,
+		`[{"name":"a","value":"b"},]`,
+		`[{"name":"a","value":"b"}`,
+		`[{"name":"a","value":"b"}{"name":"c","value":"d"}]`,
+		"[{\"name\":\"a\",\"value\":\"\xff\"}]",
+		`[{"name":"a","value":"b","x":1}]`,
+		`[{"name":"","value":""}]`,
+	}
+	for _, s := range cases {
+		var want []Annotation
+		if err := json.Unmarshal([]byte(s), &want); err != nil {
+			want = nil
+		}
+		if got := DecodeAnnotations(s); !reflect.DeepEqual(got, want) {
+			t.Errorf("%s: got %#v, encoding/json %#v", s, got, want)
+		}
+	}
+	if _, ok := decodeAnnotationsPlain(EncodeAnnotations([]Annotation{{"A", "1"}, {"B", "two words"}})); !ok {
+		t.Error("the plain stored form did not take the fast path")
+	}
 }

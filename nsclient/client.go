@@ -34,11 +34,14 @@ func New(baseURL, key string) *Client {
 }
 
 // APIError is a non-2xx answer: Status is the HTTP status (401 wrong key,
-// 404 unknown user, 400 bad input), Code and Message the JSON error body.
+// 404 unknown user, 400 bad input, 422 a list write refused with an MSNP
+// error), Code and Message the JSON error body, MSNP the MSNP error number
+// of a refused list write (0 otherwise; see MSNPError).
 type APIError struct {
 	Status  int
 	Code    string `json:"error"`
 	Message string `json:"message"`
+	MSNP    int    `json:"msnp_error,omitempty"`
 }
 
 func (e *APIError) Error() string {
@@ -81,6 +84,8 @@ type Profile struct {
 	Created  time.Time `json:"created"`
 	// Revision is the account's address-book/membership cursor.
 	Revision string `json:"revision"`
+	// ListVersion is the SYN list version (REA answers carry it).
+	ListVersion int64 `json:"list_version"`
 }
 
 // List bits of ListEntry.Lists (ADL l=).
@@ -92,35 +97,54 @@ const (
 	PL = 16
 )
 
-// Group is an address-book group.
+// Group is an address-book group. ID is its SYN id for MSNP8–9 (LSG, ADD
+// FL … gid): a small positive integer, stable for the account across
+// sessions and never renumbered; 0 is "no group" and is never a stored
+// group (the NS lists it itself).
 type Group struct {
+	ID   int    `json:"id"`
 	GUID string `json:"guid"`
 	Name string `json:"name"`
 }
 
 // ListEntry is one contact in MSNP terms.
 type ListEntry struct {
-	Email         string  `json:"email"`
-	Network       int     `json:"network"`
-	Lists         int     `json:"lists"`
-	CID           int64   `json:"cid,omitempty"`
-	DisplayName   string  `json:"display_name"`
-	NickName      string  `json:"nickname,omitempty"`
-	ContactGUID   string  `json:"contact_guid,omitempty"`
-	Groups        []Group `json:"groups"`
-	InviteMessage string  `json:"invite_message,omitempty"`
+	Email       string  `json:"email"`
+	Network     int     `json:"network"`
+	Lists       int     `json:"lists"`
+	CID         int64   `json:"cid,omitempty"`
+	DisplayName string  `json:"display_name"`
+	NickName    string  `json:"nickname,omitempty"`
+	ContactGUID string  `json:"contact_guid,omitempty"`
+	Groups      []Group `json:"groups"`
+	// SynGroups are the MSNP8–9 group ids of an FL entry, ascending: its
+	// groups' IDs, with 0 when it is in no group (or was put in group 0
+	// by an MSNP8–9 ADD as well). Empty for entries not on the FL.
+	SynGroups     []int  `json:"syn_groups"`
+	InviteMessage string `json:"invite_message,omitempty"`
 }
 
 // Lists is an account's contacts and groups.
 type Lists struct {
 	Contacts []ListEntry `json:"contacts"`
 	Groups   []Group     `json:"groups"`
+	// Version is the SYN list version: an integer ≥ 1 that moves whenever
+	// any of the account's lists, groups, BLP, GTC or its friendly name
+	// change, through the SOAP services or the NS API. It was read before
+	// the lists, so a change racing the read makes the next SYN a full one.
+	Version int64 `json:"version"`
+	// Revision is the account's cursor in the lastChange form.
+	Revision string `json:"revision"`
+	BLP      string `json:"blp"`
+	GTC      string `json:"gtc"`
 }
 
-// Privacy is BLP ("AL"/"BL") and GTC ("A"/"N").
+// Privacy is BLP ("AL"/"BL") and GTC ("A"/"N"). Version is the SYN list
+// version after a SetPrivacy (BLP/GTC answers in MSNP8–9 carry it).
 type Privacy struct {
-	BLP string `json:"blp"`
-	GTC string `json:"gtc,omitempty"`
+	BLP     string `json:"blp"`
+	GTC     string `json:"gtc,omitempty"`
+	Version int64  `json:"version,omitempty"`
 }
 
 // Watcher is an account with the target on its FL; CanSee is PROTOCOL.md §5.4.

@@ -19,7 +19,7 @@ func TestProbe(t *testing.T) {
 	testenv.ForEachDB(t, func(t *testing.T, cfg config.Config) {
 		s := testenv.StartServer(t, cfg)
 		for _, name := range []string{"002_redirect-probe-FindMembership", "004_redirect-probe-ABFindAll"} {
-			raw, err := os.ReadFile(filepath.Join(testenv.SharedDir(t), "clients/captures/msnpsharp-login", name+".http"))
+			raw, err := os.ReadFile(filepath.Join(testenv.ClientsDir(t), "captures/msnpsharp-login", name+".http"))
 			if err != nil {
 				t.Fatal(err)
 			}

@@ -12,9 +12,10 @@ import (
 // TestVerifySSOResponseKnownAnswers checks the USR SSO S answers real
 // clients computed in the captures (captures/README.md: the secret is the
 // messengerclear BinarySecret in 001_RST.resp, the nonce and the answer are
-// in ns.log).
+// in ns.log). The captures are the repository's copy under fixtures/clients
+// (testenv imports this package, so the path is spelled from here).
 func TestVerifySSOResponseKnownAnswers(t *testing.T) {
-	dirs, _ := filepath.Glob(filepath.Join("..", "..", "..", "shared", "clients", "captures", "*"))
+	dirs, _ := filepath.Glob(filepath.Join("..", "..", "fixtures", "clients", "captures", "*"))
 	secretRe := regexp.MustCompile(`messengerclear\.live\.com</wsa:Address>.*?<wst:BinarySecret>([^<]+)</wst:BinarySecret>`)
 	nonceRe := regexp.MustCompile(`(?m)^S: USR \d+ SSO S \S+ (\S+)`)
 	answerRe := regexp.MustCompile(`(?m)^C: USR \d+ SSO S \S+ (\S+)`)
@@ -63,7 +64,7 @@ func TestVerifySSOResponseKnownAnswers(t *testing.T) {
 		n++
 	}
 	if n < 3 {
-		t.Fatalf("only %d known-answer vectors found under shared/clients/captures", n)
+		t.Fatalf("only %d known-answer vectors found under fixtures/clients/captures", n)
 	}
 	if VerifySSOResponse([]byte("k"), "n", "not base64!") || VerifySSOResponse([]byte("k"), "n", base64.StdEncoding.EncodeToString([]byte(strings.Repeat("x", 40)))) {
 		t.Errorf("garbage blobs must not verify")

@@ -70,6 +70,20 @@ func TestConfigurationChecks(t *testing.T) {
 			t.Errorf("valid settings in upper case refused: %s", msg)
 		}
 	})
+	t.Run("a switchboard on every interface needs the address clients are sent to", func(t *testing.T) {
+		for _, addr := range []string{"0.0.0.0:1864", "[::]:1864", ":1864"} {
+			if code, msg := run("--data-dir", dir, "--sb-addr", addr, "migrate"); code == 0 || !strings.Contains(msg, "ABCH_SB_ADDR "+addr+" listens on every interface") || !strings.Contains(msg, "set ABCH_SB_PUBLIC_ADDR") {
+				t.Errorf("--sb-addr %s: %d %s", addr, code, msg)
+			}
+		}
+		if code, msg := run("--data-dir", dir, "--sb-addr", "0.0.0.0:1864", "--sb-public-addr", "192.0.2.10:1864", "migrate"); code != 0 {
+			t.Errorf("with a public address: %d %s", code, msg)
+		}
+		t.Setenv("ABCH_MSNP_ADDR", "off")
+		if code, msg := run("--data-dir", dir, "--sb-addr", "0.0.0.0:1864", "migrate"); code != 0 {
+			t.Errorf("without an NS (no switchboard runs): %d %s", code, msg)
+		}
+	})
 	t.Run("a flag overrides its variable", func(t *testing.T) {
 		t.Setenv("ABCH_MAX_CONTACTS", "10")
 		if code, msg := run("--data-dir", dir, "--max-contacts", "0", "migrate"); code == 0 || !strings.Contains(msg, "ABCH_MAX_CONTACTS") {

@@ -25,7 +25,7 @@ func TestHostsCoversEveryClientHost(t *testing.T) {
 			want[h] = "192.0.2.10"
 		}
 	}
-	captures, _ := filepath.Glob(filepath.Join(testenv.SharedDir(t), "clients", "captures", "*", "soap.jsonl"))
+	captures, _ := filepath.Glob(filepath.Join(testenv.ClientsDir(t), "captures", "*", "soap.jsonl"))
 	if len(captures) == 0 {
 		t.Fatal("no captures found")
 	}

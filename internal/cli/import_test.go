@@ -15,7 +15,7 @@ import (
 // is not a terminal), export, import the export into another data directory.
 func TestImportExportCommands(t *testing.T) {
 	root := testenv.RepoRoot(t)
-	fixture := filepath.Join(root, "..", "shared", "migration", "escargot", "escargot-sample.sqlite")
+	fixture := filepath.Join(testenv.EscargotDir(t), "escargot-sample.sqlite")
 	dir := t.TempDir()
 	run := func(args ...string) (int, string, string) {
 		var out, errb bytes.Buffer

@@ -279,6 +279,9 @@ func (c *Config) Validate() error {
 	if c.NATSURL == "" && c.NATSToken == "" && !loopbackListen(c.NATSListen) {
 		errs = append(errs, fmt.Sprintf("ABCH_NATS_LISTEN %s is reachable beyond loopback: set ABCH_NATS_TOKEN (NS processes connect with it) or listen on 127.0.0.1", c.NATSListen))
 	}
+	if c.MSNPAddr != "off" && c.SBPublicAddr == "" && unspecifiedListen(c.SBAddr) {
+		errs = append(errs, fmt.Sprintf("ABCH_SB_ADDR %s listens on every interface, an address clients cannot be sent to: set ABCH_SB_PUBLIC_ADDR to the host:port they reach (XFR SB and RNG carry it)", c.SBAddr))
+	}
 	if c.LoginFailuresPerAddress < 0 {
 		errs = append(errs, "ABCH_LOGIN_FAILURES_PER_ADDRESS must not be negative (0: same as ABCH_LOGIN_FAILURES)")
 	}
@@ -364,6 +367,20 @@ func redactURL(u string) string {
 
 // loopbackListen reports whether a listen address (host:port) accepts
 // connections from this machine only. An empty or wildcard host does not.
+// unspecifiedListen reports whether addr binds every interface ("0.0.0.0",
+// "::" or no host), which says nothing about where clients find it.
+func unspecifiedListen(addr string) bool {
+	host, _, err := net.SplitHostPort(addr)
+	if err != nil {
+		return false // reported by the listener with the address
+	}
+	if host == "" {
+		return true
+	}
+	ip := net.ParseIP(host)
+	return ip != nil && ip.IsUnspecified()
+}
+
 func loopbackListen(addr string) bool {
 	host, _, err := net.SplitHostPort(addr)
 	if err != nil {

@@ -1,5 +1,6 @@
-// Package corpus loads the real client traffic under the shared reference
-// material (clients/requests, clients/captures) for tests and fuzz seeds.
+// Package corpus loads the real client traffic under fixtures/clients
+// (requests, captures: copied from the shared reference set, see its README)
+// for tests and fuzz seeds.
 // It imports nothing from abch, so any package's internal tests can use it.
 package corpus
 
@@ -23,11 +24,10 @@ type ClientBody struct {
 // ClientBodies loads every request body of the client corpus, sorted by
 // name: the .xml envelopes under clients/requests (their path follows from
 // the operation in the file name) and the bodies of the .http captures.
-// Fuzz targets add them as seeds; nothing of the corpus is copied into the
-// repository.
+// Fuzz targets add them as seeds.
 func ClientBodies(t testing.TB) []ClientBody {
 	t.Helper()
-	clients := filepath.Join(sharedDir(t), "clients")
+	clients := clientsDir(t)
 	var out []ClientBody
 	for _, dir := range []string{"requests", "captures"} {
 		err := filepath.WalkDir(filepath.Join(clients, dir), func(p string, d os.DirEntry, err error) error {
@@ -87,9 +87,9 @@ func pathForOperation(file string) string {
 	return ""
 }
 
-// sharedDir finds shared/ (with clients/) next to the repository root, one
-// level further up for a worktree, or at /work/shared, as testenv.SharedDir.
-func sharedDir(t testing.TB) string {
+// clientsDir is fixtures/clients under the repository root (the directory
+// holding go.mod), as testenv.ClientsDir, which this package cannot import.
+func clientsDir(t testing.TB) string {
 	t.Helper()
 	dir, err := os.Getwd()
 	if err != nil {
@@ -105,11 +105,9 @@ func sharedDir(t testing.TB) string {
 		}
 		dir = parent
 	}
-	for _, d := range []string{filepath.Join(dir, "..", "shared"), filepath.Join(dir, "..", "..", "shared"), "/work/shared"} {
-		if st, err := os.Stat(filepath.Join(d, "clients")); err == nil && st.IsDir() {
-			return d
-		}
+	d := filepath.Join(dir, "fixtures", "clients")
+	if _, err := os.Stat(filepath.Join(d, "requests")); err != nil {
+		t.Fatalf("fixtures missing: %v", err)
 	}
-	t.Fatalf("reference material (shared/ with clients/) not found next to %s", dir)
-	return ""
+	return d
 }

@@ -19,14 +19,11 @@ import (
 	"github.com/abch-im/abch/internal/testenv"
 )
 
-// migDir is the shared Escargot migration fixture (EXPECTED.md).
+// migDir is the Escargot migration fixture (fixtures/migration/escargot,
+// EXPECTED.md).
 func migDir(t *testing.T) string {
 	t.Helper()
-	p := filepath.Join("..", "..", "..", "shared", "migration", "escargot")
-	if _, err := os.Stat(filepath.Join(p, "expected-sample.json")); err != nil {
-		t.Fatalf("migration fixture: %v", err)
-	}
-	return p
+	return testenv.EscargotDir(t)
 }
 
 // migUser is the part of expected-sample.json a client can see.

@@ -20,7 +20,7 @@ import (
 // Those accounts are skipped with their reason and nothing of theirs is
 // written; entries pointing at them are dropped; the rest is imported.
 func TestImportEscargotBadAccounts(t *testing.T) {
-	b, err := os.ReadFile(filepath.Join(sharedDir(t), "escargot-sample.sqlite"))
+	b, err := os.ReadFile(filepath.Join(escargotDir(t), "escargot-sample.sqlite"))
 	if err != nil {
 		t.Fatal(err)
 	}

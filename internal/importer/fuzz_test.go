@@ -14,7 +14,7 @@ import (
 // canonical form: written out (as `abch export` does) and read back it is
 // the same account.
 func FuzzParseLine(f *testing.F) {
-	src, err := OpenEscargot(context.Background(), filepath.Join(sharedDir(f), "escargot-sample.sqlite"))
+	src, err := OpenEscargot(context.Background(), filepath.Join(escargotDir(f), "escargot-sample.sqlite"))
 	if err != nil {
 		f.Fatal(err)
 	}

@@ -61,10 +61,10 @@ func TestImportEscargotFromPostgres(t *testing.T) {
 	e := loadExpected(t)
 	testenv.ForEachDB(t, func(t *testing.T, cfg config.Config) {
 		st := openStore(t, cfg)
-		srcName := filepath.Join(sharedDir(t), "escargot-sample.sqlite")
+		srcName := filepath.Join(escargotDir(t), "escargot-sample.sqlite")
 		if cfg.IsPostgres() {
 			srcName = cfg.DatabaseURL
-			copyEscargotToPostgres(t, filepath.Join(sharedDir(t), "escargot-sample.sqlite"), cfg.DatabaseURL)
+			copyEscargotToPostgres(t, filepath.Join(escargotDir(t), "escargot-sample.sqlite"), cfg.DatabaseURL)
 		}
 		src, err := OpenEscargot(context.Background(), srcName)
 		if err != nil {

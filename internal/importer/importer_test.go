@@ -19,15 +19,11 @@ import (
 	"github.com/abch-im/abch/models"
 )
 
-// sharedDir finds shared/migration/escargot (the Escargot sample and its
-// expected results) in the reference material.
-func sharedDir(t testing.TB) string {
+// escargotDir is fixtures/migration/escargot (the Escargot sample and its
+// expected results).
+func escargotDir(t testing.TB) string {
 	t.Helper()
-	p := filepath.Join(testenv.SharedDir(t), "migration", "escargot")
-	if _, err := os.Stat(p); err != nil {
-		t.Fatalf("shared fixtures not found at %s", p)
-	}
-	return p
+	return testenv.EscargotDir(t)
 }
 
 // wantReport fails unless sum counts created and skipped accounts and its
@@ -96,7 +92,7 @@ type expected struct {
 }
 
 func loadExpected(t testing.TB) *expected {
-	b, err := os.ReadFile(filepath.Join(sharedDir(t), "expected-sample.json"))
+	b, err := os.ReadFile(filepath.Join(escargotDir(t), "expected-sample.json"))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -109,7 +105,7 @@ func loadExpected(t testing.TB) *expected {
 
 func importEscargot(t *testing.T, st *store.Store, opt Options) *Summary {
 	t.Helper()
-	src, err := OpenEscargot(context.Background(), filepath.Join(sharedDir(t), "escargot-sample.sqlite"))
+	src, err := OpenEscargot(context.Background(), filepath.Join(escargotDir(t), "escargot-sample.sqlite"))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -249,7 +245,7 @@ func TestImportEscargotSample(t *testing.T) {
 		compareExpected(t, st, e, false, true)
 
 		// Old passwords still verify (and ask for an argon2id upgrade).
-		f, err := os.Open(filepath.Join(sharedDir(t), "escargot-sample-passwords.csv"))
+		f, err := os.Open(filepath.Join(escargotDir(t), "escargot-sample-passwords.csv"))
 		if err != nil {
 			t.Fatal(err)
 		}

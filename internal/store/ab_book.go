@@ -2,7 +2,6 @@ package store
 
 import (
 	"context"
-	"database/sql"
 	"fmt"
 	"sort"
 	"time"
@@ -58,37 +57,26 @@ func (s *Store) LoadBook(ctx context.Context, ownerID int64, delta bool, since i
 // committed in between is at worst sent again by the next delta, never
 // missed. A full read always re-reads the owner inside its snapshot.
 func (s *Store) LoadBookOf(ctx context.Context, ownerID int64, owner *models.Account, delta bool, since int64) (*Book, error) {
-	b := &Book{Delta: delta}
-	read := func(tx *gorm.DB) error {
-		if delta && owner != nil && owner.ID == ownerID {
-			b.Owner = *owner
-		} else {
-			res := tx.Where("id = ?", ownerID).Limit(1).Find(&b.Owner)
-			if res.Error != nil {
-				return res.Error
-			}
-			if res.RowsAffected == 0 {
-				return models.Errorf(models.CodeABDoesNotExist, "address book of account %d does not exist", ownerID)
-			}
-		}
-		if delta {
-			if err := checkCursor(&b.Owner, since, s.horizonRev()); err != nil {
-				return err
-			}
-		}
-		return loadRows(tx, b, ownerID, delta, since)
+	if !delta {
+		return s.loadFull(ctx, ownerID)
 	}
-	var err error
-	if delta {
-		err = read(s.DB.WithContext(ctx))
+	b := &Book{Delta: true}
+	db := s.DB.WithContext(ctx)
+	if owner != nil && owner.ID == ownerID {
+		b.Owner = *owner
 	} else {
-		opts := &sql.TxOptions{ReadOnly: true}
-		if s.Dialect == DialectPostgres {
-			opts.Isolation = sql.LevelRepeatableRead
+		res := db.Where("id = ?", ownerID).Limit(1).Find(&b.Owner)
+		if res.Error != nil {
+			return nil, translate(res.Error)
 		}
-		err = s.DB.WithContext(ctx).Transaction(read, opts)
+		if res.RowsAffected == 0 {
+			return nil, models.Errorf(models.CodeABDoesNotExist, "address book of account %d does not exist", ownerID)
+		}
 	}
-	if err != nil {
+	if err := checkCursor(&b.Owner, since, s.horizonRev()); err != nil {
+		return nil, err
+	}
+	if err := loadDeltaRows(db, b, ownerID, since); err != nil {
 		return nil, translate(err)
 	}
 	return b, nil
@@ -127,70 +115,39 @@ func checkCursor(owner *models.Account, since, horizon int64) error {
 	return nil
 }
 
-func loadRows(tx *gorm.DB, b *Book, ownerID int64, delta bool, since int64) error {
-	gq := tx.Where("owner_id = ?", ownerID)
-	cq := tx.Where("owner_id = ?", ownerID)
-	lq := tx.Table("contact_groups AS cg").Select("cg.contact_id AS contact_id, g.guid AS guid").
-		Joins("JOIN ab_groups g ON g.id = cg.group_id").Where("g.owner_id = ? AND NOT g.deleted", ownerID)
-	if delta {
-		if since == b.Owner.Revision {
-			return nil // nothing is newer than the book's own revision
-		}
-		gq = gq.Where("rev > ?", since)
-	} else {
-		gq = gq.Where("NOT deleted")
-		cq = cq.Where("NOT deleted")
+// loadDeltaRows reads the rows of b's book changed after since (the
+// embedded database's delta; Postgres pipelines the same reads, ab_delta.go).
+func loadDeltaRows(tx *gorm.DB, b *Book, ownerID int64, since int64) error {
+	if since == b.Owner.Revision {
+		return nil // nothing is newer than the book's own revision
 	}
-	var contacts []models.Contact
-	byContact := map[int64][]string{}
-	if delta {
-		// One query for the changed contacts and their groups: the cost of
-		// a delta follows the number of changes, not the size of the book.
-		var rows []struct {
-			models.Contact
-			GroupGUID *string `gorm:"column:group_guid"`
+	// One query for the changed contacts and their groups: the cost of a
+	// delta follows the number of changes, not the size of the book.
+	var rows []struct {
+		models.Contact
+		GroupGUID *string `gorm:"column:group_guid"`
+	}
+	err := tx.Raw(`SELECT c.*, g.guid AS group_guid FROM contacts c
+		LEFT JOIN contact_groups cg ON cg.contact_id = c.id
+		LEFT JOIN ab_groups g ON g.id = cg.group_id AND NOT g.deleted
+		WHERE c.owner_id = ? AND c.rev > ? ORDER BY c.id, g.id`, ownerID, since).Scan(&rows).Error
+	if err != nil {
+		return err
+	}
+	for i := range rows {
+		c := rows[i].Contact
+		if n := len(b.Contacts); n == 0 || b.Contacts[n-1].ID != c.ID {
+			b.Contacts = append(b.Contacts, BookContact{Contact: c})
 		}
-		err := tx.Raw(`SELECT c.*, g.guid AS group_guid FROM contacts c
-			LEFT JOIN contact_groups cg ON cg.contact_id = c.id
-			LEFT JOIN ab_groups g ON g.id = cg.group_id AND NOT g.deleted
-			WHERE c.owner_id = ? AND c.rev > ? ORDER BY c.id, g.id`, ownerID, since).Scan(&rows).Error
-		if err != nil {
-			return err
-		}
-		for i := range rows {
-			c := rows[i].Contact
-			if len(contacts) == 0 || contacts[len(contacts)-1].ID != c.ID {
-				contacts = append(contacts, c)
-			}
-			if rows[i].GroupGUID != nil {
-				byContact[c.ID] = append(byContact[c.ID], *rows[i].GroupGUID)
-			}
-		}
-	} else {
-		if err := cq.Order("id").Find(&contacts).Error; err != nil {
-			return err
-		}
-		var links []struct {
-			ContactID int64
-			GUID      string `gorm:"column:guid"`
-		}
-		if len(contacts) > 0 {
-			if err := lq.Order("cg.contact_id, g.id").Scan(&links).Error; err != nil {
-				return err
-			}
-		}
-		for _, l := range links {
-			byContact[l.ContactID] = append(byContact[l.ContactID], l.GUID)
+		if rows[i].GroupGUID != nil {
+			last := &b.Contacts[len(b.Contacts)-1]
+			last.GroupGUIDs = append(last.GroupGUIDs, *rows[i].GroupGUID)
 		}
 	}
 	// Groups after contacts: every group a returned link points to is
 	// returned too (or its tombstone), even without a snapshot.
-	if err := gq.Order("id").Find(&b.Groups).Error; err != nil {
+	if err := tx.Where("owner_id = ? AND rev > ?", ownerID, since).Order("id").Find(&b.Groups).Error; err != nil {
 		return err
-	}
-	b.Contacts = make([]BookContact, 0, len(contacts))
-	for _, c := range contacts {
-		b.Contacts = append(b.Contacts, BookContact{Contact: c, GroupGUIDs: byContact[c.ID]})
 	}
 	sortMeFirst(b.Contacts)
 	return nil
@@ -202,4 +159,63 @@ func sortMeFirst(contacts []BookContact) {
 	sort.SliceStable(contacts, func(i, j int) bool {
 		return contacts[i].Key == models.MeKey && contacts[j].Key != models.MeKey
 	})
+}
+
+// loadFull is the full read of LoadBook without GORM (rawread.go): the
+// owner, the live contacts with the GUIDs of their live groups (one LEFT
+// JOIN, as the delta reads them) and the live groups, in one snapshot; on
+// Postgres one round trip.
+func (s *Store) loadFull(ctx context.Context, ownerID int64) (*Book, error) {
+	acc, err := s.columnsOf(&models.Account{})
+	if err != nil {
+		return nil, err
+	}
+	con, err := s.columnsOf(&models.Contact{})
+	if err != nil {
+		return nil, err
+	}
+	grp, err := s.columnsOf(&models.Group{})
+	if err != nil {
+		return nil, err
+	}
+	b := &Book{}
+	found := false
+	var ct models.Contact
+	var groupGUID *string
+	var g models.Group
+	err = s.rawRead(ctx,
+		rawQuery{
+			sql: `SELECT ` + acc.list("") + ` FROM accounts WHERE id = $1`, args: []any{ownerID},
+			targets: acc.targets(&b.Owner), row: func() error { found = true; return nil },
+		},
+		rawQuery{
+			sql: `SELECT ` + con.list("c") + `, g.guid FROM contacts c
+				LEFT JOIN contact_groups cg ON cg.contact_id = c.id
+				LEFT JOIN ab_groups g ON g.id = cg.group_id AND NOT g.deleted
+				WHERE c.owner_id = $1 AND NOT c.deleted ORDER BY c.id, g.id`, args: []any{ownerID},
+			targets: append(con.targets(&ct), &groupGUID),
+			row: func() error {
+				if n := len(b.Contacts); n == 0 || b.Contacts[n-1].ID != ct.ID {
+					b.Contacts = append(b.Contacts, BookContact{Contact: ct})
+				}
+				if groupGUID != nil {
+					last := &b.Contacts[len(b.Contacts)-1]
+					last.GroupGUIDs = append(last.GroupGUIDs, *groupGUID)
+				}
+				return nil
+			},
+		},
+		rawQuery{
+			sql: `SELECT ` + grp.list("") + ` FROM ab_groups WHERE owner_id = $1 AND NOT deleted ORDER BY id`, args: []any{ownerID},
+			targets: grp.targets(&g), row: func() error { b.Groups = append(b.Groups, g); return nil },
+		},
+	)
+	if err != nil {
+		return nil, translate(err)
+	}
+	if !found {
+		return nil, models.Errorf(models.CodeABDoesNotExist, "address book of account %d does not exist", ownerID)
+	}
+	sortMeFirst(b.Contacts)
+	return b, nil
 }

@@ -32,20 +32,32 @@ func RepoRoot(t testing.TB) string {
 	}
 }
 
-// SharedDir finds the reference material (README.md, clients/, migration/):
-// ../shared next to the repository root, ../../shared for a worktree, or
-// /work/shared. It fails the test when none holds clients/, so a test never
-// passes for want of its fixtures.
-func SharedDir(t testing.TB) string {
+// ClientsDir is fixtures/clients: the real client traffic the tests replay
+// (requests/<client>/*.xml envelopes, captures/<run>/ HTTP and NS logs),
+// copied into the repository from the shared reference set (its README says
+// where each came from). It fails the test when the tree is missing, so a
+// test never passes for want of its fixtures.
+func ClientsDir(t testing.TB) string {
 	t.Helper()
-	root := RepoRoot(t)
-	for _, d := range []string{filepath.Join(root, "..", "shared"), filepath.Join(root, "..", "..", "shared"), "/work/shared"} {
-		if st, err := os.Stat(filepath.Join(d, "clients")); err == nil && st.IsDir() {
-			return d
-		}
+	return fixtureDir(t, "clients", "requests")
+}
+
+// EscargotDir is fixtures/migration/escargot: the Escargot sample database,
+// its passwords and the expected import result.
+func EscargotDir(t testing.TB) string {
+	t.Helper()
+	return fixtureDir(t, filepath.Join("migration", "escargot"), "expected-sample.json")
+}
+
+// fixtureDir returns fixtures/dir under the repository root after checking
+// that it holds probe.
+func fixtureDir(t testing.TB, dir, probe string) string {
+	t.Helper()
+	d := filepath.Join(RepoRoot(t), "fixtures", dir)
+	if _, err := os.Stat(filepath.Join(d, probe)); err != nil {
+		t.Fatalf("fixtures missing: %v", err)
 	}
-	t.Fatalf("reference material (shared/ with clients/) not found next to %s", root)
-	return ""
+	return d
 }
 
 // NewAccount creates an account that signs in with password, hashed with the

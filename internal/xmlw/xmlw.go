@@ -15,6 +15,7 @@ package xmlw
 
 import (
 	"strconv"
+	"time"
 	"unicode/utf8"
 )
 
@@ -152,6 +153,49 @@ func (w *Writer) Int(name string, n int64) {
 	w.Open(name)
 	w.b = strconv.AppendInt(w.b, n, 10)
 	w.Close(name)
+}
+
+// Time writes <name>t</name> with t in UTC as 2006-01-02T15:04:05.0000000Z
+// (seven fraction digits: the .NET round-trip form every timestamp of the
+// SOAP services has), without time.Format's work per call.
+func (w *Writer) Time(name string, t time.Time) {
+	w.Open(name)
+	w.b = AppendTime(w.b, t)
+	w.Close(name)
+}
+
+// AppendTime appends t in UTC as 2006-01-02T15:04:05.0000000Z; a year
+// outside 0–9999 falls back to time.Format.
+func AppendTime(b []byte, t time.Time) []byte {
+	t = t.UTC()
+	year, month, day := t.Date()
+	if year < 0 || year > 9999 {
+		return t.AppendFormat(b, "2006-01-02T15:04:05.0000000Z")
+	}
+	hour, min, sec := t.Clock()
+	frac := t.Nanosecond() / 100
+	var buf [28]byte
+	put := func(at, n, digits int) {
+		for i := at + digits - 1; i >= at; i-- {
+			buf[i] = byte('0' + n%10)
+			n /= 10
+		}
+	}
+	put(0, year, 4)
+	buf[4] = '-'
+	put(5, int(month), 2)
+	buf[7] = '-'
+	put(8, day, 2)
+	buf[10] = 'T'
+	put(11, hour, 2)
+	buf[13] = ':'
+	put(14, min, 2)
+	buf[16] = ':'
+	put(17, sec, 2)
+	buf[19] = '.'
+	put(20, frac, 7)
+	buf[27] = 'Z'
+	return append(b, buf[:]...)
 }
 
 // Text writes character data, escaped.

@@ -4,6 +4,7 @@ import (
 	"encoding/xml"
 	"strings"
 	"testing"
+	"time"
 	"unicode/utf8"
 
 	"github.com/abch-im/abch/internal/xmlw"
@@ -197,4 +198,31 @@ func xmlCharsOnly(s string) string {
 		i += n
 	}
 	return b.String()
+}
+
+// TestTimeMatchesTimeFormat: the hand-written timestamp is byte for byte
+// time.Format's 2006-01-02T15:04:05.0000000Z in UTC, for instants in other
+// zones, with and without a fraction, at the edges of the 100 ns tick, and
+// for years time.Format has to write itself.
+func TestTimeMatchesTimeFormat(t *testing.T) {
+	east := time.FixedZone("east", 5*3600+30*60)
+	for _, tm := range []time.Time{
+		time.Date(2008, 8, 10, 15, 20, 6, 0, time.UTC),
+		time.Date(2026, 12, 31, 23, 59, 59, 999_999_999, time.UTC),
+		time.Date(2009, 1, 2, 3, 4, 5, 100, east),
+		time.Date(1, 1, 1, 0, 0, 0, 0, time.UTC),
+		time.Date(9999, 12, 31, 23, 59, 59, 1234567, time.UTC),
+		time.Date(12000, 1, 1, 0, 0, 0, 0, time.UTC),
+		time.Unix(0, 0),
+	} {
+		want := tm.UTC().Format("2006-01-02T15:04:05.0000000Z")
+		if got := string(xmlw.AppendTime(nil, tm)); got != want {
+			t.Errorf("%v: got %s, want %s", tm, got, want)
+		}
+		w := xmlw.New(0)
+		w.Time("lastChange", tm)
+		if got := w.String(); got != "<lastChange>"+want+"</lastChange>" {
+			t.Errorf("Time wrote %s", got)
+		}
+	}
 }

@@ -265,3 +265,38 @@ func contactIDs(answer string) []string {
 	}
 	return ids
 }
+
+// BenchmarkFindAllUncached is the uncached full ABFindAll of issue 19: a
+// server with its answer cache off (ABCH_AB_CACHE_BYTES=0), 16 concurrent
+// clients (parallelism 8 on GOMAXPROCS=2) fetching the same book, so every
+// request reads and renders it; on both databases, 300 and 1,000 contacts.
+// ns/op is wall time over all clients (the inverse of throughput).
+func BenchmarkFindAllUncached(b *testing.B) {
+	if testing.Short() {
+		b.Skip("needs Postgres")
+	}
+	for _, db := range []string{store.DialectSQLite, store.DialectPostgres} {
+		b.Run(db, func(b *testing.B) {
+			cfg := testenv.Config(b, testenv.DB{Name: db})
+			cfg.LogLevel = "error"
+			cfg.ABCacheBytes = 0
+			s := testenv.StartServer(b, cfg)
+			c := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: 64, MaxConnsPerHost: 64}}
+			url := "http://" + s.HTTPAddr + "/abservice/abservice.asmx"
+			for _, n := range []int{300, 1000} {
+				_, tk := seedOwner(b, s, fmt.Sprintf("uncached%d", n), n)
+				body := envelope(tk, fullFind)
+				b.Run(fmt.Sprint(n), func(b *testing.B) {
+					postAB(b, c, url, body)
+					b.SetParallelism(8)
+					b.ResetTimer()
+					b.RunParallel(func(pb *testing.PB) {
+						for pb.Next() {
+							fetchDiscard(b, c, url, body)
+						}
+					})
+				})
+			}
+		})
+	}
+}

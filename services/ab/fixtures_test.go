@@ -35,9 +35,9 @@ type fixtureCase struct {
 }
 
 func loadFixtures(t *testing.T) []fixtureCase {
-	shared := testenv.SharedDir(t)
+	clients := testenv.ClientsDir(t)
 	var out []fixtureCase
-	envs, _ := filepath.Glob(filepath.Join(shared, "clients", "requests", "*", "AB*.xml"))
+	envs, _ := filepath.Glob(filepath.Join(clients, "requests", "*", "AB*.xml"))
 	for _, f := range envs {
 		b, err := os.ReadFile(f)
 		if err != nil {
@@ -45,7 +45,7 @@ func loadFixtures(t *testing.T) []fixtureCase {
 		}
 		out = append(out, fixtureCase{name: filepath.Base(filepath.Dir(f)) + "/" + filepath.Base(f), body: string(b)})
 	}
-	caps, _ := filepath.Glob(filepath.Join(shared, "clients", "captures", "*", "[0-9][0-9][0-9]_*AB*.http"))
+	caps, _ := filepath.Glob(filepath.Join(clients, "captures", "*", "[0-9][0-9][0-9]_*AB*.http"))
 	for _, f := range caps {
 		b, err := os.ReadFile(f)
 		if err != nil {
@@ -56,7 +56,7 @@ func loadFixtures(t *testing.T) []fixtureCase {
 		out = append(out, fixtureCase{name: filepath.Base(filepath.Dir(f)) + "/" + filepath.Base(f), body: raw[i+2:], raw: raw[:i]})
 	}
 	if len(envs) < 40 || len(caps) < 20 {
-		t.Fatalf("found %d envelopes and %d captures: shared/clients incomplete", len(envs), len(caps))
+		t.Fatalf("found %d envelopes and %d captures: fixtures/clients incomplete", len(envs), len(caps))
 	}
 	return out
 }

@@ -26,7 +26,7 @@ func BenchmarkRenderBook(b *testing.B) {
 			Contact: models.Contact{
 				GUID: fmt.Sprintf("00000000-0000-4000-8000-2%011d", i), Key: "passport:" + email, ContactType: models.ContactTypeRegular,
 				PassportName: email, DisplayName: fmt.Sprintf("Contact <%d> & co", i), CID: int64(5000 + i),
-				IsMessengerUser: true, Annotations: `[{"Name":"AB.NickName","Value":"nick"}]`, Rev: int64(i),
+				IsMessengerUser: true, Annotations: models.EncodeAnnotations([]models.Annotation{{Name: "AB.NickName", Value: "nick"}}), Rev: int64(i),
 			},
 			GroupGUIDs: []string{book.Groups[i%10].GUID},
 		})

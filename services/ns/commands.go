@@ -44,9 +44,10 @@ func offStack(f func()) {
 
 // dispatch runs one client command.
 func (ss *session) dispatch(c msnp.Command) bool {
-	if msnp.Removed(c.Name, max(ss.ver, 13)) {
+	if !msnp.SYNEra(ss.ver) && msnp.Removed(c.Name, max(ss.ver, 13)) {
 		// MSNP13 removed ADC ADG REG REM RMG GTC SYN SBP "with automatic
-		// disconnection" (seeds/msnp13-changes.txt).
+		// disconnection" (seeds/msnp13-changes.txt); before VER they
+		// disconnect too. MSNP8–12 sessions have them (legacy.go).
 		return false
 	}
 	switch c.Name {
@@ -66,10 +67,13 @@ func (ss *session) dispatch(c msnp.Command) bool {
 		return ss.out("QNG 60\r\n")
 	}
 	if ss.u == nil {
-		if commands[c.Name] == nil {
+		if _, legacy := legacyCommands[c.Name]; commands[c.Name] == nil && !legacy {
 			return ss.fail(msnp.ErrSyntax, c.TrID())
 		}
 		return ss.fail(msnp.ErrNotLoggedIn, c.TrID())
+	}
+	if msnp.SYNEra(ss.ver) {
+		return ss.dispatchLegacy(c) // legacy.go
 	}
 	h := commands[c.Name]
 	if h == nil {

@@ -126,7 +126,6 @@ func (s *Server) unsubscribe(u *user) {
 
 // dispatch routes NATS messages to local users until the server stops.
 func (s *Server) dispatch() {
-	defer s.wg.Done()
 	for {
 		select {
 		case m := <-s.inbox:

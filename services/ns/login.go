@@ -28,13 +28,14 @@ func (ss *session) cmdVER(c msnp.Command) bool {
 	return ss.line("VER", c.TrID(), msnp.VersionName(v))
 }
 
-// cmdCVR answers the client version report with the versions the captured
-// clients accepted (clients/captures/*/ns.log).
+// cmdCVR answers the client version report: MSNP13+ with the versions the
+// captured clients accepted (clients/captures/*/ns.log), MSNP8–12 with the
+// client's own version (msnp.CVRFor).
 func (ss *session) cmdCVR(c msnp.Command) bool {
 	if ss.ver == 0 {
 		return ss.fail(msnp.ErrNotExpectedCVR, c.TrID())
 	}
-	return ss.line("CVR", append([]string{c.TrID()}, msnp.DefaultCVR.Args()...)...)
+	return ss.line("CVR", append([]string{c.TrID()}, msnp.CVRFor(c.Args, ss.ver).Args()...)...)
 }
 
 // cmdUSR runs both halves of TWN (MSNP13, PROTOCOL.md §6.4) and SSO
@@ -49,7 +50,8 @@ func (ss *session) cmdUSR(c msnp.Command) bool {
 	if ss.u != nil {
 		return ss.fail(msnp.ErrAlreadyLoggedIn, trid)
 	}
-	if method != "TWN" && method != "SSO" {
+	if method != "TWN" && method != "SSO" || method == "SSO" && msnp.SYNEra(ss.ver) {
+		// MSNP8–12 sign in with Passport 1.4 (TWN) only.
 		ss.fail(msnp.ErrAuthFailed, trid)
 		return false
 	}
@@ -77,7 +79,7 @@ func (ss *session) usrInitial(trid, method, email string) bool {
 		return false
 	}
 	if addr := ss.srv.nextRedirect(); addr != "" {
-		ss.line("XFR", append([]string{trid}, msnp.XFRNSArgs(addr, "", ss.ver)...)...)
+		ss.line("XFR", append([]string{trid}, msnp.XFRNSArgs(addr, ss.conn.LocalAddr().String(), ss.ver)...)...)
 		return false
 	}
 	ss.email, ss.method = email, method
@@ -185,9 +187,26 @@ func (ss *session) signIn(trid string, info *nsclient.SignInInfo) error {
 	u.links = linksOf(d.lists, u.blp)
 	u.mu.Unlock()
 	ss.u = u
+	if msnp.SYNEra(ss.ver) {
+		// MSNP8–9: "USR trid OK email friendly 1 0" (pidgin 2.2.2 takes
+		// its display name from params[3]); MSNP10–12 "OK email 1 0".
+		// No SBS (an MSNP13 addition), the profile for the version, then
+		// the initial e-mail notification (no OIM mail data before
+		// MSNP13).
+		name := d.profile.DisplayName
+		if name == "" {
+			name = u.email
+		}
+		ss.line("USR", append([]string{trid}, msnp.USROKArgs(u.email, name, true, ss.ver)...)...)
+		ss.payload("MSG", msnp.HotmailArgs, profilePayload(d.profile, ss.conn.RemoteAddr(), ss.ver))
+		ss.payload("MSG", msnp.HotmailArgs, msnp.InitialEmailPayload())
+		u.start()
+		ss.armChallenge()
+		return nil
+	}
 	ss.line("USR", append([]string{trid}, msnp.USROKArgs(u.email, "", true, ss.ver)...)...)
 	ss.out("SBS 0 null\r\n")
-	ss.payload("MSG", msnp.HotmailArgs, profilePayload(d.profile, ss.conn.RemoteAddr()))
+	ss.payload("MSG", msnp.HotmailArgs, profilePayload(d.profile, ss.conn.RemoteAddr(), ss.ver))
 	if p := mailPayload(d.mail); p != nil {
 		ss.payload("MSG", msnp.HotmailArgs, p)
 	}
@@ -210,10 +229,14 @@ func mailPayload(raw json.RawMessage) []byte {
 
 // profilePayload is the text/x-msmsgsprofile MSG body for a user signing
 // in from peer: the captured fixed fields (msnp.DefaultProfile), the
-// account's member ids and MSPAuth (pidgin 2.4.3's AB cookie) and the
-// client's address as this server sees it.
-func profilePayload(p *nsclient.Profile, peer net.Addr) []byte {
+// account's member ids and MSPAuth (pidgin 2.4.3's AB cookie; pidgin 2.2.2
+// signs its Hotmail URL form with it) and the client's address as this
+// server sees it, in the form of protocol version ver.
+func profilePayload(p *nsclient.Profile, peer net.Addr, ver int) []byte {
 	f := msnp.DefaultProfile()
+	if msnp.SYNEra(ver) {
+		f.Version = ver
+	}
 	f.LoginTime = time.Now().Unix()
 	f.MemberIDHigh, f.MemberIDLow = p.MemberIDHigh, p.MemberIDLow
 	f.MSPAuth = p.MSPAuth

@@ -12,13 +12,14 @@ import (
 	"github.com/abch-im/abch/internal/auth"
 	"github.com/abch-im/abch/internal/config"
 	"github.com/abch-im/abch/internal/testenv"
+	"github.com/abch-im/abch/internal/testenv/msnptest"
 )
 
 // captureLines returns the client side of a captured NS dialogue: each
 // "C:" line, with the payload of the "C>" line that follows it.
 func captureLines(t *testing.T, name string) []string {
 	t.Helper()
-	raw, err := os.ReadFile(filepath.Join(testenv.SharedDir(t), "clients", "captures", name, "ns.log"))
+	raw, err := os.ReadFile(filepath.Join(testenv.ClientsDir(t), "captures", name, "ns.log"))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -39,35 +40,35 @@ func captureLines(t *testing.T, name string) []string {
 // answer the client needs.
 func TestMSNP13Login(t *testing.T) {
 	testenv.ForEachDB(t, func(t *testing.T, cfg config.Config) {
-		e := &env{t: t, s: testenv.StartServer(t, cfg)}
-		alice := e.account("alice@example.com", "Alice")
-		ticket := e.ticket(alice, auth.AudMessenger)
-		m := dial(t, e.s.MSNPAddr)
+		e := msnptest.Start(t, cfg)
+		alice := e.Account("alice@example.com", "Alice")
+		ticket := e.Ticket(alice, auth.AudMessenger)
+		m := msnptest.Dial(t, e.S.MSNPAddr)
 		lines := captureLines(t, "pidgin-2.4.3-msnp13-login")
 		fake := regexp.MustCompile(`t=FAKE\S*`)
 		for i := range lines {
 			lines[i] = fake.ReplaceAllString(lines[i], ticket.Text())
 		}
-		play := func(i int) { t.Helper(); m.raw(lines[i]) }
+		play := func(i int) { t.Helper(); m.Raw(lines[i]) }
 
 		play(0)
-		m.expect("VER 1 MSNP13")
+		m.Expect("VER 1 MSNP13")
 		play(1)
-		m.expect("CVR 2 8.5.1302 8.5.1302 8.5.1302 http://msgr.dlservice.microsoft.com http://messenger.msn.com")
+		m.Expect("CVR 2 8.5.1302 8.5.1302 8.5.1302 http://msgr.dlservice.microsoft.com http://messenger.msn.com")
 		play(2)
-		usr, _, _ := m.read(5 * time.Second)
+		usr, _, _ := m.Read(5 * time.Second)
 		for _, k := range []string{"lc=", "id=", "tw=", "ru=", "ct=", "kpp=", "kv=", "ver=", "tpf="} {
 			if !strings.HasPrefix(usr, "USR 3 TWN S ") || !strings.Contains(usr, k) {
 				t.Errorf("TWN policy lacks %s: %q", k, usr)
 			}
 		}
-		if gcf := m.expect("GCF 0 " + strconv.Itoa(len(`<Policies><Policy type="SHIELDS"><config><shield><cli maj="7" min="0" minbld="0" maxbld="9999" deny=" " /></shield><block></block></config></Policy></Policies>`))); !strings.Contains(gcf, `type="SHIELDS"`) {
+		if gcf := m.Expect("GCF 0 " + strconv.Itoa(len(`<Policies><Policy type="SHIELDS"><config><shield><cli maj="7" min="0" minbld="0" maxbld="9999" deny=" " /></shield><block></block></config></Policy></Policies>`))); !strings.Contains(gcf, `type="SHIELDS"`) {
 			t.Errorf("GCF payload %q", gcf)
 		}
 		play(3)
-		m.expect("USR 4 OK alice@example.com 1 0")
-		m.expect("SBS 0 null")
-		_, profile := m.waitFor("MSG Hotmail Hotmail ", 5*time.Second)
+		m.Expect("USR 4 OK alice@example.com 1 0")
+		m.Expect("SBS 0 null")
+		_, profile := m.WaitFor("MSG Hotmail Hotmail ", 5*time.Second)
 		puid := alice.PUIDUnsigned()
 		for _, want := range []string{"Content-Type: text/x-msmsgsprofile; charset=UTF-8\r\n",
 			"MemberIdHigh: " + strconv.FormatUint(puid>>32, 10) + "\r\n",
@@ -87,20 +88,20 @@ func TestMSNP13Login(t *testing.T) {
 		if mspauth == nil {
 			t.Fatalf("no MSPAuth")
 		}
-		if _, err := e.s.Deps.Auth.Verify(t.Context(), mspauth[1], auth.AudMessenger); err != nil {
+		if _, err := e.S.Deps.Auth.Verify(t.Context(), mspauth[1], auth.AudMessenger); err != nil {
 			t.Errorf("MSPAuth is not a ticket the contact services accept: %v", err)
 		}
-		_, mail := m.waitFor("MSG Hotmail Hotmail ", 5*time.Second)
+		_, mail := m.WaitFor("MSG Hotmail Hotmail ", 5*time.Second)
 		if !strings.Contains(mail, "text/x-msmsgsinitialmdatanotification") {
 			t.Errorf("mail data: %q", mail)
 		}
 		answers := []string{"BLP 5 AL", "ADL 6 OK", "PRP 7 MFN Alice", "CHG 8 NLN 1073741856", "UUX 9 0", "BLP 10 AL"}
 		for i, want := range answers {
 			play(4 + i)
-			m.expect(want)
+			m.Expect(want)
 		}
 		play(10) // OUT
-		m.closed(5 * time.Second)
+		m.Closed(5 * time.Second)
 	})
 }
 
@@ -109,18 +110,18 @@ func TestMSNP13Login(t *testing.T) {
 // messengerclear proof key.
 func TestMSNP15Login(t *testing.T) {
 	testenv.ForEachDB(t, func(t *testing.T, cfg config.Config) {
-		e := &env{t: t, s: testenv.StartServer(t, cfg)}
-		alice := e.account("alice@example.com", "Alice")
-		sso := func(m *msn, good bool) {
+		e := msnptest.Start(t, cfg)
+		alice := e.Account("alice@example.com", "Alice")
+		sso := func(m *msnptest.Conn, good bool) {
 			t.Helper()
-			m.send("VER 1 MSNP16 MSNP15 CVR0")
-			m.expect("VER 1 MSNP15")
-			m.send("CVR 2 0x0409 winnt 5.1 i386 MSNMSGR 8.5.1302 BC01 alice@example.com")
-			m.waitFor("CVR 2 ", 5*time.Second)
-			m.send("USR 3 SSO I alice@example.com")
-			line, _ := m.waitFor("USR 3 SSO S MBI_KEY_OLD ", 5*time.Second)
+			m.Send("VER 1 MSNP16 MSNP15 CVR0")
+			m.Expect("VER 1 MSNP15")
+			m.Send("CVR 2 0x0409 winnt 5.1 i386 MSNMSGR 8.5.1302 BC01 alice@example.com")
+			m.WaitFor("CVR 2 ", 5*time.Second)
+			m.Send("USR 3 SSO I alice@example.com")
+			line, _ := m.WaitFor("USR 3 SSO S MBI_KEY_OLD ", 5*time.Second)
 			nonce := strings.Fields(line)[5]
-			tk := e.ticket(alice, auth.AudMessengerClear)
+			tk := e.Ticket(alice, auth.AudMessengerClear)
 			if !good {
 				nonce += "x"
 			}
@@ -128,22 +129,22 @@ func TestMSNP15Login(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			m.send("USR 4 SSO S " + tk.Text() + " " + answer)
+			m.Send("USR 4 SSO S " + tk.Text() + " " + answer)
 		}
 		t.Run("right answer signs in", func(t *testing.T) {
-			m := dial(t, e.s.MSNPAddr)
+			m := msnptest.Dial(t, e.S.MSNPAddr)
 			sso(m, true)
-			m.expect("USR 4 OK alice@example.com 1 0")
-			m.expect("SBS 0 null")
-			m.waitFor("MSG Hotmail Hotmail ", 5*time.Second)
-			m.trid = 4
-			m.online("NLN")
+			m.Expect("USR 4 OK alice@example.com 1 0")
+			m.Expect("SBS 0 null")
+			m.WaitFor("MSG Hotmail Hotmail ", 5*time.Second)
+			m.Trid = 4
+			m.Online("NLN")
 		})
 		t.Run("wrong answer is 911 and the connection closes", func(t *testing.T) {
-			m := dial(t, e.s.MSNPAddr)
+			m := msnptest.Dial(t, e.S.MSNPAddr)
 			sso(m, false)
-			m.expect("911 4")
-			m.closed(5 * time.Second)
+			m.Expect("911 4")
+			m.Closed(5 * time.Second)
 		})
 	})
 }
@@ -151,44 +152,44 @@ func TestMSNP15Login(t *testing.T) {
 // TestLoginFailures covers sign-ins that must fail cleanly.
 func TestLoginFailures(t *testing.T) {
 	testenv.ForEachDB(t, func(t *testing.T, cfg config.Config) {
-		e := &env{t: t, s: testenv.StartServer(t, cfg)}
-		alice := e.account("alice@example.com", "Alice")
-		bob := e.account("bob@example.com", "Bob")
-		start := func(t *testing.T) *msn {
-			m := dial(t, e.s.MSNPAddr)
-			m.send("VER 1 MSNP14 MSNP13 CVR0")
-			m.expect("VER 1 MSNP13")
-			m.send("USR 2 TWN I alice@example.com")
-			m.waitFor("USR 2 TWN S ", 5*time.Second)
-			m.waitFor("GCF 0 ", 5*time.Second)
+		e := msnptest.Start(t, cfg)
+		alice := e.Account("alice@example.com", "Alice")
+		bob := e.Account("bob@example.com", "Bob")
+		start := func(t *testing.T) *msnptest.Conn {
+			m := msnptest.Dial(t, e.S.MSNPAddr)
+			m.Send("VER 1 MSNP14 MSNP13 CVR0")
+			m.Expect("VER 1 MSNP13")
+			m.Send("USR 2 TWN I alice@example.com")
+			m.WaitFor("USR 2 TWN S ", 5*time.Second)
+			m.WaitFor("GCF 0 ", 5*time.Second)
 			return m
 		}
 		t.Run("no common version is VER 0 and close", func(t *testing.T) {
-			m := dial(t, e.s.MSNPAddr)
-			m.send("VER 1 MSNP8 CVR0")
-			m.expect("VER 1 0")
-			m.closed(5 * time.Second)
+			m := msnptest.Dial(t, e.S.MSNPAddr)
+			m.Send("VER 1 MSNP7 MSNP14 CVR0")
+			m.Expect("VER 1 0")
+			m.Closed(5 * time.Second)
 		})
 		for name, ticket := range map[string]string{
-			"another account's ticket is 911": e.ticket(bob, auth.AudMessenger).Text(),
-			"a tampered ticket is 911":        e.ticket(alice, auth.AudMessenger).Text() + "x",
-			"a contacts ticket is 911":        e.ticket(alice, auth.AudContacts).Text(),
+			"another account's ticket is 911": e.Ticket(bob, auth.AudMessenger).Text(),
+			"a tampered ticket is 911":        e.Ticket(alice, auth.AudMessenger).Text() + "x",
+			"a contacts ticket is 911":        e.Ticket(alice, auth.AudContacts).Text(),
 		} {
 			t.Run(name, func(t *testing.T) {
 				m := start(t)
-				m.send("USR 3 TWN S " + ticket)
-				m.expect("911 3 0")
-				m.closed(5 * time.Second)
+				m.Send("USR 3 TWN S " + ticket)
+				m.Expect("911 3 0")
+				m.Closed(5 * time.Second)
 			})
 		}
 		t.Run("commands before sign-in are 302", func(t *testing.T) {
-			m := dial(t, e.s.MSNPAddr)
-			m.send("VER 1 MSNP13 CVR0")
-			m.expect("VER 1 MSNP13")
-			m.send("CHG 2 NLN 0")
-			m.expect("302 2 0")
-			m.sendPayload("ADL 3", `<ml l="1"></ml>`)
-			m.expect("302 3 0")
+			m := msnptest.Dial(t, e.S.MSNPAddr)
+			m.Send("VER 1 MSNP13 CVR0")
+			m.Expect("VER 1 MSNP13")
+			m.Send("CHG 2 NLN 0")
+			m.Expect("302 2 0")
+			m.SendPayload("ADL 3", `<ml l="1"></ml>`)
+			m.Expect("302 3 0")
 		})
 	})
 }
@@ -198,11 +199,11 @@ func TestLoginFailures(t *testing.T) {
 func TestServeWithoutNSKey(t *testing.T) {
 	cfg := testenv.Config(t, testenv.Databases(t)[0])
 	cfg.NSKey = ""
-	e := &env{t: t, s: testenv.StartServer(t, cfg)}
-	if e.s.Config.NSKey == "" {
+	e := msnptest.Start(t, cfg)
+	if e.S.Config.NSKey == "" {
 		t.Fatalf("no in-process key was generated")
 	}
-	m := dial(t, e.s.MSNPAddr)
-	m.login13(e, e.account("alice@example.com", "Alice"))
-	m.online("NLN")
+	m := msnptest.Dial(t, e.S.MSNPAddr)
+	m.Login13(e, e.Account("alice@example.com", "Alice"))
+	m.Online("NLN")
 }

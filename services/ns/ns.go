@@ -10,7 +10,6 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/hex"
-	"errors"
 	"log/slog"
 	"net"
 	"sync"
@@ -21,6 +20,7 @@ import (
 
 	"github.com/abch-im/abch/nsclient"
 	"github.com/abch-im/abch/services/ns/msnp"
+	"github.com/abch-im/abch/services/ns/msnpserver"
 )
 
 // URLs are the base addresses of the URL command's answers; the type and
@@ -89,13 +89,12 @@ type Server struct {
 	// id names this NS process in kick messages (docs/ns.md).
 	id string
 
-	mu       sync.Mutex
-	users    map[int64]*user       // signed-in accounts by CID
-	sessions map[*session]struct{} // every open connection
-	lns      []net.Listener
-	closing  bool
+	mu    sync.Mutex
+	users map[int64]*user // signed-in accounts by CID
 
-	wg       sync.WaitGroup // sessions and the dispatcher
+	// sessions are the open connections; its wait group also holds the
+	// dispatcher.
+	sessions msnpserver.Tracker[*session]
 	inbox    chan *nats.Msg // NATS messages of every local user
 	stop     chan struct{}
 	seq      atomic.Uint64 // session ids
@@ -110,11 +109,16 @@ func New(cfg Config) *Server {
 	_, _ = rand.Read(b[:])
 	s := &Server{
 		cfg: cfg, id: hex.EncodeToString(b[:]),
-		users: map[int64]*user{}, sessions: map[*session]struct{}{},
+		users: map[int64]*user{},
 		inbox: make(chan *nats.Msg, 8192), stop: make(chan struct{}),
 	}
-	s.wg.Add(1)
-	go s.dispatch()
+	s.sessions = msnpserver.Tracker[*session]{
+		Name: "ns",
+		New:  func(c net.Conn) *session { return newSession(s, c) },
+		Run:  (*session).run,
+		Kill: (*session).kill,
+	}
+	s.sessions.Go(s.dispatch)
 	return s
 }
 
@@ -130,69 +134,11 @@ func (s *Server) ListenAndServe(addr string) (net.Addr, error) {
 }
 
 // Serve accepts connections on ln until Shutdown; each gets a session.
-func (s *Server) Serve(ln net.Listener) error {
-	s.mu.Lock()
-	if s.closing {
-		s.mu.Unlock()
-		ln.Close()
-		return errors.New("ns: server closed")
-	}
-	s.lns = append(s.lns, ln)
-	s.mu.Unlock()
-	var backoff time.Duration
-	for {
-		c, err := ln.Accept()
-		if err != nil {
-			if s.isClosing() {
-				return nil
-			}
-			var ne net.Error
-			if errors.As(err, &ne) && ne.Timeout() {
-				backoff = min(max(2*backoff, 5*time.Millisecond), time.Second)
-				time.Sleep(backoff)
-				continue
-			}
-			return err
-		}
-		backoff = 0
-		s.start(c)
-	}
-}
-
-func (s *Server) isClosing() bool {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.closing
-}
-
-// start registers and runs a session for c.
-func (s *Server) start(c net.Conn) {
-	ss := newSession(s, c)
-	s.mu.Lock()
-	if s.closing {
-		s.mu.Unlock()
-		c.Close()
-		return
-	}
-	s.sessions[ss] = struct{}{}
-	s.wg.Add(1)
-	s.mu.Unlock()
-	go ss.run()
-}
-
-// ended forgets a finished session.
-func (s *Server) ended(ss *session) {
-	s.mu.Lock()
-	delete(s.sessions, ss)
-	s.mu.Unlock()
-	s.wg.Done()
-}
+func (s *Server) Serve(ln net.Listener) error { return s.sessions.Serve(ln) }
 
 // Sessions is the number of open client connections.
 func (s *Server) Sessions() int {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return len(s.sessions)
+	return s.sessions.Len()
 }
 
 // SignedIn is the number of signed-in accounts on this NS.
@@ -207,35 +153,13 @@ func (s *Server) SignedIn() int {
 // and waits until they have drained and closed or ctx ends, when the rest
 // are cut off.
 func (s *Server) Shutdown(ctx context.Context) error {
-	s.mu.Lock()
-	s.closing = true
-	for _, ln := range s.lns {
-		ln.Close()
-	}
-	open := make([]*session, 0, len(s.sessions))
-	for ss := range s.sessions {
-		open = append(open, ss)
-	}
-	s.mu.Unlock()
+	open := s.sessions.Close()
 	for _, ss := range open {
 		ss.out("OUT SSD\r\n")
 		ss.queueClose()
 	}
-	done := make(chan struct{})
-	go func() {
-		s.wg.Wait()
-		close(done)
-	}()
 	s.quit.Do(func() { close(s.stop) })
-	select {
-	case <-done:
-		return nil
-	case <-ctx.Done():
-		for _, ss := range open {
-			ss.kill()
-		}
-		return ctx.Err()
-	}
+	return s.sessions.Drain(ctx, open)
 }
 
 // apiCtx is the context of one NS API call.

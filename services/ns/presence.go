@@ -28,7 +28,8 @@ func (s *Server) showPresence(t *user, m *hubMsg) {
 	if !m.UBXOnly {
 		t.ss.send(presenceLine(m, network, ver, trid))
 	}
-	if m.UBX || m.UBXOnly {
+	if (m.UBX || m.UBXOnly) && ver >= msnp.MSNP11 {
+		// Personal messages came with MSNP11 (MSN Messenger 7.0).
 		t.ss.payload("UBX", msnp.UBXArgs(m.From, network, ver), msnp.UBXPayload(m.PSM, m.Media, m.GUID, ver))
 	}
 }
@@ -102,6 +103,13 @@ func (s *Server) setPresence(u *user, f func(p *presence)) {
 // onEvent writes an abch event's commands to u's client in order, then
 // applies its presence consequences (docs/events.md §5).
 func (s *Server) onEvent(u *user, ev nsclient.Event) {
+	if msnp.SYNEra(u.ss.ver) {
+		if !s.writeLegacyEvent(u, ev) {
+			return
+		}
+		s.eventConsequences(u, ev)
+		return
+	}
 	for _, c := range ev.NS {
 		b := nsclient.Wire(c)
 		if c.Command == "NOT" && c.Args == "" {
@@ -115,6 +123,50 @@ func (s *Server) onEvent(u *user, ev nsclient.Event) {
 			return
 		}
 	}
+	s.eventConsequences(u, ev)
+}
+
+// legacyListEvent turns an event into the list lines an MSNP8–12 session
+// gets instead of its ADL/RML commands (ADD/ADC/REM … RL, with the list
+// version for MSNP8–9); set by the list commands' file (SYN_NS.md §4). nil
+// writes none.
+var legacyListEvent func(u *user, ev nsclient.Event) [][]byte
+
+// writeLegacyEvent writes an event to an MSNP8–12 session: the list lines
+// of legacyListEvent first, then the notices (NOT) the event carries,
+// except the address-book sync hints (ABCHInternal), which only SOAP
+// clients act on; OIM mail notifications are dropped (offline messages
+// came with MSNP13). It reports whether the session still takes writes.
+func (s *Server) writeLegacyEvent(u *user, ev nsclient.Event) bool {
+	if legacyListEvent != nil {
+		for _, b := range legacyListEvent(u, ev) {
+			if !u.ss.send(b) {
+				return false
+			}
+		}
+	}
+	for _, c := range ev.NS {
+		if c.Command != "NOT" || c.Args != "" || abchHint(c.Payload) {
+			continue
+		}
+		if !u.ss.send(msnp.AppendNOT(nil, []byte(c.Payload), u.ss.ver)) {
+			return false
+		}
+	}
+	return true
+}
+
+// abchHint reports whether a NOT payload is the address book's "your lists
+// changed" hint (docs/events.md §4: NotificationData of the ABCHInternal
+// service) rather than a notice for the user.
+func abchHint(payload string) bool {
+	return strings.Contains(payload, "&lt;Service&gt;ABCHInternal&lt;/Service&gt;") ||
+		strings.Contains(payload, "<Service>ABCHInternal</Service>")
+}
+
+// eventConsequences applies an event's presence and session consequences
+// (docs/events.md §5).
+func (s *Server) eventConsequences(u *user, ev nsclient.Event) {
 	switch ev.Type {
 	case "privacy.changed":
 		if blp := ev.Data["blp"]; blp == "AL" || blp == "BL" {

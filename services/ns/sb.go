@@ -83,7 +83,8 @@ func (s *Server) sbCookie(email string, cid int64) string {
 }
 
 // cmdXFR: "XFR trid SB" → "XFR trid SB addr CKI cookie U messenger.msn.com"
-// (MSNP13 added "U messenger.msn.com"; MSNP14 added the direct-connect flag
+// (MSNP8–12: "XFR trid SB addr CKI cookie", pidgin 2.2.2 xfr_cmd;
+// MSNP13 added "U messenger.msn.com"; MSNP14 added the direct-connect flag
 // "1"; pidgin reads the address and the cookie, params 2 and 4). Hidden
 // users get 913 (pidgin: "not allowed while invisible"), an IMS OFF
 // session 502, and 280 when no switchboard is configured.
@@ -102,7 +103,10 @@ func (ss *session) cmdXFR(c msnp.Command) bool {
 	if addr == "" {
 		return ss.fail(msnp.ErrSwitchboardFailed, c.TrID())
 	}
-	args := []string{c.TrID(), "SB", addr, "CKI", ss.srv.sbCookie(u.email, u.cid), "U", "messenger.msn.com"}
+	args := []string{c.TrID(), "SB", addr, "CKI", ss.srv.sbCookie(u.email, u.cid)}
+	if ss.ver >= 13 {
+		args = append(args, "U", "messenger.msn.com")
+	}
 	if ss.ver >= 14 {
 		args = append(args, "1")
 	}
@@ -155,7 +159,8 @@ func (s *Server) onSBRequest(m *nats.Msg, cid int64) {
 }
 
 // ring sends "RNG sessid addr CKI cookie inviter name U messenger.hotmail.com"
-// (plus "1" from MSNP14; RNG params 0, 1, 3 and 4 are what pidgin reads, and
+// ("U messenger.hotmail.com" from MSNP13 only, pidgin 2.2.2 rng_cmd reads
+// six parameters; plus "1" from MSNP14; RNG params 0, 1, 3 and 4 are what pidgin reads, and
 // MSNPSharp parses the session id as an int32) when u may be called by
 // req.From: u is online and visible, has IMs on, and lets the caller see
 // it (PROTOCOL.md §5.4). Anything else is 217, so a blocked caller cannot
@@ -165,7 +170,10 @@ func (s *Server) ring(u *user, req sbRequest, m *nats.Msg) {
 		sbRespond(m, sbReply{Code: msnp.ErrNotOnline})
 		return
 	}
-	args := []string{req.Session, req.Addr, "CKI", req.Cookie, req.From, msnp.URLEncodeName(req.FromName), "U", "messenger.hotmail.com"}
+	args := []string{req.Session, req.Addr, "CKI", req.Cookie, req.From, msnp.URLEncodeName(req.FromName)}
+	if u.ss.ver >= 13 {
+		args = append(args, "U", "messenger.hotmail.com")
+	}
 	if u.ss.ver >= 14 {
 		args = append(args, "1")
 	}

@@ -6,6 +6,7 @@ import (
 	"runtime/debug"
 	"strconv"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/abch-im/abch/services/ns/msnp"
@@ -34,7 +35,7 @@ type session struct {
 	writing bool
 
 	// Reader-goroutine state.
-	ver      int    // negotiated protocol (13, 15); 0 before VER
+	ver      int    // negotiated protocol (8–13, 15; msnp.Versions); 0 before VER
 	email    string // from USR … I
 	method   string // "TWN" or "SSO"
 	nonce    string // USR SSO S nonce
@@ -43,6 +44,9 @@ type session struct {
 	chl      string // pending server challenge (CHL), "" when none; under chlMu
 	chlTimer *time.Timer
 	flushing bool // the reader asked for close-after-flush
+	// listVer is the SYN list version the MSNP8–9 client holds: set by
+	// SYN, moved by every list answer and pushed ADD/REM (any goroutine).
+	listVer atomic.Int64
 }
 
 func newSession(s *Server, c net.Conn) *session {
@@ -56,7 +60,6 @@ func newSession(s *Server, c net.Conn) *session {
 // breaks the protocol or the session is cut off. A panic ends only this
 // session.
 func (ss *session) run() {
-	defer ss.srv.ended(ss)
 	defer ss.finish()
 	defer func() {
 		if r := recover(); r != nil {

@@ -93,7 +93,8 @@ func (s *Server) challenge(ss *session) {
 }
 
 // cmdQRY checks the answer to the pending CHL ("QRY trid productid 32" +
-// hash) with the product key of the client's product id; a wrong answer
+// hash) with the product key of the client's product id (MSNP8–10: MD5 of
+// challenge and key; MSNP11+: the MSNP11 hash, msnp.CheckQRYVersion); a wrong answer
 // or an unknown product is 540 and the session ends.
 func (ss *session) cmdQRY(c msnp.Command) bool {
 	ss.chlMu.Lock()
@@ -103,7 +104,7 @@ func (ss *session) cmdQRY(c msnp.Command) bool {
 	if chl == "" {
 		return ss.fail(msnp.ErrNotExpectedCVR, c.TrID())
 	}
-	if ok, _ := msnp.CheckQRY(chl, c.Arg(1), string(c.Payload)); !ok {
+	if ok, _ := msnp.CheckQRYVersion(chl, c.Arg(1), string(c.Payload), ss.ver); !ok {
 		ss.fail(msnp.ErrChallenge, c.TrID())
 		return false
 	}

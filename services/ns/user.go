@@ -57,7 +57,8 @@ type user struct {
 	removed  map[string]bool // lower-cased addresses the client RML'd from its FL (nil: none)
 	blp      string          // "AL" or "BL"
 	dead     bool
-	replaced bool // the account signed in again: no FLN at sign-out
+	replaced bool      // the account signed in again: no FLN at sign-out
+	gids     *groupIDs // MSNP8–9: the integer group ids sent (groups.go)
 
 	// The event worker: jobs run one at a time, in order, off the
 	// dispatcher (they may call the NS API).

@@ -22,7 +22,7 @@ func BenchmarkStoreAndFetch(b *testing.B) {
 	e.alice = e.Account("alice@example.com", "Alice")
 	e.bob = e.Account("bob@example.com", "Bob")
 	storeBody := e.validStore(b, e.alice)
-	get := withCookie(readShared(b, "clients/requests/papyon/GetMessage.xml"), e.Ticket(e.bob, auth.AudMessenger))
+	get := withCookie(readClientFile(b, "requests/papyon/GetMessage.xml"), e.Ticket(e.bob, auth.AudMessenger))
 	do := func(path, action, body string) {
 		req, _ := http.NewRequest(http.MethodPost, e.Base+path, strings.NewReader(body))
 		req.Header.Set("SOAPAction", action)

@@ -67,9 +67,9 @@ func (e *env) outbox(recipient *models.Account) []models.OutboxEvent {
 	return rows
 }
 
-func readShared(t testing.TB, rel string) string {
+func readClientFile(t testing.TB, rel string) string {
 	t.Helper()
-	b, err := os.ReadFile(filepath.Join(testenv.SharedDir(t), rel))
+	b, err := os.ReadFile(filepath.Join(testenv.ClientsDir(t), rel))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -118,7 +118,7 @@ type capture struct {
 
 func readCapture(t testing.TB, rel string) capture {
 	t.Helper()
-	raw := readShared(t, rel)
+	raw := readClientFile(t, rel)
 	head, body, ok := strings.Cut(raw, "\r\n\r\n")
 	if !ok {
 		t.Fatalf("%s: no header end", rel)
@@ -154,17 +154,15 @@ func golden(t *testing.T, name, got string) {
 	testenv.Golden(t, "oim", name, got)
 }
 
-// rstChallenge extracts the lock-key challenge answer shown in
-// RST_OIM.md §2.2 (its challenge is 17229538722924476219).
-var reRSTChallenge = regexp.MustCompile(`<\?xml version="1.0" encoding="utf-8"\?><soap:Envelope[^\n]*?</LockKeyChallenge></detail></soap:Fault></soap:Body></soap:Envelope>`)
-
-// challengeFault is the challenge answer of RST_OIM.md §2.2, byte for
-// byte, with challenge in place of the document's example value.
+// challengeFault is the lock-key challenge answer of RST_OIM.md §2.2 (the
+// shared reference; fixtures/clients/oim-lockkey-challenge-fault.xml holds
+// it), byte for byte, with challenge in place of the document's example
+// value 17229538722924476219.
 func challengeFault(t testing.TB, challenge string) string {
 	t.Helper()
-	sample := reRSTChallenge.FindString(readShared(t, "clients/RST_OIM.md"))
-	if !strings.Contains(sample, ">17229538722924476219<") {
-		t.Fatal("challenge sample not found in RST_OIM.md")
+	sample := readClientFile(t, "oim-lockkey-challenge-fault.xml")
+	if !strings.Contains(sample, ">17229538722924476219<") || !strings.HasSuffix(sample, "</soap:Envelope>") {
+		t.Fatal("the challenge sample lost its example value")
 	}
 	return strings.Replace(sample, "17229538722924476219", challenge, 1)
 }

@@ -52,7 +52,7 @@ func TestStoreClientRequests(t *testing.T) {
 			t.Run(c.dir+" gets the challenge, then stores with the computed lock key", func(t *testing.T) {
 				tk := e.Ticket(e.alice, c.aud)
 				challenge := e.Deps.Tickets.LockKeyChallenge(tk.T)
-				first := withTicket(readShared(t, "clients/requests/"+c.dir+"/"+c.file+".xml"), tk, "")
+				first := withTicket(readClientFile(t, "requests/"+c.dir+"/"+c.file+".xml"), tk, "")
 				status, body := e.post("//OimWS/oim.asmx", c.action, first)
 				if status != 500 || body != challengeFault(t, challenge) {
 					t.Fatalf("empty lockkey: %d\n%s\nwant\n%s", status, body, challengeFault(t, challenge))
@@ -60,7 +60,7 @@ func TestStoreClientRequests(t *testing.T) {
 				if i == 0 {
 					golden(t, "store_challenge_fault.xml", strings.Replace(body, challenge, "CHALLENGE", 1))
 				}
-				keyed := readShared(t, "clients/requests/"+c.dir+"/"+c.file+".WithLockKey.xml")
+				keyed := readClientFile(t, "requests/"+c.dir+"/"+c.file+".WithLockKey.xml")
 				status, body = e.post(oimPath, c.action, withTicket(keyed, tk, fakeKey))
 				if status != 500 || body != challengeFault(t, challenge) {
 					t.Fatalf("wrong lockkey: %d\n%s", status, body)
@@ -114,7 +114,7 @@ func TestRoundTrip(t *testing.T) {
 				aud = auth.AudMessenger
 			}
 			tk := e.Ticket(e.alice, aud)
-			body := readShared(t, "clients/requests/"+c.dir+"/"+c.file+".WithLockKey.xml")
+			body := readClientFile(t, "requests/"+c.dir+"/"+c.file+".WithLockKey.xml")
 			if c.dir == "papyon" {
 				body = strings.Replace(body, "SGVsbG8gQm9iLCB0aGlzIGlzIGFuIG9mZmxpbmUgbWVzc2FnZS4=", base64.StdEncoding.EncodeToString([]byte("Second <one> & \"quoted\" ünïcode")), 1)
 			}
@@ -180,7 +180,7 @@ func TestRoundTrip(t *testing.T) {
 		bobTk := e.Ticket(e.bob, auth.AudMessenger)
 		t.Run("Bob lists them with every client's GetMetadata", func(t *testing.T) {
 			for _, dir := range []string{"amsn", "emesene-1.6.3", "libpurple-2.5.0", "papyon"} {
-				body := withCookie(readShared(t, "clients/requests/"+dir+"/GetMetadata.xml"), bobTk)
+				body := withCookie(readClientFile(t, "requests/"+dir+"/GetMetadata.xml"), bobTk)
 				status, resp := e.post(rsiPath, actRSI+"GetMetadata", body)
 				if status != 200 {
 					t.Fatalf("%s: %d %s", dir, status, resp)
@@ -196,7 +196,7 @@ func TestRoundTrip(t *testing.T) {
 		t.Run("Bob reads them with every client's GetMessage, as each parser needs", func(t *testing.T) {
 			for _, dir := range []string{"amsn", "emesene-1.6.3", "libpurple-2.4.0-msnp13", "libpurple-2.5.0", "papyon"} {
 				for i, id := range []string{id1, id2} {
-					body := withMessageID(withCookie(readShared(t, "clients/requests/"+dir+"/GetMessage.xml"), bobTk), id)
+					body := withMessageID(withCookie(readClientFile(t, "requests/"+dir+"/GetMessage.xml"), bobTk), id)
 					status, resp := e.post(rsiPath, actRSI+"GetMessage", body)
 					if status != 200 {
 						t.Fatalf("%s: %d %s", dir, status, resp)
@@ -219,7 +219,7 @@ func TestRoundTrip(t *testing.T) {
 
 		t.Run("a third party can neither read nor delete them", func(t *testing.T) {
 			carolTk := e.Ticket(e.carol, auth.AudMessenger)
-			get := readShared(t, "clients/requests/papyon/GetMessage.xml")
+			get := readClientFile(t, "requests/papyon/GetMessage.xml")
 			s1, foreign := e.post(rsiPath, actRSI+"GetMessage", withMessageID(withCookie(get, carolTk), id1))
 			s2, unknown := e.post(rsiPath, actRSI+"GetMessage", withMessageID(withCookie(get, carolTk), "A3D2B9C8-6F1E-4D7A-8B0C-FFFFFFFFFFFF"))
 			if s1 != 500 || faultCode(foreign) != "soap:Client" || strings.Contains(foreign, "Hello") {
@@ -228,7 +228,7 @@ func TestRoundTrip(t *testing.T) {
 			if s2 != 500 || strings.Replace(unknown, "FFFFFFFFFFFF", "X", 1) != strings.Replace(foreign, id1[24:], "X", 1) {
 				t.Errorf("unknown and foreign ids must look the same:\n%s\n%s", foreign, unknown)
 			}
-			del := withMessageID(withCookie(readShared(t, "clients/requests/papyon/DeleteMessages.xml"), carolTk), id1)
+			del := withMessageID(withCookie(readClientFile(t, "requests/papyon/DeleteMessages.xml"), carolTk), id1)
 			if status, resp := e.post(rsiPath, actRSI+"DeleteMessages", del); status != 200 {
 				t.Fatalf("foreign delete: %d %s", status, resp)
 			}
@@ -238,12 +238,12 @@ func TestRoundTrip(t *testing.T) {
 		})
 
 		t.Run("alsoMarkAsRead sets RS", func(t *testing.T) {
-			body := withMessageID(withCookie(readShared(t, "clients/requests/papyon/GetMessage.xml"), bobTk), strings.ToLower(id2))
+			body := withMessageID(withCookie(readClientFile(t, "requests/papyon/GetMessage.xml"), bobTk), strings.ToLower(id2))
 			body = strings.Replace(body, "<alsoMarkAsRead>false<", "<alsoMarkAsRead>true<", 1)
 			if status, resp := e.post(rsiPath, actRSI+"GetMessage", body); status != 200 {
 				t.Fatalf("%d %s", status, resp)
 			}
-			_, resp := e.post(rsiPath, actRSI+"GetMetadata", withCookie(readShared(t, "clients/requests/papyon/GetMetadata.xml"), bobTk))
+			_, resp := e.post(rsiPath, actRSI+"GetMetadata", withCookie(readClientFile(t, "requests/papyon/GetMetadata.xml"), bobTk))
 			ms := metadataMessages(t, resp)
 			if ms[0]["RS"] != "0" || ms[1]["RS"] != "1" {
 				t.Errorf("read flags %v", ms)
@@ -253,7 +253,7 @@ func TestRoundTrip(t *testing.T) {
 		t.Run("Bob deletes them; the NS is told and Mail-Data empties", func(t *testing.T) {
 			before := len(e.outbox(e.bob))
 			for _, c := range []struct{ dir, id string }{{"libpurple-2.4.0-msnp13", id1}, {"amsn", id2}, {"emesene-1.6.3", id2}, {"libpurple-2.5.0", id1}} {
-				body := withMessageID(withCookie(readShared(t, "clients/requests/"+c.dir+"/DeleteMessages.xml"), bobTk), c.id)
+				body := withMessageID(withCookie(readClientFile(t, "requests/"+c.dir+"/DeleteMessages.xml"), bobTk), c.id)
 				status, resp := e.post(rsiPath, actRSI+"DeleteMessages", body)
 				if status != 200 {
 					t.Fatalf("%s: %d %s", c.dir, status, resp)
@@ -279,7 +279,7 @@ func TestRoundTrip(t *testing.T) {
 			if md.Count != 0 || strings.Contains(md.Payload, "<M>") {
 				t.Errorf("maildata after delete %+v", md)
 			}
-			status, resp := e.post(rsiPath, actRSI+"GetMessage", withMessageID(withCookie(readShared(t, "clients/requests/papyon/GetMessage.xml"), bobTk), id1))
+			status, resp := e.post(rsiPath, actRSI+"GetMessage", withMessageID(withCookie(readClientFile(t, "requests/papyon/GetMessage.xml"), bobTk), id1))
 			if status != 500 || faultCode(resp) != "soap:Client" {
 				t.Errorf("GetMessage after delete: %d %s", status, resp)
 			}

@@ -21,7 +21,7 @@ const origB64 = "SGVsbG8gQm9iLCB0aGlzIGlzIGFuIG9mZmxpbmUgbWVzc2FnZS4="
 // validStore is the papyon Store2 request with a real ticket and lock key.
 func (e *env) validStore(t testing.TB, from *models.Account) string {
 	tk := e.Ticket(from, auth.AudMessengerSecure)
-	body := readShared(t, "clients/requests/papyon/Store2.WithLockKey.xml")
+	body := readClientFile(t, "requests/papyon/Store2.WithLockKey.xml")
 	body = strings.Replace(body, `<From memberName="alice@example.com"`, `<From memberName="`+from.Email+`"`, 1)
 	return withTicket(body, tk, e.lockKey(tk, appID(t, body)))
 }
@@ -113,7 +113,7 @@ func TestStoreRejects(t *testing.T) {
 				t.Fatalf("stored %+v", list)
 			}
 			bobTk := e.Ticket(e.bob, auth.AudMessenger)
-			_, resp := e.post(rsiPath, actRSI+"GetMessage", withMessageID(withCookie(readShared(t, "clients/requests/libpurple-2.5.0/GetMessage.xml"), bobTk), list[0].GUID))
+			_, resp := e.post(rsiPath, actRSI+"GetMessage", withMessageID(withCookie(readClientFile(t, "requests/libpurple-2.5.0/GetMessage.xml"), bobTk), list[0].GUID))
 			checkMessageText(t, resp, "alice@example.com", long)
 			if !strings.Contains(resp, "\n"+enc+"</GetMessageResult>") {
 				t.Errorf("body not on one line: %s", resp)
@@ -201,8 +201,8 @@ func setMember(t *testing.T, e *env, owner *models.Account, role string, member 
 func TestRSIRejects(t *testing.T) {
 	testenv.ForEachDB(t, func(t *testing.T, cfg config.Config) {
 		e := newEnv(t, cfg)
-		meta := readShared(t, "clients/requests/papyon/GetMetadata.xml")
-		get := readShared(t, "clients/requests/papyon/GetMessage.xml")
+		meta := readClientFile(t, "requests/papyon/GetMetadata.xml")
+		get := readClientFile(t, "requests/papyon/GetMessage.xml")
 		bobTk := e.Ticket(e.bob, auth.AudMessenger)
 		secure := e.Ticket(e.bob, auth.AudMessengerSecure)
 		forged := e.Ticket(e.bob, auth.AudMessenger)
@@ -246,7 +246,7 @@ func TestRSIRejects(t *testing.T) {
 			})
 		}
 		t.Run("DeleteMessages of unknown ids succeeds and changes nothing", func(t *testing.T) {
-			del := withCookie(readShared(t, "clients/requests/amsn/DeleteMessages.xml"), bobTk)
+			del := withCookie(readClientFile(t, "requests/amsn/DeleteMessages.xml"), bobTk)
 			status, resp := e.post(rsiPath, actRSI+"DeleteMessages", del)
 			if status != 200 || len(e.outbox(e.bob)) != 0 {
 				t.Fatalf("%d %s", status, resp)
@@ -269,7 +269,7 @@ func TestCaptures(t *testing.T) {
 		}
 		for _, s := range stores {
 			t.Run(s.file+" is challenged, then stored", func(t *testing.T) {
-				c := readCapture(t, "clients/captures/"+s.file)
+				c := readCapture(t, "captures/"+s.file)
 				tk := e.Ticket(e.alice, s.aud)
 				status, resp := e.replay(c, withTicket(c.Body, tk, ""))
 				if status != 500 || resp != challengeFault(t, e.Deps.Tickets.LockKeyChallenge(tk.T)) {
@@ -290,13 +290,13 @@ func TestCaptures(t *testing.T) {
 		for i, dir := range fetches {
 			t.Run(dir+" reads and deletes", func(t *testing.T) {
 				id := list[i].GUID
-				c := readCapture(t, "clients/captures/"+dir+"/003_GetMessage.http")
+				c := readCapture(t, "captures/"+dir+"/003_GetMessage.http")
 				status, resp := e.replay(c, withMessageID(withCookie(c.Body, carolTk), id))
 				if status != 200 {
 					t.Fatalf("%d %s", status, resp)
 				}
 				checkMessageText(t, resp, "alice@example.com", "hello-offline")
-				d := readCapture(t, "clients/captures/"+dir+"/005_DeleteMessages.http")
+				d := readCapture(t, "captures/"+dir+"/005_DeleteMessages.http")
 				if status, resp := e.replay(d, withMessageID(withCookie(d.Body, carolTk), id)); status != 200 {
 					t.Fatalf("%d %s", status, resp)
 				}
@@ -354,7 +354,7 @@ func TestMailDataTooLarge(t *testing.T) {
 			t.Fatalf("%+v", md)
 		}
 		// GetMetadata has no such limit (PROTOCOL.md §7.3).
-		_, resp := e.post(rsiPath, actRSI+"GetMetadata", withCookie(readShared(t, "clients/requests/amsn/GetMetadata.xml"), e.Ticket(e.bob, auth.AudMessenger)))
+		_, resp := e.post(rsiPath, actRSI+"GetMetadata", withCookie(readClientFile(t, "requests/amsn/GetMetadata.xml"), e.Ticket(e.bob, auth.AudMessenger)))
 		if ms := metadataMessages(t, resp); len(ms) != 26 {
 			t.Errorf("GetMetadata lists %d", len(ms))
 		}

@@ -20,7 +20,7 @@ import (
 // hash dominates, so it runs with the production parameters (19 MiB, t=2)
 // and with the cheap test parameters (1 MiB, t=1) to show the rest.
 func BenchmarkRSTLogin(b *testing.B) {
-	body, err := os.ReadFile(filepath.Join(testenv.SharedDir(b), "clients", "requests", "libpurple-2.5.0", "RequestMultipleSecurityTokens.xml"))
+	body, err := os.ReadFile(filepath.Join(testenv.ClientsDir(b), "requests", "libpurple-2.5.0", "RequestMultipleSecurityTokens.xml"))
 	if err != nil {
 		b.Fatal(err)
 	}

@@ -39,7 +39,7 @@ func TestLoginThenNSCheckThenPasswordChange(t *testing.T) {
 	testenv.ForEachDB(t, func(t *testing.T, cfg config.Config) {
 		s := testenv.StartServer(t, cfg)
 		acct := testenv.NewAccount(t, s, "alice@example.com", "secret", "")
-		raw, err := os.ReadFile(filepath.Join(testenv.SharedDir(t), "clients", "captures", "pidgin-2.10.1-login", "001_RST.http"))
+		raw, err := os.ReadFile(filepath.Join(testenv.ClientsDir(t), "captures", "pidgin-2.10.1-login", "001_RST.http"))
 		if err != nil {
 			t.Fatal(err)
 		}

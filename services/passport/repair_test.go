@@ -16,7 +16,7 @@ import (
 // (A raw password that itself looks like an entity reference, "&amp;", is
 // ambiguous and read as escaped.)
 func TestRSTUnescapedPassword(t *testing.T) {
-	tmpl, err := os.ReadFile(filepath.Join(testenv.SharedDir(t), "clients", "requests", "libpurple-2.4.0-msnp13", "RequestMultipleSecurityTokens.xml"))
+	tmpl, err := os.ReadFile(filepath.Join(testenv.ClientsDir(t), "requests", "libpurple-2.4.0-msnp13", "RequestMultipleSecurityTokens.xml"))
 	if err != nil {
 		t.Fatal(err)
 	}

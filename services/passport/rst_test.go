@@ -23,7 +23,7 @@ import (
 // TestRSTClientRequests sends every RST request envelope of the reference
 // clients and checks the answer the way each client reads it.
 func TestRSTClientRequests(t *testing.T) {
-	files, _ := filepath.Glob(filepath.Join(testenv.SharedDir(t), "clients", "requests", "*", "RequestMultipleSecurityTokens*.xml"))
+	files, _ := filepath.Glob(filepath.Join(testenv.ClientsDir(t), "requests", "*", "RequestMultipleSecurityTokens*.xml"))
 	if len(files) < 9 {
 		t.Fatalf("only %d RST request fixtures found", len(files))
 	}
@@ -48,7 +48,7 @@ func TestRSTClientRequests(t *testing.T) {
 // line with //RST.srf, headers including msnp-sharp's Expect: 100-continue,
 // body) and checks the answer.
 func TestRSTCaptures(t *testing.T) {
-	files, _ := filepath.Glob(filepath.Join(testenv.SharedDir(t), "clients", "captures", "*", "001_RST.http"))
+	files, _ := filepath.Glob(filepath.Join(testenv.ClientsDir(t), "captures", "*", "001_RST.http"))
 	if len(files) < 10 {
 		t.Fatalf("only %d RST captures found", len(files))
 	}

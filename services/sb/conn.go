@@ -55,7 +55,6 @@ func (c *conn) ver() int {
 // run reads and handles commands until the client leaves, breaks the
 // protocol or goes idle; a panic ends only this connection.
 func (c *conn) run() {
-	defer c.srv.ended(c)
 	defer func() {
 		if r := recover(); r != nil {
 			c.srv.cfg.Log.Error("sb: connection panic", "panic", r, "stack", string(debug.Stack()))

@@ -10,12 +10,15 @@ const module = "github.com/abch-im/abch/"
 
 // TestImportGraph holds the switchboard to the public contract (issue 13):
 // its production packages import only the standard library, third-party
-// modules, nsclient, models, the MSNP codec services/ns/msnp and their own
-// code; nothing they depend on is abch's store, auth, the NS itself or
-// another service.
+// modules, nsclient, models, the MSNP codec services/ns/msnp, the connection
+// tracker services/ns/msnpserver and their own code; nothing they depend on
+// is abch's store, auth, the NS itself or another service.
 func TestImportGraph(t *testing.T) {
 	allowed := func(rest string) bool {
-		return rest == "nsclient" || rest == "models" || rest == "services/ns/msnp" ||
+		// services/ns/msnp is the MSNP codec and services/ns/msnpserver the
+		// connection tracker: both are protocol machinery the NS and the
+		// switchboard share, not the NS itself.
+		return rest == "nsclient" || rest == "models" || rest == "services/ns/msnp" || rest == "services/ns/msnpserver" ||
 			rest == "services/sb" || strings.HasPrefix(rest, "services/sb/")
 	}
 	out, err := exec.Command("go", "list", "-f", `{{.ImportPath}}:{{join .Imports " "}}`, "./...").CombinedOutput()

@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/abch-im/abch/internal/testenv"
+	"github.com/abch-im/abch/internal/testenv/msnptest"
 	"github.com/abch-im/abch/models"
 )
 
@@ -52,12 +53,12 @@ func TestRelayLoad(t *testing.T) {
 	rate := envInt("ABCH_SB_LOAD_RATE", 20)
 	seconds := envInt("ABCH_SB_LOAD_SECONDS", 10)
 	cfg := testenv.Config(t, testenv.DB{Name: "sqlite"})
-	e := &env{t: t, s: testenv.StartServer(t, cfg)}
+	e := msnptest.Start(t, cfg)
 
 	start := time.Now()
 	accts := make([]*models.Account, 2*convs)
 	for i := range accts {
-		accts[i] = e.account(fmt.Sprintf("load%d@example.com", i), fmt.Sprintf("Load %d", i))
+		accts[i] = e.Account(fmt.Sprintf("load%d@example.com", i), fmt.Sprintf("Load %d", i))
 	}
 	people := make([]*person, len(accts))
 	var wg sync.WaitGroup
@@ -68,15 +69,15 @@ func TestRelayLoad(t *testing.T) {
 		go func(i int) {
 			defer wg.Done()
 			defer func() { <-sem }()
-			people[i] = e.signIn(e.s.MSNPAddr, accts[i])
+			people[i] = signIn(e, e.S.MSNPAddr, accts[i])
 		}(i)
 	}
 	wg.Wait()
 	t.Logf("%d users signed in in %s", len(people), time.Since(start).Round(time.Millisecond))
 
 	start = time.Now()
-	callers := make([]*msn, convs)
-	callees := make([]*msn, convs)
+	callers := make([]*msnptest.Conn, convs)
+	callees := make([]*msnptest.Conn, convs)
 	for i := 0; i < convs; i++ {
 		wg.Add(1)
 		sem <- struct{}{}
@@ -85,7 +86,7 @@ func TestRelayLoad(t *testing.T) {
 			defer func() { <-sem }()
 			callers[i] = people[2*i].open(t)
 			callees[i] = join(t, callers[i], people[2*i+1])
-			callers[i].waitFor("JOI ", soon)
+			callers[i].WaitFor("JOI ", soon)
 		}(i)
 	}
 	wg.Wait()
@@ -114,8 +115,8 @@ func TestRelayLoad(t *testing.T) {
 				}
 				n++
 				body := head + strconv.FormatInt(int64(time.Since(base)), 10) + " " + strings.Repeat("x", 40)
-				_ = c.c.SetWriteDeadline(time.Now().Add(soon))
-				if _, err := c.c.Write([]byte("MSG " + strconv.Itoa(n) + " U " + strconv.Itoa(len(body)) + "\r\n" + body)); err != nil {
+				_ = c.C.SetWriteDeadline(time.Now().Add(soon))
+				if _, err := c.C.Write([]byte("MSG " + strconv.Itoa(n) + " U " + strconv.Itoa(len(body)) + "\r\n" + body)); err != nil {
 					t.Errorf("send: %v", err)
 					return
 				}
@@ -126,7 +127,7 @@ func TestRelayLoad(t *testing.T) {
 			defer wg.Done()
 			c := callees[i]
 			for {
-				_, payload, err := c.read(time.Until(stop) + 2*time.Second)
+				_, payload, err := c.Read(time.Until(stop) + 2*time.Second)
 				if err != nil {
 					return
 				}

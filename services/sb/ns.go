@@ -115,16 +115,10 @@ func (s *Server) onSignOut(m *nats.Msg) {
 	if json.Unmarshal(m.Data, &body) != nil {
 		return
 	}
-	s.mu.Lock()
-	var gone []*conn
-	for c := range s.conns {
+	for _, c := range s.conns.Open() {
 		if me := c.me.Load(); me != nil && me.cid == cid && (body.NSID == "" || me.NSID == body.NSID) {
-			gone = append(gone, c)
+			c.leave(false)
 		}
-	}
-	s.mu.Unlock()
-	for _, c := range gone {
-		c.leave(false)
 	}
 }
 

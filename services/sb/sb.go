@@ -21,6 +21,7 @@ import (
 	"github.com/nats-io/nats.go"
 
 	"github.com/abch-im/abch/nsclient"
+	"github.com/abch-im/abch/services/ns/msnpserver"
 )
 
 // Config is what a switchboard needs to run.
@@ -83,14 +84,13 @@ type Server struct {
 	boards  map[string]*board  // by session id
 	invites map[string]*invite // by ANS cookie
 	used    map[string]int64   // XFR cookie nonces taken, with their expiry
-	conns   map[*conn]struct{}
-	lns     []net.Listener
-	closing bool
 	signout *nats.Subscription
 
-	wg   sync.WaitGroup
-	stop chan struct{}
-	quit sync.Once
+	// conns are the open connections; its wait group also holds the
+	// sweeper.
+	conns msnpserver.Tracker[*conn]
+	stop  chan struct{}
+	quit  sync.Once
 }
 
 // New returns a Server; Serve or ListenAndServe starts it.
@@ -102,15 +102,20 @@ func New(cfg Config) (*Server, error) {
 	s := &Server{
 		cfg: cfg, key: cookieKey(cfg.API.Key),
 		boards: map[string]*board{}, invites: map[string]*invite{}, used: map[string]int64{},
-		conns: map[*conn]struct{}{}, stop: make(chan struct{}),
+		stop: make(chan struct{}),
+	}
+	s.conns = msnpserver.Tracker[*conn]{
+		Name: "sb",
+		New:  func(nc net.Conn) *conn { return newConn(s, nc) },
+		Run:  (*conn).run,
+		Kill: (*conn).kill,
 	}
 	sub, err := cfg.NATS.Subscribe(SignOutPrefix+"*", s.onSignOut)
 	if err != nil {
 		return nil, err
 	}
 	s.signout = sub
-	s.wg.Add(1)
-	go s.sweep()
+	s.conns.Go(s.sweep)
 	return s, nil
 }
 
@@ -138,55 +143,7 @@ func (s *Server) PublicAddr() string {
 }
 
 // Serve accepts connections on ln until Shutdown.
-func (s *Server) Serve(ln net.Listener) error {
-	s.mu.Lock()
-	if s.closing {
-		s.mu.Unlock()
-		ln.Close()
-		return errors.New("sb: server closed")
-	}
-	s.lns = append(s.lns, ln)
-	s.mu.Unlock()
-	var backoff time.Duration
-	for {
-		nc, err := ln.Accept()
-		if err != nil {
-			s.mu.Lock()
-			closing := s.closing
-			s.mu.Unlock()
-			if closing {
-				return nil
-			}
-			var ne net.Error
-			if errors.As(err, &ne) && ne.Timeout() {
-				backoff = min(max(2*backoff, 5*time.Millisecond), time.Second)
-				time.Sleep(backoff)
-				continue
-			}
-			return err
-		}
-		backoff = 0
-		c := newConn(s, nc)
-		s.mu.Lock()
-		if s.closing {
-			s.mu.Unlock()
-			nc.Close()
-			continue
-		}
-		s.conns[c] = struct{}{}
-		s.wg.Add(1)
-		s.mu.Unlock()
-		go c.run()
-	}
-}
-
-// ended forgets a finished connection.
-func (s *Server) ended(c *conn) {
-	s.mu.Lock()
-	delete(s.conns, c)
-	s.mu.Unlock()
-	s.wg.Done()
-}
+func (s *Server) Serve(ln net.Listener) error { return s.conns.Serve(ln) }
 
 // Conversations is the number of open conversations.
 func (s *Server) Conversations() int {
@@ -199,16 +156,7 @@ func (s *Server) Conversations() int {
 // socket close, as when a real switchboard goes away) and waits for them
 // until ctx ends.
 func (s *Server) Shutdown(ctx context.Context) error {
-	s.mu.Lock()
-	s.closing = true
-	for _, ln := range s.lns {
-		ln.Close()
-	}
-	open := make([]*conn, 0, len(s.conns))
-	for c := range s.conns {
-		open = append(open, c)
-	}
-	s.mu.Unlock()
+	open := s.conns.Close()
 	if s.signout != nil {
 		_ = s.signout.Unsubscribe()
 	}
@@ -216,25 +164,11 @@ func (s *Server) Shutdown(ctx context.Context) error {
 	for _, c := range open {
 		c.queueClose()
 	}
-	done := make(chan struct{})
-	go func() {
-		s.wg.Wait()
-		close(done)
-	}()
-	select {
-	case <-done:
-		return nil
-	case <-ctx.Done():
-		for _, c := range open {
-			c.kill()
-		}
-		return ctx.Err()
-	}
+	return s.conns.Drain(ctx, open)
 }
 
 // sweep drops expired invitations and cookie nonces once a second.
 func (s *Server) sweep() {
-	defer s.wg.Done()
 	t := time.NewTicker(time.Second)
 	defer t.Stop()
 	for {

@@ -15,6 +15,7 @@ import (
 
 	"github.com/abch-im/abch/internal/config"
 	"github.com/abch-im/abch/internal/testenv"
+	"github.com/abch-im/abch/internal/testenv/msnptest"
 	"github.com/abch-im/abch/models"
 	"github.com/abch-im/abch/nsclient"
 	"github.com/abch-im/abch/services/ns"
@@ -25,36 +26,26 @@ const soon = 5 * time.Second
 
 // person is a signed-in test user: account and NS connection.
 type person struct {
-	e  *env
+	e  *msnptest.Env
 	a  *models.Account
-	ns *msn
+	ns *msnptest.Conn
 }
 
 // on makes ms report to t (connections outlive the subtest that opened
 // them; they close when the whole test ends).
-func on(t *testing.T, ms ...*msn) {
+func on(t *testing.T, ms ...*msnptest.Conn) {
 	for _, m := range ms {
 		if m != nil {
-			m.t = t
+			m.T = t
 		}
 	}
 }
 
-// dial connects for t; the connection closes at the end of e's test.
-func (e *env) dial(t *testing.T, addr string) *msn {
-	m := dial(e.t, addr)
-	m.t = t
-	return m
-}
-
 // signIn signs a in to the NS at addr as pidgin 2.4.3 does and goes online
 // with its FL contacts fl.
-func (e *env) signIn(addr string, a *models.Account, fl ...*models.Account) *person {
-	e.t.Helper()
-	m := dial(e.t, addr)
-	m.login13(e, a)
-	m.online("NLN", fl...)
-	return &person{e: e, a: a, ns: m}
+func signIn(e *msnptest.Env, addr string, a *models.Account, fl ...*models.Account) *person {
+	e.T.Helper()
+	return &person{e: e, a: a, ns: e.SignIn(addr, a, fl...)}
 }
 
 var xfrRE = regexp.MustCompile(`^XFR (\d+) SB (\S+) CKI (\S+) U messenger\.msn\.com(?: 1)?$`)
@@ -63,9 +54,9 @@ var xfrRE = regexp.MustCompile(`^XFR (\d+) SB (\S+) CKI (\S+) U messenger\.msn\.
 func (p *person) xfr(t *testing.T) (string, string) {
 	t.Helper()
 	on(t, p.ns)
-	trid := p.ns.next()
-	p.ns.send("XFR " + trid + " SB")
-	line, _ := p.ns.waitFor("XFR "+trid+" ", soon)
+	trid := p.ns.Next()
+	p.ns.Send("XFR " + trid + " SB")
+	line, _ := p.ns.WaitFor("XFR "+trid+" ", soon)
 	f := xfrRE.FindStringSubmatch(line)
 	if f == nil {
 		t.Fatalf("XFR answer %q", line)
@@ -74,13 +65,13 @@ func (p *person) xfr(t *testing.T) (string, string) {
 }
 
 // open starts a conversation as p: XFR SB, then USR on the switchboard.
-func (p *person) open(t *testing.T) *msn {
+func (p *person) open(t *testing.T) *msnptest.Conn {
 	t.Helper()
 	addr, cookie := p.xfr(t)
-	sb := p.e.dial(t, addr)
-	sb.send("USR 1 " + p.a.Email + " " + cookie)
-	sb.expect("USR 1 OK " + p.a.Email + " " + nameOf(p.a))
-	sb.trid = 1
+	sb := p.e.Dial(t, addr)
+	sb.Send("USR 1 " + p.a.Email + " " + cookie)
+	sb.Expect("USR 1 OK " + p.a.Email + " " + nameOf(p.a))
+	sb.Trid = 1
 	return sb
 }
 
@@ -95,7 +86,7 @@ type ring struct{ sessid, addr, cookie, from, name string }
 func (p *person) rang(t *testing.T) ring {
 	t.Helper()
 	on(t, p.ns)
-	line, _ := p.ns.waitFor("RNG ", soon)
+	line, _ := p.ns.WaitFor("RNG ", soon)
 	f := rngRE.FindStringSubmatch(line)
 	if f == nil {
 		t.Fatalf("RNG %q", line)
@@ -104,12 +95,12 @@ func (p *person) rang(t *testing.T) ring {
 }
 
 // call invites who into sb's conversation and returns the session id.
-func call(t *testing.T, sb *msn, who *person) string {
+func call(t *testing.T, sb *msnptest.Conn, who *person) string {
 	t.Helper()
 	on(t, sb)
-	trid := sb.next()
-	sb.send("CAL " + trid + " " + who.a.Email)
-	line, _ := sb.waitFor("CAL "+trid+" ", soon)
+	trid := sb.Next()
+	sb.Send("CAL " + trid + " " + who.a.Email)
+	line, _ := sb.WaitFor("CAL "+trid+" ", soon)
 	f := strings.Fields(line)
 	if len(f) != 4 || f[2] != "RINGING" {
 		t.Fatalf("CAL answer %q", line)
@@ -118,13 +109,13 @@ func call(t *testing.T, sb *msn, who *person) string {
 }
 
 // answer joins p to the conversation r names and returns the IRO lines.
-func (p *person) answer(t *testing.T, r ring) (*msn, []string) {
+func (p *person) answer(t *testing.T, r ring) (*msnptest.Conn, []string) {
 	t.Helper()
-	sb := p.e.dial(t, r.addr)
-	sb.send("ANS 1 " + p.a.Email + " " + r.cookie + " " + r.sessid)
+	sb := p.e.Dial(t, r.addr)
+	sb.Send("ANS 1 " + p.a.Email + " " + r.cookie + " " + r.sessid)
 	var iro []string
 	for {
-		line, _, err := sb.read(soon)
+		line, _, err := sb.Read(soon)
 		if err != nil {
 			t.Fatalf("ANS: %v (IRO %q)", err, iro)
 		}
@@ -136,12 +127,12 @@ func (p *person) answer(t *testing.T, r ring) (*msn, []string) {
 		}
 		iro = append(iro, line)
 	}
-	sb.trid = 1
+	sb.Trid = 1
 	return sb, iro
 }
 
 // join has sb's conversation call p, and p answer.
-func join(t *testing.T, sb *msn, p *person) *msn {
+func join(t *testing.T, sb *msnptest.Conn, p *person) *msnptest.Conn {
 	t.Helper()
 	sessid := call(t, sb, p)
 	r := p.rang(t)
@@ -173,14 +164,14 @@ func p2pMsg(to string) string {
 
 // relay sends payload from one participant with ack mode and checks that
 // each of to receives it byte for byte from the sender.
-func relay(t *testing.T, from *msn, fromP *person, ack, payload string, to ...*msn) string {
+func relay(t *testing.T, from *msnptest.Conn, fromP *person, ack, payload string, to ...*msnptest.Conn) string {
 	t.Helper()
 	on(t, from)
 	on(t, to...)
-	trid := from.next()
-	from.sendPayload("MSG "+trid+" "+ack, payload)
+	trid := from.Next()
+	from.SendPayload("MSG "+trid+" "+ack, payload)
 	for _, r := range to {
-		line, got := r.waitFor("MSG ", soon)
+		line, got := r.WaitFor("MSG ", soon)
 		want := "MSG " + fromP.a.Email + " " + nameOf(fromP.a) + " " + strconv.Itoa(len(payload))
 		if line != want || got != payload {
 			t.Fatalf("relayed %q %q, want %q %q", line, got, want, payload)
@@ -191,25 +182,25 @@ func relay(t *testing.T, from *msn, fromP *person, ack, payload string, to ...*m
 
 func TestConversation(t *testing.T) {
 	testenv.ForEachDB(t, func(t *testing.T, cfg config.Config) {
-		e := &env{t: t, s: testenv.StartServer(t, cfg)}
-		alice := e.account("alice@example.com", "Alice A")
-		bob := e.account("bob@example.com", "Bob")
-		carol := e.account("carol@example.com", "Carol")
-		e.friends(alice, bob)
-		e.friends(alice, carol)
-		e.friends(bob, carol)
-		nsAddr := e.s.MSNPAddr
-		pa := e.signIn(nsAddr, alice, bob, carol)
-		pb := e.signIn(nsAddr, bob, alice, carol)
-		pc := e.signIn(nsAddr, carol, alice, bob)
+		e := msnptest.Start(t, cfg)
+		alice := e.Account("alice@example.com", "Alice A")
+		bob := e.Account("bob@example.com", "Bob")
+		carol := e.Account("carol@example.com", "Carol")
+		e.Friends(alice, bob)
+		e.Friends(alice, carol)
+		e.Friends(bob, carol)
+		nsAddr := e.S.MSNPAddr
+		pa := signIn(e, nsAddr, alice, bob, carol)
+		pb := signIn(e, nsAddr, bob, alice, carol)
+		pc := signIn(e, nsAddr, carol, alice, bob)
 		sa := pa.open(t)
-		var sb, sc *msn
+		var sb, sc *msnptest.Conn
 
 		t.Run("XFR SB names the switchboard with the MSNP13 parameters", func(t *testing.T) {
 			on(t, sa, sb, sc, pa.ns, pb.ns, pc.ns)
 			addr, cookie := pa.xfr(t)
-			if addr != e.s.NS.SBAddr || cookie == "" {
-				t.Fatalf("XFR SB %s %s, switchboard on %s", addr, cookie, e.s.NS.SBAddr)
+			if addr != e.S.NS.SBAddr || cookie == "" {
+				t.Fatalf("XFR SB %s %s, switchboard on %s", addr, cookie, e.S.NS.SBAddr)
 			}
 		})
 
@@ -217,7 +208,7 @@ func TestConversation(t *testing.T) {
 			on(t, sa, sb, sc, pa.ns, pb.ns, pc.ns)
 			sessid := call(t, sa, pb)
 			r := pb.rang(t)
-			if r.sessid != sessid || r.addr != e.s.NS.SBAddr || r.from != alice.Email || r.name != "Alice%20A" {
+			if r.sessid != sessid || r.addr != e.S.NS.SBAddr || r.from != alice.Email || r.name != "Alice%20A" {
 				t.Fatalf("RNG %+v (session %s)", r, sessid)
 			}
 			var iro []string
@@ -225,35 +216,35 @@ func TestConversation(t *testing.T) {
 			if len(iro) != 1 || iro[0] != "IRO 1 1 1 alice@example.com Alice%20A 1073741856" {
 				t.Fatalf("IRO %q", iro)
 			}
-			sa.expect("JOI bob@example.com Bob 1073741856")
+			sa.Expect("JOI bob@example.com Bob 1073741856")
 		})
 		t.Run("text messages go both ways with ACK", func(t *testing.T) {
 			on(t, sa, sb, sc, pa.ns, pb.ns, pc.ns)
 			trid := relay(t, sa, pa, "A", textMsg, sb)
-			sa.expect("ACK " + trid)
+			sa.Expect("ACK " + trid)
 			trid = relay(t, sb, pb, "A", textMsg+" back", sa)
-			sb.expect("ACK " + trid)
+			sb.Expect("ACK " + trid)
 		})
 		t.Run("typing notices, nudges and ink are relayed byte for byte without acknowledgement", func(t *testing.T) {
 			on(t, sa, sb, sc, pa.ns, pb.ns, pc.ns)
 			relay(t, sa, pa, "U", strings.Replace(typingMsg, "%s", alice.Email, 1), sb)
 			relay(t, sb, pb, "N", nudgeMsg, sa)
 			relay(t, sa, pa, "N", inkMsg, sb)
-			sa.quiet("ACK", 200*time.Millisecond)
-			sb.quiet("ACK", 100*time.Millisecond)
+			sa.Quiet("ACK", 200*time.Millisecond)
+			sb.Quiet("ACK", 100*time.Millisecond)
 		})
 		t.Run("P2P data is relayed byte for byte and acknowledged", func(t *testing.T) {
 			on(t, sa, sb, sc, pa.ns, pb.ns, pc.ns)
 			trid := relay(t, sa, pa, "D", p2pMsg(bob.Email), sb)
-			sa.expect("ACK " + trid)
+			sa.Expect("ACK " + trid)
 			trid = relay(t, sb, pb, "D", p2pMsg(alice.Email), sa)
-			sb.expect("ACK " + trid)
+			sb.Expect("ACK " + trid)
 		})
 		t.Run("a message of exactly 1664 bytes is relayed", func(t *testing.T) {
 			on(t, sa, sb, sc, pa.ns, pb.ns, pc.ns)
 			big := textMsg + strings.Repeat("x", 1664-len(textMsg))
 			trid := relay(t, sa, pa, "A", big, sb)
-			sa.expect("ACK " + trid)
+			sa.Expect("ACK " + trid)
 		})
 		t.Run("a third user joins: IRO lists both, both get JOI", func(t *testing.T) {
 			on(t, sa, sb, sc, pa.ns, pb.ns, pc.ns)
@@ -268,47 +259,47 @@ func TestConversation(t *testing.T) {
 			if strings.Join(iro, "|") != strings.Join(want, "|") {
 				t.Fatalf("IRO %q, want %q", iro, want)
 			}
-			sa.expect("JOI carol@example.com Carol 1073741856")
-			sb.expect("JOI carol@example.com Carol 1073741856")
+			sa.Expect("JOI carol@example.com Carol 1073741856")
+			sb.Expect("JOI carol@example.com Carol 1073741856")
 			trid := relay(t, sc, pc, "A", textMsg, sa, sb)
-			sc.expect("ACK " + trid)
+			sc.Expect("ACK " + trid)
 		})
 		t.Run("calling someone already there is 215", func(t *testing.T) {
 			on(t, sa, sb, sc, pa.ns, pb.ns, pc.ns)
-			sa.send("CAL 40 bob@example.com")
-			sa.expect("215 40 0")
-			sa.send("CAL 41 alice@example.com")
-			sa.expect("215 41 0")
+			sa.Send("CAL 40 bob@example.com")
+			sa.Expect("215 40 0")
+			sa.Send("CAL 41 alice@example.com")
+			sa.Expect("215 41 0")
 		})
 		t.Run("OUT sends BYE to the others", func(t *testing.T) {
 			on(t, sa, sb, sc, pa.ns, pb.ns, pc.ns)
-			sb.send("OUT")
-			sb.closed(soon)
-			sa.expect("BYE bob@example.com")
-			sc.expect("BYE bob@example.com")
+			sb.Send("OUT")
+			sb.Closed(soon)
+			sa.Expect("BYE bob@example.com")
+			sc.Expect("BYE bob@example.com")
 		})
 		t.Run("a dropped connection sends BYE; alone, A and N get NAK and U nothing", func(t *testing.T) {
 			on(t, sa, sb, sc, pa.ns, pb.ns, pc.ns)
-			sc.c.Close()
-			sa.expect("BYE carol@example.com")
-			trid := sa.next()
-			sa.sendPayload("MSG "+trid+" A", textMsg)
-			sa.expect("NAK " + trid)
-			trid = sa.next()
-			sa.sendPayload("MSG "+trid+" N", textMsg)
-			sa.expect("NAK " + trid)
-			sa.sendPayload("MSG "+sa.next()+" U", textMsg)
-			sa.quiet("NAK", 200*time.Millisecond)
+			sc.C.Close()
+			sa.Expect("BYE carol@example.com")
+			trid := sa.Next()
+			sa.SendPayload("MSG "+trid+" A", textMsg)
+			sa.Expect("NAK " + trid)
+			trid = sa.Next()
+			sa.SendPayload("MSG "+trid+" N", textMsg)
+			sa.Expect("NAK " + trid)
+			sa.SendPayload("MSG "+sa.Next()+" U", textMsg)
+			sa.Quiet("NAK", 200*time.Millisecond)
 		})
 		t.Run("signing out of the NS ends the user's switchboards", func(t *testing.T) {
 			on(t, sa, sb, sc, pa.ns, pb.ns, pc.ns)
 			s2 := pa.open(t)
 			s2b := join(t, s2, pb)
-			s2.expect("JOI bob@example.com Bob 1073741856")
-			pb.ns.send("OUT")
-			pb.ns.closed(soon)
-			s2.expect("BYE bob@example.com")
-			s2b.closed(soon)
+			s2.Expect("JOI bob@example.com Bob 1073741856")
+			pb.ns.Send("OUT")
+			pb.ns.Closed(soon)
+			s2.Expect("BYE bob@example.com")
+			s2b.Closed(soon)
 		})
 	})
 }
@@ -325,26 +316,26 @@ func cookie(key, sbAddr, email string, cid int64, exp time.Time, nonce string) s
 
 func TestCookies(t *testing.T) {
 	testenv.ForEachDB(t, func(t *testing.T, cfg config.Config) {
-		e := &env{t: t, s: testenv.StartServer(t, cfg)}
-		alice := e.account("alice@example.com", "Alice")
-		bob := e.account("bob@example.com", "Bob")
-		e.friends(alice, bob)
-		pa := e.signIn(e.s.MSNPAddr, alice, bob)
-		pb := e.signIn(e.s.MSNPAddr, bob, alice)
+		e := msnptest.Start(t, cfg)
+		alice := e.Account("alice@example.com", "Alice")
+		bob := e.Account("bob@example.com", "Bob")
+		e.Friends(alice, bob)
+		pa := signIn(e, e.S.MSNPAddr, alice, bob)
+		pb := signIn(e, e.S.MSNPAddr, bob, alice)
 		refused := func(t *testing.T, line string) {
 			t.Helper()
-			c := dial(t, e.s.NS.SBAddr)
-			c.send(line)
-			c.expect("911 1 0")
-			c.closed(soon)
+			c := msnptest.Dial(t, e.S.NS.SBAddr)
+			c.Send(line)
+			c.Expect("911 1 0")
+			c.Closed(soon)
 		}
 
 		t.Run("an XFR cookie works once", func(t *testing.T) {
 			on(t, pa.ns, pb.ns)
 			addr, ck := pa.xfr(t)
-			c := dial(t, addr)
-			c.send("USR 1 alice@example.com " + ck)
-			c.expect("USR 1 OK alice@example.com Alice")
+			c := msnptest.Dial(t, addr)
+			c.Send("USR 1 alice@example.com " + ck)
+			c.Expect("USR 1 OK alice@example.com Alice")
 			refused(t, "USR 1 alice@example.com "+ck)
 		})
 		t.Run("another user's cookie is refused", func(t *testing.T) {
@@ -356,17 +347,17 @@ func TestCookies(t *testing.T) {
 			on(t, pa.ns, pb.ns)
 			refused(t, "USR 1 alice@example.com 1.2.3.4")
 			refused(t, "USR 1 alice@example.com nonsense")
-			refused(t, "USR 1 alice@example.com "+cookie("wrong key", e.s.NS.SBAddr, alice.Email, alice.CID, time.Now().Add(time.Minute), "0123456789abcdef"))
-			refused(t, "USR 1 alice@example.com "+cookie(cfg.NSKey, e.s.NS.SBAddr, alice.Email, alice.CID, time.Now().Add(-time.Second), "0123456789abcdef"))
-			good := cookie(cfg.NSKey, e.s.NS.SBAddr, alice.Email, alice.CID, time.Now().Add(time.Minute), "0123456789abcdee")
-			c := dial(t, e.s.NS.SBAddr)
-			c.send("USR 1 alice@example.com " + good)
-			c.expect("USR 1 OK alice@example.com Alice")
+			refused(t, "USR 1 alice@example.com "+cookie("wrong key", e.S.NS.SBAddr, alice.Email, alice.CID, time.Now().Add(time.Minute), "0123456789abcdef"))
+			refused(t, "USR 1 alice@example.com "+cookie(cfg.NSKey, e.S.NS.SBAddr, alice.Email, alice.CID, time.Now().Add(-time.Second), "0123456789abcdef"))
+			good := cookie(cfg.NSKey, e.S.NS.SBAddr, alice.Email, alice.CID, time.Now().Add(time.Minute), "0123456789abcdee")
+			c := msnptest.Dial(t, e.S.NS.SBAddr)
+			c.Send("USR 1 alice@example.com " + good)
+			c.Expect("USR 1 OK alice@example.com Alice")
 		})
 		t.Run("a cookie of a user not signed in is refused", func(t *testing.T) {
 			on(t, pa.ns, pb.ns)
-			carol := e.account("carol@example.com", "Carol")
-			refused(t, "USR 1 carol@example.com "+cookie(cfg.NSKey, e.s.NS.SBAddr, carol.Email, carol.CID, time.Now().Add(time.Minute), "0123456789abcded"))
+			carol := e.Account("carol@example.com", "Carol")
+			refused(t, "USR 1 carol@example.com "+cookie(cfg.NSKey, e.S.NS.SBAddr, carol.Email, carol.CID, time.Now().Add(time.Minute), "0123456789abcded"))
 		})
 		t.Run("an RNG cookie works once, for the invitee and its session only", func(t *testing.T) {
 			on(t, pa.ns, pb.ns)
@@ -388,24 +379,24 @@ func TestCookies(t *testing.T) {
 
 func TestCallRefused(t *testing.T) {
 	testenv.ForEachDB(t, func(t *testing.T, cfg config.Config) {
-		e := &env{t: t, s: testenv.StartServer(t, cfg)}
-		alice := e.account("alice@example.com", "Alice")
-		bob := e.account("bob@example.com", "Bob")
-		carol := e.account("carol@example.com", "Carol")
-		dave := e.account("dave@example.com", "Dave")
-		e.friends(alice, bob)
-		e.friends(alice, carol)
-		e.friends(alice, dave)
-		pa := e.signIn(e.s.MSNPAddr, alice, bob, carol, dave)
-		pb := e.signIn(e.s.MSNPAddr, bob, alice)
-		pc := e.signIn(e.s.MSNPAddr, carol, alice)
+		e := msnptest.Start(t, cfg)
+		alice := e.Account("alice@example.com", "Alice")
+		bob := e.Account("bob@example.com", "Bob")
+		carol := e.Account("carol@example.com", "Carol")
+		dave := e.Account("dave@example.com", "Dave")
+		e.Friends(alice, bob)
+		e.Friends(alice, carol)
+		e.Friends(alice, dave)
+		pa := signIn(e, e.S.MSNPAddr, alice, bob, carol, dave)
+		pb := signIn(e, e.S.MSNPAddr, bob, alice)
+		pc := signIn(e, e.S.MSNPAddr, carol, alice)
 		sa := pa.open(t)
 
 		cal := func(t *testing.T, email, want string) {
 			t.Helper()
-			trid := sa.next()
-			sa.send("CAL " + trid + " " + email)
-			sa.expect(strings.ReplaceAll(want, "#", trid))
+			trid := sa.Next()
+			sa.Send("CAL " + trid + " " + email)
+			sa.Expect(strings.ReplaceAll(want, "#", trid))
 		}
 		t.Run("an offline user is 217", func(t *testing.T) {
 			on(t, sa, pa.ns, pb.ns, pc.ns)
@@ -419,12 +410,12 @@ func TestCallRefused(t *testing.T) {
 		})
 		t.Run("a hidden user is 217 until they show again", func(t *testing.T) {
 			on(t, sa, pa.ns, pb.ns, pc.ns)
-			pb.ns.send("CHG 50 HDN 1073741856")
-			pb.ns.waitFor("CHG 50 HDN", soon)
+			pb.ns.Send("CHG 50 HDN 1073741856")
+			pb.ns.WaitFor("CHG 50 HDN", soon)
 			cal(t, bob.Email, "217 # 0")
-			pb.ns.quiet("RNG", 100*time.Millisecond)
-			pb.ns.send("CHG 51 NLN 1073741856")
-			pb.ns.waitFor("CHG 51 NLN", soon)
+			pb.ns.Quiet("RNG", 100*time.Millisecond)
+			pb.ns.Send("CHG 51 NLN 1073741856")
+			pb.ns.WaitFor("CHG 51 NLN", soon)
 			sessid := call(t, sa, pb)
 			if r := pb.rang(t); r.sessid != sessid {
 				t.Fatalf("RNG %+v", r)
@@ -432,132 +423,132 @@ func TestCallRefused(t *testing.T) {
 		})
 		t.Run("a hidden user cannot ask for a switchboard (913)", func(t *testing.T) {
 			on(t, sa, pa.ns, pb.ns, pc.ns)
-			pc.ns.send("CHG 60 HDN 1073741856")
-			pc.ns.waitFor("CHG 60 HDN", soon)
-			pc.ns.send("XFR 61 SB")
-			pc.ns.waitFor("913 61", soon)
-			pc.ns.send("CHG 62 NLN 1073741856")
-			pc.ns.waitFor("CHG 62 NLN", soon)
+			pc.ns.Send("CHG 60 HDN 1073741856")
+			pc.ns.WaitFor("CHG 60 HDN", soon)
+			pc.ns.Send("XFR 61 SB")
+			pc.ns.WaitFor("913 61", soon)
+			pc.ns.Send("CHG 62 NLN 1073741856")
+			pc.ns.WaitFor("CHG 62 NLN", soon)
 		})
 		t.Run("IMS OFF gets no RNG and no switchboard; IMS ON restores both", func(t *testing.T) {
 			on(t, sa, pa.ns, pb.ns, pc.ns)
-			pc.ns.send("IMS 70 OFF")
-			pc.ns.waitFor("IMS 70 0 OFF", soon)
+			pc.ns.Send("IMS 70 OFF")
+			pc.ns.WaitFor("IMS 70 0 OFF", soon)
 			cal(t, carol.Email, "217 # 0")
-			pc.ns.send("XFR 71 SB")
-			pc.ns.waitFor("502 71", soon)
-			pc.ns.send("IMS 72 ON")
-			pc.ns.waitFor("IMS 72 0 ON", soon)
+			pc.ns.Send("XFR 71 SB")
+			pc.ns.WaitFor("502 71", soon)
+			pc.ns.Send("IMS 72 ON")
+			pc.ns.WaitFor("IMS 72 0 ON", soon)
 			call(t, sa, pc)
 			pc.rang(t)
-			pc.ns.send("IMS 73 MAYBE")
-			pc.ns.waitFor("201 73", soon)
+			pc.ns.Send("IMS 73 MAYBE")
+			pc.ns.WaitFor("201 73", soon)
 		})
 		t.Run("a user blocking the caller is 217", func(t *testing.T) {
 			on(t, sa, pa.ns, pb.ns, pc.ns)
 			s2 := pa.open(t)
-			e.member(bob, "DeleteMember", "Allow", alice.Email)
-			e.member(bob, "AddMember", "Block", alice.Email)
-			pa.ns.waitFor("FLN bob@example.com", soon)
-			trid := s2.next()
-			s2.send("CAL " + trid + " " + bob.Email)
-			s2.expect("217 " + trid + " 0")
-			pb.ns.quiet("RNG", 100*time.Millisecond)
+			e.Member(bob, "DeleteMember", "Allow", alice.Email)
+			e.Member(bob, "AddMember", "Block", alice.Email)
+			pa.ns.WaitFor("FLN bob@example.com", soon)
+			trid := s2.Next()
+			s2.Send("CAL " + trid + " " + bob.Email)
+			s2.Expect("217 " + trid + " 0")
+			pb.ns.Quiet("RNG", 100*time.Millisecond)
 		})
 		t.Run("a caller who is no contact may call a user with BLP AL, not one with BLP BL", func(t *testing.T) {
 			on(t, sa, pa.ns, pb.ns, pc.ns)
-			erin := e.account("erin@example.com", "Erin")
-			pe := e.signIn(e.s.MSNPAddr, erin)
+			erin := e.Account("erin@example.com", "Erin")
+			pe := signIn(e, e.S.MSNPAddr, erin)
 			se := pe.open(t)
 			call(t, se, pc)
 			pc.rang(t)
-			pc.ns.send("BLP 80 BL")
-			pc.ns.waitFor("BLP 80 BL", soon)
+			pc.ns.Send("BLP 80 BL")
+			pc.ns.WaitFor("BLP 80 BL", soon)
 			se2 := pe.open(t)
-			trid := se2.next()
-			se2.send("CAL " + trid + " " + carol.Email)
-			se2.expect("217 " + trid + " 0")
+			trid := se2.Next()
+			se2.Send("CAL " + trid + " " + carol.Email)
+			se2.Expect("217 " + trid + " 0")
 		})
 	})
 }
 
 func TestBadInput(t *testing.T) {
 	testenv.ForEachDB(t, func(t *testing.T, cfg config.Config) {
-		e := &env{t: t, s: testenv.StartServer(t, cfg)}
-		alice := e.account("alice@example.com", "Alice")
-		bob := e.account("bob@example.com", "Bob")
-		e.friends(alice, bob)
-		pa := e.signIn(e.s.MSNPAddr, alice, bob)
-		pb := e.signIn(e.s.MSNPAddr, bob, alice)
+		e := msnptest.Start(t, cfg)
+		alice := e.Account("alice@example.com", "Alice")
+		bob := e.Account("bob@example.com", "Bob")
+		e.Friends(alice, bob)
+		pa := signIn(e, e.S.MSNPAddr, alice, bob)
+		pb := signIn(e, e.S.MSNPAddr, bob, alice)
 		sa := pa.open(t)
 		sb := join(t, sa, pb)
-		sa.expect("JOI bob@example.com Bob 1073741856")
+		sa.Expect("JOI bob@example.com Bob 1073741856")
 		// still checks the conversation of sa and sb is untouched.
 		still := func(t *testing.T) {
 			t.Helper()
 			trid := relay(t, sb, pb, "A", textMsg, sa)
-			sb.expect("ACK " + trid)
+			sb.Expect("ACK " + trid)
 		}
 
 		t.Run("commands before USR/ANS are 302, unknown ones 200", func(t *testing.T) {
 			on(t, sa, sb, pa.ns, pb.ns)
-			c := dial(t, e.s.NS.SBAddr)
-			c.sendPayload("MSG 1 A", textMsg)
-			c.expect("302 1 0")
-			c.send("CAL 2 bob@example.com")
-			c.expect("302 2 0")
-			c.send("FOO 3")
-			c.expect("200 3 0")
+			c := msnptest.Dial(t, e.S.NS.SBAddr)
+			c.SendPayload("MSG 1 A", textMsg)
+			c.Expect("302 1 0")
+			c.Send("CAL 2 bob@example.com")
+			c.Expect("302 2 0")
+			c.Send("FOO 3")
+			c.Expect("200 3 0")
 			still(t)
 		})
 		t.Run("unknown commands after USR are 200", func(t *testing.T) {
 			on(t, sa, sb, pa.ns, pb.ns)
 			c := pa.open(t)
-			c.send("FOO 5 bar")
-			c.expect("200 5 0")
-			c.send("USR 6 alice@example.com x")
-			c.expect("207 6 0")
+			c.Send("FOO 5 bar")
+			c.Expect("200 5 0")
+			c.Send("USR 6 alice@example.com x")
+			c.Expect("207 6 0")
 		})
 		t.Run("an oversized MSG is 201 and closes the connection", func(t *testing.T) {
 			on(t, sa, sb, pa.ns, pb.ns)
 			c := pa.open(t)
-			c.sendPayload("MSG 7 A", textMsg+strings.Repeat("x", 1665-len(textMsg)))
-			c.expect("201 7 0")
-			c.closed(soon)
+			c.SendPayload("MSG 7 A", textMsg+strings.Repeat("x", 1665-len(textMsg)))
+			c.Expect("201 7 0")
+			c.Closed(soon)
 			still(t)
 		})
 		t.Run("a bad payload length is 200 and closes the connection", func(t *testing.T) {
 			on(t, sa, sb, pa.ns, pb.ns)
 			c := pa.open(t)
-			c.send("MSG 8 A twelve")
-			c.expect("200 8 0")
-			c.closed(soon)
+			c.Send("MSG 8 A twelve")
+			c.Expect("200 8 0")
+			c.Closed(soon)
 		})
 		t.Run("an unknown acknowledgement mode closes the connection", func(t *testing.T) {
 			on(t, sa, sb, pa.ns, pb.ns)
 			c := pa.open(t)
-			c.sendPayload("MSG 9 X", textMsg)
-			c.closed(soon)
+			c.SendPayload("MSG 9 X", textMsg)
+			c.Closed(soon)
 			still(t)
 		})
 		t.Run("a D message without MIME headers is 282", func(t *testing.T) {
 			on(t, sa, sb, pa.ns, pb.ns)
-			sa.sendPayload("MSG 10 D", "no headers at all")
-			sa.expect("282 10 0")
+			sa.SendPayload("MSG 10 D", "no headers at all")
+			sa.Expect("282 10 0")
 			still(t)
 		})
 		t.Run("an overlong line closes the connection", func(t *testing.T) {
 			on(t, sa, sb, pa.ns, pb.ns)
-			c := dial(t, e.s.NS.SBAddr)
-			c.raw("USR 1 " + strings.Repeat("a", 5000) + "\r\n")
-			c.closed(soon)
+			c := msnptest.Dial(t, e.S.NS.SBAddr)
+			c.Raw("USR 1 " + strings.Repeat("a", 5000) + "\r\n")
+			c.Closed(soon)
 			still(t)
 		})
 		t.Run("a payload shorter than announced leaves the others alone", func(t *testing.T) {
 			on(t, sa, sb, pa.ns, pb.ns)
 			c := pa.open(t)
-			c.raw("MSG 11 A 500\r\nshort")
-			c.c.Close()
+			c.Raw("MSG 11 A 500\r\nshort")
+			c.C.Close()
 			still(t)
 		})
 	})
@@ -567,15 +558,15 @@ func TestBadInput(t *testing.T) {
 // NATS connection): the RNG travels over NATS.
 func TestRingAcrossNS(t *testing.T) {
 	testenv.ForEachDB(t, func(t *testing.T, cfg config.Config) {
-		e := &env{t: t, s: testenv.StartServer(t, cfg)}
-		alice := e.account("alice@example.com", "Alice")
-		bob := e.account("bob@example.com", "Bob")
-		e.friends(alice, bob)
-		nc, err := nats.Connect(e.s.NATSURL)
+		e := msnptest.Start(t, cfg)
+		alice := e.Account("alice@example.com", "Alice")
+		bob := e.Account("bob@example.com", "Bob")
+		e.Friends(alice, bob)
+		nc, err := nats.Connect(e.S.NATSURL)
 		if err != nil {
 			t.Fatal(err)
 		}
-		other := ns.New(ns.Config{API: nsclient.New("http://"+e.s.NSAddr, cfg.NSKey), NATS: nc, Log: testenv.Logger(t)})
+		other := ns.New(ns.Config{API: nsclient.New("http://"+e.S.NSAddr, cfg.NSKey), NATS: nc, Log: testenv.Logger(t)})
 		addr, err := other.ListenAndServe("127.0.0.1:0")
 		if err != nil {
 			t.Fatal(err)
@@ -586,15 +577,15 @@ func TestRingAcrossNS(t *testing.T) {
 			_ = other.Shutdown(ctx)
 			nc.Close()
 		})
-		pa := e.signIn(e.s.MSNPAddr, alice, bob)
-		pb := e.signIn(addr.String(), bob, alice)
+		pa := signIn(e, e.S.MSNPAddr, alice, bob)
+		pb := signIn(e, addr.String(), bob, alice)
 		sa := pa.open(t)
 		sb := join(t, sa, pb)
-		sa.expect("JOI bob@example.com Bob 1073741856")
+		sa.Expect("JOI bob@example.com Bob 1073741856")
 		trid := relay(t, sa, pa, "A", textMsg, sb)
-		sa.expect("ACK " + trid)
-		pb.ns.send("OUT")
-		sa.expect("BYE bob@example.com")
+		sa.Expect("ACK " + trid)
+		pb.ns.Send("OUT")
+		sa.Expect("BYE bob@example.com")
 	})
 }
 
@@ -603,38 +594,38 @@ func TestRingAcrossNS(t *testing.T) {
 // the trailing 0, while an MSNP13 participant keeps its forms.
 func TestMSNP15(t *testing.T) {
 	testenv.ForEachDB(t, func(t *testing.T, cfg config.Config) {
-		e := &env{t: t, s: testenv.StartServer(t, cfg)}
-		alice := e.account("alice@example.com", "Alice")
-		bob := e.account("bob@example.com", "Bob")
-		e.friends(alice, bob)
-		m := dial(t, e.s.MSNPAddr)
-		m.login15(e, alice)
-		m.online("NLN", bob)
+		e := msnptest.Start(t, cfg)
+		alice := e.Account("alice@example.com", "Alice")
+		bob := e.Account("bob@example.com", "Bob")
+		e.Friends(alice, bob)
+		m := msnptest.Dial(t, e.S.MSNPAddr)
+		m.Login15(e, alice)
+		m.Online("NLN", bob)
 		pa := &person{e: e, a: alice, ns: m}
-		pb := e.signIn(e.s.MSNPAddr, bob, alice)
-		m2 := dial(t, e.s.MSNPAddr)
-		carol := e.account("carol@example.com", "Carol")
-		e.friends(carol, alice)
-		m2.login15(e, carol)
-		m2.online("NLN", alice)
+		pb := signIn(e, e.S.MSNPAddr, bob, alice)
+		m2 := msnptest.Dial(t, e.S.MSNPAddr)
+		carol := e.Account("carol@example.com", "Carol")
+		e.Friends(carol, alice)
+		m2.Login15(e, carol)
+		m2.Online("NLN", alice)
 		pc := &person{e: e, a: carol, ns: m2}
 
-		pa.ns.send("XFR 20 SB")
-		line, _ := pa.ns.waitFor("XFR 20 ", soon)
-		if f := strings.Fields(line); len(f) != 9 || f[3] != e.s.NS.SBAddr || f[6] != "U" || f[7] != "messenger.msn.com" || f[8] != "1" {
+		pa.ns.Send("XFR 20 SB")
+		line, _ := pa.ns.WaitFor("XFR 20 ", soon)
+		if f := strings.Fields(line); len(f) != 9 || f[3] != e.S.NS.SBAddr || f[6] != "U" || f[7] != "messenger.msn.com" || f[8] != "1" {
 			t.Fatalf("MSNP15 XFR %q", line)
 		}
 		sa := pa.open(t)
-		sa.send("CAL 2 nobody@example.com")
-		sa.expect("217 2")
+		sa.Send("CAL 2 nobody@example.com")
+		sa.Expect("217 2")
 		call(t, sa, pb)
 		if r := pb.rang(t); r.from != alice.Email {
 			t.Fatalf("RNG %+v", r)
 		}
-		trid := sa.next()
-		sa.send("CAL " + trid + " " + carol.Email)
-		sa.waitFor("CAL "+trid+" RINGING ", soon)
-		line, _ = pc.ns.waitFor("RNG ", soon)
+		trid := sa.Next()
+		sa.Send("CAL " + trid + " " + carol.Email)
+		sa.WaitFor("CAL "+trid+" RINGING ", soon)
+		line, _ = pc.ns.WaitFor("RNG ", soon)
 		if !strings.HasSuffix(line, " alice@example.com Alice U messenger.hotmail.com 1") {
 			t.Fatalf("MSNP15 RNG %q", line)
 		}
@@ -647,16 +638,16 @@ func TestMSNP15(t *testing.T) {
 // ended with "BYE email 1" to the others.
 func TestIdleAndSecondSwitchboard(t *testing.T) {
 	testenv.ForEachDB(t, func(t *testing.T, cfg config.Config) {
-		e := &env{t: t, s: testenv.StartServer(t, cfg)}
-		alice := e.account("alice@example.com", "Alice")
-		bob := e.account("bob@example.com", "Bob")
-		e.friends(alice, bob)
-		nc, err := nats.Connect(e.s.NATSURL)
+		e := msnptest.Start(t, cfg)
+		alice := e.Account("alice@example.com", "Alice")
+		bob := e.Account("bob@example.com", "Bob")
+		e.Friends(alice, bob)
+		nc, err := nats.Connect(e.S.NATSURL)
 		if err != nil {
 			t.Fatal(err)
 		}
 		t.Cleanup(nc.Close)
-		sw, err := sb.New(sb.Config{API: nsclient.New("http://"+e.s.NSAddr, cfg.NSKey), NATS: nc,
+		sw, err := sb.New(sb.Config{API: nsclient.New("http://"+e.S.NSAddr, cfg.NSKey), NATS: nc,
 			IdleTimeout: 500 * time.Millisecond, InviteTimeout: 300 * time.Millisecond, Log: testenv.Logger(t)})
 		if err != nil {
 			t.Fatal(err)
@@ -671,57 +662,57 @@ func TestIdleAndSecondSwitchboard(t *testing.T) {
 			defer cancel()
 			_ = sw.Shutdown(ctx)
 		})
-		pa := e.signIn(e.s.MSNPAddr, alice, bob)
-		pb := e.signIn(e.s.MSNPAddr, bob, alice)
+		pa := signIn(e, e.S.MSNPAddr, alice, bob)
+		pb := signIn(e, e.S.MSNPAddr, bob, alice)
 
 		t.Run("a cookie for the other switchboard is refused", func(t *testing.T) {
 			on(t, pa.ns)
 			_, ck := pa.xfr(t)
-			c := dial(t, addr)
-			c.send("USR 1 alice@example.com " + ck)
-			c.expect("911 1 0")
-			c.closed(soon)
+			c := msnptest.Dial(t, addr)
+			c.Send("USR 1 alice@example.com " + ck)
+			c.Expect("911 1 0")
+			c.Closed(soon)
 		})
 		t.Run("an unanswered call lapses: its cookie is refused and the user may be called again", func(t *testing.T) {
 			on(t, pa.ns, pb.ns)
-			sa := dial(t, addr)
-			sa.send("USR 1 alice@example.com " + cookie(cfg.NSKey, addr, alice.Email, alice.CID, time.Now().Add(time.Minute), "00000000000000ab"))
-			sa.expect("USR 1 OK alice@example.com Alice")
-			sa.trid = 1
+			sa := msnptest.Dial(t, addr)
+			sa.Send("USR 1 alice@example.com " + cookie(cfg.NSKey, addr, alice.Email, alice.CID, time.Now().Add(time.Minute), "00000000000000ab"))
+			sa.Expect("USR 1 OK alice@example.com Alice")
+			sa.Trid = 1
 			call(t, sa, pb)
 			old := pb.rang(t)
-			sa.send("CAL 9 bob@example.com")
-			sa.expect("215 9 0")
+			sa.Send("CAL 9 bob@example.com")
+			sa.Expect("215 9 0")
 			for i := 0; i < 8; i++ { // not idle meanwhile (500 ms here)
 				time.Sleep(200 * time.Millisecond)
-				sa.sendPayload("MSG "+sa.next()+" U", textMsg)
+				sa.SendPayload("MSG "+sa.Next()+" U", textMsg)
 			}
-			c := dial(t, addr)
-			c.send("ANS 1 bob@example.com " + old.cookie + " " + old.sessid)
-			c.expect("911 1 0")
+			c := msnptest.Dial(t, addr)
+			c.Send("ANS 1 bob@example.com " + old.cookie + " " + old.sessid)
+			c.Expect("911 1 0")
 			call(t, sa, pb)
 			pb.rang(t)
 		})
 		t.Run("an idle participant gets BYE with the idle flag to the others", func(t *testing.T) {
 			on(t, pa.ns, pb.ns)
-			sa := dial(t, addr)
-			sa.send("USR 1 alice@example.com " + cookie(cfg.NSKey, addr, alice.Email, alice.CID, time.Now().Add(time.Minute), "00000000000000aa"))
-			sa.expect("USR 1 OK alice@example.com Alice")
-			sa.trid = 1
+			sa := msnptest.Dial(t, addr)
+			sa.Send("USR 1 alice@example.com " + cookie(cfg.NSKey, addr, alice.Email, alice.CID, time.Now().Add(time.Minute), "00000000000000aa"))
+			sa.Expect("USR 1 OK alice@example.com Alice")
+			sa.Trid = 1
 			sessid := call(t, sa, pb)
 			r := pb.rang(t)
 			if r.addr != addr || r.sessid != sessid {
 				t.Fatalf("RNG %+v", r)
 			}
 			bobSB, _ := pb.answer(t, r)
-			sa.expect("JOI bob@example.com Bob 1073741856")
+			sa.Expect("JOI bob@example.com Bob 1073741856")
 			// Alice keeps talking; Bob says nothing and is ended.
 			for i := 0; i < 4; i++ {
 				time.Sleep(200 * time.Millisecond)
-				sa.sendPayload("MSG "+sa.next()+" U", textMsg)
+				sa.SendPayload("MSG "+sa.Next()+" U", textMsg)
 			}
-			sa.waitFor("BYE bob@example.com 1", soon)
-			bobSB.closed(soon)
+			sa.WaitFor("BYE bob@example.com 1", soon)
+			bobSB.Closed(soon)
 		})
 	})
 }

@@ -14,7 +14,7 @@ import (
 	"github.com/abch-im/abch/models"
 )
 
-// clientCase is one real request envelope from shared/clients.
+// clientCase is one real request envelope from fixtures/clients.
 type clientCase struct {
 	name string // golden/subtest name
 	file string
@@ -23,21 +23,21 @@ type clientCase struct {
 }
 
 func clientCases(t *testing.T) []clientCase {
-	shared := testenv.SharedDir(t)
+	clients := testenv.ClientsDir(t)
 	var out []clientCase
 	for _, pat := range []string{"FindMembership*.xml", "AddMember*.xml", "DeleteMember*.xml"} {
-		files, _ := filepath.Glob(filepath.Join(shared, "clients", "requests", "*", pat))
+		files, _ := filepath.Glob(filepath.Join(clients, "requests", "*", pat))
 		for _, f := range files {
-			rel, _ := filepath.Rel(filepath.Join(shared, "clients"), f)
+			rel, _ := filepath.Rel(clients, f)
 			out = append(out, clientCase{
 				name: strings.ReplaceAll(strings.TrimSuffix(rel, ".xml"), string(filepath.Separator), "_"),
 				file: filepath.Base(f), body: readFixture(t, rel),
 			})
 		}
 	}
-	caps, _ := filepath.Glob(filepath.Join(shared, "clients", "captures", "*", "00[23]_FindMembership.http"))
+	caps, _ := filepath.Glob(filepath.Join(clients, "captures", "*", "00[23]_FindMembership.http"))
 	for _, f := range caps {
-		rel, _ := filepath.Rel(filepath.Join(shared, "clients"), f)
+		rel, _ := filepath.Rel(clients, f)
 		hdr, body := readCapture(t, f)
 		out = append(out, clientCase{
 			name: strings.ReplaceAll(strings.TrimSuffix(rel, ".http"), string(filepath.Separator), "_"),

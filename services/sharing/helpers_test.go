@@ -106,10 +106,10 @@ func (e *env) postPath(a *models.Account, path, body string, hdr http.Header) re
 	return e.Post(path, body, h)
 }
 
-// readFixture returns a request envelope from shared/clients.
+// readFixture returns a request envelope from fixtures/clients.
 func readFixture(t testing.TB, rel string) string {
 	t.Helper()
-	b, err := os.ReadFile(filepath.Join(testenv.SharedDir(t), "clients", rel))
+	b, err := os.ReadFile(filepath.Join(testenv.ClientsDir(t), rel))
 	if err != nil {
 		t.Fatal(err)
 	}

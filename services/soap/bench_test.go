@@ -13,7 +13,7 @@ import (
 )
 
 func abFindAll(b *testing.B) []byte {
-	body, err := os.ReadFile(filepath.Join(testenv.SharedDir(b), "clients", "requests", "libpurple-2.5.0", "ABFindAll.xml"))
+	body, err := os.ReadFile(filepath.Join(testenv.ClientsDir(b), "requests", "libpurple-2.5.0", "ABFindAll.xml"))
 	if err != nil {
 		b.Fatal(err)
 	}

@@ -19,7 +19,7 @@ import (
 func corpusBodies(t testing.TB) map[string][]byte {
 	t.Helper()
 	out := map[string][]byte{}
-	clients := filepath.Join(testenv.SharedDir(t), "clients")
+	clients := testenv.ClientsDir(t)
 	for _, dir := range []string{"requests", "captures"} {
 		err := filepath.WalkDir(filepath.Join(clients, dir), func(p string, d os.DirEntry, err error) error {
 			if err != nil || d.IsDir() {

@@ -220,7 +220,7 @@ var reCaptureTicket = regexp.MustCompile(`<TicketToken>[^<]*</TicketToken>`)
 // ticket and CID.
 func getProfileReq(t testing.TB, a *models.Account, ticket string) string {
 	t.Helper()
-	raw, err := os.ReadFile(filepath.Join(testenv.SharedDir(t), "clients/captures/msnpsharp-login/006_GetProfile.http"))
+	raw, err := os.ReadFile(filepath.Join(testenv.ClientsDir(t), "captures/msnpsharp-login/006_GetProfile.http"))
 	if err != nil {
 		t.Fatal(err)
 	}

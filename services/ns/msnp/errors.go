@@ -22,6 +22,7 @@ const (
 	ErrInOppositeList      = 219 // principal is in the opposite list (AL vs BL)
 	ErrTooManyGroups       = 223 // too many groups
 	ErrInvalidGroup        = 224 // invalid group
+	ErrPageRefused         = 220 // PAG: not allowed to page the principal, or a malformed page (msnp8-miscellaneous seed)
 	ErrNotInGroup          = 225 // principal not in group
 	ErrGroupNotEmpty       = 227 // group not empty
 	ErrGroupExists         = 228 // group with that name exists

@@ -8,8 +8,36 @@ import (
 	"strings"
 )
 
+// Protocol versions abch's NS speaks.
+const (
+	MSNP8  = 8  // MSN Messenger 5.0; Passport 1.4 (TWN), SYN with integer group ids
+	MSNP9  = 9  // MSN Messenger 6.0, pidgin ≤ 2.3: adds MSNObjects to presence
+	MSNP10 = 10 // MSN Messenger 6.1/6.2: ADC, GUIDs once the account is ABCH-migrated
+	MSNP11 = 11 // MSN Messenger 7.0: personal messages (UUX/UBX), the MSNP11 CHL hash
+	MSNP12 = 12 // MSN Messenger 7.5: LST carries the network of the contact
+	MSNP13 = 13 // Windows Live Messenger 8.0, pidgin 2.4: lists through SOAP (ADL)
+	MSNP15 = 15 // Windows Live Messenger 8.5, pidgin 2.5+: SSO sign-in
+)
+
 // Versions abch's NS speaks, highest first. NegotiateVersion picks from it.
-var Versions = []int{15, 13}
+var Versions = []int{MSNP15, MSNP13, MSNP12, MSNP11, MSNP10, MSNP9, MSNP8}
+
+// SYNEra reports whether a session of protocol version keeps its lists with
+// SYN and the list commands (ADD/ADC, REM, ADG …) rather than through the
+// SOAP services and ADL (MSNP8–12; seeds/msnp13-changes.txt removed them).
+// Before VER (version 0) it is false.
+func SYNEra(version int) bool { return version >= MSNP8 && version < MSNP13 }
+
+// GroupGUIDs reports whether a SYN-era session names groups and contacts by
+// GUID: MSNP10–12 clients of an ABCH-migrated account ("ABCHMigrated: 1" in
+// the profile) get "LSG name guid" and "LST N= F= C=guid …" and send GUIDs
+// in ADC, REM, ADG, RMG and REG; MSNP8–9 know integer group ids only.
+func GroupGUIDs(version int) bool { return version >= MSNP10 }
+
+// ListVersionInts reports whether list answers of version carry the integer
+// list version (MSNP8–9: "ADD trid FL 12 …", "BLP trid 12 AL"); MSNP10–12
+// answers of an ABCH-migrated account carry none.
+func ListVersionInts(version int) bool { return version <= MSNP9 }
 
 // NegotiateVersion answers VER: the highest version in supported (highest
 // first) that the client offers in args (VER's Args after the trid, e.g.
@@ -145,8 +173,14 @@ type ProfileFields struct {
 	// the captured stand-ins wrote the plain port and every client accepted
 	// it (clients/captures/*/ns.log), which is what services/ns sends.
 	ClientPort   uint16
-	ABCHMigrated bool // tells MSNP13+ clients the lists live in the address book
+	ABCHMigrated bool // tells MSNP10+ clients the lists live in the address book (GUIDs)
 	MPOPEnabled  bool // multiple points of presence (MSNP16); 0 here
+	// Version is the session's protocol version; 0 means MSNP13 and
+	// later. MSNP8–9 profiles end at ClientPort (no ABCHMigrated: their
+	// clients know integer group ids only), MSNP10–12 profiles add
+	// ABCHMigrated but not MPOPEnabled (yellows111's msnp-wiki version
+	// pages show the MSNP8–10 profiles; MPOP came with MSNP16).
+	Version int
 }
 
 // SwapPort swaps the bytes of a port, as MSN wrote ClientPort.
@@ -206,8 +240,12 @@ func ProfilePayload(f ProfileFields) []byte {
 	h("MSPAuth", f.MSPAuth)
 	h("ClientIP", f.ClientIP)
 	h("ClientPort", strconv.FormatUint(uint64(f.ClientPort), 10))
-	h("ABCHMigrated", bit(f.ABCHMigrated))
-	h("MPOPEnabled", bit(f.MPOPEnabled))
+	if f.Version == 0 || f.Version >= MSNP10 {
+		h("ABCHMigrated", bit(f.ABCHMigrated))
+	}
+	if f.Version == 0 || f.Version >= MSNP13 {
+		h("MPOPEnabled", bit(f.MPOPEnabled))
+	}
 	return append(b, '\r', '\n')
 }
 
@@ -270,6 +308,61 @@ func (c CVRAnswer) Args() []string {
 	return []string{c.Recommended, c.Current, c.Minimum, c.DownloadURL, c.InfoURL}
 }
 
+// legacyClientVersions are the versions a SYN-era CVR answer names when
+// the client's own is unreadable: the first client of each protocol
+// (yellows111's msnp-wiki version pages).
+var legacyClientVersions = map[int]string{
+	MSNP8: "5.0.0537", MSNP9: "6.0.0602", MSNP10: "6.1.0155", MSNP11: "7.0.0777", MSNP12: "7.5.0311",
+}
+
+// CVRFor answers "CVR trid locale os osver arch client clientver …" (args
+// as read, trid first) for a session of protocol version. MSNP13 and later
+// get DefaultCVR, as captured. MSNP8–12 clients get their own version as
+// recommended, current and minimum: DefaultCVR's 8.5.1302 as the minimum
+// would make MSN Messenger 5–7.5 insist on an upgrade before signing in
+// (the minimum is the oldest version the server accepts), and pidgin
+// 2.2.2 ignores the answer (notification.c cvr_cmd).
+func CVRFor(args []string, version int) CVRAnswer {
+	if !SYNEra(version) {
+		return DefaultCVR
+	}
+	v := ""
+	if len(args) > 6 {
+		v = args[6]
+	}
+	if !clientVersion(v) {
+		v = legacyClientVersions[version]
+	}
+	a := DefaultCVR
+	a.Recommended, a.Current, a.Minimum = v, v, v
+	return a
+}
+
+// clientVersion reports whether s looks like a client version (digits and
+// dots, like 6.0.0602).
+func clientVersion(s string) bool {
+	if s == "" || len(s) > 20 || s[0] == '.' {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		if (s[i] < '0' || s[i] > '9') && s[i] != '.' {
+			return false
+		}
+	}
+	return true
+}
+
+// InitialEmailPayload is the mail notification MSNP8–12 clients get after
+// the profile message (MSNP13 clients get MailDataPayload instead):
+// text/x-msmsgsinitialemailnotification with the unread counts and the
+// Hotmail paths. pidgin 2.2.2 (notification.c initial_email_msg) reads
+// Inbox-Unread and asks "URL trid INBOX" for the link. abch holds no mail,
+// so both counts are 0.
+func InitialEmailPayload() []byte {
+	return []byte("MIME-Version: 1.0\r\nContent-Type: text/x-msmsgsinitialemailnotification; charset=UTF-8\r\n\r\n" +
+		"Inbox-Unread: 0\r\nFolders-Unread: 0\r\nInbox-URL: /cgi-bin/HoTMaiL\r\nFolders-URL: /cgi-bin/folders\r\nPost-URL: http://www.hotmail.com\r\n")
+}
+
 // URLs are the base addresses of the answers to "URL trid <service>
 // [param]" (ABCH_MSNP_URL_* settings; seeds/msnp8-miscellaneous.txt lists
 // the services). The zero value of a field means its default.
@@ -311,8 +404,11 @@ const URLSiteID = "2"
 // PROFILE PERSON CHAT MOBILE ADDRBOOK ADVSEARCH INTSEARCH, case-insensitive):
 // the arguments after the trid, "rru url id", where rru is the page and url
 // the Passport page that signs the browser in and forwards to it. COMPOSE
-// with an e-mail address as param opens a mail to it. ok is false for an
-// unknown service (the server answers ErrInvalidParameter).
+// with an e-mail address as param opens a mail to it. PROFILE, PERSON and
+// CHAT require the locale id as param ("0x0409", the seed: "a hexadecimal
+// number specifying your locale ID"), which their page gets in decimal
+// (lc=1033). ok is false for an unknown service or a missing or malformed
+// locale (the server answers ErrInvalidParameter).
 func (u URLs) Args(service, param string) (args []string, ok bool) {
 	var rru string
 	switch strings.ToUpper(service) {
@@ -326,17 +422,39 @@ func (u URLs) Args(service, param string) (args []string, ok bool) {
 			rru += "?mailto=1&to=" + param
 		}
 	case "PROFILE", "PERSON":
-		rru = u.Profile + "/default.msnw"
+		lc, ok := localeID(param)
+		if !ok {
+			return nil, false
+		}
+		rru = u.Profile + "/default.msnw?lc=" + lc
 	case "CHGMOB", "MOBILE":
 		rru = u.Mobile
 	case "CHAT":
-		rru = u.Chat
+		lc, ok := localeID(param)
+		if !ok {
+			return nil, false
+		}
+		rru = u.Chat + "/?lc=" + lc
 	case "ADDRBOOK", "ADVSEARCH", "INTSEARCH":
 		rru = u.Profile + "/search.msnw"
 	default:
 		return nil, false
 	}
 	return []string{rru, u.Passport, URLSiteID}, true
+}
+
+// localeID parses a URL locale parameter ("0x0409", 1 to 4 hex digits
+// after 0x) and returns it in decimal ("1033").
+func localeID(s string) (string, bool) {
+	hexDigits, ok := strings.CutPrefix(strings.ToLower(s), "0x")
+	if !ok || hexDigits == "" || len(hexDigits) > 4 {
+		return "", false
+	}
+	n, err := strconv.ParseUint(hexDigits, 16, 16)
+	if err != nil || n == 0 {
+		return "", false
+	}
+	return strconv.FormatUint(n, 10), true
 }
 
 // USROKArgs returns the arguments of the final "USR <trid> OK …" for

@@ -17,7 +17,11 @@ func TestNegotiateVersion(t *testing.T) {
 		{"MSNPSharp offers 15", "MSNP15 CVR0", 15},
 		{"the seed's WLM 8.0 offers 13", "MSNP13 CVR0", 13},
 		{"a client offering both gets the highest", "MSNP13 MSNP15 CVR0", 15},
-		{"an MSNP9 client gets nothing yet", "MSNP9 MSNP8 CVR0", 0},
+		{"pidgin 2.2.2 offers 9 and 8 and gets 9", "MSNP9 MSNP8 CVR0", 9},
+		{"MSN Messenger 5.0 offers only 8", "MSNP8 CVR0", 8},
+		{"MSN Messenger 7.5 offers 12 down to 8", "MSNP12 MSNP11 MSNP10 MSNP9 MSNP8 CVR0", 12},
+		{"MSNP14 alone has no common version", "MSNP14 CVR0", 0},
+		{"MSNP7 alone has no common version", "MSNP7 MSNP6 CVR0", 0},
 		{"garbage versions are ignored", "MSNP MSNP013 MSNPx CVR0", 0},
 	}
 	for _, c := range cases {
@@ -128,9 +132,19 @@ func TestSignInPayloads(t *testing.T) {
 		if !ok || strings.Join(args, " ") != "http://127.0.0.1:8080/cgi-bin/HoTMaiL https://login.live.com/ppsecure/md5auth.srf?lc=1033 2" {
 			t.Fatalf("%q", args)
 		}
-		for _, s := range []string{"INBOX", "FOLDERS", "COMPOSE", "CHGMOB", "PROFILE", "PERSON", "CHAT", "MOBILE", "ADDRBOOK", "ADVSEARCH", "INTSEARCH"} {
+		for _, s := range []string{"INBOX", "FOLDERS", "COMPOSE", "CHGMOB", "MOBILE", "ADDRBOOK", "ADVSEARCH", "INTSEARCH"} {
 			if _, ok := u.Args(s, ""); !ok {
 				t.Errorf("%s unknown", s)
+			}
+		}
+		for _, s := range []string{"PROFILE", "PERSON", "CHAT"} {
+			if args, ok := u.Args(s, "0x0409"); !ok || !strings.HasSuffix(args[0], "?lc=1033") {
+				t.Errorf("%s 0x0409: %q %v", s, args, ok)
+			}
+			for _, bad := range []string{"", "1033", "0x", "0xZZ", "0x12345", "0x0"} {
+				if _, ok := u.Args(s, bad); ok {
+					t.Errorf("%s %q answered", s, bad)
+				}
 			}
 		}
 		if _, ok := u.Args("NOPE", ""); ok {
