@@ -249,7 +249,7 @@ func wantStatus(t *testing.T, r reply, status int, what string) {
 // ticket ("" when refused).
 func (e *env) rst(email, password string) (int, string) {
 	e.t.Helper()
-	raw, err := os.ReadFile(filepath.Join(testenv.SharedDir(e.t), "clients", "requests", "libpurple-2.5.0", "RequestMultipleSecurityTokens.xml"))
+	raw, err := os.ReadFile(filepath.Join(testenv.ClientsDir(e.t), "requests", "libpurple-2.5.0", "RequestMultipleSecurityTokens.xml"))
 	if err != nil {
 		e.t.Fatal(err)
 	}
