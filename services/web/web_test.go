@@ -5,6 +5,7 @@ import (
 	"context"
 	"crypto/tls"
 	"encoding/json"
+	"io"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
@@ -15,6 +16,7 @@ import (
 	"github.com/abch-im/abch/internal/config"
 	"github.com/abch-im/abch/internal/importer"
 	"github.com/abch-im/abch/internal/testenv"
+	"github.com/abch-im/abch/internal/testenv/msnptest"
 	"github.com/abch-im/abch/models"
 	"github.com/abch-im/abch/services/web"
 )
@@ -427,6 +429,37 @@ func TestOperatorDashboard(t *testing.T) {
 				if !strings.Contains(r.Body, want) {
 					t.Fatalf("dashboard lacks %q:\n%s", want, r.Body)
 				}
+			}
+		})
+		t.Run("online counts the accounts signed in to the NS, as /metrics does", func(t *testing.T) {
+			ns := &msnptest.Env{T: t, S: e.s}
+			ns.SignIn(e.s.MSNPAddr, carol)
+			deadline := time.Now().Add(10 * time.Second)
+			for {
+				var st web.Status
+				r := e.operator().get("/admin/metrics.json")
+				if err := json.Unmarshal([]byte(r.Body), &st); err != nil {
+					t.Fatal(err)
+				}
+				if st.SignedIn == 1 {
+					break
+				}
+				if time.Now().After(deadline) {
+					t.Fatalf("signed in: %d, want 1", st.SignedIn)
+				}
+				time.Sleep(20 * time.Millisecond)
+			}
+			resp, err := http.Get("http://" + e.s.HTTPAddr + "/metrics")
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer resp.Body.Close()
+			raw, _ := io.ReadAll(resp.Body)
+			if !strings.Contains(string(raw), "\nabch_ns_signed_in 1\n") {
+				t.Fatalf("/metrics lacks abch_ns_signed_in 1")
+			}
+			if r := e.operator().get("/admin"); !strings.Contains(r.Body, `id="online">1 signed in`) {
+				t.Fatalf("dashboard online:\n%s", r.Body)
 			}
 		})
 		t.Run("search finds by address or name in any case", func(t *testing.T) {
