@@ -171,13 +171,25 @@ func (w *Web) startSession(rw http.ResponseWriter, r *http.Request, admin bool, 
 // csrfNonce returns the browser's CSRF nonce, setting a new cookie when it
 // has none.
 func (w *Web) csrfNonce(rw http.ResponseWriter, r *http.Request) string {
-	if c, err := r.Cookie(csrfCookie); err == nil && len(c.Value) >= 20 {
-		return c.Value
+	if n := nonceOf(r); n != "" {
+		return n
 	}
 	n := randomToken(24)
 	w.setCookie(rw, r, csrfCookie, n, 0)
 	// Later code in this request (the page's own forms) sees it too.
 	r.AddCookie(&http.Cookie{Name: csrfCookie, Value: n})
+	return n
+}
+
+// nonceOf is the request's CSRF nonce: the last well-formed one (a nonce
+// set earlier in this request comes after a stale one the browser sent).
+func nonceOf(r *http.Request) string {
+	n := ""
+	for _, c := range r.CookiesNamed(csrfCookie) {
+		if len(c.Value) >= 20 {
+			n = c.Value
+		}
+	}
 	return n
 }
 
@@ -202,15 +214,15 @@ func (w *Web) csrfToken(rw http.ResponseWriter, r *http.Request) string {
 
 // csrfValid checks the form's token against the cookies it came with.
 func (w *Web) csrfValid(r *http.Request) bool {
-	c, err := r.Cookie(csrfCookie)
-	if err != nil || c.Value == "" {
+	nonce := nonceOf(r)
+	if nonce == "" {
 		return false
 	}
 	sid := ""
 	if s, err := r.Cookie(sessionCookie); err == nil {
 		sid = s.Value
 	}
-	want := w.mac("csrf", c.Value, sid)
+	want := w.mac("csrf", nonce, sid)
 	return hmac.Equal([]byte(want), []byte(r.PostFormValue(csrfField)))
 }
 

@@ -97,6 +97,12 @@ func TestSignUp(t *testing.T) {
 				t.Fatalf("account made without a token: %v", err)
 			}
 		})
+		t.Run("a stale malformed CSRF cookie is replaced, and the form works", func(t *testing.T) {
+			b := e.browser()
+			u, _ := url.Parse(e.base)
+			b.c.Jar.SetCookies(u, []*http.Cookie{{Name: "abch_csrf", Value: "short"}})
+			wantStatus(t, b.signup(signupForm("stale@example.com", "", "goodpass1"), ""), http.StatusSeeOther, "sign-up")
+		})
 		t.Run("a cross-site form post is refused by the browser's headers", func(t *testing.T) {
 			b := e.browser()
 			b.hdr.Set("Sec-Fetch-Site", "cross-site")
