@@ -6,6 +6,7 @@ import (
 	"net/url"
 	"strconv"
 	"strings"
+	"unicode/utf8"
 
 	"github.com/abch-im/abch/internal/accounts"
 	"github.com/abch-im/abch/internal/store"
@@ -217,7 +218,12 @@ func (w *Web) createInvites(rw http.ResponseWriter, r *http.Request) {
 		w.fail(rw, r, http.StatusBadRequest, "Make 1 to 100 invitation codes at a time.")
 		return
 	}
-	codes, err := w.deps.Store.CreateInvites(r.Context(), n, strings.TrimSpace(r.PostFormValue("note")))
+	note := strings.TrimSpace(r.PostFormValue("note"))
+	if utf8.RuneCountInString(note) > 200 || strings.ContainsAny(note, "\r\n") {
+		w.fail(rw, r, http.StatusBadRequest, "The note must be one line of at most 200 characters.")
+		return
+	}
+	codes, err := w.deps.Store.CreateInvites(r.Context(), n, note)
 	if err != nil {
 		w.internal(rw, r, err)
 		return

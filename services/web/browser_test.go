@@ -175,6 +175,8 @@ func TestBrowserEndToEnd(t *testing.T) {
 			run(t, "how to connect", chromedp.Navigate(e.base+"/connect"), chromedp.WaitVisible(css("pre.hosts")))
 			shot(t, "05-connect")
 			run(t, "sign out", chromedp.Click(css(`form[action="/signout"] button`)), chromedp.WaitVisible(css(`a[href="/signin"]`)))
+			run(t, "the sign-in page", chromedp.Navigate(e.base+"/signin"), chromedp.WaitVisible(css(`input[name="password"]`)))
+			shot(t, "05b-signin")
 		})
 
 		t.Run("an operator signs in with the token and disables the account", func(t *testing.T) {
@@ -209,6 +211,13 @@ func TestBrowserEndToEnd(t *testing.T) {
 			if code, _ := e.rst(email, newPW); code == http.StatusOK {
 				t.Fatalf("a disabled account signs in over RST")
 			}
+			run(t, "make an invitation code",
+				chromedp.Navigate(e.base+"/admin/invites"),
+				chromedp.WaitVisible(css(`input[name="count"]`)),
+				chromedp.SendKeys(css(`input[name="note"]`), "for a friend"),
+				chromedp.Click(css(`form[action="/admin/invites"] button`)),
+				chromedp.WaitVisible(css("#fresh")))
+			shot(t, "09b-invites")
 		})
 
 		t.Run("the sign-up page fits a phone", func(t *testing.T) {
