@@ -4,15 +4,20 @@ import (
 	"bytes"
 	"context"
 	"crypto/tls"
+	"crypto/x509"
+	"encoding/pem"
 	"encoding/json"
 	"io"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/abch-im/abch/internal/cli"
 	"github.com/abch-im/abch/internal/config"
 	"github.com/abch-im/abch/internal/importer"
 	"github.com/abch-im/abch/internal/testenv"
@@ -554,6 +559,41 @@ func TestConnectPage(t *testing.T) {
 				t.Fatalf("hosts.txt:\n%s", h.Body)
 			}
 			wantStatus(t, e.browser().get("/connect/abch-ca.crt"), http.StatusNotFound, "certificate without TLS")
+		})
+		t.Run("with TLS: the CA abch certs made downloads, and HTTPS clients work", func(t *testing.T) {
+			cfg := cfg
+			cfg.DataDir = t.TempDir()
+			if cfg.DatabaseURL != "" {
+				cfg.DatabaseURL = testenv.NewPostgresDB(t)
+			}
+			certs := t.TempDir()
+			if _, err := cli.WriteCerts(certs, nil, time.Now()); err != nil {
+				t.Fatal(err)
+			}
+			e := start(t, cfg, func(c *config.Config) {
+				c.HTTPSAddr = "127.0.0.1:0"
+				c.TLSCert, c.TLSKey = filepath.Join(certs, "server.pem"), filepath.Join(certs, "server-key.pem")
+			})
+			r := e.browser().get("/connect")
+			if !strings.Contains(r.Body, `href="/connect/abch-ca.crt"`) || !strings.Contains(r.Body, `<td>Windows Live Messenger 8.5</td><td>MSNP15</td><td><span class="ok">yes</span>`) {
+				t.Fatalf("connect page with TLS:\n%s", r.Body)
+			}
+			caPEM, err := os.ReadFile(filepath.Join(certs, "ca.pem"))
+			if err != nil {
+				t.Fatal(err)
+			}
+			blk, _ := pem.Decode(caPEM)
+			der := e.browser().get("/connect/abch-ca.crt")
+			if der.Status != http.StatusOK || der.Body != string(blk.Bytes) {
+				t.Fatalf("abch-ca.crt is not ca.pem's certificate (%d)", der.Status)
+			}
+			if _, err := x509.ParseCertificate([]byte(der.Body)); err != nil {
+				t.Fatal(err)
+			}
+			if p := e.browser().get("/connect/abch-ca.pem"); p.Body != string(caPEM) {
+				t.Fatalf("abch-ca.pem differs from ca.pem")
+			}
+			wantStatus(t, e.browser().get("/connect/server-key.pem"), http.StatusNotFound, "the key")
 		})
 	})
 }
