@@ -1,6 +1,7 @@
 package cli
 
 import (
+	"context"
 	"fmt"
 	"io"
 	"log/slog"
@@ -10,6 +11,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/abch-im/abch/internal/server"
+	"github.com/abch-im/abch/internal/store"
 	"github.com/abch-im/abch/services/web"
 )
 
@@ -36,6 +38,19 @@ func init() {
 	extraCommands = append(extraCommands, (*app).inviteCmd)
 }
 
+// withStore is a RunE that opens (and migrates) the configured store, runs
+// f with it and closes it.
+func (a *app) withStore(f func(ctx context.Context, st *store.Store) error) func(*cobra.Command, []string) error {
+	return func(cmd *cobra.Command, _ []string) error {
+		st, err := a.openStore(cmd.Context())
+		if err != nil {
+			return err
+		}
+		defer st.Close()
+		return f(cmd.Context(), st)
+	}
+}
+
 // inviteCmd makes and lists the invitation codes of ABCH_SIGNUP=invite
 // (the dashboard's Invitations page does the same).
 func (a *app) inviteCmd() *cobra.Command {
@@ -46,13 +61,8 @@ func (a *app) inviteCmd() *cobra.Command {
 		Use:   "create [--count N] [--note TEXT]",
 		Short: "Make invitation codes, one a line (each signs up one account)",
 		Args:  cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, _ []string) error {
-			st, err := a.openStore(cmd.Context())
-			if err != nil {
-				return err
-			}
-			defer st.Close()
-			codes, err := st.CreateInvites(cmd.Context(), count, note)
+		RunE: a.withStore(func(ctx context.Context, st *store.Store) error {
+			codes, err := st.CreateInvites(ctx, count, note)
 			if err != nil {
 				return err
 			}
@@ -63,7 +73,7 @@ func (a *app) inviteCmd() *cobra.Command {
 				fmt.Fprintf(a.stderr, "note: ABCH_SIGNUP is %q; the codes are asked for only with ABCH_SIGNUP=invite\n", a.cfg.Signup)
 			}
 			return nil
-		},
+		}),
 	}
 	create.Flags().IntVar(&count, "count", 1, "how many codes")
 	create.Flags().StringVar(&note, "note", "", "who the codes are for (shown in the list)")
@@ -71,13 +81,8 @@ func (a *app) inviteCmd() *cobra.Command {
 		Use:   "list",
 		Short: "List invitation codes, newest first, with who used them",
 		Args:  cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, _ []string) error {
-			st, err := a.openStore(cmd.Context())
-			if err != nil {
-				return err
-			}
-			defer st.Close()
-			list, err := st.Invites(cmd.Context(), 1000)
+		RunE: a.withStore(func(ctx context.Context, st *store.Store) error {
+			list, err := st.Invites(ctx, 1000)
 			if err != nil {
 				return err
 			}
@@ -91,7 +96,7 @@ func (a *app) inviteCmd() *cobra.Command {
 				fmt.Fprintf(tw, "%s\t%s\t%s\t%s\n", i.Code, i.CreatedAt.Format("2006-01-02 15:04"), used, i.Note)
 			}
 			return tw.Flush()
-		},
+		}),
 	}
 	c.AddCommand(create, list)
 	return c

@@ -3,11 +3,8 @@ package store
 import (
 	"context"
 	"crypto/rand"
-	"errors"
 	"strings"
 	"time"
-
-	"gorm.io/gorm"
 
 	"github.com/abch-im/abch/models"
 )
@@ -122,13 +119,8 @@ func (s *Store) Invites(ctx context.Context, limit int) ([]Invite, error) {
 // uses up the invitation code in the same transaction: either both happen
 // or neither. CodeNotFound when the code is unknown or already used.
 func (s *Store) CreateAccountWithInvite(ctx context.Context, na NewAccount, code string) (*models.Account, error) {
-	lower, err := models.NormalizeEmail(na.Email)
-	if err != nil {
-		return nil, err
-	}
 	code = NormalizeInvite(code)
-	var acct *models.Account
-	err = s.Write(ctx, func(t *Txn) error {
+	return s.createAccountWith(ctx, na, func(t *Txn, lower string) error {
 		res := t.DB.Exec(`UPDATE web_invites SET used_at = ?, used_by = ? WHERE code = ? AND used_at IS NULL`, t.Now.UnixNano(), lower, code)
 		if res.Error != nil {
 			return res.Error
@@ -136,17 +128,8 @@ func (s *Store) CreateAccountWithInvite(ctx context.Context, na NewAccount, code
 		if res.RowsAffected != 1 {
 			return models.Errorf(models.CodeNotFound, "invitation code unknown or already used")
 		}
-		var err error
-		acct, err = t.createAccount(na, lower)
-		return err
+		return nil
 	})
-	if err != nil {
-		if errors.Is(err, gorm.ErrDuplicatedKey) || models.ErrorCode(err) == models.CodeAccountExists {
-			return nil, models.Errorf(models.CodeAccountExists, "account %s already exists", lower)
-		}
-		return nil, err
-	}
-	return acct, nil
 }
 
 // HitSignup counts one sign-up attempt for key (a source address) in its

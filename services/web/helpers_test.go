@@ -1,7 +1,6 @@
 package web_test
 
 import (
-	"bytes"
 	"context"
 	"html"
 	"io"
@@ -50,31 +49,13 @@ func (c *clock) advance(d time.Duration) {
 	c.mu.Unlock()
 }
 
-// syncBuffer is a log sink the tests read while the server writes.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
-
 // env is abch with its web pages on loopback.
 type env struct {
 	t     *testing.T
 	s     *server.Server
 	base  string
 	clock *clock
-	logs  *syncBuffer
+	logs  *testenv.SyncBuffer
 	ips   atomic.Int32
 }
 
@@ -92,7 +73,7 @@ func start(t *testing.T, cfg config.Config, edit func(*config.Config)) *env {
 		edit(&cfg)
 	}
 	s := testenv.StartServer(t, cfg)
-	logs := &syncBuffer{}
+	logs := &testenv.SyncBuffer{}
 	log := slog.New(slog.NewTextHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	c := &clock{at: time.Now()}
 	d := web.DepsOf(s, func(w io.Writer, ip, nsIP net.IP) { cli.WriteHosts(w, ip, nsIP, "hosts") })
