@@ -54,6 +54,7 @@ func (a *app) addConfigFlags(pf *pflag.FlagSet) {
 	pf.IntVar(&c.SignupLimit, "signup-limit", c.SignupLimit, "web sign-up attempts per source address per window (ABCH_SIGNUP_LIMIT)")
 	pf.DurationVar(&c.SignupWindow, "signup-window", c.SignupWindow, "web sign-up rate window (ABCH_SIGNUP_WINDOW)")
 	pf.StringVar(&c.WebAddressHeader, "web-address-header", c.WebAddressHeader, "header a reverse proxy in front of the web pages puts the client address in, e.g. X-Real-IP; empty = the connection's (ABCH_WEB_ADDRESS_HEADER)")
+	pf.StringVar(&c.WebTLS, "web-tls", c.WebTLS, "on: serve the web pages over TLS with --tls-cert/--tls-key; off: plain HTTP (ABCH_WEB_TLS)")
 	pf.StringVar(&c.MSNPURLChat, "msnp-url-chat", c.MSNPURLChat, "NS URL answers: the chat rooms site (CHAT); empty = Microsoft's (ABCH_MSNP_URL_CHAT)")
 }
 

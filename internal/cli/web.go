@@ -26,11 +26,15 @@ func (a *app) startWeb(s *server.Server, log *slog.Logger) error {
 	if err != nil {
 		return err
 	}
+	scheme := "http://"
+	if a.cfg.WebTLS == "on" {
+		scheme = "https://"
+	}
 	dash := "off (ABCH_ADMIN_TOKEN is empty)"
 	if a.cfg.AdminToken != "" {
-		dash = "http://" + addr + "/admin"
+		dash = scheme + addr + "/admin"
 	}
-	log.Info("web pages listening", "web", addr, "signup", a.cfg.Signup, "dashboard", dash)
+	log.Info("web pages listening", "web", scheme+addr, "signup", a.cfg.Signup, "dashboard", dash)
 	return nil
 }
 

@@ -97,6 +97,9 @@ type Config struct {
 	SignupLimit      int           // ABCH_SIGNUP_LIMIT: sign-up attempts per source address per window
 	SignupWindow     time.Duration // ABCH_SIGNUP_WINDOW
 	WebAddressHeader string        // ABCH_WEB_ADDRESS_HEADER: header a reverse proxy puts the client address in (empty: the connection's)
+	// WebTLS is ABCH_WEB_TLS: "on" serves the web pages over TLS with
+	// ABCH_TLS_CERT/ABCH_TLS_KEY (and the TLS profile); "off" plain HTTP.
+	WebTLS string
 }
 
 // Defaults returns the configuration with every default filled in.
@@ -134,6 +137,7 @@ func Defaults() Config {
 		WebSessionIdle:          30 * time.Minute,
 		SignupLimit:             10,
 		SignupWindow:            time.Hour,
+		WebTLS:                  "off",
 	}
 }
 
@@ -224,6 +228,7 @@ func fromLookup(lookup func(string) (string, bool)) (Config, error) {
 	integer("ABCH_SIGNUP_LIMIT", &c.SignupLimit)
 	dur("ABCH_SIGNUP_WINDOW", &c.SignupWindow)
 	str("ABCH_WEB_ADDRESS_HEADER", &c.WebAddressHeader)
+	str("ABCH_WEB_TLS", &c.WebTLS)
 	if len(errs) > 0 {
 		return c, fmt.Errorf("config: %s", strings.Join(errs, "; "))
 	}
@@ -311,6 +316,12 @@ func (c *Config) validateWeb() []string {
 	}
 	if c.AdminToken != "" && len(c.AdminToken) < MinAdminToken {
 		errs = append(errs, fmt.Sprintf("ABCH_ADMIN_TOKEN must be at least %d characters (empty: no dashboard)", MinAdminToken))
+	}
+	switch {
+	case c.WebTLS != "on" && c.WebTLS != "off":
+		errs = append(errs, fmt.Sprintf("ABCH_WEB_TLS must be on or off, not %q", c.WebTLS))
+	case c.WebTLS == "on" && c.TLSCert == "":
+		errs = append(errs, "ABCH_WEB_TLS=on needs ABCH_TLS_CERT and ABCH_TLS_KEY")
 	}
 	if c.WebSessionIdle <= 0 || c.SignupWindow <= 0 || c.SignupLimit <= 0 {
 		errs = append(errs, "ABCH_WEB_SESSION_IDLE, ABCH_SIGNUP_LIMIT and ABCH_SIGNUP_WINDOW must be positive")

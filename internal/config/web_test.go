@@ -32,6 +32,8 @@ func TestWebSettings(t *testing.T) {
 		{"an unknown sign-up mode", "ABCH_SIGNUP", "maybe", "ABCH_SIGNUP must be open, invite or off"},
 		{"a short admin token", "ABCH_ADMIN_TOKEN", "short", "at least 16"},
 		{"a zero sign-up limit", "ABCH_SIGNUP_LIMIT", "0", "ABCH_SIGNUP_LIMIT"},
+		{"ABCH_WEB_TLS other than on/off", "ABCH_WEB_TLS", "yes", "ABCH_WEB_TLS must be on or off"},
+		{"ABCH_WEB_TLS=on without a certificate", "ABCH_WEB_TLS", "on", "needs ABCH_TLS_CERT"},
 	} {
 		t.Run(bad.name+" is refused", func(t *testing.T) {
 			c, err := fromLookup(env(bad.k, bad.v))

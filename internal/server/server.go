@@ -258,9 +258,14 @@ func (s *Server) listen(addr string, h http.Handler, tls bool, cert, key string)
 }
 
 // Listen serves h on addr like abch's own listeners (request framing
-// checked first, graceful shutdown with the server) and returns the bound
-// address; `abch serve` adds the web pages (services/web) with it.
-func (s *Server) Listen(addr string, h http.Handler) (string, error) {
+// checked first, graceful shutdown with the server), in TLS with
+// ABCH_TLS_CERT/ABCH_TLS_KEY and the TLS profile when useTLS is set, and
+// returns the bound address; `abch serve` adds the web pages
+// (services/web) with it.
+func (s *Server) Listen(addr string, h http.Handler, useTLS bool) (string, error) {
+	if useTLS {
+		return s.listen(addr, h, true, s.Config.TLSCert, s.Config.TLSKey)
+	}
 	return s.listen(addr, h, false, "", "")
 }
 

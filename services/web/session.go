@@ -136,10 +136,14 @@ func (s *sessions) endAccount(accountID int64) {
 	s.mu.Unlock()
 }
 
-// secure reports whether the request came over TLS (directly, or through
-// the reverse proxy ABCH_WEB_ADDRESS_HEADER names), so cookies get Secure.
+// secure reports whether the request came over TLS: the pages' own TLS
+// listener (ABCH_WEB_TLS=on; abch's listeners wrap the TLS connection, so
+// r.TLS is not set there), a TLS connection of some other server, or the
+// reverse proxy ABCH_WEB_ADDRESS_HEADER names saying so. Cookies then get
+// Secure.
 func (w *Web) secure(r *http.Request) bool {
-	return r.TLS != nil || (w.deps.Config.WebAddressHeader != "" && strings.EqualFold(r.Header.Get("X-Forwarded-Proto"), "https"))
+	return w.deps.Config.WebTLS == "on" || r.TLS != nil ||
+		(w.deps.Config.WebAddressHeader != "" && strings.EqualFold(r.Header.Get("X-Forwarded-Proto"), "https"))
 }
 
 func (w *Web) setCookie(rw http.ResponseWriter, r *http.Request, name, value string, maxAge int) {

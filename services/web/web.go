@@ -187,7 +187,7 @@ func MountDeps(s *server.Server, d Deps) (*Web, string, error) {
 	if err != nil {
 		return nil, "", err
 	}
-	addr, err := s.Listen(d.Config.WebAddr, w)
+	addr, err := s.Listen(d.Config.WebAddr, w, d.Config.WebTLS == "on")
 	if err != nil {
 		_ = w.Close(context.Background())
 		return nil, "", err

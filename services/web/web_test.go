@@ -9,7 +9,6 @@ import (
 	"encoding/pem"
 	"io"
 	"net/http"
-	"net/http/httptest"
 	"net/url"
 	"os"
 	"path/filepath"
@@ -598,36 +597,66 @@ func TestConnectPage(t *testing.T) {
 	})
 }
 
-// TestSecureCookiesOverTLS serves the pages over TLS: the cookies get
-// Secure.
+// TestSecureCookiesOverTLS serves the pages over TLS (ABCH_WEB_TLS=on,
+// the certificate abch certs made): the cookies get Secure.
 func TestSecureCookiesOverTLS(t *testing.T) {
-	db := testenv.Databases(t)[0]
-	cfg := testenv.Config(t, db)
-	s := testenv.StartServer(t, cfg)
-	w, err := web.New(web.DepsOf(s, nil))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer w.Close(context.Background())
-	ts := httptest.NewTLSServer(w)
-	defer ts.Close()
-	c := ts.Client()
-	c.Transport.(*http.Transport).TLSClientConfig = &tls.Config{InsecureSkipVerify: true}
-	resp, err := c.Get(ts.URL + "/signin")
-	if err != nil {
-		t.Fatal(err)
-	}
-	resp.Body.Close()
-	cookies := resp.Header.Values("Set-Cookie")
-	if len(cookies) == 0 {
-		t.Fatal("no cookie set")
-	}
-	for _, ck := range cookies {
-		if !strings.Contains(ck, "Secure") || !strings.Contains(ck, "HttpOnly") || !strings.Contains(ck, "SameSite=Strict") {
-			t.Errorf("cookie over TLS: %s", ck)
+	testenv.ForEachDB(t, func(t *testing.T, cfg config.Config) {
+		certs := t.TempDir()
+		if _, err := cli.WriteCerts(certs, nil, time.Now()); err != nil {
+			t.Fatal(err)
 		}
-	}
-	if csp := resp.Header.Get("Content-Security-Policy"); !strings.Contains(csp, "default-src 'none'") {
-		t.Errorf("CSP %q", csp)
+		e := start(t, cfg, func(c *config.Config) {
+			c.WebTLS = "on"
+			c.TLSCert, c.TLSKey = filepath.Join(certs, "server.pem"), filepath.Join(certs, "server-key.pem")
+		})
+		caPEM, err := os.ReadFile(filepath.Join(certs, "ca.pem"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		pool := x509.NewCertPool()
+		pool.AppendCertsFromPEM(caPEM)
+		c := &http.Client{Transport: &http.Transport{TLSClientConfig: &tls.Config{RootCAs: pool, ServerName: "login.live.com"}}}
+		resp, err := c.Get(strings.Replace(e.base, "http://", "https://", 1) + "/signin")
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		cookies := resp.Header.Values("Set-Cookie")
+		if resp.StatusCode != http.StatusOK || len(cookies) == 0 {
+			t.Fatalf("%d, cookies %v", resp.StatusCode, cookies)
+		}
+		for _, ck := range cookies {
+			if !strings.Contains(ck, "Secure") || !strings.Contains(ck, "HttpOnly") || !strings.Contains(ck, "SameSite=Strict") {
+				t.Errorf("cookie over TLS: %s", ck)
+			}
+		}
+		if csp := resp.Header.Get("Content-Security-Policy"); !strings.Contains(csp, "default-src 'none'") {
+			t.Errorf("CSP %q", csp)
+		}
+		if _, err := http.Get(e.base + "/signin"); err == nil {
+			t.Errorf("plain HTTP answered on the TLS listener")
+		}
+	})
+}
+
+// TestSecureCookiesBehindAProxy: with ABCH_WEB_ADDRESS_HEADER set (a
+// reverse proxy in front), X-Forwarded-Proto: https marks cookies Secure.
+func TestSecureCookiesBehindAProxy(t *testing.T) {
+	db := testenv.Databases(t)[0]
+	e := start(t, testenv.Config(t, db), nil)
+	for _, c := range []struct {
+		proto  string
+		secure bool
+	}{{"https", true}, {"", false}} {
+		b := e.browser()
+		if c.proto != "" {
+			b.hdr.Set("X-Forwarded-Proto", c.proto)
+		}
+		r := b.get("/signin")
+		for _, ck := range r.Header.Values("Set-Cookie") {
+			if strings.Contains(ck, "Secure") != c.secure {
+				t.Errorf("X-Forwarded-Proto %q: cookie %s", c.proto, ck)
+			}
+		}
 	}
 }
