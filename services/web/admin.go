@@ -62,7 +62,8 @@ type dashboardPage struct {
 
 func (w *Web) dashboard(rw http.ResponseWriter, r *http.Request) {
 	st := w.status(r)
-	w.render(rw, r, http.StatusOK, "dashboard", view{Title: "Dashboard", Data: dashboardPage{Status: st, Charts: w.samples.charts()}})
+	// The page reloads itself (no script): health at a glance stays fresh.
+	w.render(rw, r, http.StatusOK, "dashboard", view{Title: "Dashboard", Refresh: 30, Data: dashboardPage{Status: st, Charts: w.samples.charts()}})
 }
 
 func (w *Web) searchAccounts(rw http.ResponseWriter, r *http.Request) {

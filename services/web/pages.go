@@ -71,6 +71,7 @@ type view struct {
 	Admin   bool   // an operator is signed in
 	Notice  string // what just happened
 	Problem string // what went wrong
+	Refresh int    // reload the page every this many seconds (0: never)
 	Data    any
 }
 

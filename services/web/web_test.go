@@ -435,7 +435,7 @@ func TestOperatorDashboard(t *testing.T) {
 			}
 			r := e.operator().get("/admin")
 			wantStatus(t, r, http.StatusOK, "dashboard")
-			for _, want := range []string{`id="database"><span class="ok">up</span>`, `id="broker"><span class="ok">connected</span>`, "<svg", "<polyline", "Sign-ins per minute", "Outbox backlog"} {
+			for _, want := range []string{`<meta http-equiv="refresh" content="30">`, `id="database"><span class="ok">up</span>`, `id="broker"><span class="ok">connected</span>`, "<svg", "<polyline", "Sign-ins per minute", "Outbox backlog"} {
 				if !strings.Contains(r.Body, want) {
 					t.Fatalf("dashboard lacks %q:\n%s", want, r.Body)
 				}
