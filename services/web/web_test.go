@@ -411,6 +411,10 @@ func TestOperatorDashboard(t *testing.T) {
 			if strings.Contains(e.logs.String(), testToken) {
 				t.Fatalf("the token is in the log")
 			}
+			e.clock.advance(cfg.WebSessionIdle + time.Second)
+			if r := b.get("/admin"); r.Status != http.StatusSeeOther || r.location() != "/admin/login" {
+				t.Fatalf("an idle operator session still opens the dashboard: %d %q", r.Status, r.location())
+			}
 		})
 		t.Run("the dashboard shows health and charts from /metrics", func(t *testing.T) {
 			if code, _ := e.rst("carol@example.com", "carolpass1"); code != http.StatusOK {
