@@ -16,24 +16,24 @@ import (
 // Status is the service health the dashboard shows (and /admin/metrics.json
 // returns), read when the page is asked for.
 type Status struct {
-	Version       string
-	Database      string // dialect
-	DatabaseOK    bool
-	DatabaseError string
-	DatabaseMs    float64 // one ping
-	Accounts      int64
-	Broker        string // connection state, "" when unknown
-	BrokerOK      bool
-	BrokerHere    bool // the embedded broker
-	RelayLeader   bool
-	Backlog       float64 // outbox events not yet published (-1: unknown)
-	Published     float64 // events this process published
-	PublishFails  float64
-	NSHere        bool // an NS runs in this process
-	SignedIn      int
-	SignInsPerMin float64 // over the last minute of samples
-	FaultsPerMin  float64
-	SampledAt     time.Time
+	Version       string    `json:"version"`
+	Database      string    `json:"database"` // dialect
+	DatabaseOK    bool      `json:"database_ok"`
+	DatabaseError string    `json:"database_error"`
+	DatabaseMs    float64   `json:"database_ms"` // one ping
+	Accounts      int64     `json:"accounts"`
+	Broker        string    `json:"broker"` // connection state, "" when unknown
+	BrokerOK      bool      `json:"broker_ok"`
+	BrokerHere    bool      `json:"broker_here"` // the embedded broker
+	RelayLeader   bool      `json:"relay_leader"`
+	Backlog       float64   `json:"backlog"`   // outbox events not yet published (-1: unknown)
+	Published     float64   `json:"published"` // events this process published
+	PublishFails  float64   `json:"publish_fails"`
+	NSHere        bool      `json:"ns_here"` // an NS runs in this process
+	SignedIn      int       `json:"signed_in"`
+	SignInsPerMin float64   `json:"sign_ins_per_minute"` // over the last minute of samples
+	FaultsPerMin  float64   `json:"faults_per_minute"`
+	SampledAt     time.Time `json:"sampled_at"`
 }
 
 func (w *Web) status(r *http.Request) Status {
