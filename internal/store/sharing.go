@@ -3,13 +3,11 @@ package store
 import (
 	"context"
 	"fmt"
+	"strings"
 
 	"github.com/abch-im/abch/internal/listbits"
 	"github.com/abch-im/abch/models"
 )
-
-// roleOrder ranks roles for FindMembership.
-var roleOrder = map[string]int{models.RoleAllow: 0, models.RoleBlock: 1, models.RoleReverse: 2, models.RolePending: 3}
 
 // MembershipSet is an owner's memberships as of one revision of the owner's
 // book: every live row for a full sync, or every row changed after the
@@ -22,7 +20,7 @@ type MembershipSet struct {
 	// Since is the cursor of a delta (0 for a full set).
 	Since int64
 	// Members are ordered by role (Allow, Block, Reverse, Pending), then
-	// MembershipId.
+	// MembershipId (roleRank).
 	Members []models.Membership
 }
 
@@ -32,17 +30,66 @@ type MembershipSet struct {
 // tombstone horizon (pruned_revision) or older than the book itself — is
 // CodeFullSyncRequired (docs/DESIGN.md "Revisions and delta sync").
 //
-// The account row is read first and rows are limited to rev <= its
-// revision: every row with such a rev was committed together with that
-// revision (revisions are allocated under the account row lock), so the set
-// is exactly the state at Revision, without a read transaction (which on the
-// embedded database would take the write lock).
+// The account row and the rows are read in one read-only snapshot without
+// GORM (rawread.go; on Postgres one pipelined round trip), so the set is
+// exactly the state at Revision. A Reverse or Pending row stored without a
+// display name gets the inviter's current one in the same query: clients
+// show it in the "X added you" dialog (PROTOCOL.md §3.2), and a row written
+// without it (an import, an older writer) should still name the person.
 func (s *Store) Memberships(ctx context.Context, ownerID, sinceRev int64) (*MembershipSet, error) {
-	acct, err := s.AccountByID(ctx, ownerID)
+	acc, err := s.columnsOf(&models.Account{})
 	if err != nil {
 		return nil, err
 	}
-	set := &MembershipSet{Account: *acct, Revision: acct.Revision, Since: sinceRev}
+	mem, err := s.columnsOf(&models.Membership{})
+	if err != nil {
+		return nil, err
+	}
+	set := &MembershipSet{Since: sinceRev}
+	found := false
+	var m models.Membership
+	var inviter string
+	cond := "NOT m.deleted"
+	args := []any{ownerID}
+	if sinceRev != 0 {
+		cond, args = "m.rev > $2", append(args, sinceRev)
+	}
+	roles := `m.role IN ('` + strings.Join(models.MembershipRoles, "', '") + `')`
+	var count int64
+	err = s.rawRead(ctx,
+		rawQuery{
+			cols: acc.list(""), rest: `FROM accounts WHERE id = $1`, args: []any{ownerID},
+			targets: acc.targets(&set.Account), row: func() error { found = true; return nil },
+		},
+		rawQuery{
+			// The number of rows first, so the slice is allocated once.
+			cols: "count(*)", rest: `FROM memberships m WHERE m.owner_id = $1 AND ` + roles + ` AND ` + cond, args: args,
+			targets: []any{&count}, row: func() error { set.Members = make([]models.Membership, 0, count); return nil },
+		},
+		rawQuery{
+			// The inviter's name as a subquery the rows that need it run
+			// (a join let Postgres hash the whole accounts table).
+			cols: mem.list("m") + `, CASE WHEN m.display_name = '' AND m.member_account_id IS NOT NULL AND m.role IN ('` +
+				models.RoleReverse + `', '` + models.RolePending + `') THEN COALESCE((SELECT a.display_name FROM accounts a WHERE a.id = m.member_account_id), '') ELSE '' END`,
+			rest: `FROM memberships m WHERE m.owner_id = $1 AND ` + roles + ` AND ` + cond + ` ORDER BY ` + roleRank + `, m.id`,
+			args: args, targets: append(mem.targets(&m), &inviter),
+			row: func() error {
+				if inviter != "" {
+					m.DisplayName = inviter
+				}
+				set.Members = append(set.Members, m)
+				return nil
+			},
+		},
+	)
+	if err != nil {
+		return nil, translate(err)
+	}
+	if !found {
+		return nil, models.Errorf(models.CodeNotFound, "no account %d", ownerID)
+	}
+	acct := &set.Account
+	set.Revision = acct.Revision
 	if sinceRev != 0 {
 		created := models.RevisionAt(acct.CreatedAt.UTC())
 		switch {
@@ -56,71 +103,18 @@ func (s *Store) Memberships(ctx context.Context, ownerID, sinceRev int64) (*Memb
 			return nil, models.Errorf(models.CodeFullSyncRequired, "cursor %s predates the address book", models.FormatRevision(sinceRev))
 		}
 		if sinceRev == acct.Revision {
+			set.Members = nil
 			return set, nil
 		}
 	}
-	q := s.DB.WithContext(ctx).Where("owner_id = ? AND role IN ? AND rev <= ?", ownerID, models.MembershipRoles, acct.Revision)
-	if sinceRev == 0 {
-		q = q.Where("NOT deleted")
-	} else {
-		q = q.Where("rev > ?", sinceRev)
-	}
-	if err := q.Order("id").Find(&set.Members).Error; err != nil {
-		return nil, translate(err)
-	}
-	if err := s.fillInviterNames(ctx, set.Members); err != nil {
-		return nil, err
-	}
-	sortMembers(set.Members)
 	return set, nil
 }
 
-// fillInviterNames gives Reverse/Pending rows stored without a display name
-// the inviter's current one: clients show it in the "X added you" dialog
-// (PROTOCOL.md §3.2), and a row written without it (an import, an older
-// writer) should still name the person.
-func (s *Store) fillInviterNames(ctx context.Context, list []models.Membership) error {
-	var ids []int64
-	for _, m := range list {
-		if m.DisplayName == "" && m.MemberAccountID != nil && (m.Role == models.RoleReverse || m.Role == models.RolePending) {
-			ids = append(ids, *m.MemberAccountID)
-		}
-	}
-	if len(ids) == 0 {
-		return nil
-	}
-	var rows []struct {
-		ID          int64
-		DisplayName string
-	}
-	if err := s.DB.WithContext(ctx).Model(&models.Account{}).Select("id, display_name").Where("id IN ?", ids).Scan(&rows).Error; err != nil {
-		return translate(err)
-	}
-	names := make(map[int64]string, len(rows))
-	for _, r := range rows {
-		names[r.ID] = r.DisplayName
-	}
-	for i := range list {
-		m := &list[i]
-		if m.DisplayName == "" && m.MemberAccountID != nil && (m.Role == models.RoleReverse || m.Role == models.RolePending) {
-			m.DisplayName = names[*m.MemberAccountID]
-		}
-	}
-	return nil
-}
-
-// sortMembers orders rows by role rank, keeping the id order within a role.
-func sortMembers(list []models.Membership) {
-	// Insertion into four buckets keeps it O(n) and stable.
-	var buckets [4][]models.Membership
-	for _, m := range list {
-		buckets[roleOrder[m.Role]] = append(buckets[roleOrder[m.Role]], m)
-	}
-	list = list[:0]
-	for _, b := range buckets {
-		list = append(list, b...)
-	}
-}
+// roleRank orders rows by role in SQL as FindMembership lists them: Allow,
+// Block, Reverse, Pending (sorting 450 wide rows in Go, bucket by bucket,
+// cost as much as reading them).
+var roleRank = "CASE m.role WHEN '" + models.RoleAllow + "' THEN 0 WHEN '" + models.RoleBlock + "' THEN 1 WHEN '" +
+	models.RoleReverse + "' THEN 2 ELSE 3 END"
 
 // ListBits returns, for every member of owner's Allow/Block/Reverse/Pending
 // lists, the MSNP list bits (listbits.AL|ListBL|ListRL|ListPL) keyed by
