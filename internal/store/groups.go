@@ -174,6 +174,12 @@ func (s *Store) DeleteGroups(ctx context.Context, ownerID int64, guids []string)
 // contacts stay in the book and get a new rev.
 func (t *Txn) deleteGroup(ownerID int64, g *models.Group) error {
 	rev := t.mustRev(ownerID)
+	// A contact left in no group is plainly in SYN group 0: its explicit
+	// group-0 mark (synlists.go) goes with its last group.
+	if err := t.DB.Exec(`DELETE FROM syn_group_zero WHERE contact_id IN (SELECT contact_id FROM contact_groups WHERE group_id = ?)
+		AND contact_id NOT IN (SELECT contact_id FROM contact_groups WHERE group_id <> ?)`, g.ID, g.ID).Error; err != nil {
+		return err
+	}
 	if err := t.DB.Exec("UPDATE contacts SET rev = ?, updated_at = ? WHERE id IN (SELECT contact_id FROM contact_groups WHERE group_id = ?)", rev, t.Now, g.ID).Error; err != nil {
 		return err
 	}
@@ -335,6 +341,9 @@ func (s *Store) DeleteGroupContacts(ctx context.Context, ownerID int64, groupGUI
 				if res.RowsAffected == 0 {
 					return models.Errorf(models.CodeContactDoesNotExist, "contact %s is not in group %s", c.GUID, g.GUID)
 				}
+			}
+			if err := t.clearGroupZeroIfUngrouped(c.ID); err != nil {
+				return err
 			}
 			if err := t.touchContact(c.ID, ownerID); err != nil {
 				return err

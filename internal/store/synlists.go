@@ -94,6 +94,14 @@ func (t *Txn) clearGroupZero(contactID int64) error {
 	return t.DB.Exec("DELETE FROM syn_group_zero WHERE contact_id = ?", contactID).Error
 }
 
+// clearGroupZeroIfUngrouped drops contact id's group-0 mark when it is in
+// no group any more (then it is in group 0 anyway, and a later group must
+// not bring the old mark back).
+func (t *Txn) clearGroupZeroIfUngrouped(contactID int64) error {
+	return t.DB.Exec(`DELETE FROM syn_group_zero WHERE contact_id = ?
+		AND NOT EXISTS (SELECT 1 FROM contact_groups WHERE contact_id = ?)`, contactID, contactID).Error
+}
+
 // SynGroupZero returns the ids of ownerID's contacts put in group 0 by an
 // MSNP8–9 ADD while also in other groups (see ListEntry.SynGroups).
 func (s *Store) SynGroupZero(ctx context.Context, ownerID int64) (map[int64]bool, error) {
@@ -386,11 +394,9 @@ func (t *Txn) synUnlink(owner *models.Account, c *models.Contact, ref SynGroupRe
 	if err := t.DB.Exec("DELETE FROM contact_groups WHERE contact_id = ? AND group_id = ?", c.ID, g.ID).Error; err != nil {
 		return "", err
 	}
-	if len(groups) == 1 && zero {
-		// Only in group 0 now: the plain "no group" state.
-		if err := t.clearGroupZero(c.ID); err != nil {
-			return "", err
-		}
+	// Only in group 0 now: the plain "no group" state.
+	if err := t.clearGroupZeroIfUngrouped(c.ID); err != nil {
+		return "", err
 	}
 	return "group.contact.deleted", t.touchContact(c.ID, owner.ID)
 }
@@ -479,12 +485,6 @@ func (s *Store) SynRemoveGroup(ctx context.Context, ownerID int64, ref SynGroupR
 		}
 		g, err := t.synGroup(ownerID, ref)
 		if err != nil {
-			return err
-		}
-		// A contact that was in group 0 and this one is plainly in no
-		// group afterwards: its explicit group-0 mark goes with the group.
-		if err := t.DB.Exec(`DELETE FROM syn_group_zero WHERE contact_id IN (SELECT contact_id FROM contact_groups WHERE group_id = ?)
-			AND contact_id NOT IN (SELECT contact_id FROM contact_groups WHERE group_id <> ?)`, g.ID, g.ID).Error; err != nil {
 			return err
 		}
 		if err := t.deleteGroup(ownerID, g); err != nil {

@@ -62,8 +62,20 @@ func (ss *session) writeList(remove bool, w nsclient.ListWrite) (*nsclient.ListW
 	if err != nil {
 		return nil, err
 	}
-	ss.listVer.Store(res.Version)
+	ss.noteListVersion(res.Version)
 	return res, nil
+}
+
+// noteListVersion records a list version an answer or a pushed line
+// carried; versions only grow (an event handled after a newer answer does
+// not take the session back).
+func (ss *session) noteListVersion(v int64) {
+	for {
+		old := ss.listVer.Load()
+		if v <= old || ss.listVer.CompareAndSwap(old, v) {
+			return
+		}
+	}
 }
 
 // knownGroup checks an MSNP8–9 group id against the ids this session was
@@ -183,7 +195,7 @@ func (ss *session) groupCall(f func() (*nsclient.GroupResult, error)) (*nsclient
 	if err != nil {
 		return nil, err
 	}
-	ss.listVer.Store(res.Version)
+	ss.noteListVersion(res.Version)
 	return res, nil
 }
 
@@ -298,7 +310,7 @@ func (ss *session) cmdREA(c msnp.Command) bool {
 		}
 		ver = res.Version
 	}
-	ss.listVer.Store(ver)
+	ss.noteListVersion(ver)
 	return ss.line("REA", msnp.REAArgs(trid, ver, email, nameArg)...)
 }
 
@@ -335,7 +347,7 @@ func (ss *session) cmdSBP(c msnp.Command) bool {
 		if err != nil {
 			return ss.nameFail(err, trid)
 		}
-		ss.listVer.Store(res.Version)
+		ss.noteListVersion(res.Version)
 	}
 	return ss.line("SBP", c.Args...)
 }
@@ -355,7 +367,7 @@ func (ss *session) setting(c msnp.Command, p nsclient.Privacy, value string) boo
 		ss.u.blp = p.BLP
 		ss.u.mu.Unlock()
 	}
-	ss.listVer.Store(got.Version)
+	ss.noteListVersion(got.Version)
 	return ss.line(c.Name, msnp.SettingArgs(ss.ver, trid, got.Version, value)...)
 }
 
@@ -445,7 +457,7 @@ func legacyListLines(version int, ver int64, added bool, email string, c msnp.ML
 // from the NS API, else the version the session holds.
 func (s *Server) eventListVersion(u *user, ev nsclient.Event) int64 {
 	if ev.ListVersion > 0 {
-		u.ss.listVer.Store(ev.ListVersion)
+		u.ss.noteListVersion(ev.ListVersion)
 		return ev.ListVersion
 	}
 	ctx, cancel := s.apiCtx()
@@ -454,6 +466,6 @@ func (s *Server) eventListVersion(u *user, ev nsclient.Event) int64 {
 	if err != nil {
 		return u.ss.listVer.Load()
 	}
-	u.ss.listVer.Store(p.ListVersion)
+	u.ss.noteListVersion(p.ListVersion)
 	return p.ListVersion
 }

@@ -137,8 +137,13 @@ func TestLegacyListCommands(t *testing.T) {
 				t.Errorf("%q", got)
 			}
 		})
-		t.Run("malformed addresses, RL and a group on AL are 201; a short command is 200", func(t *testing.T) {
-			for _, args := range []string{"FL bob bob 0", "FL bob@ bob 0", "RL carol@example.com carol", "AL carol@example.com carol 0", "FL carol@example.com carol x"} {
+		t.Run("malformed addresses are 208; RL, a group on AL or a bad group id 201; a short command 200", func(t *testing.T) {
+			for _, args := range []string{"FL bob bob 0", "FL bob@ bob 0"} {
+				if trid, got := a.do("ADD", args); got != "208 "+trid {
+					t.Errorf("ADD %s: %q", args, got)
+				}
+			}
+			for _, args := range []string{"RL carol@example.com carol", "AL carol@example.com carol 0", "FL carol@example.com carol x"} {
 				if trid, got := a.do("ADD", args); got != "201 "+trid {
 					t.Errorf("ADD %s: %q", args, got)
 				}
@@ -202,7 +207,7 @@ func TestLegacyListCommands(t *testing.T) {
 				t.Errorf("fourth group with ABCH_MAX_GROUPS=3: %q", got)
 			}
 		})
-		t.Run("ADD FL into a second group keeps group 0; unknown group ids are 224", func(t *testing.T) {
+		t.Run("ADD FL into a second group keeps group 0; unknown group ids are 224, a group the contact is not in 225", func(t *testing.T) {
 			trid, got := a.do("ADD", "FL bob@example.com bob@example.com "+work)
 			if want := fmt.Sprintf("ADD %s FL %d bob@example.com Bob %s", trid, x.version(alice), work); got != want {
 				t.Errorf("got %q, want %q", got, want)
@@ -212,6 +217,9 @@ func TestLegacyListCommands(t *testing.T) {
 			}
 			if trid, got := a.do("REM", "FL bob@example.com 77"); got != "224 "+trid {
 				t.Errorf("REM from group 77: %q", got)
+			}
+			if trid, got := a.do("REM", "FL bob@example.com "+family); got != "225 "+trid {
+				t.Errorf("REM from a group bob is not in: %q", got)
 			}
 		})
 		t.Run("REG renames; group 0 is 230 and an unknown id 224", func(t *testing.T) {
@@ -522,10 +530,24 @@ func TestLegacyListsAcrossEras(t *testing.T) {
 				t.Errorf("after: %v", roles)
 			}
 		})
-		t.Run("an MSNP13 ABContactAdd reaches an MSNP11 target as ADC 0 RL", func(t *testing.T) {
+		t.Run("an MSNP13 ABContactAdd reaches an MSNP11 target as ADC 0 RL, ABContactDelete as REM 0 RL", func(t *testing.T) {
 			d, _ := signInLegacy(t, e, dave, 11)
 			e.AddContact(carol, dave)
 			d.WaitFor("ADC 0 RL N=carol@example.com F=Carol", soon)
+			abDelete(e, carol, x.entry(carol, dave.Email).ContactGUID)
+			d.WaitFor("REM 0 RL carol@example.com", soon)
+			e.AddContact(carol, dave)
+			d.WaitFor("ADC 0 RL N=carol@example.com F=Carol", soon)
+		})
+		t.Run("an MSNP13 ABContactDelete reaches the MSNP9 target as REM 0 RL with the version", func(t *testing.T) {
+			a.T = t
+			abDelete(e, carol, x.entry(carol, alice.Email).ContactGUID)
+			line, _ := a.WaitFor("REM 0 RL ", soon)
+			if want := fmt.Sprintf("REM 0 RL %d carol@example.com", x.version(alice)); line != want {
+				t.Errorf("got %q, want %q", line, want)
+			}
+			e.AddContact(carol, alice)
+			a.WaitFor("ADD 0 RL ", soon)
 		})
 		t.Run("the MSNP13 user's next MSNP9 SYN lists the contact it added", func(t *testing.T) {
 			c, syn := signInLegacy(t, e, carol, 9)
@@ -558,7 +580,7 @@ func TestLegacyListsAcrossEras(t *testing.T) {
 			a.Send("CHG " + chg + " NLN 0")
 			a.WaitFor("CHG "+chg+" NLN 0", soon)
 			a.do("ADD", "FL bob@example.com bob@example.com 0")
-			a.WaitFor("NLN NLN bob@example.com Bob 1073741856", soon)
+			a.SeenOrWait("NLN NLN bob@example.com Bob 1073741856", soon)
 		})
 		t.Run("a deleted account reaches the MSNP9 session as REM 0 of each list", func(t *testing.T) {
 			a.T = t
@@ -572,6 +594,12 @@ func TestLegacyListsAcrossEras(t *testing.T) {
 			a.WaitFor("REM 0 AL "+v+" dave@example.com", soon)
 		})
 	})
+}
+
+// abDelete is owner's ABContactDelete of the contact with guid.
+func abDelete(e *msnptest.Env, owner *models.Account, guid string) {
+	e.T.Helper()
+	e.SOAP(owner, "abservice.asmx", "ABContactDelete", `<abId>00000000-0000-0000-0000-000000000000</abId><contacts><Contact><contactId>`+guid+`</contactId></Contact></contacts>`)
 }
 
 // findMembership returns a's Messenger roles (role → sorted addresses) as

@@ -523,6 +523,22 @@ func TestSynListWrites(t *testing.T) {
 			}
 		})
 
+		t.Run("a contact ungrouped through SOAP loses its group-0 mark", func(t *testing.T) {
+			r := must(api.AddToList(ctx, alice.Email, nsclient.ListWrite{List: "FL", Address: "bob@example.com", Group: "3"}))(t)
+			if !reflect.DeepEqual(r.Entry.SynGroups, []int{0, 3}) {
+				t.Fatalf("after ADD 3: %v", r.Entry.SynGroups)
+			}
+			later := r.Entry.Groups[0].GUID
+			e.soapOK(alice, "abservice.asmx", abOp("ABGroupContactDelete", `<contacts><Contact><contactId>`+r.Entry.ContactGUID+`</contactId></Contact></contacts><groupFilter><groupIds><guid>`+later+`</guid></groupIds></groupFilter>`))
+			if b := entryOf(e.lists(alice), "bob@example.com"); b == nil || !reflect.DeepEqual(b.SynGroups, []int{0}) {
+				t.Fatalf("after ABGroupContactDelete: %+v", b)
+			}
+			e.soapOK(alice, "abservice.asmx", abOp("ABGroupContactAdd", `<groupFilter><groupIds><guid>`+later+`</guid></groupIds></groupFilter><contacts><Contact><contactId>`+r.Entry.ContactGUID+`</contactId></Contact></contacts>`))
+			if b := entryOf(e.lists(alice), "bob@example.com"); b == nil || !reflect.DeepEqual(b.SynGroups, []int{3}) {
+				t.Fatalf("after ABGroupContactAdd: %+v", b)
+			}
+		})
+
 		t.Run("events carry the recipient's list version", func(t *testing.T) {
 			nc, err := nats.Connect(e.s.NATSURL)
 			if err != nil {

@@ -36,10 +36,15 @@ var clientLists = map[string]bool{"FL": true, "AL": true, "BL": true}
 
 func listArgErr(msg string) error { return &Error{Code: ErrInvalidParameter, Msg: msg} }
 
+// badAddress refuses a malformed sign-in name with 208, the NS API's number
+// for it (pidgin 2.2.2 add_error: "… is not a valid passport account").
+var badAddress error = &Error{Code: ErrInvalidUsername, Msg: "malformed address"}
+
 // ParseADD parses the arguments after the trid of MSNP8–9
 // "ADD trid FL|AL|BL email nick [gid]" (pidgin 2.2.2
 // msn_notification_add_buddy; a missing nick takes the address). Errors are
-// *Error: 201 for a bad list, address, nick or group id.
+// *Error: 201 for a bad list or group id, 208 for a malformed address, 209
+// for a bad nick.
 func ParseADD(args []string) (ListOp, error) {
 	if len(args) < 2 || len(args) > 4 {
 		return ListOp{}, &Error{Code: ErrSyntax, Msg: "ADD: wrong number of arguments"}
@@ -93,10 +98,17 @@ func ParseADC(args []string) (ListOp, error) {
 	return op, op.check()
 }
 
+// validAddress reports whether s is a sign-in name exactly as written
+// (models.NormalizeEmail would also accept it with surrounding spaces).
+func validAddress(s string) bool {
+	n, err := models.NormalizeEmail(s)
+	return err == nil && strings.EqualFold(n, s)
+}
+
 // check validates the address and decodes the nick.
 func (op *ListOp) check() error {
-	if _, err := models.NormalizeEmail(op.Email); err != nil {
-		return listArgErr("bad address")
+	if !validAddress(op.Email) {
+		return badAddress
 	}
 	nick, err := DecodeName(op.NickArg)
 	if err != nil {
@@ -132,8 +144,8 @@ func ParseREM(args []string, version int) (ListOp, error) {
 		return op, nil
 	}
 	op.Email = args[1]
-	if _, err := models.NormalizeEmail(op.Email); err != nil {
-		return op, listArgErr("REM: bad address")
+	if !validAddress(op.Email) {
+		return op, badAddress
 	}
 	return op, nil
 }
