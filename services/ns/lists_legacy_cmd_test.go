@@ -11,6 +11,7 @@ import (
 
 	"github.com/beevik/etree"
 
+	"github.com/abch-im/abch/internal/auth"
 	"github.com/abch-im/abch/internal/config"
 	"github.com/abch-im/abch/internal/testenv"
 	"github.com/abch-im/abch/internal/testenv/msnptest"
@@ -654,4 +655,42 @@ func soapElems(t *testing.T, body, tag string) []*etree.Element {
 		t.Fatalf("not XML: %v\n%s", err, body)
 	}
 	return doc.FindElements("//" + tag)
+}
+
+// BenchmarkLegacyAddRemove is one MSNP9 "ADD FL … 0" and "REM FL … 0" pair
+// per op, each answered after its NS API write (a transaction with its
+// events) through the real stack on the embedded database.
+//
+//	go test ./services/ns/ -run X -bench LegacyAddRemove -benchtime 3s
+func BenchmarkLegacyAddRemove(b *testing.B) {
+	e := msnptest.Start(b, testenv.Config(b, testenv.DB{Name: "sqlite"}))
+	alice := e.Account("alice@example.com", "Alice A")
+	e.Account("bob@example.com", "Bob")
+	m := msnptest.Dial(b, e.S.MSNPAddr)
+	for _, step := range [][2]string{
+		{"VER 1 MSNP9 MSNP8 CVR0", "VER 1 "},
+		{"CVR 2 0x0409 winnt 5.1 i386 MSNMSGR 6.0.0602 MSMSGS " + alice.Email, "CVR 2 "},
+		{"USR 3 TWN I " + alice.Email, "USR 3 "},
+		{"USR 4 TWN S " + e.Ticket(alice, auth.AudMessenger).Text(), "USR 4 OK "},
+		{"SYN 5 0", "LSG 0 "},
+	} {
+		m.Send(step[0])
+		m.WaitFor(step[1], soon)
+	}
+	m.Trid = 5
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		for _, cmd := range []string{"ADD", "REM"} {
+			trid := m.Next()
+			if cmd == "ADD" {
+				m.Send("ADD " + trid + " FL bob@example.com bob@example.com 0")
+			} else {
+				m.Send("REM " + trid + " FL bob@example.com 0")
+			}
+			line, _ := m.WaitFor(cmd+" "+trid+" ", soon)
+			if !strings.Contains(line, "bob@example.com") {
+				b.Fatal(line)
+			}
+		}
+	}
 }
