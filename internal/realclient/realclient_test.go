@@ -545,6 +545,7 @@ func newHarness(t *testing.T) *harness {
 		"ABCH_MSNP_ADDR="+ns,
 		"ABCH_SB_ADDR="+sb,
 		"ABCH_SB_PUBLIC_ADDR="+sb,
+		"ABCH_WEB_ADDR=off",
 		"ABCH_LOG_LEVEL=debug",
 	)
 	h.abch(t, "certs", "--out", certs)

@@ -65,7 +65,12 @@ func (ss *session) dispatch(c msnp.Command) bool {
 	case "OUT":
 		return false
 	case "PNG":
-		// QNG tells the client when to ping next (captures: "QNG 60").
+		// QNG tells the client when to ping next (captures: "QNG 60");
+		// the interval came with MSNP9, MSNP8 gets a bare QNG
+		// (yellows111's msnp-wiki, QNG).
+		if ss.ver == msnp.MSNP8 {
+			return ss.out("QNG\r\n")
+		}
 		return ss.out("QNG 60\r\n")
 	}
 	if ss.u == nil {

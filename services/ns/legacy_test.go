@@ -200,7 +200,11 @@ func TestLegacyLogin(t *testing.T) {
 				m.Send("CHG 6 NLN 0")
 				exactly(t, m, "CHG 6 NLN 0")
 				m.Send("PNG")
-				m.Expect("QNG 60")
+				if cl.ver == 8 {
+					m.Expect("QNG") // the interval came with MSNP9
+				} else {
+					m.Expect("QNG 60")
+				}
 			})
 		}
 		t.Run("an account without a display name signs in MSNP9 with its address as the name", func(t *testing.T) {
@@ -501,7 +505,11 @@ func TestLegacyChallenge(t *testing.T) {
 				m.SendPayload("QRY 7 "+c.product, md5hex(chl+c.key))
 				m.Expect("QRY 7")
 				m.Send("PNG")
-				m.Expect("QNG 60")
+				if c.ver == 8 {
+					m.Expect("QNG") // the interval came with MSNP9
+				} else {
+					m.Expect("QNG 60")
+				}
 			})
 		}
 		t.Run("MSNP11 answers with the MSNP11 hash", func(t *testing.T) {
@@ -900,5 +908,28 @@ func TestLegacyCommandBeforeItsEvents(t *testing.T) {
 			t.Fatalf("first line after ADD: %q (%v)", line, err)
 		}
 		exactly(t, ma, "NLN NLN bob@example.com Bob 1073741856")
+	})
+}
+
+// TestLegacyNoListLinesBeforeSYN: a list change between USR OK and the
+// client's SYN is listed by the SYN, not pushed as an ADD line before it.
+func TestLegacyNoListLinesBeforeSYN(t *testing.T) {
+	testenv.ForEachDB(t, func(t *testing.T, cfg config.Config) {
+		e := msnptest.Start(t, cfg)
+		alice := e.Account("alice@example.com", "Alice")
+		bob := e.Account("bob@example.com", "Bob")
+		ma := loginLegacy(t, e, e.S.MSNPAddr, alice, 9)
+		e.AddContact(bob, alice) // bob joins alice's RL
+		time.Sleep(700 * time.Millisecond)
+		ma.Send("SYN 5 0")
+		line, _, err := ma.Read(5 * time.Second)
+		if err != nil || !strings.HasPrefix(line, "SYN 5 ") {
+			t.Fatalf("first line after USR OK: %q (%v)", line, err)
+		}
+		ma.Expect("GTC A")
+		ma.Expect("BLP AL")
+		ma.Expect("LSG 0 Other%20Contacts 0")
+		ma.Expect("LST bob@example.com Bob 8")
+		ma.Quiet("ADD", 500*time.Millisecond)
 	})
 }
