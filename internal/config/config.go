@@ -80,6 +80,11 @@ type Config struct {
 	// LoginFailuresPerAddress is ABCH_LOGIN_FAILURES_PER_ADDRESS: failed
 	// sign-ins allowed per window per source address (0: ABCH_LOGIN_FAILURES).
 	LoginFailuresPerAddress int
+	// PassportDALogin is ABCH_PASSPORT_DALOGIN: the DALogin of Passport
+	// 1.4's nexus answer, a bare host and path ("login.passport.com/login2.srf"):
+	// MSNP8–12 clients connect to that host on 443 (no scheme, no port),
+	// so it must be a name the TLS certificate covers (docs/passport.md).
+	PassportDALogin string
 	// NATSToken is ABCH_NATS_TOKEN: the token the embedded broker requires
 	// and abch's own connections present (also to ABCH_NATS_URL). Required
 	// when ABCH_NATS_LISTEN is beyond loopback.
@@ -116,6 +121,7 @@ func Defaults() Config {
 		LogFormat:               "text",
 		Hostname:                "ABCH01",
 		TLSProfile:              "legacy",
+		PassportDALogin:         "login.passport.com/login2.srf",
 	}
 }
 
@@ -217,6 +223,7 @@ func fromLookup(lookup func(string) (string, bool)) (Config, error) {
 	str("ABCH_TLS_PROFILE", &c.TLSProfile)
 	integer("ABCH_LOGIN_FAILURES_PER_ADDRESS", &c.LoginFailuresPerAddress)
 	str("ABCH_NATS_TOKEN", &c.NATSToken)
+	str("ABCH_PASSPORT_DALOGIN", &c.PassportDALogin)
 	if len(r.errs) > 0 {
 		return c, fmt.Errorf("config: %s", strings.Join(r.errs, "; "))
 	}
@@ -240,6 +247,9 @@ func (c *Config) Validate() error {
 	}
 	if c.TLSProfile != "legacy" && c.TLSProfile != "modern" {
 		errs = append(errs, fmt.Sprintf("ABCH_TLS_PROFILE must be legacy or modern, not %q", c.TLSProfile))
+	}
+	if !validDALogin(c.PassportDALogin) {
+		errs = append(errs, fmt.Sprintf("ABCH_PASSPORT_DALOGIN must be a bare host name and a path, like login.passport.com/login2.srf (no scheme, no port), not %q", c.PassportDALogin))
 	}
 	if c.TicketLifetime < 24*time.Hour {
 		errs = append(errs, "ABCH_TICKET_LIFETIME must be at least 24h (clients keep tickets for the session)")
@@ -357,4 +367,20 @@ func loopbackListen(addr string) bool {
 	}
 	ip := net.ParseIP(host)
 	return ip != nil && ip.IsLoopback()
+}
+
+// validDALogin checks an ABCH_PASSPORT_DALOGIN value: a host name of
+// letters, digits, dots and hyphens, then '/' and a path without commas or
+// spaces (clients read it up to the next ',' of the PassportURLs header).
+func validDALogin(v string) bool {
+	host, path, found := strings.Cut(v, "/")
+	if !found || host == "" || path == "" || strings.ContainsAny(path, ", \t\r\n?#") {
+		return false
+	}
+	for _, r := range host {
+		if !(r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || r == '.' || r == '-') {
+			return false
+		}
+	}
+	return !strings.HasPrefix(host, ".") && !strings.HasSuffix(host, ".")
 }

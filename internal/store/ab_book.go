@@ -162,9 +162,8 @@ func sortMeFirst(contacts []BookContact) {
 }
 
 // loadFull is the full read of LoadBook without GORM (rawread.go): the
-// owner, the live contacts with the GUIDs of their live groups (one LEFT
-// JOIN, as the delta reads them) and the live groups, in one snapshot; on
-// Postgres one round trip.
+// owner, the live contacts, the GUIDs of their live groups and the live
+// groups, in one snapshot; on Postgres one round trip.
 func (s *Store) loadFull(ctx context.Context, ownerID int64) (*Book, error) {
 	acc, err := s.columnsOf(&models.Account{})
 	if err != nil {
@@ -181,9 +180,10 @@ func (s *Store) loadFull(ctx context.Context, ownerID int64) (*Book, error) {
 	b := &Book{}
 	found := false
 	var ct models.Contact
-	var groupGUID string
 	var g models.Group
-	var count int64
+	var count, linkContact int64
+	var linkGUID string
+	next := 0
 	err = s.rawRead(ctx,
 		rawQuery{
 			cols: acc.list(""), rest: `FROM accounts WHERE id = $1`, args: []any{ownerID},
@@ -195,18 +195,25 @@ func (s *Store) loadFull(ctx context.Context, ownerID int64) (*Book, error) {
 			targets: []any{&count}, row: func() error { b.Contacts = make([]BookContact, 0, count); return nil },
 		},
 		rawQuery{
-			cols: con.list("c") + ", COALESCE(g.guid, '')", rest: `FROM contacts c
-				LEFT JOIN contact_groups cg ON cg.contact_id = c.id
-				LEFT JOIN ab_groups g ON g.id = cg.group_id AND NOT g.deleted
-				WHERE c.owner_id = $1 AND NOT c.deleted ORDER BY c.id, g.id`, args: []any{ownerID},
-			targets: append(con.targets(&ct), &groupGUID),
+			cols: con.list(""), rest: `FROM contacts WHERE owner_id = $1 AND NOT deleted ORDER BY id`, args: []any{ownerID},
+			targets: con.targets(&ct),
+			row:     func() error { b.Contacts = append(b.Contacts, BookContact{Contact: ct}); return nil },
+		},
+		rawQuery{
+			// The group links from the owner's live groups (a few index
+			// ranges; joining them to each contact probed two indexes per
+			// contact), merged into the contacts by id: both come in
+			// contact id order.
+			cols: "cg.contact_id, g.guid", rest: `FROM ab_groups g JOIN contact_groups cg ON cg.group_id = g.id
+				WHERE g.owner_id = $1 AND NOT g.deleted ORDER BY cg.contact_id, g.id`, args: []any{ownerID},
+			targets: []any{&linkContact, &linkGUID},
 			row: func() error {
-				if n := len(b.Contacts); n == 0 || b.Contacts[n-1].ID != ct.ID {
-					b.Contacts = append(b.Contacts, BookContact{Contact: ct})
+				for next < len(b.Contacts) && b.Contacts[next].ID < linkContact {
+					next++
 				}
-				if groupGUID != "" {
-					last := &b.Contacts[len(b.Contacts)-1]
-					last.GroupGUIDs = append(last.GroupGUIDs, groupGUID)
+				if next < len(b.Contacts) && b.Contacts[next].ID == linkContact {
+					c := &b.Contacts[next]
+					c.GroupGUIDs = append(c.GroupGUIDs, linkGUID)
 				}
 				return nil
 			},

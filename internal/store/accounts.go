@@ -108,15 +108,7 @@ func (s *Store) AccountByEmail(ctx context.Context, email string) (*models.Accou
 
 // AccountByID finds an account by id.
 func (s *Store) AccountByID(ctx context.Context, id int64) (*models.Account, error) {
-	var a models.Account
-	res := s.DB.WithContext(ctx).Where("id = ?", id).Limit(1).Find(&a)
-	if res.Error != nil {
-		return nil, translate(res.Error)
-	}
-	if res.RowsAffected == 0 {
-		return nil, models.Errorf(models.CodeNotFound, "no account %d", id)
-	}
-	return &a, nil
+	return s.accountByID(ctx, id) // rawread.go: the hot path of every request
 }
 
 // AccountsByIDs loads several accounts keyed by id.

@@ -19,6 +19,8 @@ import (
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/jackc/pgx/v5/stdlib"
+
+	"github.com/abch-im/abch/models"
 )
 
 // The hot reads (the full book, the memberships) skip GORM: its reflection
@@ -42,8 +44,8 @@ type rawQuery struct {
 }
 
 // rawRead runs queries in order in one read-only snapshot (REPEATABLE READ
-// on Postgres, a read transaction on SQLite) and hands every row to its
-// query's row function.
+// on Postgres, a read transaction on SQLite; a single statement is its own
+// snapshot and runs alone) and hands every row to its query's row function.
 func (s *Store) rawRead(ctx context.Context, queries ...rawQuery) error {
 	sqlDB, err := s.DB.DB()
 	if err != nil {
@@ -69,12 +71,17 @@ func (s *Store) rawRead(ctx context.Context, queries ...rawQuery) error {
 // pgRead sends BEGIN, the queries and COMMIT as one pipelined batch: one
 // round trip for the whole snapshot.
 func pgRead(ctx context.Context, c *pgx.Conn, queries []rawQuery) (err error) {
+	tx := len(queries) > 1
 	batch := &pgx.Batch{}
-	batch.Queue("BEGIN ISOLATION LEVEL REPEATABLE READ, READ ONLY")
+	if tx {
+		batch.Queue("BEGIN ISOLATION LEVEL REPEATABLE READ, READ ONLY")
+	}
 	for _, q := range queries {
 		batch.Queue("SELECT "+q.cols+" "+q.rest, q.args...)
 	}
-	batch.Queue("COMMIT")
+	if tx {
+		batch.Queue("COMMIT")
+	}
 	br := c.SendBatch(ctx, batch)
 	defer func() {
 		if cerr := br.Close(); err == nil {
@@ -87,8 +94,10 @@ func pgRead(ctx context.Context, c *pgx.Conn, queries []rawQuery) (err error) {
 			_, _ = c.Exec(context.WithoutCancel(ctx), "ROLLBACK")
 		}
 	}()
-	if _, err := br.Exec(); err != nil {
-		return err
+	if tx {
+		if _, err := br.Exec(); err != nil {
+			return err
+		}
 	}
 	var text arena
 	for _, q := range queries {
@@ -97,7 +106,9 @@ func pgRead(ctx context.Context, c *pgx.Conn, queries []rawQuery) (err error) {
 			return err
 		}
 	}
-	_, err = br.Exec()
+	if tx {
+		_, err = br.Exec()
+	}
 	return err
 }
 
@@ -267,6 +278,9 @@ func sqliteRead(ctx context.Context, dc any, queries []rawQuery) (err error) {
 	qc, ok2 := dc.(driver.QueryerContext)
 	if !ok1 || !ok2 {
 		return fmt.Errorf("store: connection %T cannot run a raw read", dc)
+	}
+	if len(queries) == 1 {
+		return sqliteQuery(ctx, qc, queries[0])
 	}
 	tx, err := bt.BeginTx(ctx, driver.TxOptions{ReadOnly: true})
 	if err != nil {
@@ -471,6 +485,28 @@ func jsonRune(s string) (rune, int, bool) {
 	return r, 6, true
 }
 
+// accountByID reads one account row (AccountByID) with the raw reader:
+// every authenticated request reads its account first.
+func (s *Store) accountByID(ctx context.Context, id int64) (*models.Account, error) {
+	acc, err := s.columnsOf(&models.Account{})
+	if err != nil {
+		return nil, err
+	}
+	var a models.Account
+	found := false
+	err = s.rawRead(ctx, rawQuery{
+		cols: acc.list(""), rest: `FROM accounts WHERE id = $1`, args: []any{id},
+		targets: acc.targets(&a), row: func() error { found = true; return nil },
+	})
+	if err != nil {
+		return nil, translate(err)
+	}
+	if !found {
+		return nil, models.Errorf(models.CodeNotFound, "no account %d", id)
+	}
+	return &a, nil
+}
+
 // sqlitePlaceholders turns $1, $2 … into ? (the queries number their
 // arguments in order of appearance).
 func sqlitePlaceholders(q string) string {
@@ -575,6 +611,9 @@ var sqliteTimeFormats = []string{
 }
 
 func parseSQLiteTime(s string) (time.Time, error) {
+	if t, ok := parseWrittenTime(s); ok {
+		return t, nil
+	}
 	ts := strings.TrimSuffix(s, "Z")
 	for _, f := range sqliteTimeFormats {
 		if t, err := time.ParseInLocation(f, ts, time.UTC); err == nil {
@@ -582,6 +621,67 @@ func parseSQLiteTime(s string) (time.Time, error) {
 		}
 	}
 	return time.Time{}, fmt.Errorf("time %q", s)
+}
+
+// parseWrittenTime reads the form the driver writes,
+// 2006-01-02 15:04:05.999999999-07:00, without time.Parse (a third of
+// reading a membership row went there); the instant is returned in UTC.
+func parseWrittenTime(s string) (time.Time, bool) {
+	num := func(s string) (int, bool) {
+		n := 0
+		for i := 0; i < len(s); i++ {
+			if s[i] < '0' || s[i] > '9' {
+				return 0, false
+			}
+			n = n*10 + int(s[i]-'0')
+		}
+		return n, len(s) > 0
+	}
+	if len(s) < 25 || s[4] != '-' || s[7] != '-' || s[10] != ' ' || s[13] != ':' || s[16] != ':' {
+		return time.Time{}, false
+	}
+	year, ok1 := num(s[0:4])
+	month, ok2 := num(s[5:7])
+	day, ok3 := num(s[8:10])
+	hour, ok4 := num(s[11:13])
+	minute, ok5 := num(s[14:16])
+	sec, ok6 := num(s[17:19])
+	if !(ok1 && ok2 && ok3 && ok4 && ok5 && ok6) || month < 1 || month > 12 || day < 1 || day > 31 || hour > 23 || minute > 59 || sec > 59 {
+		return time.Time{}, false
+	}
+	rest, nsec := s[19:], 0
+	if rest[0] == '.' {
+		i := 1
+		for i < len(rest) && rest[i] >= '0' && rest[i] <= '9' {
+			i++
+		}
+		frac := rest[1:i]
+		if len(frac) == 0 || len(frac) > 9 {
+			return time.Time{}, false
+		}
+		n, _ := num(frac)
+		for k := len(frac); k < 9; k++ {
+			n *= 10
+		}
+		rest, nsec = rest[i:], n
+	}
+	if len(rest) != 6 || (rest[0] != '+' && rest[0] != '-') || rest[3] != ':' {
+		return time.Time{}, false
+	}
+	oh, ok1 := num(rest[1:3])
+	om, ok2 := num(rest[4:6])
+	if !ok1 || !ok2 {
+		return time.Time{}, false
+	}
+	offset := time.Duration(oh)*time.Hour + time.Duration(om)*time.Minute
+	if rest[0] == '-' {
+		offset = -offset
+	}
+	t := time.Date(year, time.Month(month), day, hour, minute, sec, nsec, time.UTC)
+	if t.Day() != day {
+		return time.Time{}, false // 31 February: leave it to time.Parse
+	}
+	return t.Add(-offset), true
 }
 
 func intValue(v driver.Value) (int64, error) {

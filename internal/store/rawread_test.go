@@ -132,6 +132,21 @@ func TestLoadBookFullMatchesGORM(t *testing.T) {
 			t.Fatalf("raw full read\n%+v\nGORM\n%+v", got, want)
 		}
 
+		t.Run("AccountByID reads the row GORM reads", func(t *testing.T) {
+			must(st.SetPassword(ctx, alice.ID, "argon2id$hash", false))
+			got, err := st.AccountByID(ctx, alice.ID)
+			must(err)
+			var want models.Account
+			must(st.DB.First(&want, alice.ID).Error)
+			got.CreatedAt, got.UpdatedAt = got.CreatedAt.UTC(), got.UpdatedAt.UTC()
+			want.CreatedAt, want.UpdatedAt = want.CreatedAt.UTC(), want.UpdatedAt.UTC()
+			if *got != want || got.PasswordHash != "argon2id$hash" {
+				t.Fatalf("raw\n%+v\nGORM\n%+v", *got, want)
+			}
+			if _, err := st.AccountByID(ctx, alice.ID+1000); models.ErrorCode(err) != models.CodeNotFound {
+				t.Fatalf("a missing account: %v", err)
+			}
+		})
 		t.Run("an account without a book is ABDoesNotExist", func(t *testing.T) {
 			if _, err := st.LoadBook(ctx, alice.ID+1000, false, 0); models.ErrorCode(err) != models.CodeABDoesNotExist {
 				t.Fatalf("got %v", err)

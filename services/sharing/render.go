@@ -38,7 +38,7 @@ func emptyResponse(accountID int64, name string) []byte {
 // empty <Memberships/> (tolerated by every client). Without Messenger in the
 // filter, Services is empty and only OwnerNamespace is given.
 func renderFindMembership(set *store.MembershipSet, messenger bool) []byte {
-	w := soap.BeginAB(2048+len(set.Members)*700, set.Account.ID)
+	w := soap.BeginAB(membershipSize(set), set.Account.ID)
 	w.OpenAttr("FindMembershipResponse", "xmlns", soap.NSAB)
 	w.Open("FindMembershipResult")
 	lastChange := models.FormatRevision(set.Revision)
@@ -58,6 +58,18 @@ func renderFindMembership(set *store.MembershipSet, messenger bool) []byte {
 	w.Close("FindMembershipResult")
 	w.Close("FindMembershipResponse")
 	return soap.End(w)
+}
+
+// membershipSize is an upper estimate of set's answer, so the writer's
+// buffer is allocated once: about 560 bytes of markup per member, text at
+// most doubled by escaping.
+func membershipSize(set *store.MembershipSet) int {
+	n := 4096
+	for i := range set.Members {
+		m := &set.Members[i]
+		n += 600 + 2*(len(m.DisplayName)+len(m.MemberName)+len(m.Annotations)+len(m.InviteMessage))
+	}
+	return n
 }
 
 // renderMemberships writes one Membership per role, members being sorted
