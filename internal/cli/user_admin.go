@@ -14,6 +14,7 @@ import (
 	"golang.org/x/term"
 
 	"github.com/abch-im/abch/internal/listbits"
+	"github.com/abch-im/abch/internal/store"
 	"github.com/abch-im/abch/models"
 	"github.com/abch-im/abch/services/passport"
 )
@@ -66,68 +67,75 @@ func (a *app) readPassword(cmd *cobra.Command, flag string, fromStdin bool) (str
 
 // userAdminCmds are the operator's account commands beside add/passwd/list.
 func (a *app) userAdminCmds() []*cobra.Command {
-	show := &cobra.Command{
+	return []*cobra.Command{a.userShowCmd(), a.userSetDisabledCmd(true), a.userSetDisabledCmd(false), a.userUnlockCmd(), a.userDeleteCmd()}
+}
+
+// userShowCmd is `abch user show`.
+func (a *app) userShowCmd() *cobra.Command {
+	return &cobra.Command{
 		Use:   "show EMAIL",
 		Short: "Show an account: list sizes, last sign-in, disabled, locked by the login throttle",
 		Args:  cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			st, err := a.openStore(cmd.Context())
-			if err != nil {
-				return err
-			}
-			defer st.Close()
-			sum, err := st.AccountSummary(cmd.Context(), args[0])
-			if err != nil {
-				return err
-			}
-			acct := sum.Account
-			acctKey, _ := passport.ThrottleKeys(acct.Email, "")
-			fails, err := st.LoginFailures(cmd.Context(), time.Now().Add(-a.cfg.LoginFailureWindow), acctKey)
-			if err != nil {
-				return err
-			}
-			w := a.stdout
-			fmt.Fprintf(w, "email:         %s\n", acct.Email)
-			fmt.Fprintf(w, "display name:  %s\n", acct.DisplayName)
-			fmt.Fprintf(w, "cid:           %d\npuid:          %016X\n", acct.CID, uint64(acct.PUID))
-			fmt.Fprintf(w, "created:       %s\n", acct.CreatedAt.UTC().Format(time.RFC3339))
-			if sum.LastSignIn.IsZero() {
-				fmt.Fprintf(w, "last sign-in:  never\n")
-			} else {
-				fmt.Fprintf(w, "last sign-in:  %s from %s\n", sum.LastSignIn.Format(time.RFC3339), sum.LastSignInIP)
-			}
-			status := "enabled"
-			if acct.Disabled {
-				status = "disabled (abch user enable)"
-			}
-			fmt.Fprintf(w, "status:        %s\n", status)
-			if n := fails[acctKey]; n >= a.cfg.LoginFailuresPerAccount {
-				fmt.Fprintf(w, "locked:        yes, %d failed sign-ins in the current %s window (abch user unlock)\n", n, a.cfg.LoginFailureWindow)
-			} else {
-				fmt.Fprintf(w, "locked:        no (%d failed sign-ins in the current window, limit %d)\n", n, a.cfg.LoginFailuresPerAccount)
-			}
-			fmt.Fprintf(w, "contacts:      %d (%d on the Forward List)\ngroups:        %d\n", sum.Contacts, sum.Forward, sum.Groups)
-			fmt.Fprintf(w, "allow list:    %d\nblock list:    %d\nreverse list:  %d\npending list:  %d\n",
-				sum.Members[models.RoleAllow], sum.Members[models.RoleBlock], sum.Members[models.RoleReverse], sum.Members[models.RolePending])
-			fmt.Fprintf(w, "offline msgs:  %d\n", sum.OIMs)
-			return nil
-		},
-	}
-	setDisabled := func(disabled bool) *cobra.Command {
-		verb, short := "enable", "Let a disabled account sign in again (tickets issued before it was disabled stay invalid)"
-		if disabled {
-			verb, short = "disable", "Stop an account: its tickets stop working at once and sign-in is refused"
-		}
-		return &cobra.Command{
-			Use:   verb + " EMAIL",
-			Short: short,
-			Args:  cobra.ExactArgs(1),
-			RunE: func(cmd *cobra.Command, args []string) error {
-				st, err := a.openStore(cmd.Context())
+			return a.useStore(cmd.Context(), func(st *store.Store) error {
+				sum, err := st.AccountSummary(cmd.Context(), args[0])
 				if err != nil {
 					return err
 				}
-				defer st.Close()
+				acctKey, _ := passport.ThrottleKeys(sum.Account.Email, "")
+				fails, err := st.LoginFailures(cmd.Context(), time.Now().Add(-a.cfg.LoginFailureWindow), acctKey)
+				if err != nil {
+					return err
+				}
+				a.printAccount(sum, fails[acctKey])
+				return nil
+			})
+		},
+	}
+}
+
+// printAccount writes `user show`'s answer: sum and the account's failed
+// sign-ins in the current throttle window.
+func (a *app) printAccount(sum *store.AccountSummary, fails int) {
+	acct, w := sum.Account, a.stdout
+	fmt.Fprintf(w, "email:         %s\n", acct.Email)
+	fmt.Fprintf(w, "display name:  %s\n", acct.DisplayName)
+	fmt.Fprintf(w, "cid:           %d\npuid:          %016X\n", acct.CID, uint64(acct.PUID))
+	fmt.Fprintf(w, "created:       %s\n", acct.CreatedAt.UTC().Format(time.RFC3339))
+	if sum.LastSignIn.IsZero() {
+		fmt.Fprintf(w, "last sign-in:  never\n")
+	} else {
+		fmt.Fprintf(w, "last sign-in:  %s from %s\n", sum.LastSignIn.Format(time.RFC3339), sum.LastSignInIP)
+	}
+	status := "enabled"
+	if acct.Disabled {
+		status = "disabled (abch user enable)"
+	}
+	fmt.Fprintf(w, "status:        %s\n", status)
+	if fails >= a.cfg.LoginFailuresPerAccount {
+		fmt.Fprintf(w, "locked:        yes, %d failed sign-ins in the current %s window (abch user unlock)\n", fails, a.cfg.LoginFailureWindow)
+	} else {
+		fmt.Fprintf(w, "locked:        no (%d failed sign-ins in the current window, limit %d)\n", fails, a.cfg.LoginFailuresPerAccount)
+	}
+	fmt.Fprintf(w, "contacts:      %d (%d on the Forward List)\ngroups:        %d\n", sum.Contacts, sum.Forward, sum.Groups)
+	fmt.Fprintf(w, "allow list:    %d\nblock list:    %d\nreverse list:  %d\npending list:  %d\n",
+		sum.Members[models.RoleAllow], sum.Members[models.RoleBlock], sum.Members[models.RoleReverse], sum.Members[models.RolePending])
+	fmt.Fprintf(w, "offline msgs:  %d\n", sum.OIMs)
+}
+
+// userSetDisabledCmd is `abch user disable` (disabled) or `abch user
+// enable`.
+func (a *app) userSetDisabledCmd(disabled bool) *cobra.Command {
+	verb, short := "enable", "Let a disabled account sign in again (tickets issued before it was disabled stay invalid)"
+	if disabled {
+		verb, short = "disable", "Stop an account: its tickets stop working at once and sign-in is refused"
+	}
+	return &cobra.Command{
+		Use:   verb + " EMAIL",
+		Short: short,
+		Args:  cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			return a.useStore(cmd.Context(), func(st *store.Store) error {
 				acct, changed, err := st.SetDisabled(cmd.Context(), args[0], disabled)
 				if err != nil {
 					return err
@@ -138,36 +146,42 @@ func (a *app) userAdminCmds() []*cobra.Command {
 				}
 				fmt.Fprintf(a.stdout, "%sd %s\n", verb, acct.Email)
 				return nil
-			},
-		}
+			})
+		},
 	}
+}
+
+// userUnlockCmd is `abch user unlock`.
+func (a *app) userUnlockCmd() *cobra.Command {
 	var address string
 	unlock := &cobra.Command{
 		Use:   "unlock EMAIL [--address IP]",
 		Short: "Clear an account's failed sign-ins (and a source address's with --address)",
 		Args:  cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			st, err := a.openStore(cmd.Context())
-			if err != nil {
-				return err
-			}
-			defer st.Close()
-			acctKey, ipKey := passport.ThrottleKeys(args[0], address)
-			if err := st.ClearLoginFailures(cmd.Context(), acctKey); err != nil {
-				return err
-			}
-			if address != "" {
-				if err := st.ClearLoginFailures(cmd.Context(), ipKey); err != nil {
+			return a.useStore(cmd.Context(), func(st *store.Store) error {
+				acctKey, ipKey := passport.ThrottleKeys(args[0], address)
+				if err := st.ClearLoginFailures(cmd.Context(), acctKey); err != nil {
 					return err
 				}
-				fmt.Fprintf(a.stdout, "cleared the failed sign-ins of %s and of %s\n", args[0], address)
+				if address != "" {
+					if err := st.ClearLoginFailures(cmd.Context(), ipKey); err != nil {
+						return err
+					}
+					fmt.Fprintf(a.stdout, "cleared the failed sign-ins of %s and of %s\n", args[0], address)
+					return nil
+				}
+				fmt.Fprintf(a.stdout, "cleared the failed sign-ins of %s\n", args[0])
 				return nil
-			}
-			fmt.Fprintf(a.stdout, "cleared the failed sign-ins of %s\n", args[0])
-			return nil
+			})
 		},
 	}
 	unlock.Flags().StringVar(&address, "address", "", "also clear this source address's failed sign-ins")
+	return unlock
+}
+
+// userDeleteCmd is `abch user delete`.
+func (a *app) userDeleteCmd() *cobra.Command {
 	var yes bool
 	del := &cobra.Command{
 		Use:   "delete EMAIL --yes",
@@ -181,33 +195,30 @@ func (a *app) userAdminCmds() []*cobra.Command {
 			if !yes {
 				return fmt.Errorf("deleting %s cannot be undone: run again with --yes", args[0])
 			}
-			st, err := a.openStore(cmd.Context())
-			if err != nil {
-				return err
-			}
-			defer st.Close()
-			res, err := st.DeleteAccount(cmd.Context(), args[0])
-			if err != nil {
-				return err
-			}
-			acctKey, _ := passport.ThrottleKeys(res.Account.Email, "")
-			if err := st.ClearLoginFailures(cmd.Context(), acctKey); err != nil {
-				return err
-			}
-			fmt.Fprintf(a.stdout, "deleted %s (cid %d)\n", res.Account.Email, res.Account.CID)
-			names := make([]string, 0, len(res.Affected))
-			for n := range res.Affected {
-				names = append(names, n)
-			}
-			sort.Strings(names)
-			for _, n := range names {
-				fmt.Fprintf(a.stdout, "  removed from %s's %s\n", n, listNames(res.Affected[n]))
-			}
-			return nil
+			return a.useStore(cmd.Context(), func(st *store.Store) error {
+				res, err := st.DeleteAccount(cmd.Context(), args[0])
+				if err != nil {
+					return err
+				}
+				acctKey, _ := passport.ThrottleKeys(res.Account.Email, "")
+				if err := st.ClearLoginFailures(cmd.Context(), acctKey); err != nil {
+					return err
+				}
+				fmt.Fprintf(a.stdout, "deleted %s (cid %d)\n", res.Account.Email, res.Account.CID)
+				names := make([]string, 0, len(res.Affected))
+				for n := range res.Affected {
+					names = append(names, n)
+				}
+				sort.Strings(names)
+				for _, n := range names {
+					fmt.Fprintf(a.stdout, "  removed from %s's %s\n", n, listNames(res.Affected[n]))
+				}
+				return nil
+			})
 		},
 	}
 	del.Flags().BoolVar(&yes, "yes", false, "really delete")
-	return []*cobra.Command{show, setDisabled(true), setDisabled(false), unlock, del}
+	return del
 }
 
 // listNames spells list bits as FL, AL, BL, RL, PL.

@@ -22,11 +22,12 @@ const messengerServiceInfo = `<Info><Handle><Id>` + messengerServiceID + `</Id><
 const inviteAnnotation = "MSN.IM.InviteMessage"
 
 // emptyResponse is <name xmlns="…AddressBook"/> (AddMember/DeleteMember:
-// every client ignores the body, clients/RESPONSES.md §3). Sharing answers
-// carry no CacheKey: nothing per-request goes in the header (no SessionId),
-// so full answers can be cached and golden files are byte-exact.
-func emptyResponse(name string) []byte {
-	return soap.EmptyResponse(soap.BeginAB(512, ""), name, soap.NSAB)
+// every client ignores the body, clients/RESPONSES.md §3) for the account
+// with accountID. Nothing per-request goes in the header (the account's
+// CacheKey, no SessionId), so full answers can be cached and golden files
+// are byte-exact.
+func emptyResponse(accountID int64, name string) []byte {
+	return soap.EmptyResponse(soap.BeginAB(512, accountID), name, soap.NSAB)
 }
 
 // renderFindMembership builds the FindMembership answer for set
@@ -37,7 +38,7 @@ func emptyResponse(name string) []byte {
 // empty <Memberships/> (tolerated by every client). Without Messenger in the
 // filter, Services is empty and only OwnerNamespace is given.
 func renderFindMembership(set *store.MembershipSet, messenger bool) []byte {
-	w := soap.BeginAB(membershipSize(set), "")
+	w := soap.BeginAB(membershipSize(set), set.Account.ID)
 	w.OpenAttr("FindMembershipResponse", "xmlns", soap.NSAB)
 	w.Open("FindMembershipResult")
 	lastChange := models.FormatRevision(set.Revision)
