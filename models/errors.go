@@ -43,6 +43,11 @@ const (
 	CodeUserDoesNotExist    Code = "UserDoesNotExist"
 	CodeRoleDoesNotExist    Code = "RoleDoesNotExist"
 
+	// SYN-era list writes (NS API; MSNP errors 219, 225, 230).
+	CodeOnOppositeList Code = "OnOppositeList" // ADD AL while on BL or the reverse
+	CodeNotInGroup     Code = "NotInGroup"     // REM FL from a group the contact is not in
+	CodeGroupZero      Code = "GroupZero"      // RMG 0 / REG 0: group 0 is not stored
+
 	// Passport.
 	CodeFailedAuthentication Code = "FailedAuthentication"
 	CodeInvalidRequest       Code = "InvalidRequest"

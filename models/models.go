@@ -40,8 +40,11 @@ type Account struct {
 	Revision       int64  `gorm:"not null"`
 	PrunedRevision int64  `gorm:"not null;default:0"`
 	MeContactGUID  string `gorm:"column:me_contact_guid;not null"`
-	CreatedAt      time.Time
-	UpdatedAt      time.Time
+	// ListVersion is the SYN list version of MSNP8–12 (docs/events.md
+	// §7.1): ≥ 1, incremented with Revision by every change (Bump).
+	ListVersion int64 `gorm:"column:list_version;not null;default:1"`
+	CreatedAt   time.Time
+	UpdatedAt   time.Time
 }
 
 // TableName pins the table name.
@@ -124,8 +127,12 @@ type Group struct {
 	IsFavorite  bool   `gorm:"not null;default:false"`
 	Deleted     bool   `gorm:"not null;default:false"`
 	Rev         int64  `gorm:"not null"`
-	CreatedAt   time.Time
-	UpdatedAt   time.Time
+	// SynID is the group's id for MSNP8–9 (LSG, ADD FL … gid): a small
+	// positive integer per owner, one more than the highest the owner had
+	// when the group was created, never renumbered (0: "no group").
+	SynID     int `gorm:"column:syn_id;not null;default:0"`
+	CreatedAt time.Time
+	UpdatedAt time.Time
 }
 
 // TableName pins the table name ("groups" is a keyword in SQLite).

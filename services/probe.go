@@ -53,15 +53,7 @@ func Probe(d Deps, next http.Handler) http.Handler {
 // probeFault is the capture's answer with this session's id.
 func probeFault(sessionID string) []byte {
 	w := soap.Begin(1024)
-	w.Raw(`<soap:Header>`)
-	w.OpenAttr("ServiceHeader", "xmlns", soap.NSAB)
-	w.Leaf("Version", soap.ServiceVersion)
-	w.Leaf("CacheKey", "12r1:"+sessionID)
-	w.Leaf("CacheKeyChanged", "true")
-	w.Leaf("PreferredHostName", PreferredHost)
-	w.Leaf("SessionId", sessionID)
-	w.Close("ServiceHeader")
-	w.Raw(`</soap:Header>`)
+	soap.ServiceHeader{CacheKey: "12r1:" + sessionID, PreferredHostName: PreferredHost, SessionID: sessionID}.Write(w)
 	soap.BeginBody(w)
 	w.Open("soap:Fault")
 	w.Leaf("faultcode", "soap:Client")

@@ -50,6 +50,12 @@ func SOAP(d Deps) []*soap.Service {
 	}
 }
 
+// Tweener returns Passport 1.4 for MSNP8–12 clients: GET /rdr/pprdr.asp
+// (the nexus) and GET on the path of ABCH_PASSPORT_DALOGIN (/login2.srf).
+func Tweener(d Deps) *passport.Tweener {
+	return passport.NewTweener(passport.Deps{Store: d.Store, Tickets: d.Tickets, Throttle: d.Throttle, Config: d.Config, Log: d.Log})
+}
+
 // abEndpoint is the AB or Sharing service's part of d.
 func abEndpoint(d Deps, cacheBytes int) soap.ABEndpoint {
 	return soap.ABEndpoint{Auth: soap.ABAuth{Auth: d.Auth}, Hostname: d.Config.Hostname, CacheBytes: cacheBytes}

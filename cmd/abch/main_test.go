@@ -2,7 +2,6 @@ package main_test
 
 import (
 	"bytes"
-	"net"
 	"net/http"
 	"os"
 	"os/exec"
@@ -11,6 +10,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/abch-im/abch/internal/testenv"
 )
 
 // buildBinary compiles the real abch command once per test binary.
@@ -22,16 +23,6 @@ func buildBinary(t *testing.T) string {
 		t.Fatalf("go build: %v\n%s", err, out)
 	}
 	return bin
-}
-
-func freeAddr(t *testing.T) string {
-	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ln.Close()
-	return ln.Addr().String()
 }
 
 func TestCommandLine(t *testing.T) {
@@ -86,7 +77,7 @@ func TestCommandLine(t *testing.T) {
 	})
 
 	t.Run("serve answers, then SIGTERM exits 0", func(t *testing.T) {
-		httpAddr, nsAddr, natsAddr := freeAddr(t), freeAddr(t), freeAddr(t)
+		httpAddr, nsAddr, natsAddr := testenv.FreeAddr(t), testenv.FreeAddr(t), testenv.FreeAddr(t)
 		cmd := exec.Command(bin, "serve")
 		cmd.Env = append(env, "ABCH_HTTP_ADDR="+httpAddr, "ABCH_NS_ADDR="+nsAddr, "ABCH_NATS_LISTEN="+natsAddr, "ABCH_MSNP_ADDR=127.0.0.1:0", "ABCH_SB_ADDR=127.0.0.1:0", "ABCH_WEB_ADDR=127.0.0.1:0", "ABCH_NS_KEY=k")
 		var out bytes.Buffer

@@ -1,14 +1,11 @@
 package main_test
 
 import (
-	"bytes"
-	"net"
 	"net/http"
 	"os"
 	"os/exec"
 	"strconv"
 	"strings"
-	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -16,28 +13,10 @@ import (
 	"github.com/abch-im/abch/internal/testenv"
 )
 
-// syncBuffer is a bytes.Buffer safe to read while a process writes to it.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
-
 // proc is an `abch serve` child process.
 type proc struct {
 	cmd      *exec.Cmd
-	out      *syncBuffer
+	out      *testenv.SyncBuffer
 	httpAddr string
 	done     chan struct{} // closed when the process has exited
 	err      error         // its exit error, once done is closed
@@ -54,9 +33,9 @@ func (p *proc) wait() error {
 // in p.done's value, returned as exited=true).
 func startServe(t *testing.T, bin string, env []string) (p *proc, exited bool) {
 	t.Helper()
-	p = &proc{out: &syncBuffer{}, httpAddr: freeAddr(t), done: make(chan struct{})}
+	p = &proc{out: &testenv.SyncBuffer{}, httpAddr: testenv.FreeAddr(t), done: make(chan struct{})}
 	p.cmd = exec.Command(bin, "serve")
-	p.cmd.Env = append(append([]string(nil), env...), "ABCH_HTTP_ADDR="+p.httpAddr, "ABCH_NS_ADDR="+freeAddr(t), "ABCH_NATS_LISTEN="+freeAddr(t), "ABCH_MSNP_ADDR=127.0.0.1:0", "ABCH_SB_ADDR=127.0.0.1:0", "ABCH_WEB_ADDR=127.0.0.1:0", "ABCH_NS_KEY=k")
+	p.cmd.Env = append(append([]string(nil), env...), "ABCH_HTTP_ADDR="+p.httpAddr, "ABCH_NS_ADDR="+testenv.FreeAddr(t), "ABCH_NATS_LISTEN="+testenv.FreeAddr(t), "ABCH_MSNP_ADDR=127.0.0.1:0", "ABCH_SB_ADDR=127.0.0.1:0", "ABCH_WEB_ADDR=127.0.0.1:0", "ABCH_NS_KEY=k")
 	p.cmd.Stdout, p.cmd.Stderr = p.out, p.out
 	if err := p.cmd.Start(); err != nil {
 		t.Fatal(err)
@@ -148,11 +127,10 @@ func TestOneServerPerDataDir(t *testing.T) {
 		if os.Getenv("ABCH_TEST_DATABASE_URL") == "" {
 			t.Skip("ABCH_TEST_DATABASE_URL not set")
 		}
-		nats := os.Getenv("ABCH_TEST_NATS_SERVER")
-		if nats == "" {
+		if os.Getenv("ABCH_TEST_NATS_SERVER") == "" {
 			t.Skip("ABCH_TEST_NATS_SERVER not set (two servers share an external broker)")
 		}
-		natsURL := startNATSServer(t, nats)
+		natsURL := testenv.StartNATS(t)
 		env := append(baseEnv(t.TempDir(), testenv.NewPostgresDB(t)), "ABCH_NATS_URL="+natsURL)
 		for i := 0; i < 2; i++ {
 			if p, exited := startServe(t, bin, env); exited {
@@ -163,28 +141,3 @@ func TestOneServerPerDataDir(t *testing.T) {
 }
 
 func itoa(n int) string { return strconv.Itoa(n) }
-
-// startNATSServer runs the real nats-server with JetStream on a free
-// loopback port until the test ends and returns its URL.
-func startNATSServer(t *testing.T, bin string) string {
-	t.Helper()
-	addr := freeAddr(t)
-	_, port, _ := net.SplitHostPort(addr)
-	cmd := exec.Command(bin, "-js", "-sd", t.TempDir(), "-a", "127.0.0.1", "-p", port)
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = cmd.Process.Kill(); _ = cmd.Wait() })
-	deadline := time.Now().Add(10 * time.Second)
-	for {
-		c, err := net.DialTimeout("tcp", addr, 100*time.Millisecond)
-		if err == nil {
-			c.Close()
-			return "nats://" + addr
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("nats-server never listened: %v", err)
-		}
-		time.Sleep(25 * time.Millisecond)
-	}
-}

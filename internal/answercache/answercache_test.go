@@ -2,6 +2,7 @@ package answercache
 
 import (
 	"bytes"
+	"runtime"
 	"testing"
 )
 
@@ -73,4 +74,39 @@ func TestCacheSameRevisionAgainReplacesTheBody(t *testing.T) {
 	if b, ok := c.Get(key{1, true}, 5); !ok || string(b) != "second!" || c.Size() != len("second!") {
 		t.Errorf("got %q %v, size %d", b, ok, c.Size())
 	}
+}
+
+// TestCacheHoldsWhatItCounts measures the heap a full cache holds: bodies
+// written into buffers a third larger than they are (as the renderers
+// size them) are kept at their own size, and the entries add next to
+// nothing, so a cache bounded at 16 MiB holds 16 MiB, not 21.
+func TestCacheHoldsWhatItCounts(t *testing.T) {
+	const max = 16 << 20
+	heap := func() uint64 {
+		var m runtime.MemStats
+		runtime.GC()
+		runtime.GC()
+		runtime.ReadMemStats(&m)
+		return m.HeapAlloc
+	}
+	before := heap()
+	c := New[key](max)
+	for i := int64(0); i < 200; i++ {
+		body := make([]byte, 300_000, 400_000) // a 300-contact book in a renderer's buffer
+		body[0] = byte(i)
+		c.Put(key{account: i}, 1, body)
+		runtime.GC() // let the renderer's buffer go, as the response would
+	}
+	held := heap() - before
+	if c.Size() > max {
+		t.Fatalf("Size %d over the bound %d", c.Size(), max)
+	}
+	if n := len(c.items); n != max/300_000 {
+		t.Fatalf("%d answers of 300,000 bytes kept in %d bytes, want %d", n, max, max/300_000)
+	}
+	t.Logf("bound %d B, Size %d B, heap held %d B (%.3f of the bound)", max, c.Size(), held, float64(held)/max)
+	if held > max+max/50 {
+		t.Fatalf("a cache bounded at %d B holds %d B of heap", max, held)
+	}
+	runtime.KeepAlive(c)
 }

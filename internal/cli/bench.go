@@ -16,115 +16,203 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/abch-im/abch/internal/auth"
+	"github.com/abch-im/abch/internal/store"
 	"github.com/abch-im/abch/models"
 )
 
 func init() { extraCommands = append(extraCommands, benchCmd) }
 
-// benchCmd is `abch bench`: a load generator for the Address Book service
-// of a running server. It seeds benchmark accounts and books directly in
-// the server's database (same ABCH_* configuration), mints contacts tickets
-// with the server's ticket secret, then fetches books over HTTP from many
-// concurrent clients and prints throughput and latency percentiles.
+// benchCmd is `abch bench`: a load generator for a running server. It
+// seeds benchmark accounts directly in the server's database (same ABCH_*
+// configuration), mints tickets with the server's ticket secret, then
+// drives the server the way --mode says (benchModes) and prints
+// throughput and latency percentiles.
 func benchCmd(a *app) *cobra.Command {
-	var (
-		url                           string
-		users, contacts, groups, conc int
-		duration, interval            time.Duration
-		mode, metricsURL              string
-	)
+	o := &benchOpts{}
+	names := make([]string, len(benchModes))
+	help := make([]string, len(benchModes))
+	for i, m := range benchModes {
+		names[i] = m.name
+		help[i] = m.name + ": " + m.help
+	}
 	c := &cobra.Command{
-		Use:   "bench --url URL [--users N] [--contacts N] [--concurrency N] [--duration D] [--mode full|delta|delta1|membership|soak] [--interval D] [--metrics-url URL]",
-		Short: "Load-test ABFindAll or FindMembership of a running server (seeds bench-user-<contacts>c-N@bench.example accounts in its database)",
+		Use:     "bench --url URL [--users N] [--contacts N] [--concurrency N] [--duration D] [--mode " + strings.Join(names, "|") + "] [--interval D] [--metrics-url URL]",
+		Short:   "Load-test ABFindAll or FindMembership of a running server (seeds bench-user-<contacts>c-N@bench.example accounts in its database)",
+		Long:    nsBenchLong, // bench_ns.go
+		Example: nsBenchExample,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			if users < 1 || contacts < 0 || conc < 1 || duration <= 0 || !benchModes[mode] {
-				return errors.New("need --users >= 1, --contacts >= 0, --concurrency >= 1, --duration > 0, --mode full|delta|delta1|membership|soak")
-			}
-			ctx := cmd.Context()
-			st, err := a.openStore(ctx)
-			if err != nil {
-				return err
-			}
-			defer st.Close()
-			secret, err := a.benchSecret(ctx, st)
-			if err != nil {
-				return err
-			}
-			tk := auth.NewTicketer([]byte(secret), a.cfg.TicketLifetime)
-			if mode == "soak" { // soak.go
-				return a.runSoak(ctx, st, tk, url, metricsURL, users, conc, duration, interval)
-			}
-			fmt.Fprintf(a.stdout, "seeding %d users with %d contacts...\n", users, contacts)
-			peers, err := st.SeedPeers(ctx, "bench-peer", "bench.example", contacts)
-			if err != nil {
-				return err
-			}
-			// One set of users per book size, so runs with different
-			// --contacts never share (and grow) the same books.
-			accts, err := st.SeedPeers(ctx, fmt.Sprintf("bench-user-%dc", contacts), "bench.example", users)
-			if err != nil {
-				return err
-			}
-			endpoint := strings.TrimSuffix(url, "/") + "/abservice/abservice.asmx"
-			client := &http.Client{Timeout: 30 * time.Second, Transport: &http.Transport{MaxIdleConnsPerHost: conc * 2, MaxConnsPerHost: conc * 2}}
-			bodies := make([]string, len(accts))
-			for i := range accts {
-				if err := st.SeedBook(ctx, accts[i].ID, peers, groups); err != nil {
-					return err
-				}
-				ticket := tk.Issue(accts[i].ID, accts[i].TokenVersion, auth.AudContacts).Text()
-				bodies[i] = benchEnvelope(ticket, "false", models.NeverTimestamp)
-				if mode == "membership" {
-					// A <contacts>-member account: every peer on Allow, half on Reverse.
-					if err := st.SeedMembers(ctx, accts[i].ID, peers); err != nil {
-						return err
-					}
-					bodies[i] = membershipEnvelope(ticket)
-				}
-				if mode == "delta" || mode == "delta1" {
-					cursor, err := benchCursor(ctx, client, endpoint, bodies[i])
-					if err != nil {
-						return err
-					}
-					bodies[i] = benchEnvelope(ticket, "true", cursor)
-				}
-				if mode == "delta1" {
-					// One change after the cursor (the owner's display name,
-					// through the server), so every delta carries exactly it.
-					if err := benchChangeOnce(ctx, client, endpoint, ticket, bodies[i]); err != nil {
-						return err
-					}
+			for _, m := range benchModes {
+				if m.name == o.mode {
+					return m.run(cmd, a, o)
 				}
 			}
-			if mode == "membership" {
-				endpoint = strings.TrimSuffix(url, "/") + "/abservice/SharingService.asmx"
-				fmt.Fprintf(a.stdout, "running FindMembership against %s: %d clients for %s\n", endpoint, conc, duration)
-			} else {
-				fmt.Fprintf(a.stdout, "running %s ABFindAll against %s: %d clients for %s\n", mode, endpoint, conc, duration)
-			}
-			res := runBench(ctx, client, endpoint, bodies, conc, duration)
-			res.print(a.stdout, duration)
-			if res.errors > 0 {
-				return fmt.Errorf("%d requests failed (first: %v)", res.errors, res.firstErr)
-			}
-			return nil
+			return errors.New("need --mode " + strings.Join(names, "|"))
 		},
 	}
 	f := c.Flags()
-	f.StringVar(&url, "url", "http://127.0.0.1:8080", "base URL of the running server")
-	f.IntVar(&users, "users", 4, "benchmark accounts (books) to fetch, round robin")
-	f.IntVar(&contacts, "contacts", 300, "contacts per book")
-	f.IntVar(&groups, "groups", 10, "groups per book")
-	f.IntVar(&conc, "concurrency", 16, "concurrent clients")
-	f.DurationVar(&duration, "duration", 10*time.Second, "how long to run")
-	f.StringVar(&mode, "mode", "full", "full: full ABFindAll; delta: deltasOnly with the latest cursor (nothing changed); delta1: deltasOnly with a cursor one change old; membership: full FindMembership; soak: mixed sign-ins, list changes, syncs and OIMs, with figures every --interval")
-	f.DurationVar(&interval, "interval", time.Minute, "soak: how often to print figures")
-	f.StringVar(&metricsURL, "metrics-url", "", "soak: the server's Prometheus endpoint for its memory and goroutines (default: --url + /metrics)")
+	f.StringVar(&o.url, "url", "http://127.0.0.1:8080", "base URL of the running server")
+	f.IntVar(&o.users, "users", 4, "benchmark accounts (books) to fetch, round robin")
+	f.IntVar(&o.contacts, "contacts", 300, "contacts per book")
+	f.IntVar(&o.groups, "groups", 10, "groups per book")
+	f.IntVar(&o.conc, "concurrency", 16, "concurrent clients")
+	f.DurationVar(&o.duration, "duration", 10*time.Second, "how long to run")
+	f.StringVar(&o.mode, "mode", "full", strings.Join(help, "; "))
+	f.IntVar(&o.rounds, "rounds", 1, "timed runs of --duration each; with more than one, the medians are printed too")
+	f.BoolVar(&o.static, "static", false, "full, delta, delta1, membership: before each round, run the same load against a static server of the same answer bytes (in this process, on loopback) and print the ratio of the medians")
+	f.IntVar(&o.rstUsers, "rst-users", 16, "signin: accounts the RST step signs in round robin (0: no RST step)")
+	f.DurationVar(&o.rstDuration, "rst-duration", 10*time.Second, "signin: how long each RST round runs")
+	f.DurationVar(&o.interval, "interval", time.Minute, "soak: how often to print figures")
+	f.StringVar(&o.metricsURL, "metrics-url", "", "soak: the server's Prometheus endpoint for its memory and goroutines (default: --url + /metrics)")
+	addNSBenchFlags(c, &o.ns) // bench_ns.go
 	return c
 }
 
-// benchModes are the --mode values.
-var benchModes = map[string]bool{"full": true, "delta": true, "delta1": true, "membership": true, "soak": true}
+// benchOpts are the flags of `abch bench`; each mode reads the ones it
+// needs.
+type benchOpts struct {
+	url                           string
+	users, contacts, groups, conc int
+	duration, interval            time.Duration
+	mode, metricsURL              string
+	rounds, rstUsers              int
+	static                        bool
+	rstDuration                   time.Duration
+	ns                            nsBenchOpts // --mode ns
+}
+
+// benchMode is one --mode of `abch bench`.
+type benchMode struct {
+	name, help string
+	run        func(cmd *cobra.Command, a *app, o *benchOpts) error
+}
+
+// benchModes are the --mode values, in the order --help lists them.
+var benchModes = []benchMode{
+	{"full", "full ABFindAll", runABBench},
+	{"delta", "deltasOnly with the latest cursor (nothing changed)", runABBench},
+	{"delta1", "deltasOnly with a cursor one change old", runABBench},
+	{"membership", "full FindMembership", runABBench},
+	{"signin", "RST, then FindMembership + full ABFindAll of --users distinct users of a seeded network with --contacts contacts on average", runSigninBench}, // bench_signin.go
+	{"soak", "mixed sign-ins, list changes, syncs and OIMs, with figures every --interval", runSoakBench},                                                     // soak.go
+	{"ns", "N MSNP13 sessions sign in to the server's NS, then status changes are timed to every watcher", runNSBenchMode},                                    // bench_ns.go
+}
+
+// runSigninBench is --mode signin (bench_signin.go).
+func runSigninBench(cmd *cobra.Command, a *app, o *benchOpts) error {
+	if err := o.check(); err != nil {
+		return err
+	}
+	st, tk, err := a.benchTicketer(cmd.Context())
+	if err != nil {
+		return err
+	}
+	defer st.Close()
+	return a.runSignin(cmd.Context(), st, tk, o.url, signinOptions{users: o.users, contacts: o.contacts, groups: o.groups, conc: o.conc,
+		duration: o.duration, rounds: o.rounds, rstUsers: o.rstUsers, rstDuration: o.rstDuration})
+}
+
+// check is the usage check of the HTTP modes (all but ns).
+func (o *benchOpts) check() error {
+	if o.users < 1 || o.contacts < 0 || o.conc < 1 || o.duration <= 0 || o.rounds < 1 {
+		return errors.New("need --users >= 1, --contacts >= 0, --concurrency >= 1, --duration > 0, --rounds >= 1")
+	}
+	return nil
+}
+
+// benchTicketer opens the server's store and a ticketer with its secret,
+// as RST would issue tickets (so no password hash is part of the load).
+func (a *app) benchTicketer(ctx context.Context) (*store.Store, *auth.Ticketer, error) {
+	st, err := a.openStore(ctx)
+	if err != nil {
+		return nil, nil, err
+	}
+	secret, err := a.benchSecret(ctx, st)
+	if err != nil {
+		st.Close()
+		return nil, nil, err
+	}
+	return st, auth.NewTicketer([]byte(secret), a.cfg.TicketLifetime), nil
+}
+
+// runABBench is --mode full, delta, delta1 and membership: fetch the seeded
+// books (or memberships) from --concurrency clients for --duration.
+func runABBench(cmd *cobra.Command, a *app, o *benchOpts) error {
+	if err := o.check(); err != nil {
+		return err
+	}
+	ctx := cmd.Context()
+	st, tk, err := a.benchTicketer(ctx)
+	if err != nil {
+		return err
+	}
+	defer st.Close()
+	client := &http.Client{Timeout: 30 * time.Second, Transport: &http.Transport{MaxIdleConnsPerHost: o.conc * 2, MaxConnsPerHost: o.conc * 2}}
+	endpoint := strings.TrimSuffix(o.url, "/") + "/abservice/abservice.asmx"
+	bodies, err := a.seedABBench(ctx, st, tk, client, endpoint, o)
+	if err != nil {
+		return err
+	}
+	if o.mode == "membership" {
+		endpoint = strings.TrimSuffix(o.url, "/") + "/abservice/SharingService.asmx"
+		fmt.Fprintf(a.stdout, "running FindMembership against %s: %d clients for %s\n", endpoint, o.conc, o.duration)
+	} else {
+		fmt.Fprintf(a.stdout, "running %s ABFindAll against %s: %d clients for %s\n", o.mode, endpoint, o.conc, o.duration)
+	}
+	var ceiling *staticServer
+	if o.static { // bench_static.go
+		if ceiling, err = startStatic(ctx, client, endpoint, bodies); err != nil {
+			return err
+		}
+		defer ceiling.close()
+	}
+	return a.runRounds(ctx, client, endpoint, bodies, o.conc, o.duration, o.rounds, ceiling)
+}
+
+// seedABBench seeds the bench users' books (and memberships) and returns
+// each user's request body for o.mode; delta modes fetch a cursor first.
+func (a *app) seedABBench(ctx context.Context, st *store.Store, tk *auth.Ticketer, client *http.Client, endpoint string, o *benchOpts) ([]string, error) {
+	fmt.Fprintf(a.stdout, "seeding %d users with %d contacts...\n", o.users, o.contacts)
+	peers, err := st.SeedPeers(ctx, "bench-peer", "bench.example", o.contacts)
+	if err != nil {
+		return nil, err
+	}
+	// One set of users per book size, so runs with different --contacts
+	// never share (and grow) the same books.
+	accts, err := st.SeedPeers(ctx, fmt.Sprintf("bench-user-%dc", o.contacts), "bench.example", o.users)
+	if err != nil {
+		return nil, err
+	}
+	bodies := make([]string, len(accts))
+	for i := range accts {
+		if err := st.SeedBook(ctx, accts[i].ID, peers, o.groups); err != nil {
+			return nil, err
+		}
+		ticket := tk.Issue(accts[i].ID, accts[i].TokenVersion, auth.AudContacts).Text()
+		bodies[i] = benchEnvelope(ticket, "false", models.NeverTimestamp)
+		switch o.mode {
+		case "membership":
+			// A <contacts>-member account: every peer on Allow, half on Reverse.
+			if err := st.SeedMembers(ctx, accts[i].ID, peers); err != nil {
+				return nil, err
+			}
+			bodies[i] = membershipEnvelope(ticket)
+		case "delta", "delta1":
+			cursor, err := benchCursor(ctx, client, endpoint, bodies[i])
+			if err != nil {
+				return nil, err
+			}
+			bodies[i] = benchEnvelope(ticket, "true", cursor)
+			if o.mode == "delta1" {
+				// One change after the cursor (the owner's display name,
+				// through the server), so every delta carries exactly it.
+				if err := benchChangeOnce(ctx, client, endpoint, ticket, bodies[i]); err != nil {
+					return nil, err
+				}
+			}
+		}
+	}
+	return bodies, nil
+}
 
 // benchChangeOnce renames the owner of ticket (ABContactUpdate of the Me
 // contact) and checks that delta, a delta from before the rename, then

@@ -34,23 +34,6 @@ import (
 // does, are held while the server's memory is read, then random users
 // change status and the time until the last online watcher has the NLN is
 // measured (issue 12, "Speed").
-//
-// The mode is added to the bench command of bench.go without touching it:
-// init wraps the constructor bench.go registered (this file's init runs
-// after bench.go's, files being initialised in name order), adds the NS
-// flags and runs the NS load when --mode is ns. TestBenchNSRegistered fails
-// if that ever stops holding.
-func init() {
-	for i, mk := range extraCommands {
-		extraCommands[i] = func(a *app) *cobra.Command {
-			c := mk(a)
-			if c.Name() == "bench" {
-				addNSBench(a, c)
-			}
-			return c
-		}
-	}
-}
 
 // nsBenchOpts are the flags of --mode ns.
 type nsBenchOpts struct {
@@ -63,9 +46,14 @@ type nsBenchOpts struct {
 	progress            time.Duration
 }
 
-// addNSBench adds the --mode ns flags and dispatch to the bench command.
-func addNSBench(a *app, c *cobra.Command) {
-	o := &nsBenchOpts{}
+// nsBenchLong and nsBenchExample are bench's help text for --mode ns.
+const (
+	nsBenchLong    = "--mode ns: N MSNP13 sessions (--users, default 1000) with C mutual contacts each (--contacts, default 50) sign in to the server's NS as pidgin 2.4.3 does, are held while the server's memory is read, then random users change status and the time until the last watcher has the NLN is measured."
+	nsBenchExample = "  abch bench --mode ns --url http://127.0.0.1:8080 --msnp-addr 127.0.0.1:1863 --users 10000 --contacts 50 --server-pid PID"
+)
+
+// addNSBenchFlags adds the --mode ns flags to the bench command c.
+func addNSBenchFlags(c *cobra.Command, o *nsBenchOpts) {
 	f := c.Flags()
 	f.StringVar(&o.msnpAddr, "msnp-addr", "127.0.0.1:1863", "ns mode: MSNP address of the server's NS")
 	f.IntVar(&o.signinConc, "signin-concurrency", 200, "ns mode: sign-ins in flight at once")
@@ -76,24 +64,20 @@ func addNSBench(a *app, c *cobra.Command) {
 	f.IntVar(&o.serverPID, "server-pid", 0, "ns mode: pid of the server process, whose VmRSS/VmHWM are read from /proc (0: only /metrics)")
 	f.IntVar(&o.sources, "source-addrs", 1, "ns mode: spread the client sockets over 127.0.0.1..127.0.0.N (more ephemeral ports)")
 	f.DurationVar(&o.progress, "progress", 5*time.Second, "ns mode: sign-in progress line interval (0: none)")
-	c.Example = "  abch bench --mode ns --url http://127.0.0.1:8080 --msnp-addr 127.0.0.1:1863 --users 10000 --contacts 50 --server-pid PID"
-	c.Long = "--mode ns: N MSNP13 sessions (--users, default 1000) with C mutual contacts each (--contacts, default 50) sign in to the server's NS as pidgin 2.4.3 does, are held while the server's memory is read, then random users change status and the time until the last watcher has the NLN is measured."
-	run := c.RunE
-	c.RunE = func(cmd *cobra.Command, args []string) error {
-		if mode, _ := cmd.Flags().GetString("mode"); mode != "ns" {
-			return run(cmd, args)
-		}
-		o.url, _ = cmd.Flags().GetString("url")
-		o.users, _ = cmd.Flags().GetInt("users")
-		o.contacts, _ = cmd.Flags().GetInt("contacts")
-		if !cmd.Flags().Changed("users") {
-			o.users = 1000
-		}
-		if !cmd.Flags().Changed("contacts") {
-			o.contacts = 50
-		}
-		return runNSBench(cmd.Context(), a, o)
+}
+
+// runNSBenchMode is --mode ns: bench's --url, --users and --contacts with
+// this mode's defaults (1000 users, 50 contacts) where they were not given.
+func runNSBenchMode(cmd *cobra.Command, a *app, bo *benchOpts) error {
+	o := &bo.ns
+	o.url, o.users, o.contacts = bo.url, bo.users, bo.contacts
+	if !cmd.Flags().Changed("users") {
+		o.users = 1000
 	}
+	if !cmd.Flags().Changed("contacts") {
+		o.contacts = 50
+	}
+	return runNSBench(cmd.Context(), a, o)
 }
 
 func runNSBench(ctx context.Context, a *app, o *nsBenchOpts) error {
@@ -107,24 +91,19 @@ func runNSBench(ctx context.Context, a *app, o *nsBenchOpts) error {
 	if n, err := raiseNoFile(); err == nil {
 		fmt.Fprintf(out, "open files limit: %d\n", n)
 	}
-	st, err := a.openStore(ctx)
+	// Tickets as RST would issue them (the same ticketer and secret), so
+	// the password hash is not part of a sign-in.
+	st, tk, err := a.benchTicketer(ctx)
 	if err != nil {
 		return err
 	}
 	defer st.Close()
-	secret, err := a.benchSecret(ctx, st)
-	if err != nil {
-		return err
-	}
 	start := time.Now()
 	accts, err := seedNSRing(ctx, st, o.users, o.contacts)
 	if err != nil {
 		return err
 	}
 	fmt.Fprintf(out, "seeded %d accounts with %d mutual contacts each (FL+AL+RL) in %s\n", len(accts), o.contacts, time.Since(start).Round(time.Millisecond))
-	// Tickets as RST would issue them (the same ticketer and secret), so
-	// the password hash is not part of a sign-in.
-	tk := auth.NewTicketer([]byte(secret), a.cfg.TicketLifetime)
 	b := &nsBench{o: o, out: out, track: map[string]*nsChange{}}
 	for i := range accts {
 		b.sess = append(b.sess, &nsSession{b: b, idx: i, email: accts[i].Email, name: accts[i].DisplayName,
@@ -200,6 +179,58 @@ func seedNSRing(ctx context.Context, st *store.Store, n, c int) ([]models.Accoun
 	if err != nil {
 		return nil, err
 	}
+	done, err := ownersWithContacts(ctx, st, accts)
+	if err != nil {
+		return nil, err
+	}
+	now := time.Now().UTC()
+	var cs []*models.Contact
+	var ms []*models.Membership
+	flush := func() error {
+		if len(cs) == 0 {
+			return nil
+		}
+		err := st.DB.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+			if err := tx.CreateInBatches(cs, 1000).Error; err != nil {
+				return err
+			}
+			return tx.CreateInBatches(ms, 1000).Error
+		})
+		cs, ms = cs[:0], ms[:0]
+		return err
+	}
+	seeded := 0
+	for i := range accts {
+		if done[accts[i].ID] {
+			continue
+		}
+		seeded++
+		cs, ms = appendRing(cs, ms, st, accts, i, c, now)
+		if len(cs) >= 10000 {
+			if err := flush(); err != nil {
+				return nil, err
+			}
+		}
+	}
+	if err := flush(); err != nil {
+		return nil, err
+	}
+	if seeded > 0 {
+		stmt := "ANALYZE"
+		if st.Dialect == store.DialectPostgres {
+			stmt = "ANALYZE contacts, memberships, accounts"
+		}
+		if err := st.DB.WithContext(ctx).Exec(stmt).Error; err != nil {
+			return nil, err
+		}
+	}
+	return accts, nil
+}
+
+// ownersWithContacts reports which of accts already have contacts besides
+// their Me contact (seeded by an earlier run).
+func ownersWithContacts(ctx context.Context, st *store.Store, accts []models.Account) (map[int64]bool, error) {
+	n := len(accts)
 	ids := make([]int64, n)
 	for i := range accts {
 		ids[i] = accts[i].ID
@@ -221,67 +252,33 @@ func seedNSRing(ctx context.Context, st *store.Store, n, c int) ([]models.Accoun
 	for _, h := range have {
 		done[h.OwnerID] = h.N > 0
 	}
-	now := time.Now().UTC()
-	var cs []*models.Contact
-	var ms []*models.Membership
-	flush := func() error {
-		if len(cs) == 0 {
-			return nil
-		}
-		err := st.DB.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
-			if err := tx.CreateInBatches(cs, 1000).Error; err != nil {
-				return err
-			}
-			return tx.CreateInBatches(ms, 1000).Error
-		})
-		cs, ms = cs[:0], ms[:0]
-		return err
-	}
-	seeded := 0
-	for i := range accts {
-		owner := &accts[i]
-		if done[owner.ID] {
-			continue
-		}
-		seeded++
-		for d := 1; d <= c/2; d++ {
-			for _, j := range []int{(i + d) % n, (i - d + n) % n} {
-				p := &accts[j]
-				pid := p.ID
-				cs = append(cs, &models.Contact{
-					OwnerID: owner.ID, GUID: st.NewGUID(), Key: "passport:" + p.EmailLower, ContactAccountID: &pid,
-					ContactType: models.ContactTypeRegular, PassportName: p.EmailLower, Network: models.NetworkPassport,
-					CID: p.CID, DisplayName: p.DisplayName, QuickName: p.DisplayName, IsMessengerUser: true,
-					Annotations: "[]", Rev: owner.Revision, CreatedAt: now, UpdatedAt: now,
+	return done, nil
+}
+
+// appendRing appends account i's ring rows: its c/2 neighbours on each side
+// as FL contacts and as Allow and Reverse members.
+func appendRing(cs []*models.Contact, ms []*models.Membership, st *store.Store, accts []models.Account, i, c int, now time.Time) ([]*models.Contact, []*models.Membership) {
+	n, owner := len(accts), &accts[i]
+	for d := 1; d <= c/2; d++ {
+		for _, j := range []int{(i + d) % n, (i - d + n) % n} {
+			p := &accts[j]
+			pid := p.ID
+			cs = append(cs, &models.Contact{
+				OwnerID: owner.ID, GUID: st.NewGUID(), Key: "passport:" + p.EmailLower, ContactAccountID: &pid,
+				ContactType: models.ContactTypeRegular, PassportName: p.EmailLower, Network: models.NetworkPassport,
+				CID: p.CID, DisplayName: p.DisplayName, QuickName: p.DisplayName, IsMessengerUser: true,
+				Annotations: "[]", Rev: owner.Revision, CreatedAt: now, UpdatedAt: now,
+			})
+			for _, role := range []string{models.RoleAllow, models.RoleReverse} {
+				ms = append(ms, &models.Membership{
+					OwnerID: owner.ID, Role: role, MemberType: models.MemberPassport, MemberName: p.EmailLower,
+					MemberAccountID: &pid, CID: p.CID, DisplayName: p.DisplayName, Annotations: "[]", State: "Accepted",
+					JoinedAt: now, Rev: owner.Revision, CreatedAt: now, UpdatedAt: now,
 				})
-				for _, role := range []string{models.RoleAllow, models.RoleReverse} {
-					ms = append(ms, &models.Membership{
-						OwnerID: owner.ID, Role: role, MemberType: models.MemberPassport, MemberName: p.EmailLower,
-						MemberAccountID: &pid, CID: p.CID, DisplayName: p.DisplayName, Annotations: "[]", State: "Accepted",
-						JoinedAt: now, Rev: owner.Revision, CreatedAt: now, UpdatedAt: now,
-					})
-				}
-			}
-		}
-		if len(cs) >= 10000 {
-			if err := flush(); err != nil {
-				return nil, err
 			}
 		}
 	}
-	if err := flush(); err != nil {
-		return nil, err
-	}
-	if seeded > 0 {
-		stmt := "ANALYZE"
-		if st.Dialect == store.DialectPostgres {
-			stmt = "ANALYZE contacts, memberships, accounts"
-		}
-		if err := st.DB.WithContext(ctx).Exec(stmt).Error; err != nil {
-			return nil, err
-		}
-	}
-	return accts, nil
+	return cs, ms
 }
 
 // nsBench is one run of --mode ns.
@@ -651,97 +648,129 @@ func (b *nsBench) seen(email, status string) {
 func (b *nsBench) fanOut(ctx context.Context) error {
 	o := b.o
 	fmt.Fprintf(b.out, "timing %d status changes, %d in flight, each to %d watchers...\n", o.changes, o.changeConc, o.contacts)
-	var (
-		mu       sync.Mutex
-		lat      []time.Duration
-		missed   int
-		firstMis string
-		busy     = map[int]bool{}
-		left     = o.changes
-		wg       sync.WaitGroup
-	)
-	statuses := []string{"AWY", "BSY", "BRB", "NLN"}
+	f := &fanOutRun{b: b, busy: map[int]bool{}, left: o.changes}
+	var wg sync.WaitGroup
 	start := time.Now()
 	for w := 0; w < o.changeConc; w++ {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
 			for ctx.Err() == nil {
-				mu.Lock()
-				if left == 0 {
-					mu.Unlock()
+				s := f.pick()
+				if s == nil {
 					return
 				}
-				left--
-				var s *nsSession
-				for s == nil || busy[s.idx] || !s.online.Load() {
-					s = b.sess[rand.IntN(len(b.sess))]
-				}
-				busy[s.idx] = true
-				mu.Unlock()
-				status := statuses[rand.IntN(len(statuses))]
-				for status == s.status {
-					status = statuses[rand.IntN(len(statuses))]
-				}
-				s.status = status
-				want := 0
-				n := len(b.sess)
-				for d := 1; d <= o.contacts/2; d++ {
-					for _, j := range []int{(s.idx + d) % n, (s.idx - d + n) % n} {
-						if b.sess[j].online.Load() {
-							want++
-						}
-					}
-				}
-				ch := &nsChange{status: status, want: want, done: make(chan struct{})}
-				key := strings.ToLower(s.email)
-				s.trid++
-				line := "CHG " + strconv.Itoa(s.trid) + " " + status + " 1073741856\r\n"
-				b.mu.Lock()
-				b.track[key] = ch
-				ch.t0 = time.Now()
-				b.mu.Unlock()
-				err := s.write(line)
-				var took time.Duration
-				ok := false
-				if err == nil {
-					select {
-					case <-ch.done:
-						ok = true
-						took = ch.last
-					case <-time.After(o.waitFor):
-					case <-ctx.Done():
-					}
-				}
-				b.mu.Lock()
-				delete(b.track, key)
-				got := ch.got
-				b.mu.Unlock()
-				mu.Lock()
-				busy[s.idx] = false
-				if ok {
-					lat = append(lat, took)
-				} else {
-					missed++
-					if firstMis == "" {
-						firstMis = fmt.Sprintf("%s CHG %s: %d of %d watchers had the NLN after %s (write error: %v)", s.email, status, got, want, o.waitFor, err)
-					}
-				}
-				mu.Unlock()
+				took, miss := b.changeStatus(ctx, s)
+				f.done(s, took, miss)
 			}
 		}()
 	}
 	wg.Wait()
 	took := time.Since(start)
+	lat := f.lat
 	sortDurations(lat)
 	fmt.Fprintf(b.out, "status changes: %d reached every watcher, %d did not, in %s (%.0f changes/s, %.0f NLN/s)\n",
-		len(lat), missed, took.Round(time.Millisecond), float64(len(lat))/took.Seconds(), float64(len(lat)*o.contacts)/took.Seconds())
+		len(lat), f.missed, took.Round(time.Millisecond), float64(len(lat))/took.Seconds(), float64(len(lat)*o.contacts)/took.Seconds())
 	fmt.Fprintf(b.out, "fan-out latency (CHG written to the last watcher's NLN read): p50 %s  p90 %s  p99 %s  max %s\n",
 		pctl(lat, 0.50), pctl(lat, 0.90), pctl(lat, 0.99), pctl(lat, 1))
-	if missed > 0 {
-		return fmt.Errorf("%d status changes did not reach every watcher (first: %s)", missed, firstMis)
+	if f.missed > 0 {
+		return fmt.Errorf("%d status changes did not reach every watcher (first: %s)", f.missed, f.firstMiss)
 	}
 	return ctx.Err()
+}
+
+// fanOutRun hands out fanOut's status changes to its workers and collects
+// their outcomes.
+type fanOutRun struct {
+	b         *nsBench
+	mu        sync.Mutex
+	busy      map[int]bool // sessions with a change in flight
+	left      int          // changes not yet handed out
+	lat       []time.Duration
+	missed    int
+	firstMiss string
+}
+
+// pick takes the next change: a random online session with none in
+// flight; nil when every change is handed out.
+func (f *fanOutRun) pick() *nsSession {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if f.left == 0 {
+		return nil
+	}
+	f.left--
+	var s *nsSession
+	for s == nil || f.busy[s.idx] || !s.online.Load() {
+		s = f.b.sess[rand.IntN(len(f.b.sess))]
+	}
+	f.busy[s.idx] = true
+	return s
+}
+
+// done records s's change: its fan-out latency, or (miss != "") why it did
+// not reach every watcher.
+func (f *fanOutRun) done(s *nsSession, took time.Duration, miss string) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.busy[s.idx] = false
+	if miss == "" {
+		f.lat = append(f.lat, took)
+		return
+	}
+	f.missed++
+	if f.firstMiss == "" {
+		f.firstMiss = miss
+	}
+}
+
+// nsStatuses are the statuses the timed changes move between.
+var nsStatuses = []string{"AWY", "BSY", "BRB", "NLN"}
+
+// changeStatus sends a CHG to a new random status on s and waits up to
+// --fanout-timeout until every online watcher has read the NLN. It returns
+// the time until the last one did, or a description of the miss.
+func (b *nsBench) changeStatus(ctx context.Context, s *nsSession) (time.Duration, string) {
+	o := b.o
+	status := nsStatuses[rand.IntN(len(nsStatuses))]
+	for status == s.status {
+		status = nsStatuses[rand.IntN(len(nsStatuses))]
+	}
+	s.status = status
+	want := 0
+	n := len(b.sess)
+	for d := 1; d <= o.contacts/2; d++ {
+		for _, j := range []int{(s.idx + d) % n, (s.idx - d + n) % n} {
+			if b.sess[j].online.Load() {
+				want++
+			}
+		}
+	}
+	ch := &nsChange{status: status, want: want, done: make(chan struct{})}
+	key := strings.ToLower(s.email)
+	s.trid++
+	line := "CHG " + strconv.Itoa(s.trid) + " " + status + " 1073741856\r\n"
+	b.mu.Lock()
+	b.track[key] = ch
+	ch.t0 = time.Now()
+	b.mu.Unlock()
+	err := s.write(line)
+	if err == nil {
+		select {
+		case <-ch.done:
+			b.mu.Lock()
+			delete(b.track, key)
+			b.mu.Unlock()
+			return ch.last, ""
+		case <-time.After(o.waitFor):
+		case <-ctx.Done():
+		}
+	}
+	b.mu.Lock()
+	delete(b.track, key)
+	got := ch.got
+	b.mu.Unlock()
+	return 0, fmt.Sprintf("%s CHG %s: %d of %d watchers had the NLN after %s (write error: %v)", s.email, status, got, want, o.waitFor, err)
 }
 
 // closeAll signs every session out.

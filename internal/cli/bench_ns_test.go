@@ -11,8 +11,8 @@ import (
 	"github.com/abch-im/abch/internal/testenv"
 )
 
-// TestBenchNSRegistered checks that --mode ns reached the bench command
-// (bench_ns.go wraps bench.go's constructor at init).
+// TestBenchNSRegistered checks that --mode ns and its flags are in the
+// bench command's help (benchModes, addNSBenchFlags).
 func TestBenchNSRegistered(t *testing.T) {
 	var out bytes.Buffer
 	root := NewRoot(&out, &out)

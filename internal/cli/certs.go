@@ -87,26 +87,7 @@ func WriteCertsSigned(dir string, extra []string, now time.Time, sig x509.Signat
 	if _, err := os.Stat(filepath.Join(dir, "ca-key.pem")); err == nil {
 		return nil, fmt.Errorf("%s already holds ca-key.pem; remove it or choose another --out", dir)
 	}
-	caKey, err := rsa.GenerateKey(rand.Reader, 2048)
-	if err != nil {
-		return nil, err
-	}
-	caTmpl := &x509.Certificate{
-		SerialNumber:          serial(),
-		Subject:               pkix.Name{CommonName: "abch local CA", Organization: []string{"abch"}},
-		NotBefore:             now.Add(-time.Hour),
-		NotAfter:              now.AddDate(10, 0, 0),
-		KeyUsage:              x509.KeyUsageCertSign | x509.KeyUsageCRLSign,
-		BasicConstraintsValid: true,
-		IsCA:                  true,
-		MaxPathLenZero:        true,
-		SignatureAlgorithm:    sig,
-	}
-	caDER, err := x509.CreateCertificate(rand.Reader, caTmpl, caTmpl, &caKey.PublicKey, caKey)
-	if err != nil {
-		return nil, err
-	}
-	ca, err := x509.ParseCertificate(caDER)
+	ca, caKey, caDER, err := newCA(now, sig)
 	if err != nil {
 		return nil, err
 	}
@@ -124,6 +105,56 @@ func WriteCertsSigned(dir string, extra []string, now time.Time, sig x509.Signat
 		ExtKeyUsage:        []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth},
 		SignatureAlgorithm: sig,
 	}
+	names := serverNames(srvTmpl, extra)
+	srvDER, err := x509.CreateCertificate(rand.Reader, srvTmpl, ca, &srvKey.PublicKey, caKey)
+	if err != nil {
+		return nil, err
+	}
+	err = writePEMs(dir, []pemFile{
+		{"ca.pem", "CERTIFICATE", caDER, 0o644},
+		{"ca-key.pem", "RSA PRIVATE KEY", x509.MarshalPKCS1PrivateKey(caKey), 0o600},
+		{"server.pem", "CERTIFICATE", srvDER, 0o644},
+		{"server-key.pem", "RSA PRIVATE KEY", x509.MarshalPKCS1PrivateKey(srvKey), 0o600},
+	})
+	if err != nil {
+		return nil, err
+	}
+	return names, nil
+}
+
+// newCA makes the local CA: a 10-year self-signed certificate signed with
+// sig, its key and its DER.
+func newCA(now time.Time, sig x509.SignatureAlgorithm) (*x509.Certificate, *rsa.PrivateKey, []byte, error) {
+	caKey, err := rsa.GenerateKey(rand.Reader, 2048)
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	caTmpl := &x509.Certificate{
+		SerialNumber:          serial(),
+		Subject:               pkix.Name{CommonName: "abch local CA", Organization: []string{"abch"}},
+		NotBefore:             now.Add(-time.Hour),
+		NotAfter:              now.AddDate(10, 0, 0),
+		KeyUsage:              x509.KeyUsageCertSign | x509.KeyUsageCRLSign,
+		BasicConstraintsValid: true,
+		IsCA:                  true,
+		MaxPathLenZero:        true,
+		SignatureAlgorithm:    sig,
+	}
+	caDER, err := x509.CreateCertificate(rand.Reader, caTmpl, caTmpl, &caKey.PublicKey, caKey)
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	ca, err := x509.ParseCertificate(caDER)
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	return ca, caKey, caDER, nil
+}
+
+// serverNames puts every client host, loopback and the extra names into
+// tmpl's DNS names and IP addresses (lower-cased, each once) and returns
+// them in that order.
+func serverNames(tmpl *x509.Certificate, extra []string) []string {
 	seen := map[string]bool{}
 	var names []string
 	add := func(h string) {
@@ -134,9 +165,9 @@ func WriteCertsSigned(dir string, extra []string, now time.Time, sig x509.Signat
 		seen[h] = true
 		names = append(names, h)
 		if ip := net.ParseIP(h); ip != nil {
-			srvTmpl.IPAddresses = append(srvTmpl.IPAddresses, ip)
+			tmpl.IPAddresses = append(tmpl.IPAddresses, ip)
 		} else {
-			srvTmpl.DNSNames = append(srvTmpl.DNSNames, h)
+			tmpl.DNSNames = append(tmpl.DNSNames, h)
 		}
 	}
 	for _, h := range ClientHosts {
@@ -147,31 +178,29 @@ func WriteCertsSigned(dir string, extra []string, now time.Time, sig x509.Signat
 	for _, h := range extra {
 		add(h)
 	}
-	srvDER, err := x509.CreateCertificate(rand.Reader, srvTmpl, ca, &srvKey.PublicKey, caKey)
-	if err != nil {
-		return nil, err
-	}
-	files := []struct {
-		name, kind string
-		der        []byte
-		mode       os.FileMode
-	}{
-		{"ca.pem", "CERTIFICATE", caDER, 0o644},
-		{"ca-key.pem", "RSA PRIVATE KEY", x509.MarshalPKCS1PrivateKey(caKey), 0o600},
-		{"server.pem", "CERTIFICATE", srvDER, 0o644},
-		{"server-key.pem", "RSA PRIVATE KEY", x509.MarshalPKCS1PrivateKey(srvKey), 0o600},
-	}
+	return names
+}
+
+// pemFile is one file WriteCerts writes.
+type pemFile struct {
+	name, kind string
+	der        []byte
+	mode       os.FileMode
+}
+
+// writePEMs writes each file PEM-encoded into dir with its mode.
+func writePEMs(dir string, files []pemFile) error {
 	for _, f := range files {
 		data := pem.EncodeToMemory(&pem.Block{Type: f.kind, Bytes: f.der})
 		path := filepath.Join(dir, f.name)
 		if err := os.WriteFile(path, data, f.mode); err != nil {
-			return nil, err
+			return err
 		}
 		if err := os.Chmod(path, f.mode); err != nil { // WriteFile keeps an existing file's mode
-			return nil, err
+			return err
 		}
 	}
-	return names, nil
+	return nil
 }
 
 func serial() *big.Int {

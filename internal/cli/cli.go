@@ -166,6 +166,25 @@ func (a *app) argon2() auth.Argon2Params {
 
 func (a *app) userCmd() *cobra.Command {
 	user := &cobra.Command{Use: "user", Short: "Manage accounts"}
+	user.AddCommand(a.userAddCmd(), a.userPasswdCmd(), a.userListCmd())
+	user.AddCommand(a.userAdminCmds()...) // user_admin.go
+	return user
+}
+
+// useStore opens and migrates the configured database, runs f with it and
+// closes it: the body of most commands.
+func (a *app) useStore(ctx context.Context, f func(st *store.Store) error) error {
+	st, err := a.openStore(ctx)
+	if err != nil {
+		return err
+	}
+	defer st.Close()
+	return f(st)
+}
+
+// userAddCmd is `abch user add`. The password and the address are checked
+// before the database is opened.
+func (a *app) userAddCmd() *cobra.Command {
 	var password, name string
 	var passwordStdin bool
 	add := &cobra.Command{
@@ -180,24 +199,27 @@ func (a *app) userCmd() *cobra.Command {
 			if _, err := models.NormalizeEmail(args[0]); err != nil {
 				return err
 			}
-			st, err := a.openStore(cmd.Context())
-			if err != nil {
-				return err
-			}
-			defer st.Close()
-			acct, err := accounts.New(st, a.cfg).Create(cmd.Context(), accounts.NewUser{Email: args[0], Password: password, DisplayName: name}, accounts.Operator)
-			if err != nil {
-				return err
-			}
-			a.warnClientCut(password)
-			fmt.Fprintf(a.stdout, "created %s (cid %d, puid %016X)\n", acct.Email, acct.CID, uint64(acct.PUID))
-			return nil
+			return a.useStore(cmd.Context(), func(st *store.Store) error {
+				acct, err := accounts.New(st, a.cfg).Create(cmd.Context(), accounts.NewUser{Email: args[0], Password: password, DisplayName: name}, accounts.Operator)
+				if err != nil {
+					return err
+				}
+				a.warnClientCut(password)
+				fmt.Fprintf(a.stdout, "created %s (cid %d, puid %016X)\n", acct.Email, acct.CID, uint64(acct.PUID))
+				return nil
+			})
 		},
 	}
 	add.Flags().StringVar(&password, "password", "", "password (visible to other users in ps: prefer --password-stdin or the prompt)")
 	add.Flags().BoolVar(&passwordStdin, "password-stdin", false, "read the password from the first line of stdin")
 	add.Flags().StringVar(&name, "name", "", "display name (default: the address)")
+	return add
+}
+
+// userPasswdCmd is `abch user passwd`.
+func (a *app) userPasswdCmd() *cobra.Command {
 	var newPassword string
+	var passwordStdin bool
 	passwd := &cobra.Command{
 		Use:   "passwd EMAIL [--password-stdin | --password PASSWORD]",
 		Short: "Set an account's password (every ticket issued before stops working)",
@@ -207,44 +229,40 @@ func (a *app) userCmd() *cobra.Command {
 			if err != nil {
 				return err
 			}
-			st, err := a.openStore(cmd.Context())
-			if err != nil {
-				return err
-			}
-			defer st.Close()
-			acct, err := accounts.New(st, a.cfg).SetPassword(cmd.Context(), args[0], newPassword, accounts.Operator)
-			if err != nil {
-				return err
-			}
-			a.warnClientCut(newPassword)
-			fmt.Fprintf(a.stdout, "password changed for %s\n", acct.Email)
-			return nil
+			return a.useStore(cmd.Context(), func(st *store.Store) error {
+				acct, err := accounts.New(st, a.cfg).SetPassword(cmd.Context(), args[0], newPassword, accounts.Operator)
+				if err != nil {
+					return err
+				}
+				a.warnClientCut(newPassword)
+				fmt.Fprintf(a.stdout, "password changed for %s\n", acct.Email)
+				return nil
+			})
 		},
 	}
 	passwd.Flags().StringVar(&newPassword, "password", "", "new password (visible to other users in ps: prefer --password-stdin or the prompt)")
 	passwd.Flags().BoolVar(&passwordStdin, "password-stdin", false, "read the new password from the first line of stdin")
-	list := &cobra.Command{
+	return passwd
+}
+
+// userListCmd is `abch user list`.
+func (a *app) userListCmd() *cobra.Command {
+	return &cobra.Command{
 		Use:   "list",
 		Short: "List accounts",
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			st, err := a.openStore(cmd.Context())
-			if err != nil {
-				return err
-			}
-			defer st.Close()
-			accts, err := st.ListAccounts(cmd.Context())
-			if err != nil {
-				return err
-			}
-			tw := tabwriter.NewWriter(a.stdout, 0, 4, 2, ' ', 0)
-			fmt.Fprintln(tw, "EMAIL\tDISPLAY NAME\tCID\tPUID\tCREATED")
-			for _, ac := range accts {
-				fmt.Fprintf(tw, "%s\t%s\t%d\t%016X\t%s\n", ac.Email, ac.DisplayName, ac.CID, uint64(ac.PUID), ac.CreatedAt.UTC().Format("2006-01-02 15:04:05"))
-			}
-			return tw.Flush()
+			return a.useStore(cmd.Context(), func(st *store.Store) error {
+				accts, err := st.ListAccounts(cmd.Context())
+				if err != nil {
+					return err
+				}
+				tw := tabwriter.NewWriter(a.stdout, 0, 4, 2, ' ', 0)
+				fmt.Fprintln(tw, "EMAIL\tDISPLAY NAME\tCID\tPUID\tCREATED")
+				for _, ac := range accts {
+					fmt.Fprintf(tw, "%s\t%s\t%d\t%016X\t%s\n", ac.Email, ac.DisplayName, ac.CID, uint64(ac.PUID), ac.CreatedAt.UTC().Format("2006-01-02 15:04:05"))
+				}
+				return tw.Flush()
+			})
 		},
 	}
-	user.AddCommand(add, passwd, list)
-	user.AddCommand(a.userAdminCmds()...) // user_admin.go
-	return user
 }

@@ -12,6 +12,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/abch-im/abch/internal/events"
+	"github.com/abch-im/abch/internal/store"
 )
 
 func init() {
@@ -54,18 +55,9 @@ func (a *app) eventsTailCmd() *cobra.Command {
 			"subject (abch.events.<cid>); --replay starts at the oldest stored event.",
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			ctx := cmd.Context()
-			subject := events.SubjectPrefix + ">"
-			if user != "" {
-				st, err := a.openStore(ctx)
-				if err != nil {
-					return err
-				}
-				acct, err := st.AccountByEmail(ctx, user)
-				_ = st.Close()
-				if err != nil {
-					return err
-				}
-				subject = events.Subject(acct.CID)
+			subject, err := a.tailSubject(ctx, user)
+			if err != nil {
+				return err
 			}
 			url, err := natsClientURL(a.cfg.NATSURL, a.cfg.NATSListen)
 			if err != nil {
@@ -76,42 +68,13 @@ func (a *app) eventsTailCmd() *cobra.Command {
 				return fmt.Errorf("connect %s: %w (is abch serve running?)", url, err)
 			}
 			defer nc.Close()
-			js, err := jetstream.New(nc)
+			lines, stop, err := consumeEvents(ctx, nc, url, subject, replay)
 			if err != nil {
 				return err
 			}
-			policy := jetstream.DeliverNewPolicy
-			if replay {
-				policy = jetstream.DeliverAllPolicy
-			}
-			octx, cancel := context.WithTimeout(ctx, 10*time.Second)
-			cons, err := js.OrderedConsumer(octx, events.StreamName, jetstream.OrderedConsumerConfig{
-				FilterSubjects: []string{subject}, DeliverPolicy: policy,
-			})
-			cancel()
-			if err != nil {
-				return fmt.Errorf("stream %s on %s: %w", events.StreamName, url, err)
-			}
-			lines := make(chan []byte, 256)
-			cc, err := cons.Consume(func(m jetstream.Msg) { lines <- m.Data() })
-			if err != nil {
-				return err
-			}
-			defer cc.Stop()
+			defer stop()
 			fmt.Fprintf(a.stderr, "tailing %s on %s\n", subject, url)
-			for n := 0; count <= 0 || n < count; n++ {
-				select {
-				case <-ctx.Done():
-					if errors.Is(ctx.Err(), context.Canceled) {
-						return nil
-					}
-					return ctx.Err()
-				case b := <-lines:
-					// One object per line, NS payloads readable (events_readable.go).
-					fmt.Fprintln(a.stdout, readableEvent(b))
-				}
-			}
-			return nil
+			return a.printEvents(ctx, lines, count)
 		},
 	}
 	f := c.Flags()
@@ -121,4 +84,70 @@ func (a *app) eventsTailCmd() *cobra.Command {
 	f.StringVar(&a.cfg.NATSURL, "nats-url", a.cfg.NATSURL, "external NATS server (ABCH_NATS_URL)")
 	f.StringVar(&a.cfg.NATSListen, "nats-listen", a.cfg.NATSListen, "embedded NATS address of the running abch (ABCH_NATS_LISTEN)")
 	return c
+}
+
+// tailSubject is the subject `events tail` follows: every recipient's, or
+// with user (an e-mail address) that account's.
+func (a *app) tailSubject(ctx context.Context, user string) (string, error) {
+	if user == "" {
+		return events.SubjectPrefix + ">", nil
+	}
+	var cid int64
+	err := a.useStore(ctx, func(st *store.Store) error {
+		acct, err := st.AccountByEmail(ctx, user)
+		if err == nil {
+			cid = acct.CID
+		}
+		return err
+	})
+	if err != nil {
+		return "", err
+	}
+	return events.Subject(cid), nil
+}
+
+// consumeEvents follows subject on the events stream of the broker at url
+// (connected as nc), from the oldest stored event with replay, else from
+// new ones, and delivers each event's data on lines until stop.
+func consumeEvents(ctx context.Context, nc *nats.Conn, url, subject string, replay bool) (lines <-chan []byte, stop func(), err error) {
+	js, err := jetstream.New(nc)
+	if err != nil {
+		return nil, nil, err
+	}
+	policy := jetstream.DeliverNewPolicy
+	if replay {
+		policy = jetstream.DeliverAllPolicy
+	}
+	octx, cancel := context.WithTimeout(ctx, 10*time.Second)
+	cons, err := js.OrderedConsumer(octx, events.StreamName, jetstream.OrderedConsumerConfig{
+		FilterSubjects: []string{subject}, DeliverPolicy: policy,
+	})
+	cancel()
+	if err != nil {
+		return nil, nil, fmt.Errorf("stream %s on %s: %w", events.StreamName, url, err)
+	}
+	ch := make(chan []byte, 256)
+	cc, err := cons.Consume(func(m jetstream.Msg) { ch <- m.Data() })
+	if err != nil {
+		return nil, nil, err
+	}
+	return ch, cc.Stop, nil
+}
+
+// printEvents prints events from lines, one JSON object per line with the
+// NS payloads readable (events_readable.go), until count events (0: no
+// limit) or until ctx ends (an interrupt is a normal end).
+func (a *app) printEvents(ctx context.Context, lines <-chan []byte, count int) error {
+	for n := 0; count <= 0 || n < count; n++ {
+		select {
+		case <-ctx.Done():
+			if errors.Is(ctx.Err(), context.Canceled) {
+				return nil
+			}
+			return ctx.Err()
+		case b := <-lines:
+			fmt.Fprintln(a.stdout, readableEvent(b))
+		}
+	}
+	return nil
 }

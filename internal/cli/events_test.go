@@ -1,11 +1,9 @@
 package cli_test
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -16,24 +14,6 @@ import (
 	"github.com/abch-im/abch/internal/testenv"
 	"github.com/abch-im/abch/models"
 )
-
-// syncBuffer is a bytes.Buffer safe to read while the command writes.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
 
 func TestEventsTail(t *testing.T) {
 	testenv.ForEachDB(t, func(t *testing.T, cfg config.Config) {
@@ -67,7 +47,7 @@ func TestEventsTail(t *testing.T) {
 			emit(alice, "a1")
 			emit(bob, "b1")
 			emit(bob, "b2")
-			var out, errb syncBuffer
+			var out, errb testenv.SyncBuffer
 			code := cli.Run([]string{"events", "tail", "--user", "BOB@example.com", "--replay", "--count", "2"}, &out, &errb)
 			if code != 0 {
 				t.Fatalf("exit %d: %s", code, errb.String())
@@ -88,7 +68,7 @@ func TestEventsTail(t *testing.T) {
 		})
 
 		t.Run("without --replay it prints events as they are published", func(t *testing.T) {
-			var out, errb syncBuffer
+			var out, errb testenv.SyncBuffer
 			done := make(chan int, 1)
 			go func() { done <- cli.Run([]string{"events", "tail", "--count", "1"}, &out, &errb) }()
 			deadline := time.Now().Add(15 * time.Second)
@@ -110,7 +90,7 @@ func TestEventsTail(t *testing.T) {
 		})
 
 		t.Run("an unknown --user is an error", func(t *testing.T) {
-			var out, errb syncBuffer
+			var out, errb testenv.SyncBuffer
 			if code := cli.Run([]string{"events", "tail", "--user", "nobody@example.com"}, &out, &errb); code != 1 || !strings.Contains(errb.String(), "nobody@example.com") {
 				t.Errorf("exit %d, stderr %q", code, errb.String())
 			}

@@ -40,6 +40,7 @@ func (a *app) addConfigFlags(pf *pflag.FlagSet) {
 	pf.StringVar(&c.LogLevel, "log-level", c.LogLevel, "debug, info, warn or error (ABCH_LOG_LEVEL)")
 	pf.StringVar(&c.LogFormat, "log-format", c.LogFormat, "text or json (ABCH_LOG_FORMAT)")
 	pf.StringVar(&c.Hostname, "machine-name", c.Hostname, "machineName in SOAP faults (ABCH_MACHINE_NAME)")
+	pf.StringVar(&c.PassportDALogin, "passport-dalogin", c.PassportDALogin, "Passport 1.4 DALogin: host/path MSNP8-12 clients log in at, on 443; the certificate must cover the host (ABCH_PASSPORT_DALOGIN)")
 	pf.StringVar(&c.MSNPRedirect, "msnp-redirect", c.MSNPRedirect, "NS addresses USR is redirected to (XFR NS), comma-separated (ABCH_MSNP_REDIRECT)")
 	pf.DurationVar(&c.MSNPChallenge, "msnp-challenge", c.MSNPChallenge, "send each NS session a CHL challenge this long after sign-in, 0 = never (ABCH_MSNP_CHALLENGE)")
 	pf.StringVar(&c.SBAddr, "sb-addr", c.SBAddr, "switchboard listener beside the NS (ABCH_SB_ADDR)")

@@ -21,18 +21,27 @@ type HostGroup struct {
 // (ClientHosts, taken from the captures' soap.jsonl, PROTOCOL.md and
 // RST_OIM.md), Passport 1.4's nexus (pidgin 2.2.2, NS_CLIENT_FACTS.md) and
 // the Notification Server's names. Switchboards have no fixed name: the NS
-// hands out their address in XFR/RNG.
-func MSNHosts() []HostGroup {
+// hands out their address in XFR/RNG. daLogin is ABCH_PASSPORT_DALOGIN:
+// its host, where MSNP8–12 clients send their password, is listed too (the
+// default, login.passport.com, already is; another name needs its line and
+// a certificate that covers it: `abch certs --host`).
+func MSNHosts(daLogin string) []HostGroup {
 	var soapHosts []string
+	known := map[string]bool{}
 	for _, h := range ClientHosts {
 		if h != "localhost" {
 			soapHosts = append(soapHosts, h)
+			known[h] = true
 		}
 	}
-	return []HostGroup{
-		{What: "SOAP over HTTPS (Passport RST, Address Book, Sharing, OIM, RSI, storage): abch's TLS listener on 443", Names: soapHosts},
-		{What: "Notification Server (MSNP on 1863) and its HTTP gateway (port 80, for clients behind proxies)", Names: []string{"messenger.hotmail.com", "gateway.messenger.hotmail.com"}, NS: true},
+	groups := []HostGroup{
+		{What: "SOAP over HTTPS (Passport RST, Address Book, Sharing, OIM, RSI, storage) and Passport 1.4 (nexus.passport.com, login.passport.com): abch's TLS listener on 443", Names: soapHosts},
 	}
+	host, _, _ := strings.Cut(daLogin, "/")
+	if host = strings.ToLower(host); host != "" && !known[host] {
+		groups = append(groups, HostGroup{What: "Passport 1.4 login of MSNP8-12 clients (ABCH_PASSPORT_DALOGIN): abch's TLS listener on 443", Names: []string{host}})
+	}
+	return append(groups, HostGroup{What: "Notification Server (MSNP on 1863) and its HTTP gateway (port 80, for clients behind proxies)", Names: []string{"messenger.hotmail.com", "gateway.messenger.hotmail.com"}, NS: true})
 }
 
 func init() {
@@ -63,7 +72,7 @@ func init() {
 				default:
 					return fmt.Errorf("--format must be both, hosts or zone, got %q", format)
 				}
-				WriteHosts(a.stdout, ip, nsIP, format)
+				WriteHosts(a.stdout, ip, nsIP, format, a.cfg.PassportDALogin)
 				return nil
 			},
 		}
@@ -76,14 +85,14 @@ func init() {
 
 // WriteHosts prints the hosts-file lines and/or DNS zone records for
 // MSNHosts, pointing the abch names at ip and the NS names at nsIP.
-func WriteHosts(w io.Writer, ip, nsIP net.IP, format string) {
+func WriteHosts(w io.Writer, ip, nsIP net.IP, format, daLogin string) {
 	rr := func(a net.IP) string {
 		if a.To4() != nil {
 			return "A"
 		}
 		return "AAAA"
 	}
-	groups := MSNHosts()
+	groups := MSNHosts(daLogin)
 	if format != "zone" {
 		fmt.Fprintln(w, "# hosts file: C:\\Windows\\System32\\drivers\\etc\\hosts (Windows), /etc/hosts (Linux, macOS)")
 		for _, g := range groups {

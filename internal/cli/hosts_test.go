@@ -65,6 +65,18 @@ func TestHostsCoversEveryClientHost(t *testing.T) {
 		}
 	}
 
+	t.Run("a DALogin on another host is listed", func(t *testing.T) {
+		var out bytes.Buffer
+		if code := cli.Run([]string{"hosts", "--address", "192.0.2.10", "--passport-dalogin", "Tweener.Example.net/ppsecure/login2.srf"}, &out, io.Discard); code != 0 {
+			t.Fatal("exit", code)
+		}
+		if !strings.Contains(out.String(), "\n192.0.2.10 tweener.example.net\n") || !strings.Contains(out.String(), "\ntweener.example.net. 300 IN A 192.0.2.10\n") {
+			t.Errorf("no lines for the DALogin host:\n%s", out.String())
+		}
+		if strings.Count(out.String(), " login.passport.com\n") != 1 {
+			t.Errorf("login.passport.com not listed exactly once:\n%s", out.String())
+		}
+	})
 	t.Run("IPv6 address gives AAAA records", func(t *testing.T) {
 		var out bytes.Buffer
 		if code := cli.Run([]string{"hosts", "--address", "2001:db8::10", "--format", "zone"}, &out, io.Discard); code != 0 {

@@ -28,7 +28,7 @@ func TestHealthCommand(t *testing.T) {
 	t.Run("a ready server is healthy, also when it listens on the wildcard address", func(t *testing.T) {
 		for _, addr := range []string{s.HTTPAddr, "0.0.0.0:" + port} {
 			t.Setenv("ABCH_HTTP_ADDR", addr)
-			var out, errb syncBuffer
+			var out, errb testenv.SyncBuffer
 			if code := cli.Run([]string{"health"}, &out, &errb); code != 0 || !strings.Contains(out.String(), "healthy: ready") {
 				t.Errorf("%s: exit %d %q %q", addr, code, out.String(), errb.String())
 			}
@@ -39,7 +39,7 @@ func TestHealthCommand(t *testing.T) {
 		closed := ln.Addr().String()
 		ln.Close()
 		t.Setenv("ABCH_HTTP_ADDR", closed)
-		var out, errb syncBuffer
+		var out, errb testenv.SyncBuffer
 		if code := cli.Run([]string{"health", "--timeout", "2s"}, &out, &errb); code != 1 || !strings.Contains(errb.String(), "unhealthy") {
 			t.Errorf("exit %d %q", code, errb.String())
 		}
@@ -89,7 +89,7 @@ func TestEmbeddedNATSBeyondLoopback(t *testing.T) {
 		t.Setenv("ABCH_DATABASE_URL", cfg.DatabaseURL)
 		t.Setenv("ABCH_NATS_URL", s.NATSURL)
 		t.Setenv("ABCH_NATS_TOKEN", "nats-secret-token")
-		var out, errb syncBuffer
+		var out, errb testenv.SyncBuffer
 		done := make(chan int, 1)
 		go func() { done <- cli.Run([]string{"events", "tail", "--replay", "--count", "1"}, &out, &errb) }()
 		select {

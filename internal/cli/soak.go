@@ -14,6 +14,8 @@ import (
 	"sync"
 	"time"
 
+	"github.com/spf13/cobra"
+
 	"github.com/abch-im/abch/internal/auth"
 	"github.com/abch-im/abch/internal/store"
 	"github.com/abch-im/abch/models"
@@ -82,27 +84,45 @@ type soak struct {
 	metrics string
 }
 
-// runSoak seeds the soak accounts and runs the mixed load.
-func (a *app) runSoak(ctx context.Context, st *store.Store, tk *auth.Ticketer, base, metricsURL string, users, conc int, duration, interval time.Duration) error {
-	if interval <= 0 {
+// runSoakBench is --mode soak: it seeds the soak accounts and runs the
+// mixed load.
+func runSoakBench(cmd *cobra.Command, a *app, o *benchOpts) error {
+	if err := o.check(); err != nil {
+		return err
+	}
+	if o.interval <= 0 {
 		return fmt.Errorf("need --interval > 0")
 	}
-	params := a.argon2()
+	ctx := cmd.Context()
+	st, tk, err := a.benchTicketer(ctx)
+	if err != nil {
+		return err
+	}
+	defer st.Close()
 	s := &soak{
-		client:  &http.Client{Timeout: 30 * time.Second, Transport: &http.Transport{MaxIdleConnsPerHost: conc * 2, MaxConnsPerHost: conc * 2}},
-		base:    strings.TrimSuffix(base, "/"),
+		client:  &http.Client{Timeout: 30 * time.Second, Transport: &http.Transport{MaxIdleConnsPerHost: o.conc * 2, MaxConnsPerHost: o.conc * 2}},
+		base:    strings.TrimSuffix(o.url, "/"),
 		tk:      tk,
 		stats:   &soakStats{ops: map[string]int{}},
-		metrics: metricsURL,
+		metrics: o.metricsURL,
 	}
 	if s.metrics == "" {
 		s.metrics = s.base + "/metrics"
 	}
-	if users < 2 {
-		users = 2 // OIMs go to the next user
-	}
+	users := max(o.users, 2) // OIMs go to the next user
 	fmt.Fprintf(a.stdout, "seeding %d soak users...\n", users)
-	for i := 0; i < users; i++ {
+	if err := s.seed(ctx, st, users, a.argon2()); err != nil {
+		return err
+	}
+	fmt.Fprintf(a.stdout, "soak against %s: %d clients for %s, figures every %s (server metrics: %s)\n", s.base, o.conc, o.duration, o.interval, s.metrics)
+	fmt.Fprintln(a.stdout, "elapsed   ops/s  p50      p99      errors  server RSS  goroutines  ops (signin/change/sync/oim/rsi)")
+	return s.run(ctx, a.stdout, o.conc, o.duration, o.interval)
+}
+
+// seed finds or creates the n soak accounts and mints their tickets.
+func (s *soak) seed(ctx context.Context, st *store.Store, n int, params auth.Argon2Params) error {
+	tk := s.tk
+	for i := 0; i < n; i++ {
 		email := fmt.Sprintf("soak-user-%d@bench.example", i)
 		acct, err := st.AccountByEmail(ctx, email)
 		if models.ErrorCode(err) == models.CodeNotFound {
@@ -119,9 +139,12 @@ func (a *app) runSoak(ctx context.Context, st *store.Store, tk *auth.Ticketer, b
 		u.ct = tk.Issue(acct.ID, acct.TokenVersion, auth.AudContacts).Text()
 		s.users = append(s.users, u)
 	}
-	fmt.Fprintf(a.stdout, "soak against %s: %d clients for %s, figures every %s (server metrics: %s)\n", s.base, conc, duration, interval, s.metrics)
-	fmt.Fprintln(a.stdout, "elapsed   ops/s  p50      p99      errors  server RSS  goroutines  ops (signin/change/sync/oim/rsi)")
+	return nil
+}
 
+// run drives the load from conc clients for duration, printing a figures
+// line every interval (and one for the last partial interval).
+func (s *soak) run(ctx context.Context, out io.Writer, conc int, duration, interval time.Duration) error {
 	ctx, cancel := context.WithTimeout(ctx, duration)
 	defer cancel()
 	var wg sync.WaitGroup
@@ -134,56 +157,65 @@ func (a *app) runSoak(ctx context.Context, st *store.Store, tk *auth.Ticketer, b
 			}
 		}(w)
 	}
-	start := time.Now()
-	last := start
-	var totalOps, totalErrs int
-	var firstErr error
-	report := func() {
-		lat, ops, errs, first := s.stats.take()
-		n := len(lat)
-		totalOps += n
-		totalErrs += errs
-		if firstErr == nil {
-			firstErr = first
-		}
-		now := time.Now()
-		elapsed, span := now.Sub(start), now.Sub(last)
-		last = now
-		sort.Slice(lat, func(i, j int) bool { return lat[i] < lat[j] })
-		pct := func(p float64) time.Duration {
-			if len(lat) == 0 {
-				return 0
-			}
-			return lat[int(p*float64(len(lat)-1))]
-		}
-		rss, gor := s.serverGauges()
-		fmt.Fprintf(a.stdout, "%-9s %6.0f  %-8s %-8s %6d  %10s  %10s  %d/%d/%d/%d/%d\n",
-			elapsed.Round(time.Second), float64(n)/span.Seconds(), pct(0.5).Round(100*time.Microsecond), pct(0.99).Round(100*time.Microsecond), errs,
-			rss, gor, ops["signin"], ops["change"], ops["sync"], ops["oim"], ops["rsi"])
-		if first != nil {
-			fmt.Fprintf(a.stdout, "          first error: %.300v\n", first)
-		}
-	}
+	r := &soakReport{s: s, out: out, start: time.Now()}
+	r.last = r.start
 	tick := time.NewTicker(interval)
 	defer tick.Stop()
 loop:
 	for {
 		select {
 		case <-tick.C:
-			report()
+			r.line()
 		case <-ctx.Done():
 			break loop
 		}
 	}
 	wg.Wait()
-	if time.Since(last) > interval/10 {
-		report() // the last partial interval
+	if time.Since(r.last) > interval/10 {
+		r.line() // the last partial interval
 	}
-	fmt.Fprintf(a.stdout, "total: %d operations, %.0f/s, %d errors\n", totalOps, float64(totalOps)/time.Since(start).Seconds(), totalErrs)
-	if totalErrs > 0 {
-		return fmt.Errorf("%d operations failed (first: %v)", totalErrs, firstErr)
+	fmt.Fprintf(out, "total: %d operations, %.0f/s, %d errors\n", r.totalOps, float64(r.totalOps)/time.Since(r.start).Seconds(), r.totalErrs)
+	if r.totalErrs > 0 {
+		return fmt.Errorf("%d operations failed (first: %v)", r.totalErrs, r.firstErr)
 	}
 	return nil
+}
+
+// soakReport prints the soak's interval lines and keeps its totals.
+type soakReport struct {
+	s                   *soak
+	out                 io.Writer
+	start, last         time.Time
+	totalOps, totalErrs int
+	firstErr            error
+}
+
+// line prints the figures of the interval since the last line.
+func (r *soakReport) line() {
+	lat, ops, errs, first := r.s.stats.take()
+	n := len(lat)
+	r.totalOps += n
+	r.totalErrs += errs
+	if r.firstErr == nil {
+		r.firstErr = first
+	}
+	now := time.Now()
+	elapsed, span := now.Sub(r.start), now.Sub(r.last)
+	r.last = now
+	sort.Slice(lat, func(i, j int) bool { return lat[i] < lat[j] })
+	pct := func(p float64) time.Duration {
+		if len(lat) == 0 {
+			return 0
+		}
+		return lat[int(p*float64(len(lat)-1))]
+	}
+	rss, gor := r.s.serverGauges()
+	fmt.Fprintf(r.out, "%-9s %6.0f  %-8s %-8s %6d  %10s  %10s  %d/%d/%d/%d/%d\n",
+		elapsed.Round(time.Second), float64(n)/span.Seconds(), pct(0.5).Round(100*time.Microsecond), pct(0.99).Round(100*time.Microsecond), errs,
+		rss, gor, ops["signin"], ops["change"], ops["sync"], ops["oim"], ops["rsi"])
+	if first != nil {
+		fmt.Fprintf(r.out, "          first error: %.300v\n", first)
+	}
 }
 
 // step runs operation k of client w: in ten steps one sign-in, three list

@@ -15,6 +15,7 @@ import (
 
 	"github.com/abch-im/abch/internal/accounts"
 	"github.com/abch-im/abch/internal/listbits"
+	"github.com/abch-im/abch/internal/store"
 	"github.com/abch-im/abch/models"
 )
 
@@ -74,63 +75,70 @@ func (a *app) warnClientCut(password string) {
 
 // userAdminCmds are the operator's account commands beside add/passwd/list.
 func (a *app) userAdminCmds() []*cobra.Command {
-	show := &cobra.Command{
+	return []*cobra.Command{a.userShowCmd(), a.userSetDisabledCmd(true), a.userSetDisabledCmd(false), a.userUnlockCmd(), a.userDeleteCmd()}
+}
+
+// userShowCmd is `abch user show`.
+func (a *app) userShowCmd() *cobra.Command {
+	return &cobra.Command{
 		Use:   "show EMAIL",
 		Short: "Show an account: list sizes, last sign-in, disabled, locked by the login throttle",
 		Args:  cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			st, err := a.openStore(cmd.Context())
-			if err != nil {
-				return err
-			}
-			defer st.Close()
-			sum, err := accounts.New(st, a.cfg).Show(cmd.Context(), args[0])
-			if err != nil {
-				return err
-			}
-			acct := sum.Account
-			w := a.stdout
-			fmt.Fprintf(w, "email:         %s\n", acct.Email)
-			fmt.Fprintf(w, "display name:  %s\n", acct.DisplayName)
-			fmt.Fprintf(w, "cid:           %d\npuid:          %016X\n", acct.CID, uint64(acct.PUID))
-			fmt.Fprintf(w, "created:       %s\n", acct.CreatedAt.UTC().Format(time.RFC3339))
-			if sum.LastSignIn.IsZero() {
-				fmt.Fprintf(w, "last sign-in:  never\n")
-			} else {
-				fmt.Fprintf(w, "last sign-in:  %s from %s\n", sum.LastSignIn.Format(time.RFC3339), sum.LastSignInIP)
-			}
-			status := "enabled"
-			if acct.Disabled {
-				status = "disabled (abch user enable)"
-			}
-			fmt.Fprintf(w, "status:        %s\n", status)
-			if sum.Locked {
-				fmt.Fprintf(w, "locked:        yes, %d failed sign-ins in the current %s window (abch user unlock)\n", sum.Failures, a.cfg.LoginFailureWindow)
-			} else {
-				fmt.Fprintf(w, "locked:        no (%d failed sign-ins in the current window, limit %d)\n", sum.Failures, sum.MaxFailures)
-			}
-			fmt.Fprintf(w, "contacts:      %d (%d on the Forward List)\ngroups:        %d\n", sum.Contacts, sum.Forward, sum.Groups)
-			fmt.Fprintf(w, "allow list:    %d\nblock list:    %d\nreverse list:  %d\npending list:  %d\n",
-				sum.Members[models.RoleAllow], sum.Members[models.RoleBlock], sum.Members[models.RoleReverse], sum.Members[models.RolePending])
-			fmt.Fprintf(w, "offline msgs:  %d\n", sum.OIMs)
-			return nil
-		},
-	}
-	setDisabled := func(disabled bool) *cobra.Command {
-		verb, short := "enable", "Let a disabled account sign in again (tickets issued before it was disabled stay invalid)"
-		if disabled {
-			verb, short = "disable", "Stop an account: its tickets stop working at once and sign-in is refused"
-		}
-		return &cobra.Command{
-			Use:   verb + " EMAIL",
-			Short: short,
-			Args:  cobra.ExactArgs(1),
-			RunE: func(cmd *cobra.Command, args []string) error {
-				st, err := a.openStore(cmd.Context())
+			return a.useStore(cmd.Context(), func(st *store.Store) error {
+				sum, err := accounts.New(st, a.cfg).Show(cmd.Context(), args[0])
 				if err != nil {
 					return err
 				}
-				defer st.Close()
+				a.printAccount(sum)
+				return nil
+			})
+		},
+	}
+}
+
+// printAccount writes `user show`'s answer: sum with the account's failed
+// sign-ins in the current throttle window.
+func (a *app) printAccount(sum *accounts.Summary) {
+	acct, w := sum.Account, a.stdout
+	fmt.Fprintf(w, "email:         %s\n", acct.Email)
+	fmt.Fprintf(w, "display name:  %s\n", acct.DisplayName)
+	fmt.Fprintf(w, "cid:           %d\npuid:          %016X\n", acct.CID, uint64(acct.PUID))
+	fmt.Fprintf(w, "created:       %s\n", acct.CreatedAt.UTC().Format(time.RFC3339))
+	if sum.LastSignIn.IsZero() {
+		fmt.Fprintf(w, "last sign-in:  never\n")
+	} else {
+		fmt.Fprintf(w, "last sign-in:  %s from %s\n", sum.LastSignIn.Format(time.RFC3339), sum.LastSignInIP)
+	}
+	status := "enabled"
+	if acct.Disabled {
+		status = "disabled (abch user enable)"
+	}
+	fmt.Fprintf(w, "status:        %s\n", status)
+	if sum.Locked {
+		fmt.Fprintf(w, "locked:        yes, %d failed sign-ins in the current %s window (abch user unlock)\n", sum.Failures, a.cfg.LoginFailureWindow)
+	} else {
+		fmt.Fprintf(w, "locked:        no (%d failed sign-ins in the current window, limit %d)\n", sum.Failures, sum.MaxFailures)
+	}
+	fmt.Fprintf(w, "contacts:      %d (%d on the Forward List)\ngroups:        %d\n", sum.Contacts, sum.Forward, sum.Groups)
+	fmt.Fprintf(w, "allow list:    %d\nblock list:    %d\nreverse list:  %d\npending list:  %d\n",
+		sum.Members[models.RoleAllow], sum.Members[models.RoleBlock], sum.Members[models.RoleReverse], sum.Members[models.RolePending])
+	fmt.Fprintf(w, "offline msgs:  %d\n", sum.OIMs)
+}
+
+// userSetDisabledCmd is `abch user disable` (disabled) or `abch user
+// enable`.
+func (a *app) userSetDisabledCmd(disabled bool) *cobra.Command {
+	verb, short := "enable", "Let a disabled account sign in again (tickets issued before it was disabled stay invalid)"
+	if disabled {
+		verb, short = "disable", "Stop an account: its tickets stop working at once and sign-in is refused"
+	}
+	return &cobra.Command{
+		Use:   verb + " EMAIL",
+		Short: short,
+		Args:  cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			return a.useStore(cmd.Context(), func(st *store.Store) error {
 				acct, changed, err := accounts.New(st, a.cfg).SetDisabled(cmd.Context(), args[0], disabled)
 				if err != nil {
 					return err
@@ -141,32 +149,38 @@ func (a *app) userAdminCmds() []*cobra.Command {
 				}
 				fmt.Fprintf(a.stdout, "%sd %s\n", verb, acct.Email)
 				return nil
-			},
-		}
+			})
+		},
 	}
+}
+
+// userUnlockCmd is `abch user unlock`.
+func (a *app) userUnlockCmd() *cobra.Command {
 	var address string
 	unlock := &cobra.Command{
 		Use:   "unlock EMAIL [--address IP]",
 		Short: "Clear an account's failed sign-ins (and a source address's with --address)",
 		Args:  cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			st, err := a.openStore(cmd.Context())
-			if err != nil {
-				return err
-			}
-			defer st.Close()
-			if err := accounts.New(st, a.cfg).Unlock(cmd.Context(), args[0], address); err != nil {
-				return err
-			}
-			if address != "" {
-				fmt.Fprintf(a.stdout, "cleared the failed sign-ins of %s and of %s\n", args[0], address)
+			return a.useStore(cmd.Context(), func(st *store.Store) error {
+				if err := accounts.New(st, a.cfg).Unlock(cmd.Context(), args[0], address); err != nil {
+					return err
+				}
+				if address != "" {
+					fmt.Fprintf(a.stdout, "cleared the failed sign-ins of %s and of %s\n", args[0], address)
+					return nil
+				}
+				fmt.Fprintf(a.stdout, "cleared the failed sign-ins of %s\n", args[0])
 				return nil
-			}
-			fmt.Fprintf(a.stdout, "cleared the failed sign-ins of %s\n", args[0])
-			return nil
+			})
 		},
 	}
 	unlock.Flags().StringVar(&address, "address", "", "also clear this source address's failed sign-ins")
+	return unlock
+}
+
+// userDeleteCmd is `abch user delete`.
+func (a *app) userDeleteCmd() *cobra.Command {
 	var yes bool
 	del := &cobra.Command{
 		Use:   "delete EMAIL --yes",
@@ -180,29 +194,26 @@ func (a *app) userAdminCmds() []*cobra.Command {
 			if !yes {
 				return fmt.Errorf("deleting %s cannot be undone: run again with --yes", args[0])
 			}
-			st, err := a.openStore(cmd.Context())
-			if err != nil {
-				return err
-			}
-			defer st.Close()
-			res, err := accounts.New(st, a.cfg).Delete(cmd.Context(), args[0])
-			if err != nil {
-				return err
-			}
-			fmt.Fprintf(a.stdout, "deleted %s (cid %d)\n", res.Account.Email, res.Account.CID)
-			names := make([]string, 0, len(res.Affected))
-			for n := range res.Affected {
-				names = append(names, n)
-			}
-			sort.Strings(names)
-			for _, n := range names {
-				fmt.Fprintf(a.stdout, "  removed from %s's %s\n", n, listNames(res.Affected[n]))
-			}
-			return nil
+			return a.useStore(cmd.Context(), func(st *store.Store) error {
+				res, err := accounts.New(st, a.cfg).Delete(cmd.Context(), args[0])
+				if err != nil {
+					return err
+				}
+				fmt.Fprintf(a.stdout, "deleted %s (cid %d)\n", res.Account.Email, res.Account.CID)
+				names := make([]string, 0, len(res.Affected))
+				for n := range res.Affected {
+					names = append(names, n)
+				}
+				sort.Strings(names)
+				for _, n := range names {
+					fmt.Fprintf(a.stdout, "  removed from %s's %s\n", n, listNames(res.Affected[n]))
+				}
+				return nil
+			})
 		},
 	}
 	del.Flags().BoolVar(&yes, "yes", false, "really delete")
-	return []*cobra.Command{show, setDisabled(true), setDisabled(false), unlock, del}
+	return del
 }
 
 // listNames spells list bits as FL, AL, BL, RL, PL.

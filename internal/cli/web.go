@@ -22,7 +22,7 @@ func (a *app) startWeb(s *server.Server, log *slog.Logger) error {
 	if !a.cfg.WebEnabled() {
 		return nil
 	}
-	_, addr, err := web.Mount(s, func(w io.Writer, ip, nsIP net.IP) { WriteHosts(w, ip, nsIP, "hosts") })
+	_, addr, err := web.Mount(s, func(w io.Writer, ip, nsIP net.IP) { WriteHosts(w, ip, nsIP, "hosts", a.cfg.PassportDALogin) })
 	if err != nil {
 		return err
 	}

@@ -80,6 +80,11 @@ type Config struct {
 	// LoginFailuresPerAddress is ABCH_LOGIN_FAILURES_PER_ADDRESS: failed
 	// sign-ins allowed per window per source address (0: ABCH_LOGIN_FAILURES).
 	LoginFailuresPerAddress int
+	// PassportDALogin is ABCH_PASSPORT_DALOGIN: the DALogin of Passport
+	// 1.4's nexus answer, a bare host and path ("login.passport.com/login2.srf"):
+	// MSNP8–12 clients connect to that host on 443 (no scheme, no port),
+	// so it must be a name the TLS certificate covers (docs/passport.md).
+	PassportDALogin string
 	// NATSToken is ABCH_NATS_TOKEN: the token the embedded broker requires
 	// and abch's own connections present (also to ABCH_NATS_URL). Required
 	// when ABCH_NATS_LISTEN is beyond loopback.
@@ -132,6 +137,7 @@ func Defaults() Config {
 		LogFormat:               "text",
 		Hostname:                "ABCH01",
 		TLSProfile:              "legacy",
+		PassportDALogin:         "login.passport.com/login2.srf",
 		WebAddr:                 "127.0.0.1:8081",
 		Signup:                  "open",
 		WebSessionIdle:          30 * time.Minute,
@@ -144,34 +150,52 @@ func Defaults() Config {
 // FromEnv returns Defaults overridden by the ABCH_* environment variables.
 func FromEnv() (Config, error) { return fromLookup(os.LookupEnv) }
 
+// envReader reads typed variables from lookup, collecting the errors of
+// values that do not parse.
+type envReader struct {
+	lookup func(string) (string, bool)
+	errs   []string
+}
+
+// str sets *dst to the variable's value when it is set (even empty).
+func (r *envReader) str(name string, dst *string) {
+	if v, ok := r.lookup(name); ok {
+		*dst = v
+	}
+}
+
+// integer sets *dst to the variable's decimal value when it is set and not
+// empty.
+func (r *envReader) integer(name string, dst *int) {
+	if v, ok := r.lookup(name); ok && v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil {
+			r.errs = append(r.errs, fmt.Sprintf("%s: %v", name, err))
+			return
+		}
+		*dst = n
+	}
+}
+
+// dur sets *dst to the variable's duration (time.ParseDuration) when it is
+// set and not empty.
+func (r *envReader) dur(name string, dst *time.Duration) {
+	if v, ok := r.lookup(name); ok && v != "" {
+		d, err := time.ParseDuration(v)
+		if err != nil {
+			r.errs = append(r.errs, fmt.Sprintf("%s: %v", name, err))
+			return
+		}
+		*dst = d
+	}
+}
+
+// fromLookup is Defaults overridden by the variables lookup finds: the one
+// list of ABCH_* variables.
 func fromLookup(lookup func(string) (string, bool)) (Config, error) {
 	c := Defaults()
-	var errs []string
-	str := func(name string, dst *string) {
-		if v, ok := lookup(name); ok {
-			*dst = v
-		}
-	}
-	integer := func(name string, dst *int) {
-		if v, ok := lookup(name); ok && v != "" {
-			n, err := strconv.Atoi(v)
-			if err != nil {
-				errs = append(errs, fmt.Sprintf("%s: %v", name, err))
-				return
-			}
-			*dst = n
-		}
-	}
-	dur := func(name string, dst *time.Duration) {
-		if v, ok := lookup(name); ok && v != "" {
-			d, err := time.ParseDuration(v)
-			if err != nil {
-				errs = append(errs, fmt.Sprintf("%s: %v", name, err))
-				return
-			}
-			*dst = d
-		}
-	}
+	r := &envReader{lookup: lookup}
+	str, integer, dur := r.str, r.integer, r.dur
 	str("ABCH_DATA_DIR", &c.DataDir)
 	str("ABCH_DATABASE_URL", &c.DatabaseURL)
 	str("ABCH_HTTP_ADDR", &c.HTTPAddr)
@@ -221,6 +245,7 @@ func fromLookup(lookup func(string) (string, bool)) (Config, error) {
 	str("ABCH_TLS_PROFILE", &c.TLSProfile)
 	integer("ABCH_LOGIN_FAILURES_PER_ADDRESS", &c.LoginFailuresPerAddress)
 	str("ABCH_NATS_TOKEN", &c.NATSToken)
+	str("ABCH_PASSPORT_DALOGIN", &c.PassportDALogin)
 	str("ABCH_WEB_ADDR", &c.WebAddr)
 	str("ABCH_SIGNUP", &c.Signup)
 	str("ABCH_ADMIN_TOKEN", &c.AdminToken)
@@ -229,8 +254,8 @@ func fromLookup(lookup func(string) (string, bool)) (Config, error) {
 	dur("ABCH_SIGNUP_WINDOW", &c.SignupWindow)
 	str("ABCH_WEB_ADDRESS_HEADER", &c.WebAddressHeader)
 	str("ABCH_WEB_TLS", &c.WebTLS)
-	if len(errs) > 0 {
-		return c, fmt.Errorf("config: %s", strings.Join(errs, "; "))
+	if len(r.errs) > 0 {
+		return c, fmt.Errorf("config: %s", strings.Join(r.errs, "; "))
 	}
 	return c, nil
 }
@@ -252,6 +277,9 @@ func (c *Config) Validate() error {
 	}
 	if c.TLSProfile != "legacy" && c.TLSProfile != "modern" {
 		errs = append(errs, fmt.Sprintf("ABCH_TLS_PROFILE must be legacy or modern, not %q", c.TLSProfile))
+	}
+	if !validDALogin(c.PassportDALogin) {
+		errs = append(errs, fmt.Sprintf("ABCH_PASSPORT_DALOGIN must be a bare host name and a path, like login.passport.com/login2.srf (no scheme, no port), not %q", c.PassportDALogin))
 	}
 	if c.TicketLifetime < 24*time.Hour {
 		errs = append(errs, "ABCH_TICKET_LIFETIME must be at least 24h (clients keep tickets for the session)")
@@ -402,4 +430,20 @@ func loopbackListen(addr string) bool {
 	}
 	ip := net.ParseIP(host)
 	return ip != nil && ip.IsLoopback()
+}
+
+// validDALogin checks an ABCH_PASSPORT_DALOGIN value: a host name of
+// letters, digits, dots and hyphens, then '/' and a path without commas or
+// spaces (clients read it up to the next ',' of the PassportURLs header).
+func validDALogin(v string) bool {
+	host, path, found := strings.Cut(v, "/")
+	if !found || host == "" || path == "" || strings.ContainsAny(path, ", \t\r\n?#") {
+		return false
+	}
+	for _, r := range host {
+		if !(r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || r == '.' || r == '-') {
+			return false
+		}
+	}
+	return !strings.HasPrefix(host, ".") && !strings.HasSuffix(host, ".")
 }

@@ -1,7 +1,8 @@
 // Package corpus loads the real client traffic under fixtures/clients
 // (requests, captures: copied from the shared reference set, see its README)
 // for tests and fuzz seeds.
-// It imports nothing from abch, so any package's internal tests can use it.
+// It imports only internal/fixtures from abch, so any package's internal
+// tests can use it.
 package corpus
 
 import (
@@ -11,6 +12,8 @@ import (
 	"sort"
 	"strings"
 	"testing"
+
+	"github.com/abch-im/abch/internal/fixtures"
 )
 
 // ClientBody is one request body a real client sent (clients/requests,
@@ -21,13 +24,34 @@ type ClientBody struct {
 	Body []byte
 }
 
+// SeedPath adds to f, as seeds, the bodies the clients posted to path
+// (compared as the SOAP router does: case-insensitively, repeated slashes
+// as one).
+func SeedPath(f *testing.F, path string) {
+	f.Helper()
+	for _, c := range ClientBodies(f) {
+		if cleanPath(c.Path) == cleanPath(path) {
+			f.Add(c.Body)
+		}
+	}
+}
+
+// cleanPath lower-cases p and collapses repeated slashes.
+func cleanPath(p string) string {
+	p = strings.ToLower(p)
+	for strings.Contains(p, "//") {
+		p = strings.ReplaceAll(p, "//", "/")
+	}
+	return p
+}
+
 // ClientBodies loads every request body of the client corpus, sorted by
 // name: the .xml envelopes under clients/requests (their path follows from
 // the operation in the file name) and the bodies of the .http captures.
 // Fuzz targets add them as seeds.
 func ClientBodies(t testing.TB) []ClientBody {
 	t.Helper()
-	clients := clientsDir(t)
+	clients := fixtures.ClientsDir(t)
 	var out []ClientBody
 	for _, dir := range []string{"requests", "captures"} {
 		err := filepath.WalkDir(filepath.Join(clients, dir), func(p string, d os.DirEntry, err error) error {
@@ -85,29 +109,4 @@ func pathForOperation(file string) string {
 		return "/rsi/rsi.asmx"
 	}
 	return ""
-}
-
-// clientsDir is fixtures/clients under the repository root (the directory
-// holding go.mod), as testenv.ClientsDir, which this package cannot import.
-func clientsDir(t testing.TB) string {
-	t.Helper()
-	dir, err := os.Getwd()
-	if err != nil {
-		t.Fatal(err)
-	}
-	for {
-		if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
-			break
-		}
-		parent := filepath.Dir(dir)
-		if parent == dir {
-			t.Fatal("repository root (go.mod) not found")
-		}
-		dir = parent
-	}
-	d := filepath.Join(dir, "fixtures", "clients")
-	if _, err := os.Stat(filepath.Join(d, "requests")); err != nil {
-		t.Fatalf("fixtures missing: %v", err)
-	}
-	return d
 }

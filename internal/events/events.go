@@ -75,6 +75,11 @@ type Event struct {
 	// Revision is the recipient's address-book/membership cursor after the
 	// change, in the lastChange form clients use.
 	Revision string `json:"revision"`
+	// ListVersion is the recipient's SYN list version after the change
+	// (MSNP8–9 pushes such as "ADD 0 RL <ver> …" carry it; docs/events.md
+	// §7.1); 0 when the recipient's lists did not change in that
+	// transaction.
+	ListVersion int64 `json:"list_version,omitempty"`
 	// NS lists the commands to send to the recipient's sessions.
 	NS []NSCommand `json:"ns"`
 	// ToActorSessions tells the NS whether the session that made the change

@@ -164,6 +164,24 @@ func (r *Relay) Close(ctx context.Context) error {
 	return nil
 }
 
+// relayState is what the relay loop carries from one round to the next.
+type relayState struct {
+	lead               Leadership // nil while another process leads
+	backoff            time.Duration
+	nextPrune, nextTry time.Time
+}
+
+// release gives up the leader lock, if held.
+func (st *relayState) release(r *Relay) {
+	if st.lead != nil {
+		st.lead.Release()
+		st.lead = nil
+		r.leader.Store(false)
+	}
+}
+
+// run is the relay loop: follow while another process leads, publish while
+// this one does, until Close.
 func (r *Relay) run() {
 	defer close(r.done)
 	ctx, cancel := context.WithCancel(context.Background())
@@ -177,89 +195,103 @@ func (r *Relay) run() {
 		time.AfterFunc(3*time.Second, cancel)
 	}()
 
-	var lead Leadership
-	defer func() {
-		if lead != nil {
-			lead.Release()
-			r.leader.Store(false)
-		}
-	}()
-	var backoff time.Duration
-	var nextPrune, nextTry time.Time
+	st := &relayState{}
+	defer st.release(r)
 	for {
 		stopping := r.stopped()
-		if lead == nil {
-			if now := time.Now(); !now.Before(nextTry) {
-				l, err := r.Outbox.TryRelayLock(ctx)
-				if err != nil {
-					r.Log.Warn("event relay: leader lock", "error", err)
-				}
-				nextTry = now.Add(r.Poll)
-				if l != nil {
-					lead = l
-					r.leader.Store(true)
-					r.Log.Debug("event relay: leading")
-					continue
-				}
-			}
-			if stopping {
+		if st.lead == nil {
+			if r.follow(ctx, st, stopping) {
 				return
-			}
-			// Another process leads: pass local commits on to it, and try
-			// for the lock again every Poll.
-			switch r.sleep(time.Until(nextTry), true, nil) {
-			case sleepStopped:
-				return
-			case sleepWoken:
-				if n, ok := r.Outbox.(Notifier); ok {
-					if err := n.NotifyOutbox(ctx); err != nil {
-						r.Log.Warn("event relay: notify leader", "error", err)
-					}
-				}
 			}
 			continue
-		} else if err := lead.Alive(ctx); err != nil {
+		}
+		if err := st.lead.Alive(ctx); err != nil {
 			r.Log.Warn("event relay: lost the leader lock", "error", err)
-			lead.Release()
-			lead = nil
-			r.leader.Store(false)
+			st.release(r)
 			if stopping {
 				return
 			}
 			continue
 		}
+		if r.leadRound(ctx, st, stopping) {
+			return
+		}
+	}
+}
 
-		more, err := r.drain(ctx)
-		if stopping {
-			return
-		}
+// follow is a round without the leader lock: try for it every Poll and
+// meanwhile pass local commits on to the leader. It reports whether the
+// loop ends.
+func (r *Relay) follow(ctx context.Context, st *relayState, stopping bool) (stop bool) {
+	if now := time.Now(); !now.Before(st.nextTry) {
+		l, err := r.Outbox.TryRelayLock(ctx)
 		if err != nil {
-			r.failures.Add(1)
-			backoff = min(max(2*backoff, 50*time.Millisecond), r.MaxBackoff)
-			r.Log.Warn("event relay: publish failed; events wait in the outbox", "error", err, "retry_in", backoff)
-			// Commits do not cut a backoff short: the broker is the problem.
-			if r.sleep(backoff, false, nil) == sleepStopped {
-				r.finalDrain(ctx, lead)
-				return
+			r.Log.Warn("event relay: leader lock", "error", err)
+		}
+		st.nextTry = now.Add(r.Poll)
+		if l != nil {
+			st.lead = l
+			r.leader.Store(true)
+			r.Log.Debug("event relay: leading")
+			return false
+		}
+	}
+	if stopping {
+		return true
+	}
+	switch r.sleep(time.Until(st.nextTry), true, nil) {
+	case sleepStopped:
+		return true
+	case sleepWoken:
+		if n, ok := r.Outbox.(Notifier); ok {
+			if err := n.NotifyOutbox(ctx); err != nil {
+				r.Log.Warn("event relay: notify leader", "error", err)
 			}
-			continue
 		}
-		backoff = 0
-		if now := r.Now(); now.After(nextPrune) {
-			if n, err := r.Outbox.PrunePublished(ctx, now.Add(-r.Retention)); err != nil {
-				r.Log.Warn("event relay: prune", "error", err)
-			} else if n > 0 {
-				r.Log.Debug("event relay: pruned", "rows", n)
-			}
-			nextPrune = now.Add(min(r.Retention, time.Minute))
+	}
+	return false
+}
+
+// leadRound is a round as leader: publish what is committed (backing off
+// while the broker fails), prune old published rows, and wait for the next
+// commit or Poll. It reports whether the loop ends.
+func (r *Relay) leadRound(ctx context.Context, st *relayState, stopping bool) (stop bool) {
+	more, err := r.drain(ctx)
+	if stopping {
+		return true
+	}
+	if err != nil {
+		r.failures.Add(1)
+		st.backoff = min(max(2*st.backoff, 50*time.Millisecond), r.MaxBackoff)
+		r.Log.Warn("event relay: publish failed; events wait in the outbox", "error", err, "retry_in", st.backoff)
+		// Commits do not cut a backoff short: the broker is the problem.
+		if r.sleep(st.backoff, false, nil) == sleepStopped {
+			r.finalDrain(ctx, st.lead)
+			return true
 		}
-		if more {
-			continue
-		}
-		if r.sleep(r.Poll, true, lead) == sleepStopped {
-			r.finalDrain(ctx, lead)
-			return
-		}
+		return false
+	}
+	st.backoff = 0
+	if now := r.Now(); now.After(st.nextPrune) {
+		r.prune(ctx, now)
+		st.nextPrune = now.Add(min(r.Retention, time.Minute))
+	}
+	if more {
+		return false
+	}
+	if r.sleep(r.Poll, true, st.lead) == sleepStopped {
+		r.finalDrain(ctx, st.lead)
+		return true
+	}
+	return false
+}
+
+// prune deletes the rows published longer than Retention before now.
+func (r *Relay) prune(ctx context.Context, now time.Time) {
+	if n, err := r.Outbox.PrunePublished(ctx, now.Add(-r.Retention)); err != nil {
+		r.Log.Warn("event relay: prune", "error", err)
+	} else if n > 0 {
+		r.Log.Debug("event relay: pruned", "rows", n)
 	}
 }
 

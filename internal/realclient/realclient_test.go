@@ -24,6 +24,7 @@ import (
 	"unsafe"
 
 	"github.com/abch-im/abch/internal/cli"
+	"github.com/abch-im/abch/internal/testenv"
 )
 
 // The opt-in switches: each names a directory holding a prebuilt libmsn.so of
@@ -31,6 +32,7 @@ import (
 const (
 	envMSN243  = "ABCH_REALCLIENT_MSN_243"
 	envMSN2101 = "ABCH_REALCLIENT_MSN_2101"
+	envMSN222  = "ABCH_REALCLIENT_MSN_222"
 	envBin     = "ABCH_REALCLIENT_ABCH_BIN" // optional: run this abch binary instead of building ./cmd/abch
 	envLogs    = "ABCH_REALCLIENT_LOGS"     // optional: keep every client's and the server's log in this directory
 
@@ -75,7 +77,26 @@ type flavour struct {
 	name      string // subtest name
 	tag       string // pidgin tag the plugin was built from
 	plugindir string
-	suffix    string // keeps the accounts of the two flavours apart
+	suffix    string // keeps the accounts of the flavours apart
+	// syn marks the MSNP9 plugin (2.2.2, SYN-era lists, Passport 1.4): no
+	// personal message (MSNP11+), no offline messages (MSNP13+), and
+	// connection errors without a reason code (purple_connection_error_reason
+	// came with libpurple 2.3.0: the driver sees "other error", 16, with the
+	// text).
+	syn bool
+}
+
+// otherError is PURPLE_CONNECTION_ERROR_OTHER_ERROR, what pidgin 2.2.2's
+// purple_connection_error reports.
+const otherError = 16
+
+// refused reports whether a connection error is the reason want, or for the
+// MSNP9 plugin (no reason codes) an "other error" whose text says so.
+func refused(f flavour, e event, want int, text string) bool {
+	if f.syn {
+		return e.Reason == otherError && strings.Contains(e.Text, text)
+	}
+	return e.Reason == want
 }
 
 // TestRealClients signs pidgin's real MSN plugin in to `abch serve` (SOAP,
@@ -88,13 +109,16 @@ type flavour struct {
 func TestRealClients(t *testing.T) {
 	var flavours []flavour
 	if dir := os.Getenv(envMSN243); dir != "" {
-		flavours = append(flavours, flavour{"pidgin 2.4.3 MSNP13", "2.4.3", dir, "13"})
+		flavours = append(flavours, flavour{"pidgin 2.4.3 MSNP13", "2.4.3", dir, "13", false})
 	}
 	if dir := os.Getenv(envMSN2101); dir != "" {
-		flavours = append(flavours, flavour{"pidgin 2.10.1 MSNP15", "2.10.1", dir, "15"})
+		flavours = append(flavours, flavour{"pidgin 2.10.1 MSNP15", "2.10.1", dir, "15", false})
+	}
+	if dir := os.Getenv(envMSN222); dir != "" {
+		flavours = append(flavours, flavour{"pidgin 2.2.2 MSNP9", "2.2.2", dir, "9", true})
 	}
 	if len(flavours) == 0 {
-		t.Skipf("opt-in: set %s and/or %s to directories holding a prebuilt libmsn.so (internal/realclient/README.md)", envMSN243, envMSN2101)
+		t.Skipf("opt-in: set %s, %s and/or %s to directories holding a prebuilt libmsn.so (internal/realclient/README.md)", envMSN243, envMSN2101, envMSN222)
 	}
 	if os.Geteuid() != 0 {
 		t.Skip("needs root: the clients run in a private mount namespace with their own /etc/hosts and CA store, and abch listens on 443")
@@ -139,21 +163,19 @@ func TestRealClients(t *testing.T) {
 				if ev.Ev == "signed_on" {
 					t.Fatalf("signed on with a wrong password")
 				}
-				if ev.Reason != authFailed {
+				if !refused(f, ev, authFailed, "password") {
 					t.Errorf("wrong password: %s, want reason %d (authentication failed)", ev.raw, authFailed)
 				}
 			})
 
 			t.Run("signing in elsewhere signs the first client out (OUT OTH)", func(t *testing.T) {
 				alice := h.account(t, "oth"+f.suffix, "Alice "+f.suffix)
-				first := h.client(t, f, alice)
-				first.waitSignedOn()
-				second := h.client(t, f, alice)
-				second.waitSignedOn()
+				first := h.signedOn(t, f, alice)
+				second := h.signedOn(t, f, alice)
 				ev := first.wait("the first client told it signed in elsewhere", changeTimeout, func(e event) bool {
 					return e.Ev == "connection_error" || e.Ev == "signed_off"
 				})
-				if ev.Ev != "connection_error" || ev.Reason != nameInUse {
+				if ev.Ev != "connection_error" || !refused(f, ev, nameInUse, "another location") {
 					t.Errorf("first client: %s, want a connection error with reason %d (signed on from another location)", ev.raw, nameInUse)
 				}
 				second.send("list") // the second session is still alive
@@ -161,14 +183,10 @@ func TestRealClients(t *testing.T) {
 			})
 
 			t.Run("two online contacts see each other's presence, status and display name", func(t *testing.T) {
-				alice := h.account(t, "pa"+f.suffix, "Alice "+f.suffix)
-				bob := h.account(t, "pb"+f.suffix, "Bob "+f.suffix)
-				h.befriend(t, alice, bob)
-				a := h.client(t, f, alice)
-				a.waitSignedOn()
+				alice, bob := h.friends(t, "pa"+f.suffix, "Alice "+f.suffix, "pb"+f.suffix, "Bob "+f.suffix)
+				a := h.signedOn(t, f, alice)
 				a.waitBuddy(bob.email, "Bob offline before he signs in", func(b event) bool { return !b.Online })
-				b := h.client(t, f, bob)
-				b.waitSignedOn()
+				b := h.signedOn(t, f, bob)
 
 				t.Run("a contact signing in is seen online with their display name (NLN)", func(t *testing.T) {
 					a.in(t).waitBuddy(bob.email, "Bob online and available with his display name", func(e event) bool {
@@ -186,11 +204,13 @@ func TestRealClients(t *testing.T) {
 					b.in(t).send("status busy")
 					a.in(t).waitBuddy(bob.email, "Bob busy", func(e event) bool { return e.Online && e.Status == "busy" })
 				})
-				t.Run("a personal message is seen (UUX, UBX)", func(t *testing.T) {
-					psm := "out to lunch " + f.suffix
-					b.in(t).send("status available " + psm)
-					a.in(t).waitBuddy(bob.email, "Bob's personal message", func(e event) bool { return e.Online && e.Message == psm })
-				})
+				if !f.syn { // MSNP9 has no personal message (UUX came with MSNP11)
+					t.Run("a personal message is seen (UUX, UBX)", func(t *testing.T) {
+						psm := "out to lunch " + f.suffix
+						b.in(t).send("status available " + psm)
+						a.in(t).waitBuddy(bob.email, "Bob's personal message", func(e event) bool { return e.Online && e.Message == psm })
+					})
+				}
 				t.Run("a new display name is seen (PRP MFN)", func(t *testing.T) {
 					renamed := "Robert " + f.suffix
 					b.in(t).send("friendly " + renamed)
@@ -212,10 +232,8 @@ func TestRealClients(t *testing.T) {
 				alice := h.account(t, "ma"+f.suffix, "Alice "+f.suffix)
 				bob := h.account(t, "mb"+f.suffix, "Bob "+f.suffix)
 				h.migrate(t, alice, bob)
-				a := h.client(t, f, alice)
-				a.waitSignedOn()
-				b := h.client(t, f, bob)
-				b.waitSignedOn()
+				a := h.signedOn(t, f, alice)
+				b := h.signedOn(t, f, bob)
 				got := b.waitBuddy(alice.email, "Alice online at Bob's sign-in", func(e event) bool { return e.Online })
 				if got.Group != "Friends" {
 					t.Errorf("Alice is in group %q on Bob's list, want Friends (the imported group)", got.Group)
@@ -224,14 +242,10 @@ func TestRealClients(t *testing.T) {
 			})
 
 			t.Run("blocking a contact makes you offline to them, unblocking shows you again", func(t *testing.T) {
-				alice := h.account(t, "ba"+f.suffix, "Alice "+f.suffix)
-				bob := h.account(t, "bb"+f.suffix, "Bob "+f.suffix)
-				h.befriend(t, alice, bob)
+				alice, bob := h.friends(t, "ba"+f.suffix, "Alice "+f.suffix, "bb"+f.suffix, "Bob "+f.suffix)
 
-				b := h.client(t, f, bob)
-				b.waitSignedOn()
-				a := h.client(t, f, alice)
-				a.waitSignedOn()
+				b := h.signedOn(t, f, bob)
+				a := h.signedOn(t, f, alice)
 				b.waitBuddy(alice.email, "Alice online", func(e event) bool { return e.Online })
 
 				a.send("block " + bob.email)
@@ -244,10 +258,8 @@ func TestRealClients(t *testing.T) {
 				alice := h.account(t, "aa"+f.suffix, "Alice "+f.suffix)
 				carol := h.account(t, "ac"+f.suffix, "Carol "+f.suffix)
 
-				c := h.client(t, f, carol)
-				c.waitSignedOn()
-				a := h.client(t, f, alice)
-				a.waitSignedOn()
+				c := h.signedOn(t, f, carol)
+				a := h.signedOn(t, f, alice)
 
 				a.send("add " + carol.email + " Friends")
 				c.wait("Carol is asked about Alice", changeTimeout, func(e event) bool {
@@ -258,8 +270,7 @@ func TestRealClients(t *testing.T) {
 				})
 				a.quit()
 
-				a2 := h.client(t, f, alice) // a fresh client: nothing cached
-				a2.waitSignedOn()
+				a2 := h.signedOn(t, f, alice) // a fresh client: nothing cached
 				got := a2.waitBuddy(carol.email, "Carol still on the list after a new sign-in", func(e event) bool { return e.Online })
 				if got.Group != "Friends" {
 					t.Errorf("Carol is in group %q after a new sign-in, want Friends", got.Group)
@@ -272,8 +283,7 @@ func TestRealClients(t *testing.T) {
 				time.Sleep(2 * time.Second) // let the client finish its SOAP call before it signs out
 				a2.quit()
 
-				a3 := h.client(t, f, alice)
-				a3.waitSignedOn()
+				a3 := h.signedOn(t, f, alice)
 				time.Sleep(3 * time.Second) // the list is complete at sign-on; give late presence a moment
 				if b, ok := a3.list()[strings.ToLower(carol.email)]; ok {
 					t.Errorf("Carol is back on Alice's list after removal: %+v", b)
@@ -281,13 +291,9 @@ func TestRealClients(t *testing.T) {
 			})
 
 			t.Run("two online contacts chat both ways through the switchboard", func(t *testing.T) {
-				alice := h.account(t, "ca"+f.suffix, "Alice "+f.suffix)
-				bob := h.account(t, "cb"+f.suffix, "Bob "+f.suffix)
-				h.befriend(t, alice, bob)
-				a := h.client(t, f, alice)
-				a.waitSignedOn()
-				b := h.client(t, f, bob)
-				b.waitSignedOn()
+				alice, bob := h.friends(t, "ca"+f.suffix, "Alice "+f.suffix, "cb"+f.suffix, "Bob "+f.suffix)
+				a := h.signedOn(t, f, alice)
+				b := h.signedOn(t, f, bob)
 				a.waitBuddy(bob.email, "Bob online", func(e event) bool { return e.Online })
 				b.waitBuddy(alice.email, "Alice online", func(e event) bool { return e.Online })
 				for i, m := range []struct {
@@ -302,31 +308,129 @@ func TestRealClients(t *testing.T) {
 				}
 			})
 
-			t.Run("an offline message is delivered at the next sign-in", func(t *testing.T) {
-				alice := h.account(t, "oa"+f.suffix, "Alice "+f.suffix)
-				dave := h.account(t, "od"+f.suffix, "Dave "+f.suffix)
-				h.befriend(t, alice, dave)
+			if !f.syn { // MSNP9 has no offline messages (OIM came with MSNP13)
+				t.Run("an offline message is delivered at the next sign-in", func(t *testing.T) {
+					alice, dave := h.friends(t, "oa"+f.suffix, "Alice "+f.suffix, "od"+f.suffix, "Dave "+f.suffix)
 
-				a := h.client(t, f, alice)
-				a.waitSignedOn()
-				a.waitBuddy(dave.email, "Dave offline", func(e event) bool { return !e.Online })
-				text := "while you were out " + f.suffix
-				a.send("im " + dave.email + " " + text)
-				a.wait("the message handed to the plugin", changeTimeout, func(e event) bool { return e.Ev == "sent_im" })
-				time.Sleep(3 * time.Second) // the OIM Store call runs after sent-im-msg
-				a.quit()
+					a := h.signedOn(t, f, alice)
+					a.waitBuddy(dave.email, "Dave offline", func(e event) bool { return !e.Online })
+					text := "while you were out " + f.suffix
+					a.send("im " + dave.email + " " + text)
+					a.wait("the message handed to the plugin", changeTimeout, func(e event) bool { return e.Ev == "sent_im" })
+					time.Sleep(3 * time.Second) // the OIM Store call runs after sent-im-msg
+					a.quit()
 
-				d := h.client(t, f, dave)
-				d.waitSignedOn()
-				d.rewind() // the message may come before or after the signed-on signal
-				ev := d.wait("the offline message", changeTimeout, func(e event) bool {
-					return e.Ev == "im" && strings.EqualFold(e.From, alice.email)
+					d := h.signedOn(t, f, dave)
+					d.rewind() // the message may come before or after the signed-on signal
+					ev := d.wait("the offline message", changeTimeout, func(e event) bool {
+						return e.Ev == "im" && strings.EqualFold(e.From, alice.email)
+					})
+					if !strings.Contains(ev.Text, text) {
+						t.Errorf("offline message text %q, want it to contain %q", ev.Text, text)
+					}
 				})
-				if !strings.Contains(ev.Text, text) {
-					t.Errorf("offline message text %q, want it to contain %q", ev.Text, text)
-				}
-			})
+			}
 		})
+	}
+	syn, soap := flavourOf(flavours, "2.2.2"), flavourOf(flavours, "2.4.3")
+	if syn != nil && soap != nil {
+		t.Run("an MSNP9 and an MSNP13 client share lists and change each other's", func(t *testing.T) {
+			acrossEras(t, h, *syn, *soap)
+		})
+	}
+}
+
+// flavourOf returns the flavour of pidgin tag, or nil when it is not run.
+func flavourOf(fs []flavour, tag string) *flavour {
+	for i := range fs {
+		if fs[i].tag == tag {
+			return &fs[i]
+		}
+	}
+	return nil
+}
+
+// acrossEras runs pidgin 2.2.2 (MSNP9: SYN, ADD/REM, Passport 1.4) and
+// pidgin 2.4.3 (MSNP13: ABContactAdd, ADL) against the same accounts: a
+// buddy added with the MSNP13 client is on the MSNP9 client's list; an
+// MSNP13 user's add reaches the MSNP9 client (ADD 0 RL), which accepts it;
+// the MSNP9 client's own add and removal change the MSNP13 user's lists
+// (NS API) and survive a new MSNP9 sign-in.
+func acrossEras(t *testing.T, h *harness, syn, soap flavour) {
+	alice := h.account(t, "xa", "Alice X")
+	bob := h.account(t, "xb", "Bob X")
+	carol := h.account(t, "xc", "Carol X")
+	online := func(e event) bool { return e.Online }
+
+	t.Run("a buddy added with the MSNP13 client is on the MSNP9 client's list, in its group", func(t *testing.T) {
+		h.signedOn(t, soap, bob) // online, so Alice sees him online once added
+		a13 := h.signedOn(t, soap, alice)
+		time.Sleep(settle)
+		a13.send("add " + bob.email + " Friends")
+		a13.waitBuddy(bob.email, "Bob online on Alice's MSNP13 list", online)
+		time.Sleep(settle) // the client's last SOAP calls
+		a13.quit()
+		a9 := h.signedOn(t, syn, alice)
+		got := a9.waitBuddy(bob.email, "Bob online on Alice's MSNP9 list", online)
+		if got.Group != "Friends" {
+			t.Errorf("Bob is in group %q on the MSNP9 list, want Friends", got.Group)
+		}
+		a9.quit()
+	})
+
+	a := h.signedOn(t, syn, alice)
+	c := h.signedOn(t, soap, carol)
+	time.Sleep(settle)
+
+	t.Run("an MSNP13 user's add asks the MSNP9 client, which accepts and is then seen online", func(t *testing.T) {
+		c.in(t).send("add " + alice.email + " Buddies")
+		a.in(t).wait("Alice (MSNP9) asked about Carol", changeTimeout, func(e event) bool {
+			return e.Ev == "auth_request" && strings.EqualFold(e.From, carol.email)
+		})
+		c.in(t).waitBuddy(alice.email, "Alice online on Carol's list", online)
+		// The driver accepts 1.5 s after the prompt: pidgin 2.2.2 sends ADD AL,
+		// which answers the invitation (Pending gone, Allow set).
+		waitBits(t, h, alice, carol, "AL and RL without PL", func(b int) bool { return b&(listAL|listRL|listPL) == listAL|listRL })
+	})
+	t.Run("the MSNP9 client's add is on both sides' lists", func(t *testing.T) {
+		a.in(t).send("add " + carol.email + " Pals")
+		a.in(t).waitBuddy(carol.email, "Carol online on Alice's list", online)
+		waitBits(t, h, alice, carol, "FL", func(b int) bool { return b&listFL != 0 })
+		waitBits(t, h, carol, alice, "RL", func(b int) bool { return b&listRL != 0 })
+	})
+	time.Sleep(settle)
+	a.quit()
+	a = h.signedOn(t, syn, alice) // a fresh client: nothing cached
+	t.Run("a new MSNP9 sign-in lists the added buddy in its group", func(t *testing.T) {
+		got := a.in(t).waitBuddy(carol.email, "Carol on Alice's list after a new sign-in", online)
+		if got.Group != "Pals" {
+			t.Errorf("Carol is in group %q after a new sign-in, want Pals", got.Group)
+		}
+	})
+	t.Run("the MSNP9 client's removal takes it off the MSNP13 user's Reverse list", func(t *testing.T) {
+		a.in(t).send("remove " + carol.email)
+		a.in(t).wait("Carol removed", changeTimeout, func(e event) bool {
+			return e.Ev == "buddy_removed" && strings.EqualFold(e.Name, carol.email)
+		})
+		waitBits(t, h, alice, carol, "no FL", func(b int) bool { return b&listFL == 0 })
+		waitBits(t, h, carol, alice, "no RL", func(b int) bool { return b&listRL == 0 })
+	})
+}
+
+// waitBits waits until owner's list bits for who satisfy ok (the NS API's
+// view), failing after changeTimeout.
+func waitBits(t *testing.T, h *harness, owner, who account, what string, ok func(int) bool) {
+	t.Helper()
+	deadline := time.Now().Add(changeTimeout)
+	for {
+		b := h.listBits(t, owner, who)
+		if ok(b) {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("%s has %s with list bits %d, want %s", owner.email, who.email, b, what)
+		}
+		time.Sleep(200 * time.Millisecond)
 	}
 }
 
@@ -423,7 +527,7 @@ func newHarness(t *testing.T) *harness {
 	} else {
 		ln.Close()
 	}
-	httpAddr, nsAPI, nats, ns, sb := freeAddr(t), freeAddr(t), freeAddr(t), freeAddr(t), freeAddr(t)
+	httpAddr, nsAPI, nats, ns, sb := testenv.FreeAddr(t), testenv.FreeAddr(t), testenv.FreeAddr(t), testenv.FreeAddr(t), testenv.FreeAddr(t)
 	h.httpAddr, h.nsAPI, h.nsKey = httpAddr, nsAPI, randomHex(16)
 	_, h.nsPort, _ = net.SplitHostPort(ns)
 	certs := filepath.Join(dir, "certs")
@@ -558,6 +662,7 @@ const (
 	listFL = 1
 	listAL = 2
 	listRL = 8
+	listPL = 16
 )
 
 // listBits reads owner's entry for who through the NS API, as the NS sees it.
@@ -738,6 +843,23 @@ var clientSeq struct {
 
 // client starts the driver for acct with the flavour's plugin, in a private
 // mount namespace whose /etc/hosts and /etc/ssl/certs are the harness's.
+// signedOn starts a client of flavour f as acct and waits until it has
+// signed on.
+func (h *harness) signedOn(t *testing.T, f flavour, acct account) *client {
+	t.Helper()
+	c := h.signedOn(t, f, acct)
+	return c
+}
+
+// friends creates two accounts (local part, display name each) that are
+// each other's contacts.
+func (h *harness) friends(t *testing.T, localA, nameA, localB, nameB string) (account, account) {
+	t.Helper()
+	a, b := h.account(t, localA, nameA), h.account(t, localB, nameB)
+	h.befriend(t, a, b)
+	return a, b
+}
+
 func (h *harness) client(t *testing.T, f flavour, acct account) *client {
 	t.Helper()
 	clientSeq.Lock()
@@ -950,16 +1072,6 @@ func run(t *testing.T, name string, args ...string) string {
 		t.Fatalf("%s %s: %v\n%s", name, strings.Join(args, " "), err, out)
 	}
 	return strings.TrimSpace(string(out))
-}
-
-func freeAddr(t *testing.T) string {
-	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ln.Close()
-	return ln.Addr().String()
 }
 
 func randomHex(n int) string {

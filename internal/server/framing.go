@@ -47,6 +47,58 @@ func (l framingListener) Accept() (net.Conn, error) {
 	return &framedConn{Conn: c, fr: framer{bad: -1, lost: -1}}, nil
 }
 
+// A request line without an HTTP version. pidgin 2.2.2 (MSNP9) opens
+// Passport 1.4 with exactly "GET /rdr/pprdr.asp\r\n\r\n" to
+// nexus.passport.com:443: no version, no Host (nexus.c
+// nexus_connect_cb; NS_CLIENT_FACTS.md "Passport 1.4"). Go's net/http
+// answers such a line 400 before any handler runs, after which the client
+// hangs. So the first line of a connection, when it is "GET <target>" and
+// nothing else, is read as "GET <target> HTTP/1.0": an HTTP/1.0 request
+// needs no Host, is answered by the handlers like any other (http11 gives
+// it the "HTTP/1.1" status line pidgin looks for) and closes the
+// connection after the answer, as a version-less request expects.
+
+// maxFirstLine bounds how much of a connection's first line is held back
+// to look for a missing version; a longer line passes through as read.
+const maxFirstLine = 8 << 10
+
+// versionless reports whether line (without its line end) is a GET request
+// line with no HTTP version: "GET" and one request target.
+func versionless(line []byte) bool {
+	f := strings.Fields(string(line))
+	return len(f) == 2 && f[0] == "GET" && strings.HasPrefix(f[1], "/")
+}
+
+// readFirstLine reads the connection's first line (up to maxFirstLine
+// bytes) and keeps it, with the HTTP/1.0 version added when it has none,
+// as the first bytes Read returns. It runs in the first Read, on the
+// serving goroutine, before Go starts any background read.
+func (c *framedConn) readFirstLine() {
+	c.firstRead = true
+	buf := make([]byte, 0, 512)
+	tmp := make([]byte, 512)
+	for {
+		n, err := c.Conn.Read(tmp)
+		buf = append(buf, tmp[:n]...)
+		if i := indexByte(buf, '\n'); i >= 0 {
+			line := buf[:i]
+			if len(line) > 0 && line[len(line)-1] == '\r' {
+				line = line[:len(line)-1]
+			}
+			if versionless(line) {
+				fixed := append(append([]byte(nil), line...), " HTTP/1.0\r\n"...)
+				buf = append(fixed, buf[i+1:]...)
+			}
+			c.pending, c.pendingErr = buf, err
+			return
+		}
+		if err != nil || len(buf) >= maxFirstLine {
+			c.pending, c.pendingErr = buf, err
+			return
+		}
+	}
+}
+
 // tlsFraming serves TLS by hand (instead of http.Server.ServeTLS) so the
 // framing tracker sees the decrypted bytes; conf is the TLS profile's
 // configuration (tls.go), completed here with the certificate. HTTP/2 is
@@ -109,9 +161,32 @@ type framedConn struct {
 	mu     sync.Mutex
 	fr     framer
 	served int // requests handed to the guard so far
+
+	// The first line as readFirstLine left it, not yet returned by Read,
+	// and the error that ended its reading.
+	firstRead  bool
+	pending    []byte
+	pendingErr error
 }
 
 func (c *framedConn) Read(p []byte) (int, error) {
+	if !c.firstRead {
+		c.readFirstLine()
+	}
+	if len(c.pending) > 0 || c.pendingErr != nil {
+		n := copy(p, c.pending)
+		c.pending = c.pending[n:]
+		var err error
+		if len(c.pending) == 0 {
+			err, c.pendingErr = c.pendingErr, nil
+		}
+		if n > 0 {
+			c.mu.Lock()
+			c.fr.feed(p[:n])
+			c.mu.Unlock()
+		}
+		return n, err
+	}
 	n, err := c.Conn.Read(p)
 	if n > 0 {
 		c.mu.Lock()

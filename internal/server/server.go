@@ -26,6 +26,7 @@ import (
 	"github.com/abch-im/abch/internal/events"
 	"github.com/abch-im/abch/internal/store"
 	"github.com/abch-im/abch/services"
+	"github.com/abch-im/abch/services/passport"
 	"github.com/abch-im/abch/services/soap"
 )
 
@@ -186,6 +187,11 @@ func (s *Server) clientHandler(disp *soap.Dispatcher, reg *prometheus.Registry) 
 		c.String(http.StatusOK, "ready\n")
 	})
 	r.GET("/metrics", gin.WrapH(promhttp.HandlerFor(reg, promhttp.HandlerOpts{})))
+	// Passport 1.4 (MSNP8–12 clients); a version-less nexus request is
+	// made readable in framing.go.
+	tw := services.Tweener(s.Deps)
+	r.GET(passport.PPRDRPath, gin.WrapF(tw.PPRDR))
+	r.GET(tw.LoginPath(), gin.WrapF(tw.Login))
 	prefix, files := services.Files(s.Deps)
 	r.GET(prefix+"*rest", gin.WrapH(files))
 	r.HEAD(prefix+"*rest", gin.WrapH(files))

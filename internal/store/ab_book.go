@@ -181,15 +181,21 @@ func (s *Store) loadFull(ctx context.Context, ownerID int64) (*Book, error) {
 	b := &Book{}
 	found := false
 	var ct models.Contact
-	var groupGUID *string
+	var groupGUID string
 	var g models.Group
+	var count int64
 	err = s.rawRead(ctx,
 		rawQuery{
-			sql: `SELECT ` + acc.list("") + ` FROM accounts WHERE id = $1`, args: []any{ownerID},
+			cols: acc.list(""), rest: `FROM accounts WHERE id = $1`, args: []any{ownerID},
 			targets: acc.targets(&b.Owner), row: func() error { found = true; return nil },
 		},
 		rawQuery{
-			sql: `SELECT ` + con.list("c") + `, g.guid FROM contacts c
+			// The number of contacts first, so the slice is allocated once.
+			cols: "count(*)", rest: `FROM contacts WHERE owner_id = $1 AND NOT deleted`, args: []any{ownerID},
+			targets: []any{&count}, row: func() error { b.Contacts = make([]BookContact, 0, count); return nil },
+		},
+		rawQuery{
+			cols: con.list("c") + ", COALESCE(g.guid, '')", rest: `FROM contacts c
 				LEFT JOIN contact_groups cg ON cg.contact_id = c.id
 				LEFT JOIN ab_groups g ON g.id = cg.group_id AND NOT g.deleted
 				WHERE c.owner_id = $1 AND NOT c.deleted ORDER BY c.id, g.id`, args: []any{ownerID},
@@ -198,15 +204,15 @@ func (s *Store) loadFull(ctx context.Context, ownerID int64) (*Book, error) {
 				if n := len(b.Contacts); n == 0 || b.Contacts[n-1].ID != ct.ID {
 					b.Contacts = append(b.Contacts, BookContact{Contact: ct})
 				}
-				if groupGUID != nil {
+				if groupGUID != "" {
 					last := &b.Contacts[len(b.Contacts)-1]
-					last.GroupGUIDs = append(last.GroupGUIDs, *groupGUID)
+					last.GroupGUIDs = append(last.GroupGUIDs, groupGUID)
 				}
 				return nil
 			},
 		},
 		rawQuery{
-			sql: `SELECT ` + grp.list("") + ` FROM ab_groups WHERE owner_id = $1 AND NOT deleted ORDER BY id`, args: []any{ownerID},
+			cols: grp.list(""), rest: `FROM ab_groups WHERE owner_id = $1 AND NOT deleted ORDER BY id`, args: []any{ownerID},
 			targets: grp.targets(&g), row: func() error { b.Groups = append(b.Groups, g); return nil },
 		},
 	)

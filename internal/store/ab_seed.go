@@ -95,8 +95,12 @@ func (s *Store) seedBook(ctx context.Context, ownerID int64, peers []models.Acco
 			return err
 		}
 		for i := len(gs); i < groups; i++ {
+			synID, err := t.nextSynGroupID(ownerID)
+			if err != nil {
+				return err
+			}
 			g := models.Group{OwnerID: ownerID, GUID: t.store.NewGUID(), Name: fmt.Sprintf("Group %d", i), NameLower: fmt.Sprintf("group %d", i),
-				Annotations: `[{"name":"MSN.IM.Display","value":"1"}]`, Rev: rev, CreatedAt: t.Now, UpdatedAt: t.Now}
+				Annotations: `[{"name":"MSN.IM.Display","value":"1"}]`, Rev: rev, SynID: synID, CreatedAt: t.Now, UpdatedAt: t.Now}
 			if err := t.DB.Create(&g).Error; err != nil {
 				return err
 			}

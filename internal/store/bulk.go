@@ -99,8 +99,13 @@ func (t *Txn) CreateGroups(ownerID int64, rows []models.Group, fresh bool) error
 			used[strings.ToLower(g)] = true
 		}
 	}
+	synID, err := t.nextSynGroupID(ownerID)
+	if err != nil {
+		return err
+	}
 	for i := range rows {
 		g := &rows[i]
+		g.SynID, synID = synID, synID+1
 		if g.GUID == "" || used[strings.ToLower(g.GUID)] {
 			g.GUID = t.store.NewGUID()
 		}

@@ -362,24 +362,35 @@ func (s *Store) DeleteContacts(ctx context.Context, ownerID int64, guids []strin
 			if err != nil {
 				return err
 			}
-			if c.Key == models.MeKey {
-				return models.Errorf(models.CodeBadRequest, "the Me contact %s cannot be deleted", g)
-			}
-			if err := t.tombstoneContact(c); err != nil {
+			if err := t.deleteContact(owner, c); err != nil {
 				return err
-			}
-			if c.IsMessengerUser && c.ContactAccountID != nil {
-				if err := t.reverseRemove(owner, *c.ContactAccountID); err != nil {
-					return err
-				}
 			}
 		}
 		return t.Emit(ownerID, events.SelfChanged(events.TypeAddressBookChanged, Party(owner), map[string]string{"op": "contact.deleted"}))
 	})
 }
 
+// deleteContact is ABContactDelete of one live contact c of owner (owner
+// and the contact's account bumped in t): tombstone, and the owner off the
+// contact's Reverse and Pending lists. The caller emits contact.deleted.
+func (t *Txn) deleteContact(owner *models.Account, c *models.Contact) error {
+	if c.Key == models.MeKey {
+		return models.Errorf(models.CodeBadRequest, "the Me contact %s cannot be deleted", c.GUID)
+	}
+	if err := t.tombstoneContact(c); err != nil {
+		return err
+	}
+	if c.IsMessengerUser && c.ContactAccountID != nil {
+		return t.reverseRemove(owner, *c.ContactAccountID)
+	}
+	return nil
+}
+
 func (t *Txn) tombstoneContact(c *models.Contact) error {
 	if err := t.DB.Exec("DELETE FROM contact_groups WHERE contact_id = ?", c.ID).Error; err != nil {
+		return err
+	}
+	if err := t.clearGroupZero(c.ID); err != nil {
 		return err
 	}
 	return t.DB.Model(&models.Contact{}).Where("id = ?", c.ID).
@@ -402,39 +413,45 @@ func (s *Store) UpdateContacts(ctx context.Context, ownerID int64, ups []models.
 		}
 	}
 	return s.Write(ctx, func(t *Txn) error {
-		owner, err := t.lockWithContacts(ownerID, guids)
+		return t.updateContacts(ownerID, guids, ups, allowList)
+	})
+}
+
+// updateContacts is UpdateContacts inside t; guids are the contacts whose
+// accounts it locks with the owner (lockWithContacts).
+func (t *Txn) updateContacts(ownerID int64, guids []string, ups []models.ContactChange, allowList bool) error {
+	owner, err := t.lockWithContacts(ownerID, guids)
+	if err != nil {
+		return err
+	}
+	var profile, privacy, book bool
+	for i := range ups {
+		p, v, b, err := t.updateContact(owner, &ups[i], allowList)
 		if err != nil {
 			return err
 		}
-		var profile, privacy, book bool
-		for i := range ups {
-			p, v, b, err := t.updateContact(owner, &ups[i], allowList)
-			if err != nil {
-				return err
-			}
-			profile, privacy, book = profile || p, privacy || v, book || b
+		profile, privacy, book = profile || p, privacy || v, book || b
+	}
+	if profile || privacy {
+		// The account row changed: events carry the new name.
+		if owner, err = t.readAccount(ownerID); err != nil {
+			return err
 		}
-		if profile || privacy {
-			// The account row changed: events carry the new name.
-			if owner, err = t.readAccount(ownerID); err != nil {
-				return err
-			}
+	}
+	if profile {
+		if err := t.Emit(ownerID, events.SelfChanged(events.TypeProfileChanged, Party(owner), map[string]string{"display_name": owner.DisplayName})); err != nil {
+			return err
 		}
-		if profile {
-			if err := t.Emit(ownerID, events.SelfChanged(events.TypeProfileChanged, Party(owner), map[string]string{"display_name": owner.DisplayName})); err != nil {
-				return err
-			}
+	}
+	if privacy {
+		if err := t.Emit(ownerID, events.SelfChanged(events.TypePrivacyChanged, Party(owner), map[string]string{"blp": owner.BLP, "gtc": owner.GTC})); err != nil {
+			return err
 		}
-		if privacy {
-			if err := t.Emit(ownerID, events.SelfChanged(events.TypePrivacyChanged, Party(owner), map[string]string{"blp": owner.BLP, "gtc": owner.GTC})); err != nil {
-				return err
-			}
-		}
-		if book || (!profile && !privacy) {
-			return t.Emit(ownerID, events.SelfChanged(events.TypeAddressBookChanged, Party(owner), map[string]string{"op": "contact.updated"}))
-		}
-		return nil
-	})
+	}
+	if book || (!profile && !privacy) {
+		return t.Emit(ownerID, events.SelfChanged(events.TypeAddressBookChanged, Party(owner), map[string]string{"op": "contact.updated"}))
+	}
+	return nil
 }
 
 // updateContact applies one change; it reports whether the owner's profile

@@ -39,43 +39,57 @@ func (s *Store) AddGroup(ctx context.Context, ownerID int64, in models.NewGroup)
 	}
 	var guid string
 	err := s.Write(ctx, func(t *Txn) error {
-		if err := t.Bump(ownerID); err != nil {
-			return err
-		}
-		err := t.checkGroupConflict(ownerID, in.Name, 0)
-		if err != nil && in.RenameOnConflict && models.ErrorCode(err) == models.CodeGroupAlreadyExists {
-			in.Name, err = t.freeGroupName(ownerID, in.Name)
-		}
+		g, err := t.addGroup(ownerID, in)
 		if err != nil {
 			return err
 		}
-		if max := s.Limits.MaxGroups; max > 0 {
-			var n int64
-			if err := t.DB.Model(&models.Group{}).Where("owner_id = ? AND NOT deleted", ownerID).Count(&n).Error; err != nil {
-				return err
-			}
-			if n >= int64(max) {
-				return models.Errorf(models.CodeRequestLimitReached, "address book holds its maximum of %d groups", max)
-			}
-		}
-		g := models.Group{
-			OwnerID: ownerID, GUID: in.GUID, Name: in.Name, NameLower: strings.ToLower(in.Name),
-			Annotations: models.EncodeAnnotations(models.MergeAnnotations(nil, in.Annotations)),
-			Rev:         t.Rev(ownerID), CreatedAt: t.Now, UpdatedAt: t.Now,
-		}
-		if g.GUID == "" {
-			g.GUID = t.store.NewGUID()
-		}
-		if err := t.DB.Create(&g).Error; err != nil {
-			if errors.Is(err, gorm.ErrDuplicatedKey) {
-				return models.Errorf(models.CodeGroupAlreadyExists, "Group Already Exists")
-			}
-			return err
-		}
 		guid = g.GUID
-		return t.emitBookChanged(ownerID, "group.added")
+		return nil
 	})
 	return guid, err
+}
+
+// addGroup is AddGroup inside t (the name already checked): it bumps the
+// owner, creates the group with the next SYN id and emits group.added.
+func (t *Txn) addGroup(ownerID int64, in models.NewGroup) (*models.Group, error) {
+	if err := t.Bump(ownerID); err != nil {
+		return nil, err
+	}
+	err := t.checkGroupConflict(ownerID, in.Name, 0)
+	if err != nil && in.RenameOnConflict && models.ErrorCode(err) == models.CodeGroupAlreadyExists {
+		in.Name, err = t.freeGroupName(ownerID, in.Name)
+	}
+	if err != nil {
+		return nil, err
+	}
+	if max := t.store.Limits.MaxGroups; max > 0 {
+		var n int64
+		if err := t.DB.Model(&models.Group{}).Where("owner_id = ? AND NOT deleted", ownerID).Count(&n).Error; err != nil {
+			return nil, err
+		}
+		if n >= int64(max) {
+			return nil, models.Errorf(models.CodeRequestLimitReached, "address book holds its maximum of %d groups", max)
+		}
+	}
+	synID, err := t.nextSynGroupID(ownerID)
+	if err != nil {
+		return nil, err
+	}
+	g := models.Group{
+		OwnerID: ownerID, GUID: in.GUID, Name: in.Name, NameLower: strings.ToLower(in.Name),
+		Annotations: models.EncodeAnnotations(models.MergeAnnotations(nil, in.Annotations)),
+		Rev:         t.Rev(ownerID), SynID: synID, CreatedAt: t.Now, UpdatedAt: t.Now,
+	}
+	if g.GUID == "" {
+		g.GUID = t.store.NewGUID()
+	}
+	if err := t.DB.Create(&g).Error; err != nil {
+		if errors.Is(err, gorm.ErrDuplicatedKey) {
+			return nil, models.Errorf(models.CodeGroupAlreadyExists, "Group Already Exists")
+		}
+		return nil, err
+	}
+	return &g, t.emitBookChanged(ownerID, "group.added")
 }
 
 // checkGroupConflict fails with GroupAlreadyExists when another live group
@@ -143,24 +157,36 @@ func (s *Store) DeleteGroups(ctx context.Context, ownerID int64, guids []string)
 		if err := t.Bump(ownerID); err != nil {
 			return err
 		}
-		rev := t.Rev(ownerID)
 		for _, guid := range guids {
 			g, err := t.liveGroup(ownerID, guid)
 			if err != nil {
 				return err
 			}
-			if err := t.DB.Exec("UPDATE contacts SET rev = ?, updated_at = ? WHERE id IN (SELECT contact_id FROM contact_groups WHERE group_id = ?)", rev, t.Now, g.ID).Error; err != nil {
-				return err
-			}
-			if err := t.DB.Exec("DELETE FROM contact_groups WHERE group_id = ?", g.ID).Error; err != nil {
-				return err
-			}
-			if err := t.DB.Model(&models.Group{}).Where("id = ?", g.ID).Updates(map[string]any{"deleted": true, "rev": rev, "updated_at": t.Now}).Error; err != nil {
+			if err := t.deleteGroup(ownerID, g); err != nil {
 				return err
 			}
 		}
 		return t.emitBookChanged(ownerID, "group.deleted")
 	})
+}
+
+// deleteGroup tombstones live group g of ownerID (bumped in t); its
+// contacts stay in the book and get a new rev.
+func (t *Txn) deleteGroup(ownerID int64, g *models.Group) error {
+	rev := t.mustRev(ownerID)
+	// A contact left in no group is plainly in SYN group 0: its explicit
+	// group-0 mark (synlists.go) goes with its last group.
+	if err := t.DB.Exec(`DELETE FROM syn_group_zero WHERE contact_id IN (SELECT contact_id FROM contact_groups WHERE group_id = ?)
+		AND contact_id NOT IN (SELECT contact_id FROM contact_groups WHERE group_id <> ?)`, g.ID, g.ID).Error; err != nil {
+		return err
+	}
+	if err := t.DB.Exec("UPDATE contacts SET rev = ?, updated_at = ? WHERE id IN (SELECT contact_id FROM contact_groups WHERE group_id = ?)", rev, t.Now, g.ID).Error; err != nil {
+		return err
+	}
+	if err := t.DB.Exec("DELETE FROM contact_groups WHERE group_id = ?", g.ID).Error; err != nil {
+		return err
+	}
+	return t.DB.Model(&models.Group{}).Where("id = ?", g.ID).Updates(map[string]any{"deleted": true, "rev": rev, "updated_at": t.Now}).Error
 }
 
 // UpdateGroups applies ABGroupUpdate entries. Errors as AddGroup plus
@@ -182,25 +208,34 @@ func (s *Store) UpdateGroups(ctx context.Context, ownerID int64, ups []models.Gr
 			if err != nil {
 				return err
 			}
-			if u.Name != nil {
-				if err := t.checkGroupConflict(ownerID, *u.Name, g.ID); err != nil {
-					return err
-				}
-				g.Name, g.NameLower = *u.Name, strings.ToLower(*u.Name)
-			}
-			if u.IsFavorite != nil {
-				g.IsFavorite = *u.IsFavorite
-			}
-			g.Rev, g.UpdatedAt = t.Rev(ownerID), t.Now
-			if err := t.DB.Save(g).Error; err != nil {
-				if errors.Is(err, gorm.ErrDuplicatedKey) {
-					return models.Errorf(models.CodeGroupAlreadyExists, "Group Already Exists")
-				}
+			if err := t.updateGroup(ownerID, g, u); err != nil {
 				return err
 			}
 		}
 		return t.emitBookChanged(ownerID, "group.updated")
 	})
+}
+
+// updateGroup applies change u (names already checked) to live group g of
+// ownerID (bumped in t).
+func (t *Txn) updateGroup(ownerID int64, g *models.Group, u models.GroupChange) error {
+	if u.Name != nil {
+		if err := t.checkGroupConflict(ownerID, *u.Name, g.ID); err != nil {
+			return err
+		}
+		g.Name, g.NameLower = *u.Name, strings.ToLower(*u.Name)
+	}
+	if u.IsFavorite != nil {
+		g.IsFavorite = *u.IsFavorite
+	}
+	g.Rev, g.UpdatedAt = t.mustRev(ownerID), t.Now
+	if err := t.DB.Save(g).Error; err != nil {
+		if errors.Is(err, gorm.ErrDuplicatedKey) {
+			return models.Errorf(models.CodeGroupAlreadyExists, "Group Already Exists")
+		}
+		return err
+	}
+	return nil
 }
 
 // AddGroupContacts puts contacts into groups and returns the first
@@ -306,6 +341,9 @@ func (s *Store) DeleteGroupContacts(ctx context.Context, ownerID int64, groupGUI
 				if res.RowsAffected == 0 {
 					return models.Errorf(models.CodeContactDoesNotExist, "contact %s is not in group %s", c.GUID, g.GUID)
 				}
+			}
+			if err := t.clearGroupZeroIfUngrouped(c.ID); err != nil {
+				return err
 			}
 			if err := t.touchContact(c.ID, ownerID); err != nil {
 				return err

@@ -19,7 +19,8 @@ import (
 //
 // Migration IDs are ordered strings. Each area owns a range so parallel work
 // never collides: 0001-0099 foundation, 0100 address book, 0200 sharing,
-// 0300 events, 0400 OIM, 0500 migration/import. An area adds its migrations
+// 0300 events, 0400 OIM, 0500 migration/import, 0600 storage, 0700 SYN-era
+// lists. An area adds its migrations
 // from its own file with func init() { register(sqlMigration{...}) }; they
 // run in ID order.
 var migrations []sqlMigration

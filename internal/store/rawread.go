@@ -3,12 +3,21 @@ package store
 import (
 	"context"
 	"database/sql/driver"
+	"encoding/binary"
+	"errors"
 	"fmt"
 	"io"
+	"math"
+	"strconv"
 	"strings"
+	"sync/atomic"
 	"time"
+	"unicode/utf16"
+	"unicode/utf8"
+	"unsafe"
 
 	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/jackc/pgx/v5/stdlib"
 )
 
@@ -20,11 +29,13 @@ import (
 // database's own driver connection (SQLite). rawread_test.go checks that
 // both readers return what GORM returns.
 
-// rawQuery is one statement of a raw read: its SQL with $n placeholders,
-// its arguments, and the function that takes its rows. scan is called once
-// per row with the row's values already stored in targets.
+// rawQuery is one statement of a raw read, SELECT cols rest: the column
+// list, the rest of the statement with $n placeholders, its arguments, and
+// the function that takes its rows, called once per row with the row's
+// values already stored in targets (one per column).
 type rawQuery struct {
-	sql     string
+	cols    string
+	rest    string
 	args    []any
 	targets []any
 	row     func() error
@@ -61,7 +72,7 @@ func pgRead(ctx context.Context, c *pgx.Conn, queries []rawQuery) (err error) {
 	batch := &pgx.Batch{}
 	batch.Queue("BEGIN ISOLATION LEVEL REPEATABLE READ, READ ONLY")
 	for _, q := range queries {
-		batch.Queue(q.sql, q.args...)
+		batch.Queue("SELECT "+q.cols+" "+q.rest, q.args...)
 	}
 	batch.Queue("COMMIT")
 	br := c.SendBatch(ctx, batch)
@@ -79,14 +90,173 @@ func pgRead(ctx context.Context, c *pgx.Conn, queries []rawQuery) (err error) {
 	if _, err := br.Exec(); err != nil {
 		return err
 	}
+	var text arena
 	for _, q := range queries {
 		rows, _ := br.Query()
-		if _, err := pgx.ForEachRow(rows, q.targets, q.row); err != nil {
+		if err := pgRows(rows, q, &text); err != nil {
 			return err
 		}
 	}
 	_, err = br.Exec()
 	return err
+}
+
+// pgRows hands every row of rows to q. Values in the binary forms of the
+// column types the models use are decoded here, text into one arena per
+// read (a string per column per row was most of the read's allocations);
+// anything else takes pgx's own Scan.
+func pgRows(rows pgx.Rows, q rawQuery, text *arena) error {
+	defer rows.Close()
+	var fast bool
+	for rows.Next() {
+		if fds := rows.FieldDescriptions(); !fast {
+			if len(fds) != len(q.targets) {
+				return fmt.Errorf("store: %d columns for %d targets", len(fds), len(q.targets))
+			}
+			fast = true
+			for i := range fds {
+				fast = fast && canDecode(&fds[i], q.targets[i])
+			}
+			if !fast {
+				pgScanFallbacks.Add(1)
+				// Decide once per query, not per row.
+				for {
+					if err := rows.Scan(q.targets...); err != nil {
+						return err
+					}
+					if err := q.row(); err != nil {
+						return err
+					}
+					if !rows.Next() {
+						return rows.Err()
+					}
+				}
+			}
+		}
+		for i, v := range rows.RawValues() {
+			if err := decodePG(v, q.targets[i], text); err != nil {
+				return fmt.Errorf("store: column %s: %w", rows.FieldDescriptions()[i].Name, err)
+			}
+		}
+		if err := q.row(); err != nil {
+			return err
+		}
+	}
+	return rows.Err()
+}
+
+// pgScanFallbacks counts queries whose rows took pgx's Scan (tests check
+// that the hot reads never do).
+var pgScanFallbacks atomic.Int64
+
+// Postgres type OIDs decodePG reads.
+const (
+	oidBool        = 16
+	oidInt8        = 20
+	oidInt2        = 21
+	oidInt4        = 23
+	oidText        = 25
+	oidVarchar     = 1043
+	oidTimestamp   = 1114
+	oidTimestamptz = 1184
+)
+
+// canDecode reports whether decodePG reads column fd into target.
+func canDecode(fd *pgconn.FieldDescription, target any) bool {
+	binary := fd.Format == pgx.BinaryFormatCode
+	switch target.(type) {
+	case *string:
+		return fd.DataTypeOID == oidText || fd.DataTypeOID == oidVarchar
+	case *int64, *int, **int64:
+		return binary && (fd.DataTypeOID == oidInt8 || fd.DataTypeOID == oidInt4 || fd.DataTypeOID == oidInt2)
+	case *bool:
+		return binary && fd.DataTypeOID == oidBool
+	case *time.Time:
+		return binary && (fd.DataTypeOID == oidTimestamptz || fd.DataTypeOID == oidTimestamp)
+	}
+	return false
+}
+
+// pgEpoch is where Postgres timestamps count from, in Unix microseconds.
+const pgEpoch = 946_684_800_000_000
+
+// decodePG stores v, a value of a column canDecode accepted (nil for
+// NULL), in target.
+func decodePG(v []byte, target any, text *arena) error {
+	if v == nil {
+		switch d := target.(type) {
+		case *string:
+			*d = ""
+		case **int64:
+			*d = nil
+		default:
+			return fmt.Errorf("NULL into %T", target)
+		}
+		return nil
+	}
+	switch d := target.(type) {
+	case *string:
+		*d = text.str(v)
+	case *int64:
+		n, err := pgInt(v)
+		*d = n
+		return err
+	case *int:
+		n, err := pgInt(v)
+		*d = int(n)
+		return err
+	case **int64:
+		n, err := pgInt(v)
+		*d = &n
+		return err
+	case *bool:
+		if len(v) != 1 {
+			return fmt.Errorf("bool of %d bytes", len(v))
+		}
+		*d = v[0] != 0
+	case *time.Time:
+		if len(v) != 8 {
+			return fmt.Errorf("timestamp of %d bytes", len(v))
+		}
+		us := int64(binary.BigEndian.Uint64(v))
+		if us == math.MaxInt64 || us == math.MinInt64 {
+			return errors.New("infinite timestamp")
+		}
+		*d = time.UnixMicro(us + pgEpoch)
+	}
+	return nil
+}
+
+func pgInt(v []byte) (int64, error) {
+	switch len(v) {
+	case 8:
+		return int64(binary.BigEndian.Uint64(v)), nil
+	case 4:
+		return int64(int32(binary.BigEndian.Uint32(v))), nil
+	case 2:
+		return int64(int16(binary.BigEndian.Uint16(v))), nil
+	}
+	return 0, fmt.Errorf("integer of %d bytes", len(v))
+}
+
+// arena hands out strings carved from large blocks: the text of a read
+// costs a few allocations instead of one per value. A block is never
+// written again once a string points into it.
+type arena struct{ block []byte }
+
+func (a *arena) str(v []byte) string {
+	if len(v) == 0 {
+		return ""
+	}
+	if len(v) > 1024 {
+		return string(v)
+	}
+	if cap(a.block)-len(a.block) < len(v) {
+		a.block = make([]byte, 0, 32<<10)
+	}
+	start := len(a.block)
+	a.block = append(a.block, v...)
+	return unsafe.String(&a.block[start], len(v))
 }
 
 // sqliteRead runs the queries one after another in a read transaction on
@@ -115,35 +285,190 @@ func sqliteRead(ctx context.Context, dc any, queries []rawQuery) (err error) {
 	return tx.Commit()
 }
 
+// sqliteQuery runs q with its columns packed into one JSON array per row
+// (json_array): the embedded database's driver takes the connection's
+// mutex for every column of every row (two locks of a process-wide mutex
+// table in the pure-Go SQLite), which cost more than the query itself;
+// one value per row is a few calls, and the array is split here
+// (splitJSONRow) into the values the driver would have returned.
 func sqliteQuery(ctx context.Context, qc driver.QueryerContext, q rawQuery) error {
 	args := make([]driver.NamedValue, len(q.args))
 	for i, a := range q.args {
 		args[i] = driver.NamedValue{Ordinal: i + 1, Value: a}
 	}
-	rows, err := qc.QueryContext(ctx, sqlitePlaceholders(q.sql), args)
+	rows, err := qc.QueryContext(ctx, sqlitePlaceholders("SELECT json_array("+q.cols+") "+q.rest), args)
 	if err != nil {
 		return err
 	}
 	defer rows.Close()
-	if n := len(rows.Columns()); n != len(q.targets) {
-		return fmt.Errorf("store: %d columns for %d targets", n, len(q.targets))
-	}
-	vals := make([]driver.Value, len(q.targets))
+	row := make([]driver.Value, 1)
+	vals := make([]driver.Value, 0, len(q.targets))
 	for {
-		if err := rows.Next(vals); err == io.EOF {
+		if err := rows.Next(row); err == io.EOF {
 			return nil
 		} else if err != nil {
 			return err
 		}
+		text, ok := row[0].(string)
+		if !ok {
+			return fmt.Errorf("store: json_array gave %T", row[0])
+		}
+		if vals, err = splitJSONRow(vals[:0], text); err != nil {
+			return err
+		}
+		if len(vals) != len(q.targets) {
+			return fmt.Errorf("store: %d values for %d targets", len(vals), len(q.targets))
+		}
 		for i, v := range vals {
 			if err := assignValue(q.targets[i], v); err != nil {
-				return fmt.Errorf("store: column %s: %w", rows.Columns()[i], err)
+				return fmt.Errorf("store: value %d of %s: %w", i, q.cols, err)
 			}
 		}
 		if err := q.row(); err != nil {
 			return err
 		}
 	}
+}
+
+// splitJSONRow appends the values of SQLite's json_array text s: integers
+// as int64, other numbers as float64, strings as string (a substring of s
+// when nothing in it is escaped), null as nil.
+func splitJSONRow(out []driver.Value, s string) ([]driver.Value, error) {
+	bad := func() ([]driver.Value, error) { return out, fmt.Errorf("store: bad json_array row %.80q", s) }
+	if len(s) < 2 || s[0] != '[' || s[len(s)-1] != ']' {
+		return bad()
+	}
+	i := 1
+	if s[i] == ']' {
+		return out, nil
+	}
+	for {
+		switch c := s[i]; {
+		case c == '"':
+			str, n, ok := jsonString(s[i:])
+			if !ok {
+				return bad()
+			}
+			out = append(out, str)
+			i += n
+		case c == 'n':
+			if !strings.HasPrefix(s[i:], "null") {
+				return bad()
+			}
+			out = append(out, nil)
+			i += 4
+		default:
+			j := i
+			for j < len(s) && s[j] != ',' && s[j] != ']' {
+				j++
+			}
+			num := s[i:j]
+			if n, err := strconv.ParseInt(num, 10, 64); err == nil {
+				out = append(out, n)
+			} else if f, err := strconv.ParseFloat(num, 64); err == nil {
+				out = append(out, f)
+			} else {
+				return bad()
+			}
+			i = j
+		}
+		if i >= len(s) {
+			return bad()
+		}
+		switch s[i] {
+		case ',':
+			i++
+		case ']':
+			if i != len(s)-1 {
+				return bad()
+			}
+			return out, nil
+		default:
+			return bad()
+		}
+	}
+}
+
+// jsonString decodes the JSON string at the start of s and returns it and
+// the bytes it took. Bytes that are not valid UTF-8 pass through as
+// SQLite wrote them, as the driver would have returned the column.
+func jsonString(s string) (string, int, bool) {
+	i := 1
+	for i < len(s) && s[i] != '"' && s[i] != '\\' {
+		i++
+	}
+	if i >= len(s) {
+		return "", 0, false
+	}
+	if s[i] == '"' {
+		return s[1:i], i + 1, true
+	}
+	b := []byte(s[1:i])
+	for i < len(s) {
+		c := s[i]
+		switch {
+		case c == '"':
+			return string(b), i + 1, true
+		case c != '\\':
+			b = append(b, c)
+			i++
+			continue
+		}
+		if i+1 >= len(s) {
+			return "", 0, false
+		}
+		i++
+		switch s[i] {
+		case '"', '\\', '/':
+			b = append(b, s[i])
+		case 'b':
+			b = append(b, '\b')
+		case 'f':
+			b = append(b, '\f')
+		case 'n':
+			b = append(b, '\n')
+		case 'r':
+			b = append(b, '\r')
+		case 't':
+			b = append(b, '\t')
+		case 'u':
+			r, n, ok := jsonRune(s[i-1:])
+			if !ok {
+				return "", 0, false
+			}
+			b = utf8.AppendRune(b, r)
+			i += n - 2
+		default:
+			return "", 0, false
+		}
+		i++
+	}
+	return "", 0, false
+}
+
+// jsonRune decodes \uXXXX (with its low surrogate when it is a high one)
+// at the start of s: the rune and the bytes it took.
+func jsonRune(s string) (rune, int, bool) {
+	hex := func(s string) (rune, bool) {
+		if len(s) < 6 || s[0] != '\\' || s[1] != 'u' {
+			return 0, false
+		}
+		n, err := strconv.ParseUint(s[2:6], 16, 16)
+		return rune(n), err == nil
+	}
+	r, ok := hex(s)
+	if !ok {
+		return 0, 0, false
+	}
+	if utf16.IsSurrogate(r) {
+		if r2, ok := hex(s[6:]); ok {
+			if d := utf16.DecodeRune(r, r2); d != utf8.RuneError {
+				return d, 12, true
+			}
+		}
+		return utf8.RuneError, 6, true
+	}
+	return r, 6, true
 }
 
 // sqlitePlaceholders turns $1, $2 … into ? (the queries number their
@@ -219,6 +544,10 @@ func assignValue(dst any, v driver.Value) error {
 		switch x := v.(type) {
 		case time.Time:
 			*d = x
+		case string:
+			t, err := parseSQLiteTime(x)
+			*d = t
+			return err
 		case nil:
 			*d = time.Time{}
 		default:
@@ -228,6 +557,31 @@ func assignValue(dst any, v driver.Value) error {
 		return fmt.Errorf("no conversion into %T", dst)
 	}
 	return nil
+}
+
+// sqliteTimeFormats are the forms the embedded database's driver reads a
+// DATETIME column in (it writes the first); json_array hands the column's
+// text over as is.
+var sqliteTimeFormats = []string{
+	"2006-01-02 15:04:05.999999999-07:00",
+	"2006-01-02T15:04:05.999999999-07:00",
+	"2006-01-02 15:04:05.999999999",
+	"2006-01-02T15:04:05.999999999",
+	"2006-01-02 15:04:05",
+	"2006-01-02T15:04:05",
+	"2006-01-02 15:04",
+	"2006-01-02T15:04",
+	"2006-01-02",
+}
+
+func parseSQLiteTime(s string) (time.Time, error) {
+	ts := strings.TrimSuffix(s, "Z")
+	for _, f := range sqliteTimeFormats {
+		if t, err := time.ParseInLocation(f, ts, time.UTC); err == nil {
+			return t, nil
+		}
+	}
+	return time.Time{}, fmt.Errorf("time %q", s)
 }
 
 func intValue(v driver.Value) (int64, error) {

@@ -94,7 +94,7 @@ func TestLoadBookFullMatchesGORM(t *testing.T) {
 		mk("carol@example.com")
 		mk("dave@example.com")
 		ids, err := st.AddContacts(ctx, alice.ID, []models.NewContact{
-			{PassportName: "bob@example.com", IsMessengerUser: true, DisplayName: "Bob <b> & \"co\" ünïcødé 😀", Annotations: []models.Annotation{{Name: "AB.NickName", Value: "bobby"}}},
+			{PassportName: "bob@example.com", IsMessengerUser: true, DisplayName: "Bob <b> & \"co\" \\ \t ünïcødé 😀", Annotations: []models.Annotation{{Name: "AB.NickName", Value: "bobby"}}},
 			{PassportName: "carol@example.com", IsMessengerUser: true},
 			{PassportName: "dave@example.com", IsMessengerUser: false, DisplayName: "Dave"},
 			{Email: "friend@mail.example"},
@@ -113,8 +113,12 @@ func TestLoadBookFullMatchesGORM(t *testing.T) {
 		must(st.DeleteContacts(ctx, alice.ID, []string{ids[1]}))
 		must(st.DeleteGroups(ctx, alice.ID, []string{old}))
 
+		fallbacks := store.PGScanFallbacks()
 		got, err := st.LoadBook(ctx, alice.ID, false, 0)
 		must(err)
+		if n := store.PGScanFallbacks() - fallbacks; n != 0 {
+			t.Fatalf("%d queries of the full read were not decoded by the raw reader", n)
+		}
 		want := gormFullBook(t, st, alice.ID)
 		normBook(got)
 		normBook(want)
@@ -145,5 +149,136 @@ func TestLoadBookFullMatchesGORM(t *testing.T) {
 				}
 			}
 		})
+	})
+}
+
+// gormMemberships is the membership read as GORM did it before the raw
+// readers (rows in id order, then the inviter's name for a Reverse or
+// Pending row stored without one), sorted by role as Memberships sorts.
+func gormMemberships(t *testing.T, st *store.Store, ownerID, since int64) []models.Membership {
+	t.Helper()
+	q := st.DB.Where("owner_id = ? AND role IN ?", ownerID, models.MembershipRoles)
+	if since == 0 {
+		q = q.Where("NOT deleted")
+	} else {
+		q = q.Where("rev > ?", since)
+	}
+	var list []models.Membership
+	if err := q.Order("id").Find(&list).Error; err != nil {
+		t.Fatal(err)
+	}
+	byRole := map[string][]models.Membership{}
+	for _, m := range list {
+		if m.DisplayName == "" && m.MemberAccountID != nil && (m.Role == models.RoleReverse || m.Role == models.RolePending) {
+			var a models.Account
+			if err := st.DB.First(&a, *m.MemberAccountID).Error; err != nil {
+				t.Fatal(err)
+			}
+			m.DisplayName = a.DisplayName
+		}
+		byRole[m.Role] = append(byRole[m.Role], m)
+	}
+	var out []models.Membership
+	for _, r := range models.MembershipRoles {
+		out = append(out, byRole[r]...)
+	}
+	return out
+}
+
+// TestMembershipsMatchGORM: Memberships read without GORM returns the rows
+// GORM reads, full and as a delta: every role, a Passport and an e-mail
+// member, annotations, an invitation, a Reverse row stored without a
+// display name (which gets the inviter's name), a deleted row (left out of
+// the full set, a tombstone in the delta), in role order.
+func TestMembershipsMatchGORM(t *testing.T) {
+	testenv.ForEachDB(t, func(t *testing.T, cfg config.Config) {
+		ctx := context.Background()
+		st := openSharingStore(t, cfg)
+		must := func(err error) {
+			t.Helper()
+			if err != nil {
+				t.Fatal(err)
+			}
+		}
+		mk := func(email, name string) *models.Account {
+			a, err := st.CreateAccount(ctx, store.NewAccount{Email: email, DisplayName: name})
+			must(err)
+			return a
+		}
+		alice := mk("alice@example.com", "Alice")
+		bob := mk("bob@example.com", "Bob <the builder> & ünï")
+		carol := mk("carol@example.com", "Carol")
+		start, err := st.AccountByID(ctx, alice.ID)
+		must(err)
+		must(st.Write(ctx, func(tx *store.Txn) error {
+			if err := tx.Bump(alice.ID); err != nil {
+				return err
+			}
+			puts := []struct {
+				role  string
+				ref   store.MemberRef
+				name  string
+				invit string
+				anns  []models.Annotation
+			}{
+				{models.RoleAllow, store.PassportRef(bob), "", "", nil},
+				{models.RoleBlock, store.PassportRef(carol), "", "", []models.Annotation{{Name: "MSN.IM.BuddyType", Value: "03:"}}},
+				{models.RoleReverse, store.PassportRef(bob), "", "", nil},
+				{models.RolePending, store.PassportRef(carol), "Carol's own name", "hi \"there\" <you>", nil},
+				{models.RoleAllow, store.MemberRef{Type: models.MemberEmail, Name: "friend@mail.example"}, "", "", nil},
+				{models.RoleAllow, store.MemberRef{Type: models.MemberPassport, Name: "gone@example.com", CID: 7}, "", "", nil},
+			}
+			for _, p := range puts {
+				if _, _, err := tx.PutMember(alice.ID, p.role, p.ref, p.name, p.invit, p.anns); err != nil {
+					return err
+				}
+			}
+			return nil
+		}))
+		_, err = st.DeleteMembers(ctx, alice.ID, []models.MemberSpec{{Role: models.RoleAllow, Type: models.MemberPassport, Name: "gone@example.com"}})
+		must(err)
+
+		for _, since := range []int64{0, start.Revision} {
+			fallbacks := store.PGScanFallbacks()
+			set, err := st.Memberships(ctx, alice.ID, since)
+			must(err)
+			if n := store.PGScanFallbacks() - fallbacks; n != 0 {
+				t.Fatalf("%d queries of the membership read were not decoded by the raw reader", n)
+			}
+			want := gormMemberships(t, st, alice.ID, since)
+			norm := func(list []models.Membership) {
+				for i := range list {
+					m := &list[i]
+					m.JoinedAt, m.CreatedAt, m.UpdatedAt = m.JoinedAt.UTC(), m.CreatedAt.UTC(), m.UpdatedAt.UTC()
+				}
+			}
+			norm(set.Members)
+			norm(want)
+			if len(want) < 5 {
+				t.Fatalf("since %d: only %d rows to compare", since, len(want))
+			}
+			if !reflect.DeepEqual(set.Members, want) {
+				t.Fatalf("since %d: raw read\n%+v\nGORM\n%+v", since, set.Members, want)
+			}
+			a, err := st.AccountByID(ctx, alice.ID)
+			must(err)
+			if set.Revision != a.Revision || set.Account.ID != alice.ID || set.Since != since {
+				t.Fatalf("since %d: set header %d/%d/%d", since, set.Revision, set.Account.ID, set.Since)
+			}
+		}
+		var sawInviter bool
+		set, err := st.Memberships(ctx, alice.ID, 0)
+		must(err)
+		for _, m := range set.Members {
+			if m.Role == models.RoleReverse && m.DisplayName == bob.DisplayName {
+				sawInviter = true
+			}
+		}
+		if !sawInviter {
+			t.Fatal("the Reverse row stored without a name did not get the inviter's")
+		}
+		if _, err := st.Memberships(ctx, alice.ID+1000, 0); models.ErrorCode(err) != models.CodeNotFound {
+			t.Fatalf("no account: %v", err)
+		}
 	})
 }

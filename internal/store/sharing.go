@@ -3,6 +3,7 @@ package store
 import (
 	"context"
 	"fmt"
+	"strings"
 
 	"github.com/abch-im/abch/internal/listbits"
 	"github.com/abch-im/abch/models"
@@ -32,17 +33,58 @@ type MembershipSet struct {
 // tombstone horizon (pruned_revision) or older than the book itself — is
 // CodeFullSyncRequired (docs/DESIGN.md "Revisions and delta sync").
 //
-// The account row is read first and rows are limited to rev <= its
-// revision: every row with such a rev was committed together with that
-// revision (revisions are allocated under the account row lock), so the set
-// is exactly the state at Revision, without a read transaction (which on the
-// embedded database would take the write lock).
+// The account row and the rows are read in one read-only snapshot without
+// GORM (rawread.go; on Postgres one pipelined round trip), so the set is
+// exactly the state at Revision. A Reverse or Pending row stored without a
+// display name gets the inviter's current one in the same query: clients
+// show it in the "X added you" dialog (PROTOCOL.md §3.2), and a row written
+// without it (an import, an older writer) should still name the person.
 func (s *Store) Memberships(ctx context.Context, ownerID, sinceRev int64) (*MembershipSet, error) {
-	acct, err := s.AccountByID(ctx, ownerID)
+	acc, err := s.columnsOf(&models.Account{})
 	if err != nil {
 		return nil, err
 	}
-	set := &MembershipSet{Account: *acct, Revision: acct.Revision, Since: sinceRev}
+	mem, err := s.columnsOf(&models.Membership{})
+	if err != nil {
+		return nil, err
+	}
+	set := &MembershipSet{Since: sinceRev}
+	found := false
+	var m models.Membership
+	var inviter string
+	cond := "NOT m.deleted"
+	args := []any{ownerID}
+	if sinceRev != 0 {
+		cond, args = "m.rev > $2", append(args, sinceRev)
+	}
+	err = s.rawRead(ctx,
+		rawQuery{
+			cols: acc.list(""), rest: `FROM accounts WHERE id = $1`, args: []any{ownerID},
+			targets: acc.targets(&set.Account), row: func() error { found = true; return nil },
+		},
+		rawQuery{
+			cols: mem.list("m") + ", COALESCE(a.display_name, '')",
+			rest: `FROM memberships m LEFT JOIN accounts a ON a.id = m.member_account_id AND m.display_name = '' AND m.role IN ('` +
+				models.RoleReverse + `', '` + models.RolePending + `')
+				WHERE m.owner_id = $1 AND m.role IN ('` + strings.Join(models.MembershipRoles, "', '") + `') AND ` + cond + ` ORDER BY m.id`,
+			args: args, targets: append(mem.targets(&m), &inviter),
+			row: func() error {
+				if inviter != "" {
+					m.DisplayName = inviter
+				}
+				set.Members = append(set.Members, m)
+				return nil
+			},
+		},
+	)
+	if err != nil {
+		return nil, translate(err)
+	}
+	if !found {
+		return nil, models.Errorf(models.CodeNotFound, "no account %d", ownerID)
+	}
+	acct := &set.Account
+	set.Revision = acct.Revision
 	if sinceRev != 0 {
 		created := models.RevisionAt(acct.CreatedAt.UTC())
 		switch {
@@ -56,57 +98,12 @@ func (s *Store) Memberships(ctx context.Context, ownerID, sinceRev int64) (*Memb
 			return nil, models.Errorf(models.CodeFullSyncRequired, "cursor %s predates the address book", models.FormatRevision(sinceRev))
 		}
 		if sinceRev == acct.Revision {
+			set.Members = nil
 			return set, nil
 		}
 	}
-	q := s.DB.WithContext(ctx).Where("owner_id = ? AND role IN ? AND rev <= ?", ownerID, models.MembershipRoles, acct.Revision)
-	if sinceRev == 0 {
-		q = q.Where("NOT deleted")
-	} else {
-		q = q.Where("rev > ?", sinceRev)
-	}
-	if err := q.Order("id").Find(&set.Members).Error; err != nil {
-		return nil, translate(err)
-	}
-	if err := s.fillInviterNames(ctx, set.Members); err != nil {
-		return nil, err
-	}
 	sortMembers(set.Members)
 	return set, nil
-}
-
-// fillInviterNames gives Reverse/Pending rows stored without a display name
-// the inviter's current one: clients show it in the "X added you" dialog
-// (PROTOCOL.md §3.2), and a row written without it (an import, an older
-// writer) should still name the person.
-func (s *Store) fillInviterNames(ctx context.Context, list []models.Membership) error {
-	var ids []int64
-	for _, m := range list {
-		if m.DisplayName == "" && m.MemberAccountID != nil && (m.Role == models.RoleReverse || m.Role == models.RolePending) {
-			ids = append(ids, *m.MemberAccountID)
-		}
-	}
-	if len(ids) == 0 {
-		return nil
-	}
-	var rows []struct {
-		ID          int64
-		DisplayName string
-	}
-	if err := s.DB.WithContext(ctx).Model(&models.Account{}).Select("id, display_name").Where("id IN ?", ids).Scan(&rows).Error; err != nil {
-		return translate(err)
-	}
-	names := make(map[int64]string, len(rows))
-	for _, r := range rows {
-		names[r.ID] = r.DisplayName
-	}
-	for i := range list {
-		m := &list[i]
-		if m.DisplayName == "" && m.MemberAccountID != nil && (m.Role == models.RoleReverse || m.Role == models.RolePending) {
-			m.DisplayName = names[*m.MemberAccountID]
-		}
-	}
-	return nil
 }
 
 // sortMembers orders rows by role rank, keeping the id order within a role.

@@ -262,7 +262,7 @@ func (t *Txn) Bump(ids ...int64) error {
 		}
 		var a models.Account
 		// CASE keeps revisions strictly increasing even if the clock steps back.
-		res := t.DB.Raw(`UPDATE accounts SET revision = CASE WHEN revision + 1 > ? THEN revision + 1 ELSE ? END, updated_at = ? WHERE id = ? RETURNING *`,
+		res := t.DB.Raw(`UPDATE accounts SET revision = CASE WHEN revision + 1 > ? THEN revision + 1 ELSE ? END, list_version = list_version + 1, updated_at = ? WHERE id = ? RETURNING *`,
 			now, now, t.Now, id).Scan(&a)
 		if res.Error != nil {
 			return res.Error
@@ -290,6 +290,9 @@ func (t *Txn) Emit(recipientID int64, ev events.Event) error {
 		if rev := t.revs[recipientID]; rev != 0 {
 			ev.Revision = models.FormatRevision(rev)
 		}
+	}
+	if a := t.locked[recipientID]; a != nil && ev.ListVersion == 0 {
+		ev.ListVersion = a.ListVersion
 	}
 	ev.Seal()
 	payload, err := json.Marshal(ev)

@@ -1,10 +1,12 @@
 package testenv
 
 import (
+	"bytes"
 	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"sync"
 	"testing"
 	"time"
 )
@@ -74,4 +76,25 @@ type LogWriter struct{ T testing.TB }
 func (w LogWriter) Write(p []byte) (int, error) {
 	w.T.Log(string(p))
 	return len(p), nil
+}
+
+// SyncBuffer is a bytes.Buffer safe to read while a process or a command
+// writes to it.
+type SyncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+// Write appends p.
+func (s *SyncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+// String returns what was written so far.
+func (s *SyncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
 }

@@ -2,34 +2,21 @@ package testenv
 
 import (
 	"context"
-	"os"
 	"path/filepath"
 	"testing"
 
 	"github.com/abch-im/abch/internal/auth"
+	"github.com/abch-im/abch/internal/fixtures"
 	"github.com/abch-im/abch/internal/server"
 	"github.com/abch-im/abch/internal/store"
 	"github.com/abch-im/abch/models"
 )
 
-// RepoRoot walks up from the test's working directory to the directory
-// holding go.mod, so golden files under fixtures/ are found from any package.
+// RepoRoot is the directory holding go.mod (fixtures.RepoRoot), so golden
+// files under fixtures/ are found from any package.
 func RepoRoot(t testing.TB) string {
 	t.Helper()
-	dir, err := os.Getwd()
-	if err != nil {
-		t.Fatal(err)
-	}
-	for {
-		if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
-			return dir
-		}
-		parent := filepath.Dir(dir)
-		if parent == dir {
-			t.Fatal("repository root (go.mod) not found")
-		}
-		dir = parent
-	}
+	return fixtures.RepoRoot(t)
 }
 
 // ClientsDir is fixtures/clients: the real client traffic the tests replay
@@ -39,25 +26,14 @@ func RepoRoot(t testing.TB) string {
 // test never passes for want of its fixtures.
 func ClientsDir(t testing.TB) string {
 	t.Helper()
-	return fixtureDir(t, "clients", "requests")
+	return fixtures.ClientsDir(t)
 }
 
 // EscargotDir is fixtures/migration/escargot: the Escargot sample database,
 // its passwords and the expected import result.
 func EscargotDir(t testing.TB) string {
 	t.Helper()
-	return fixtureDir(t, filepath.Join("migration", "escargot"), "expected-sample.json")
-}
-
-// fixtureDir returns fixtures/dir under the repository root after checking
-// that it holds probe.
-func fixtureDir(t testing.TB, dir, probe string) string {
-	t.Helper()
-	d := filepath.Join(RepoRoot(t), "fixtures", dir)
-	if _, err := os.Stat(filepath.Join(d, probe)); err != nil {
-		t.Fatalf("fixtures missing: %v", err)
-	}
-	return d
+	return fixtures.Dir(t, filepath.Join("migration", "escargot"), "expected-sample.json")
 }
 
 // NewAccount creates an account that signs in with password, hashed with the

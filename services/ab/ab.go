@@ -38,10 +38,7 @@ type Store interface {
 }
 
 // Deps are the Address Book service's dependencies.
-type Deps struct {
-	Store Store
-	soap.ABEndpoint
-}
+type Deps = soap.ABDeps[Store]
 
 // service is the Address Book service: its dependencies and the
 // rendered-answer cache.
@@ -53,25 +50,19 @@ type service struct {
 // New returns the Address Book service.
 func New(deps Deps) *soap.Service {
 	s := &service{deps: deps, cache: answercache.New[cacheID](deps.CacheBytes)}
-	return &soap.Service{
-		Name:  "abservice",
-		Paths: []string{"/abservice/abservice.asmx"},
-		Ops: map[string]soap.Handler{
-			"ABFindAll":            s.findAll,
-			"ABFindContactsPaged":  s.findContactsPaged,
-			"ABAdd":                s.mutation(s.abAdd),
-			"ABContactAdd":         s.mutation(s.contactAdd),
-			"ABContactDelete":      s.mutation(s.contactDelete),
-			"ABContactUpdate":      s.mutation(s.contactUpdate),
-			"ABGroupAdd":           s.mutation(s.groupAdd),
-			"ABGroupDelete":        s.mutation(s.groupDelete),
-			"ABGroupUpdate":        s.mutation(s.groupUpdate),
-			"ABGroupContactAdd":    s.mutation(s.groupContactAdd),
-			"ABGroupContactDelete": s.mutation(s.groupContactDelete),
-		},
-		Fault: soap.ABFaults(deps.Hostname),
-		WSDL:  wsdl.AB,
-	}
+	return deps.Service("abservice", "/abservice/abservice.asmx", map[string]soap.Handler{
+		"ABFindAll":            s.findAll,
+		"ABFindContactsPaged":  s.findContactsPaged,
+		"ABAdd":                s.mutation(s.abAdd),
+		"ABContactAdd":         s.mutation(s.contactAdd),
+		"ABContactDelete":      s.mutation(s.contactDelete),
+		"ABContactUpdate":      s.mutation(s.contactUpdate),
+		"ABGroupAdd":           s.mutation(s.groupAdd),
+		"ABGroupDelete":        s.mutation(s.groupDelete),
+		"ABGroupUpdate":        s.mutation(s.groupUpdate),
+		"ABGroupContactAdd":    s.mutation(s.groupContactAdd),
+		"ABGroupContactDelete": s.mutation(s.groupContactDelete),
+	}, wsdl.AB)
 }
 
 // begin authenticates r and checks its abId: the prologue of every

@@ -34,35 +34,13 @@ func text(e *etree.Element, param string, max int) (string, error) {
 	return s, nil
 }
 
-// isGUID reports whether s is a GUID in the 8-4-4-4-12 hex form (XSD
-// msnab:Guid).
-func isGUID(s string) bool {
-	if len(s) != 36 {
-		return false
-	}
-	for i := 0; i < 36; i++ {
-		c := s[i]
-		switch i {
-		case 8, 13, 18, 23:
-			if c != '-' {
-				return false
-			}
-		default:
-			if !(c >= '0' && c <= '9' || c >= 'a' && c <= 'f' || c >= 'A' && c <= 'F') {
-				return false
-			}
-		}
-	}
-	return true
-}
-
 // guidOf reads a required GUID element (lower-cased: stored ids are).
 func guidOf(e *etree.Element, what string) (string, error) {
 	if e == nil {
 		return "", badRequest("%s missing", what)
 	}
 	s := soap.Text(e)
-	if !isGUID(s) {
+	if !models.IsGUID(s) {
 		return "", badRequest("%s %q is not a GUID", what, soap.Truncate(s, 64))
 	}
 	return strings.ToLower(s), nil
@@ -111,7 +89,7 @@ func checkAbID(op *etree.Element) error {
 		return nil
 	}
 	s := soap.Text(e)
-	if !isGUID(s) {
+	if !models.IsGUID(s) {
 		return badRequest("abId %q is not a GUID", soap.Truncate(s, 64))
 	}
 	if s != models.ZeroGUID {

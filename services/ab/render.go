@@ -1,8 +1,6 @@
 package ab
 
 import (
-	"crypto/sha256"
-	"encoding/hex"
 	"strconv"
 
 	"github.com/abch-im/abch/internal/store"
@@ -10,13 +8,6 @@ import (
 	"github.com/abch-im/abch/models"
 	"github.com/abch-im/abch/services/soap"
 )
-
-// cacheKey is the opaque CacheKey of an account's answers: stable per
-// account (pidgin ≥ 2.6 echoes it back; nothing else reads it).
-func cacheKey(accountID int64) string {
-	h := sha256.Sum256([]byte("abch ab cache key " + strconv.FormatInt(accountID, 10)))
-	return "12r1:" + hex.EncodeToString(h[:12])
-}
 
 // findForm selects the shape of the find answer: ABFindAll (lower-case
 // groups/contacts/ab) or WLM 2009's ABFindContactsPaged (Groups/Contacts/
@@ -32,7 +23,7 @@ const (
 // Element order is the XSD order (msnab_datatypes.xsd), which is also the
 // order of the safe answer in clients/RESPONSES.md §3.
 func renderBook(b *store.Book, form findForm) []byte {
-	w := soap.BeginAB(bookSize(b), cacheKey(b.Owner.ID))
+	w := soap.BeginAB(bookSize(b), b.Owner.ID)
 	w.Spaced = true
 	groups, contacts, abName := "groups", "contacts", "ab"
 	if form == formPaged {
@@ -293,7 +284,7 @@ func writeAB(w *xmlw.Writer, name string, owner *models.Account, form findForm) 
 // <op>Result><guid> when guid is set (ABContactAdd, ABGroupAdd,
 // ABGroupContactAdd), a bare ABAddResult for ABAdd, or empty.
 func renderSimple(accountID int64, op, resultGUID string) []byte {
-	w := soap.BeginAB(1024, cacheKey(accountID))
+	w := soap.BeginAB(1024, accountID)
 	w.Spaced = true
 	resp := op + "Response"
 	switch {

@@ -55,13 +55,7 @@ func TestTwoNS(t *testing.T) {
 // Debian's nats-server: users on it and on abch's own NS see each other,
 // and SIGTERM sends OUT SSD and drains.
 func TestAbchNSProcess(t *testing.T) {
-	if testing.Short() {
-		t.Skip("builds the abch binary")
-	}
-	bin := testenv.BuildAbch(t)
-	cfg := testenv.Config(t, testenv.Databases(t)[0])
-	cfg.NATSURL = testenv.StartNATS(t)
-	e := msnptest.Start(t, cfg)
+	e, bin := msnptest.StartCluster(t)
 	proc := e.StartNSProcess(bin)
 
 	alice := e.Account("alice@example.com", "Alice")

@@ -16,7 +16,9 @@ var apiCommands = map[string]bool{"USR": true, "BLP": true, "PRP": true}
 // short-lived goroutine (offStack), so the reader, which lives as long as
 // the session, keeps a small stack.
 func (ss *session) handle(c msnp.Command) bool {
-	if apiCommands[c.Name] {
+	// A signed-in MSNP8–12 session's table says itself which commands
+	// call the API (registerLegacy).
+	if apiCommands[c.Name] && !(ss.u != nil && msnp.SYNEra(ss.ver)) {
 		var ok bool
 		offStack(func() { ok = ss.dispatch(c) })
 		return ok
@@ -63,7 +65,12 @@ func (ss *session) dispatch(c msnp.Command) bool {
 	case "OUT":
 		return false
 	case "PNG":
-		// QNG tells the client when to ping next (captures: "QNG 60").
+		// QNG tells the client when to ping next (captures: "QNG 60");
+		// the interval came with MSNP9, MSNP8 gets a bare QNG
+		// (yellows111's msnp-wiki, QNG).
+		if ss.ver == msnp.MSNP8 {
+			return ss.out("QNG\r\n")
+		}
 		return ss.out("QNG 60\r\n")
 	}
 	if ss.u == nil {

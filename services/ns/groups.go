@@ -40,14 +40,6 @@ func (g *groupIDs) give(guid string, id int) bool {
 	return true
 }
 
-// groupID returns the integer id the session's client knows for guid.
-func (u *user) groupID(guid string) (int, bool) {
-	u.mu.Lock()
-	defer u.mu.Unlock()
-	id, ok := u.ids().byGUID[guid]
-	return id, ok
-}
-
 // groupGUID returns the GUID of the client's group id; id 0 is the "no
 // group" pseudo-group: ("", true).
 func (u *user) groupGUID(id int) (string, bool) {

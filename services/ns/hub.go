@@ -8,13 +8,15 @@ import (
 	"github.com/nats-io/nats.go"
 
 	"github.com/abch-im/abch/nsclient"
+	"github.com/abch-im/abch/services/ns/sbwire"
 )
 
 // UserSubjectPrefix starts the NATS core subject of a signed-in account:
 // "abch.ns.user.<cid>" (signed decimal CID, as abch.events.<cid>). The NS
 // holding the account subscribes to it; other NS processes publish presence
-// lines, presence probes and kicks there (docs/ns.md).
-const UserSubjectPrefix = "abch.ns.user."
+// lines, presence probes and kicks there (docs/ns.md), and switchboards
+// their requests (sbwire).
+const UserSubjectPrefix = sbwire.UserSubjectPrefix
 
 // UserSubject is the NS-to-NS subject of the account with cid.
 func UserSubject(cid int64) string { return UserSubjectPrefix + strconv.FormatInt(cid, 10) }

@@ -30,8 +30,10 @@ var legacyCommands = map[string]legacyCommand{}
 
 // registerLegacy adds a command for signed-in sessions of protocol versions
 // from…to (within MSNP8–12); sessions of other versions get 200. api runs
-// it off the reader goroutine's stack (it makes NS API calls). A handler
-// returns false to end the session once what is queued is written.
+// it off the reader goroutine's stack (it makes NS API calls), on the
+// user's event worker (user.serial): events that arrive meanwhile are
+// handled after it, so its answer reaches the client before their lines. A
+// handler returns false to end the session once what is queued is written.
 func registerLegacy(name string, from, to int, api bool, run func(*session, msnp.Command) bool) {
 	legacyCommands[name] = legacyCommand{from: from, to: to, api: api, run: run}
 }
@@ -69,8 +71,13 @@ func (ss *session) dispatchLegacy(c msnp.Command) bool {
 	if !lc.api {
 		return lc.run(ss, c)
 	}
+	// Off the reader's stack, and in order with the user's events
+	// (user.serial): an event caused by this very command is handled
+	// after its answer.
 	var keep bool
-	offStack(func() { keep = lc.run(ss, c) })
+	if !ss.u.serial(func() { keep = lc.run(ss, c) }) {
+		return false
+	}
 	return keep
 }
 
@@ -97,10 +104,10 @@ func (ss *session) cmdSYN(c msnp.Command) bool {
 		return ss.fail(msnp.ErrInternal, trid)
 	}
 	syn := ss.synList(l, p)
+	// The presence lists (u.links) stay as sign-in read them: events
+	// move them (refresh), so what watchers were told stays consistent.
 	ss.listVer.Store(max(l.Version, 1))
-	u.mu.Lock()
-	u.links = linksOf(l, u.blp)
-	u.mu.Unlock()
+	ss.synVer.Store(l.Version)
 	if msnp.SYNUpToDate(c.Args[1:], syn, ss.ver) {
 		return ss.send(msnp.AppendSYNShort(nil, trid, syn, ss.ver))
 	}

@@ -1,13 +1,21 @@
 package ns_test
 
 import (
+	"context"
 	"crypto/md5"
 	"encoding/hex"
+	"encoding/json"
+	"net/http"
+	"net/http/httptest"
+	"net/http/httputil"
+	"net/url"
 	"regexp"
 	"strconv"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/nats-io/nats.go"
 
 	"github.com/abch-im/abch/internal/auth"
 	"github.com/abch-im/abch/internal/config"
@@ -67,9 +75,9 @@ func loginLegacy(t *testing.T, e *msnptest.Env, addr string, a *models.Account, 
 	m.Send("CVR 2 0x0409 winnt 5.1 i386 MSNMSGR " + cl.client + " MSMSGS " + a.Email)
 	m.Expect("CVR 2 " + cl.client + " " + cl.client + " " + cl.client + " http://msgr.dlservice.microsoft.com http://messenger.msn.com")
 	m.Send("USR 3 TWN I " + a.Email)
-	line, profile, err := m.Read(5 * time.Second)
-	if err != nil {
-		t.Fatal(err)
+	line, twnPayload, err := m.Read(5 * time.Second)
+	if err != nil || twnPayload != "" {
+		t.Fatalf("TWN policy %q %q: %v", line, twnPayload, err)
 	}
 	sm := twnRE.FindStringSubmatch(line)
 	if sm == nil {
@@ -84,7 +92,7 @@ func loginLegacy(t *testing.T, e *msnptest.Env, addr string, a *models.Account, 
 	} else {
 		m.Expect("USR 4 OK " + a.Email + " 1 0")
 	}
-	line, profile, err = m.Read(5 * time.Second)
+	line, profile, err := m.Read(5 * time.Second)
 	if err != nil || line != "MSG Hotmail Hotmail "+strconv.Itoa(len(profile)) {
 		t.Fatalf("profile MSG %q: %v", line, err)
 	}
@@ -149,10 +157,9 @@ func synFull(t *testing.T, m *msnptest.Conn, ver, contacts, groups int) []string
 	} else {
 		m.Send("SYN " + trid + " 0 0")
 	}
-	line, _, err := m.Read(5 * time.Second)
-	if err != nil {
-		t.Fatal(err)
-	}
+	// Events of the test's set-up may still be relayed to the new session
+	// (ADD 0 RL … once the list commands translate them): skip them.
+	line, _ := m.WaitFor("SYN "+trid+" ", 5*time.Second)
 	f := strings.Fields(line)
 	n := 6 // SYN trid ts ts contacts groups
 	if ver <= 9 {
@@ -191,9 +198,13 @@ func TestLegacyLogin(t *testing.T) {
 					m.Expect("PRP MFN Alice%20Liddell")
 				}
 				m.Send("CHG 6 NLN 0")
-				m.Expect("CHG 6 NLN 0")
+				exactly(t, m, "CHG 6 NLN 0")
 				m.Send("PNG")
-				m.Expect("QNG 60")
+				if cl.ver == 8 {
+					m.Expect("QNG") // the interval came with MSNP9
+				} else {
+					m.Expect("QNG 60")
+				}
 			})
 		}
 		t.Run("an account without a display name signs in MSNP9 with its address as the name", func(t *testing.T) {
@@ -212,6 +223,15 @@ func TestLegacyLogin(t *testing.T) {
 			m.Expect("VER 1 MSNP8")
 			m.Send("CVR 2 0x0409 win 4.10 i386 MSNMSGR x.y MSMSGS a@example.com")
 			m.Expect("CVR 2 5.0.0537 5.0.0537 5.0.0537 http://msgr.dlservice.microsoft.com http://messenger.msn.com")
+		})
+		t.Run("a dispatch server sends MSNP9 on with the MSNP8-12 XFR NS form", func(t *testing.T) {
+			_, disp := extraNS(t, e, ns.Config{Redirect: []string{"10.0.0.5:1863"}}, "")
+			m := msnptest.Dial(t, disp)
+			m.Send("VER 1 MSNP9 MSNP8 CVR0")
+			m.Expect("VER 1 MSNP9")
+			m.Send("USR 2 TWN I alice9@example.com")
+			m.Expect("XFR 2 NS 10.0.0.5:1863 0 " + disp)
+			m.Closed(5 * time.Second)
 		})
 		t.Run("USR SSO is refused before MSNP15", func(t *testing.T) {
 			m := msnptest.Dial(t, e.S.MSNPAddr)
@@ -367,6 +387,12 @@ func TestLegacyPresence(t *testing.T) {
 		alice := e.Account("alice@example.com", "Alice A")
 		bob := e.Account("bob@example.com", "Bob")
 		e.Friends(alice, bob)
+		// Every friendship exists before bob signs in, so his NS has read it
+		// when the others' sign-in probes arrive.
+		carol := e.Account("carol@example.com", "Carol")
+		dan := e.Account("dan@example.com", "Dan")
+		e.Friends(carol, bob)
+		e.Friends(dan, bob)
 		const obj = `<msnobj Creator="bob@example.com" Size="1234" Type="3" Location="TFR2C2.tmp" Friendly="AAA=" SHA1D="trC8SlFx2sWQxZMIBAWSEnXc8oQ=" SHA1C="U32o6bosZzluJq82eAtMpx5dIEI="/>`
 		encObj := msnp.URLEncodeName(obj)
 
@@ -378,9 +404,9 @@ func TestLegacyPresence(t *testing.T) {
 		synFull(t, ma, 9, 1, 1)
 		ma.WaitFor("LST bob@example.com", 5*time.Second)
 		ma.Send("CHG 6 NLN 268435500")
-		ma.Expect("CHG 6 NLN 268435500")
+		exactly(t, ma, "CHG 6 NLN 268435500")
 		t.Run("the MSNP9 user gets ILN in the MSNP9 form", func(t *testing.T) {
-			ma.Expect("ILN 6 NLN bob@example.com Bob 1073741856")
+			exactly(t, ma, "ILN 6 NLN bob@example.com Bob 1073741856")
 		})
 		t.Run("the MSNP13 watcher gets NLN with the network id and UBX", func(t *testing.T) {
 			exactly(t, mb, "NLN NLN alice@example.com 1 Alice%20A 268435500 0")
@@ -391,7 +417,7 @@ func TestLegacyPresence(t *testing.T) {
 		t.Run("MSNP13 status and picture reach MSNP9 with the MSNObject and no network", func(t *testing.T) {
 			mb.Send("CHG 20 BSY 1073741856 " + encObj)
 			exactly(t, mb, "CHG 20 BSY 1073741856 "+encObj)
-			ma.Expect("NLN BSY bob@example.com Bob 1073741856 " + encObj)
+			exactly(t, ma, "NLN BSY bob@example.com Bob 1073741856 "+encObj)
 		})
 		t.Run("a personal message is not sent to MSNP9", func(t *testing.T) {
 			mb.SendPayload("UUX 21", "<Data><PSM>hi</PSM><CurrentMedia></CurrentMedia></Data>")
@@ -400,26 +426,22 @@ func TestLegacyPresence(t *testing.T) {
 		})
 		t.Run("MSNP9 status changes reach MSNP13", func(t *testing.T) {
 			ma.Send("CHG 7 AWY 268435500")
-			ma.Expect("CHG 7 AWY 268435500")
+			exactly(t, ma, "CHG 7 AWY 268435500")
 			exactly(t, mb, "NLN AWY alice@example.com 1 Alice%20A 268435500 0")
 		})
 		t.Run("an MSNP8 watcher gets no MSNObject, an MSNP11 watcher gets UBX", func(t *testing.T) {
-			carol := e.Account("carol@example.com", "Carol")
-			dan := e.Account("dan@example.com", "Dan")
-			e.Friends(carol, bob)
-			e.Friends(dan, bob)
 			mc := loginLegacy(t, e, e.S.MSNPAddr, carol, 8)
 			synFull(t, mc, 8, 1, 1)
 			mc.WaitFor("LST bob@example.com", 5*time.Second)
 			mc.Send("CHG 6 NLN 0")
-			mc.Expect("CHG 6 NLN 0")
-			mc.Expect("ILN 6 BSY bob@example.com Bob 1073741856")
+			exactly(t, mc, "CHG 6 NLN 0")
+			exactly(t, mc, "ILN 6 BSY bob@example.com Bob 1073741856")
 			md := loginLegacy(t, e, e.S.MSNPAddr, dan, 11)
 			synFull(t, md, 11, 1, 0)
 			md.WaitFor("LST N=bob@example.com", 5*time.Second)
 			md.Send("CHG 6 NLN 0")
-			md.Expect("CHG 6 NLN 0")
-			md.Expect("ILN 6 BSY bob@example.com Bob 1073741856 " + encObj)
+			exactly(t, md, "CHG 6 NLN 0")
+			exactly(t, md, "ILN 6 BSY bob@example.com Bob 1073741856 "+encObj)
 			if p := md.Expect("UBX bob@example.com 55"); p != "<Data><PSM>hi</PSM><CurrentMedia></CurrentMedia></Data>" {
 				t.Fatalf("UBX %q", p)
 			}
@@ -431,10 +453,10 @@ func TestLegacyPresence(t *testing.T) {
 			synFull(t, ma2, 9, 1, 1)
 			ma2.WaitFor("LST bob@example.com", 5*time.Second)
 			ma2.Send("CHG 6 NLN 0")
-			ma2.Expect("CHG 6 NLN 0")
-			ma2.Expect("ILN 6 BSY bob@example.com Bob 1073741856 " + encObj)
+			exactly(t, ma2, "CHG 6 NLN 0")
+			exactly(t, ma2, "ILN 6 BSY bob@example.com Bob 1073741856 "+encObj)
 			mb.Send("OUT")
-			ma2.Expect("FLN bob@example.com")
+			exactly(t, ma2, "FLN bob@example.com")
 		})
 	})
 }
@@ -483,7 +505,11 @@ func TestLegacyChallenge(t *testing.T) {
 				m.SendPayload("QRY 7 "+c.product, md5hex(chl+c.key))
 				m.Expect("QRY 7")
 				m.Send("PNG")
-				m.Expect("QNG 60")
+				if c.ver == 8 {
+					m.Expect("QNG") // the interval came with MSNP9
+				} else {
+					m.Expect("QNG 60")
+				}
 			})
 		}
 		t.Run("MSNP11 answers with the MSNP11 hash", func(t *testing.T) {
@@ -514,5 +540,396 @@ func TestLegacyChallenge(t *testing.T) {
 			m.Expect("540 7")
 			m.Closed(5 * time.Second)
 		})
+	})
+}
+
+// TestLegacyMiscellany runs the MSNP8 miscellany seed's commands on an
+// MSNP9 session, with their bad arguments, and checks that neither the
+// session nor another one is disturbed.
+func TestLegacyMiscellany(t *testing.T) {
+	testenv.ForEachDB(t, func(t *testing.T, cfg config.Config) {
+		e := msnptest.Start(t, cfg)
+		urls := ns.URLs{Passport: "https://login.test/md5auth.srf?lc=1033", Hotmail: "http://mail.test", Profile: "http://members.test",
+			Mobile: "http://mobile.test", Chat: "http://chat.test"}
+		_, addr := extraNS(t, e, ns.Config{URLs: urls}, "")
+		alice := e.Account("alice@example.com", "Alice A")
+		other := msnptest.Dial(t, addr)
+		other.Login13(e, e.Account("other@example.com", "Other"))
+		other.Online("NLN")
+		m := loginLegacy(t, e, addr, alice, 9)
+		synFull(t, m, 9, 0, 1)
+		m.Expect("GTC A")
+		m.Expect("BLP AL")
+		m.Expect("LSG 0 Other%20Contacts 0")
+		m.Send("CHG 6 NLN 0")
+		exactly(t, m, "CHG 6 NLN 0")
+
+		nc, err := nats.Connect(e.S.NATSURL)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer nc.Close()
+		invites, err := nc.SubscribeSync(ns.InviteSubjectPrefix + ">")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := nc.Flush(); err != nil {
+			t.Fatal(err)
+		}
+		invite := func(t *testing.T) ns.Invite {
+			t.Helper()
+			msg, err := invites.NextMsg(5 * time.Second)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if msg.Subject != ns.InviteSubjectPrefix+strconv.FormatInt(alice.CID, 10) {
+				t.Errorf("subject %s", msg.Subject)
+			}
+			var inv ns.Invite
+			if err := json.Unmarshal(msg.Data, &inv); err != nil {
+				t.Fatal(err)
+			}
+			return inv
+		}
+
+		t.Run("URL answers every service of the seed with three parameters", func(t *testing.T) {
+			for _, c := range []struct{ ask, rru string }{
+				{"INBOX", "http://mail.test/cgi-bin/HoTMaiL"},
+				{"FOLDERS", "http://mail.test/cgi-bin/folders"},
+				{"COMPOSE", "http://mail.test/cgi-bin/compose"},
+				{"COMPOSE bob@example.com", "http://mail.test/cgi-bin/compose?mailto=1&to=bob@example.com"},
+				{"CHGMOB", "http://mobile.test"},
+				{"PROFILE 0x0409", "http://members.test/default.msnw?lc=1033"},
+				{"PERSON 0x0407", "http://members.test/default.msnw?lc=1031"},
+				{"CHAT 0x0409", "http://chat.test/?lc=1033"},
+			} {
+				trid := m.Next()
+				m.Send("URL " + trid + " " + c.ask)
+				m.Expect("URL " + trid + " " + c.rru + " https://login.test/md5auth.srf?lc=1033 2")
+			}
+		})
+		t.Run("URL of an unknown service or without the locale is 201", func(t *testing.T) {
+			for _, ask := range []string{"NOPE", "PROFILE", "PERSON 1033", "CHAT 0xZZ"} {
+				trid := m.Next()
+				m.Send("URL " + trid + " " + ask)
+				m.Expect("201 " + trid)
+			}
+		})
+		t.Run("SDC is OK and published for the operator's mailer", func(t *testing.T) {
+			m.SendPayload("SDC 20 bob@example.com 0x0409 MSMSGS WindowsMessenger X X Alice%20A", "Hi Mike!")
+			m.Expect("SDC 20 OK")
+			inv := invite(t)
+			if inv.Command != "SDC" || inv.From != alice.Email || inv.FromCID != alice.CID || inv.FromName != "Alice A" ||
+				inv.To != "bob@example.com" || inv.Locale != "0x0409" || inv.Message != "Hi Mike!" || time.Since(inv.Time) > time.Minute {
+				t.Fatalf("%+v", inv)
+			}
+		})
+		t.Run("SND is OK and published", func(t *testing.T) {
+			m.Send("SND 21 carol@example.com 0x409 MSMSGS MSMSGS")
+			m.Expect("SND 21 OK")
+			inv := invite(t)
+			if inv.Command != "SND" || inv.To != "carol@example.com" || inv.Locale != "0x409" || inv.Message != "" {
+				t.Fatalf("%+v", inv)
+			}
+		})
+		t.Run("bad SDC and SND arguments are 201 or 200 and publish nothing", func(t *testing.T) {
+			m.SendPayload("SDC 22 not-an-address 0x0409 MSMSGS WindowsMessenger X X A", "x")
+			m.Expect("201 22")
+			m.SendPayload("SDC 23 bob@example.com nolocale MSMSGS WindowsMessenger X X A", "x")
+			m.Expect("201 23")
+			m.SendPayload("SDC 24 bob@example.com 0x0409", "x")
+			m.Expect("200 24")
+			m.SendPayload("SDC 25 bob@example.com 0x0409 MSMSGS WindowsMessenger X X A", strings.Repeat("x", 2000))
+			m.Expect("201 25")
+			m.Send("SND 26 bob@ 0x409 MSMSGS MSMSGS")
+			m.Expect("201 26")
+			m.Send("SND 27")
+			m.Expect("200 27")
+			if msg, err := invites.NextMsg(200 * time.Millisecond); err == nil {
+				t.Fatalf("published %s", msg.Data)
+			}
+		})
+		t.Run("PAG is 220: nobody has a mobile device", func(t *testing.T) {
+			m.SendPayload("PAG 30 bob@example.com", `<TEXT xml:space="preserve" enc="utf-8">hi</TEXT>`)
+			m.Expect("220 30")
+		})
+		t.Run("IMS OFF refuses XFR SB, IMS ON restores it", func(t *testing.T) {
+			m.Send("IMS 31 OFF")
+			m.Expect("IMS 31 0 OFF")
+			m.Send("XFR 32 SB")
+			m.Expect("502 32")
+			m.Send("IMS 33 ON")
+			m.Expect("IMS 33 0 ON")
+			m.Send("XFR 34 SB")
+			m.Expect("280 34") // this NS runs without a switchboard
+			m.Send("IMS 35 MAYBE")
+			m.Expect("201 35")
+		})
+		t.Run("PRP phone numbers are echoed with the list version; MFN is 502", func(t *testing.T) {
+			m.Send("PRP 40 PHH 555%20123")
+			line, _ := m.WaitFor("PRP 40 ", 5*time.Second)
+			if !regexp.MustCompile(`^PRP 40 [1-9][0-9]* PHH 555%20123$`).MatchString(line) {
+				t.Fatalf("%q", line)
+			}
+			m.Send("PRP 41 MFN Alice")
+			m.Expect("502 41")
+			m.Send("PRP 42 XYZ 1")
+			m.Expect("200 42")
+		})
+		t.Run("MSNP13 commands are unknown to MSNP9: 200, and the stream stays in sync", func(t *testing.T) {
+			m.SendPayload("ADL 50", `<ml l="1"></ml>`)
+			m.Expect("200 50")
+			m.SendPayload("UUX 51", `<Data><PSM>x</PSM></Data>`)
+			m.Expect("200 51")
+			m.Send("BLAH 52")
+			m.Expect("200 52")
+		})
+		t.Run("the session and the other one carry on", func(t *testing.T) {
+			m.Send("PNG")
+			m.Expect("QNG 60")
+			other.Send("PNG")
+			exactly(t, other, "QNG 60")
+		})
+	})
+}
+
+// TestLegacySwitchboard: an MSNP9 user gets XFR SB and RNG in the MSNP9
+// form (no "U messenger…" parameters) and meets an MSNP13 user in the same
+// switchboard; IMS OFF keeps the RNG away.
+func TestLegacySwitchboard(t *testing.T) {
+	testenv.ForEachDB(t, func(t *testing.T, cfg config.Config) {
+		e := msnptest.Start(t, cfg)
+		alice := e.Account("alice@example.com", "Alice A")
+		bob := e.Account("bob@example.com", "Bob")
+		e.Friends(alice, bob)
+		mb := msnptest.Dial(t, e.S.MSNPAddr)
+		mb.Login13(e, bob)
+		mb.Online("NLN", alice)
+		ma := loginLegacy(t, e, e.S.MSNPAddr, alice, 9)
+		synFull(t, ma, 9, 1, 1)
+		ma.WaitFor("LST bob@example.com", 5*time.Second)
+		ma.Send("CHG 6 NLN 0")
+		exactly(t, ma, "CHG 6 NLN 0")
+		ma.WaitFor("ILN 6 ", 5*time.Second)
+
+		xfr9 := regexp.MustCompile(`^XFR 7 SB (\S+) CKI (\S+)$`)
+		rng9 := regexp.MustCompile(`^RNG (\d+) (\S+) CKI (\S+) bob@example\.com Bob$`)
+		rng13 := regexp.MustCompile(`^RNG (\d+) (\S+) CKI (\S+) alice@example\.com Alice%20A U messenger\.hotmail\.com$`)
+		t.Run("MSNP9 calls MSNP13", func(t *testing.T) {
+			ma.Send("XFR 7 SB")
+			line, _ := ma.WaitFor("XFR 7 ", 5*time.Second)
+			x := xfr9.FindStringSubmatch(line)
+			if x == nil || x[1] != e.S.NS.SBAddr {
+				t.Fatalf("XFR %q (switchboard %s)", line, e.S.NS.SBAddr)
+			}
+			sb := msnptest.Dial(t, x[1])
+			sb.Send("USR 1 alice@example.com " + x[2])
+			sb.Expect("USR 1 OK alice@example.com Alice%20A")
+			sb.Send("CAL 2 bob@example.com")
+			cal, _ := sb.WaitFor("CAL 2 RINGING ", 5*time.Second)
+			rl, _ := mb.WaitFor("RNG ", 5*time.Second)
+			r := rng13.FindStringSubmatch(rl)
+			if r == nil || "CAL 2 RINGING "+r[1] != cal {
+				t.Fatalf("RNG %q after %q", rl, cal)
+			}
+		})
+		t.Run("MSNP13 calls MSNP9, which answers", func(t *testing.T) {
+			mb.Send("XFR 30 SB")
+			line, _ := mb.WaitFor("XFR 30 SB ", 5*time.Second)
+			f := strings.Fields(line)
+			sb := msnptest.Dial(t, f[3])
+			sb.Send("USR 1 bob@example.com " + f[5])
+			sb.Expect("USR 1 OK bob@example.com Bob")
+			sb.Send("CAL 2 alice@example.com")
+			cal, _ := sb.WaitFor("CAL 2 RINGING ", 5*time.Second)
+			rl, _ := ma.WaitFor("RNG ", 5*time.Second)
+			r := rng9.FindStringSubmatch(rl)
+			if r == nil || "CAL 2 RINGING "+r[1] != cal {
+				t.Fatalf("RNG %q after %q", rl, cal)
+			}
+			as := msnptest.Dial(t, r[2])
+			as.Send("ANS 1 alice@example.com " + r[3] + " " + r[1])
+			as.WaitFor("ANS 1 OK", 5*time.Second)
+			sb.WaitFor("JOI alice@example.com Alice%20A", 5*time.Second)
+		})
+		t.Run("IMS OFF: no RNG reaches the MSNP9 session", func(t *testing.T) {
+			ma.Send("IMS 8 OFF")
+			ma.Expect("IMS 8 0 OFF")
+			mb.Send("XFR 31 SB")
+			line, _ := mb.WaitFor("XFR 31 SB ", 5*time.Second)
+			f := strings.Fields(line)
+			sb := msnptest.Dial(t, f[3])
+			sb.Send("USR 1 bob@example.com " + f[5])
+			sb.Expect("USR 1 OK bob@example.com Bob")
+			sb.Send("CAL 2 alice@example.com")
+			sb.WaitFor("217 2", 5*time.Second)
+			ma.Quiet("RNG", 300*time.Millisecond)
+		})
+	})
+}
+
+// TestLegacyEvents: an MSNP9 session gets no MSNP13 list commands and no
+// address-book NOT hints from events, while their presence consequences
+// happen as for every session.
+func TestLegacyEvents(t *testing.T) {
+	testenv.ForEachDB(t, func(t *testing.T, cfg config.Config) {
+		e := msnptest.Start(t, cfg)
+		alice := e.Account("alice@example.com", "Alice A")
+		bob := e.Account("bob@example.com", "Bob")
+		mb := msnptest.Dial(t, e.S.MSNPAddr)
+		mb.Login13(e, bob)
+		mb.Online("NLN")
+		ma := loginLegacy(t, e, e.S.MSNPAddr, alice, 9)
+		synFull(t, ma, 9, 0, 1)
+		ma.WaitFor("LSG 0 ", 5*time.Second)
+		ma.Send("CHG 6 NLN 0")
+		exactly(t, ma, "CHG 6 NLN 0")
+
+		e.AddContact(bob, alice) // reverse.added to alice: ADL 0 + the ABCHInternal NOT
+		t.Run("the new watcher sees the MSNP9 user come online", func(t *testing.T) {
+			exactly(t, mb, "NLN NLN alice@example.com 1 Alice%20A 0 0")
+		})
+		t.Run("the MSNP9 session gets neither ADL nor the NOT hint", func(t *testing.T) {
+			end := time.Now().Add(500 * time.Millisecond)
+			for time.Now().Before(end) {
+				line, _, err := ma.Read(time.Until(end))
+				if err != nil {
+					break
+				}
+				if strings.HasPrefix(line, "ADL") || strings.HasPrefix(line, "RML") || strings.HasPrefix(line, "NOT") {
+					t.Fatalf("MSNP9 session got %q", line)
+				}
+			}
+			ma.Send("PNG")
+			ma.WaitFor("QNG 60", 5*time.Second)
+		})
+	})
+}
+
+// TestLegacyOutAndBadInput: one session per account across versions (OUT
+// OTH both ways), OUT SSD at shutdown, and bad input to an MSNP9 session
+// that gets its error without disturbing another session.
+func TestLegacyOutAndBadInput(t *testing.T) {
+	testenv.ForEachDB(t, func(t *testing.T, cfg config.Config) {
+		e := msnptest.Start(t, cfg)
+		srv, addr := extraNS(t, e, ns.Config{}, "")
+		alice := e.Account("alice@example.com", "Alice")
+		bob := e.Account("bob@example.com", "Bob")
+		t.Run("an MSNP13 sign-in ends the MSNP9 session with OUT OTH", func(t *testing.T) {
+			m9 := loginLegacy(t, e, addr, alice, 9)
+			m13 := msnptest.Dial(t, addr)
+			m13.Login13(e, alice)
+			m9.WaitFor("OUT OTH", 5*time.Second)
+			m9.Closed(5 * time.Second)
+			t.Run("and an MSNP9 sign-in ends the MSNP13 one", func(t *testing.T) {
+				loginLegacy(t, e, addr, alice, 9)
+				m13.WaitFor("OUT OTH", 5*time.Second)
+				m13.Closed(5 * time.Second)
+			})
+		})
+		other := loginLegacy(t, e, addr, bob, 11)
+		m := loginLegacy(t, e, addr, e.Account("carol@example.com", "Carol"), 9)
+		synFull(t, m, 9, 0, 1)
+		m.WaitFor("LSG 0 ", 5*time.Second)
+		for _, c := range []struct{ name, send, want string }{
+			{"a status that does not exist is 201", "CHG 6 XYZ 0", "201 6"},
+			{"a malformed client id is 201", "CHG 7 NLN 12ab", "201 7"},
+			{"a malformed MSNObject is 201", "CHG 8 NLN 0 %3Cmsnobj%20Creator%3D%22x%22%2F%3E", "201 8"},
+			{"XFR of something else than SB is 200", "XFR 9 NS", "200 9"},
+			{"XFR SB while not online is 913", "XFR 10 SB", "913 10"},
+			{"a second USR is 207", "USR 11 TWN I carol@example.com", "207 11"},
+			{"a QRY without a challenge is 731", "QRY 12 PROD0038W!61ZTF9 32\r\n0123456789abcdef0123456789abcdef", "731 12"},
+		} {
+			t.Run(c.name, func(t *testing.T) {
+				m.Send(c.send)
+				m.Expect(c.want)
+			})
+		}
+		t.Run("a bad payload length ends that session only", func(t *testing.T) {
+			m.Raw("SDC 13 bob@example.com 0x0409 MSMSGS WindowsMessenger X X A xx\r\n")
+			m.Expect("200 13")
+			m.Closed(5 * time.Second)
+			other.Send("PNG")
+			other.Expect("QNG 60")
+		})
+		t.Run("shutdown sends OUT SSD to an MSNP11 session", func(t *testing.T) {
+			go func() {
+				ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+				defer cancel()
+				_ = srv.Shutdown(ctx)
+			}()
+			other.WaitFor("OUT SSD", 5*time.Second)
+			other.Closed(5 * time.Second)
+		})
+	})
+}
+
+// TestLegacyCommandBeforeItsEvents: a list command's answer reaches the
+// client before the presence and list lines of the events it caused, even
+// when the event arrives while the NS API call is still answering (the NS
+// API is slowed by a proxy here). pidgin 2.2.2 crashes on NLN for a contact
+// that is not on its list yet.
+func TestLegacyCommandBeforeItsEvents(t *testing.T) {
+	testenv.ForEachDB(t, func(t *testing.T, cfg config.Config) {
+		e := msnptest.Start(t, cfg)
+		target, _ := url.Parse("http://" + e.S.NSAddr)
+		proxy := httputil.NewSingleHostReverseProxy(target)
+		slow := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			if r.Method == http.MethodPost && strings.HasSuffix(r.URL.Path, "/lists/add") {
+				// Committed (and its events published) first; the answer
+				// is held back.
+				rec := httptest.NewRecorder()
+				proxy.ServeHTTP(rec, r)
+				time.Sleep(500 * time.Millisecond)
+				for k, v := range rec.Header() {
+					w.Header()[k] = v
+				}
+				w.WriteHeader(rec.Code)
+				_, _ = w.Write(rec.Body.Bytes())
+				return
+			}
+			proxy.ServeHTTP(w, r)
+		}))
+		defer slow.Close()
+		_, addr := extraNS(t, e, ns.Config{}, slow.URL)
+		alice := e.Account("alice@example.com", "Alice")
+		bob := e.Account("bob@example.com", "Bob")
+		mb := msnptest.Dial(t, e.S.MSNPAddr)
+		mb.Login13(e, bob)
+		mb.Online("NLN")
+		ma := loginLegacy(t, e, addr, alice, 9)
+		synFull(t, ma, 9, 0, 1)
+		ma.WaitFor("LSG 0 ", 5*time.Second)
+		ma.Send("CHG 6 NLN 0")
+		exactly(t, ma, "CHG 6 NLN 0")
+		ma.Send("ADD 7 FL bob@example.com bob@example.com 0")
+		line, _, err := ma.Read(5 * time.Second)
+		if err != nil || !strings.HasPrefix(line, "ADD 7 FL ") {
+			t.Fatalf("first line after ADD: %q (%v)", line, err)
+		}
+		exactly(t, ma, "NLN NLN bob@example.com Bob 1073741856")
+	})
+}
+
+// TestLegacyNoListLinesBeforeSYN: a list change between USR OK and the
+// client's SYN is listed by the SYN, not pushed as an ADD line before it.
+func TestLegacyNoListLinesBeforeSYN(t *testing.T) {
+	testenv.ForEachDB(t, func(t *testing.T, cfg config.Config) {
+		e := msnptest.Start(t, cfg)
+		alice := e.Account("alice@example.com", "Alice")
+		bob := e.Account("bob@example.com", "Bob")
+		ma := loginLegacy(t, e, e.S.MSNPAddr, alice, 9)
+		e.AddContact(bob, alice) // bob joins alice's RL
+		time.Sleep(700 * time.Millisecond)
+		ma.Send("SYN 5 0")
+		line, _, err := ma.Read(5 * time.Second)
+		if err != nil || !strings.HasPrefix(line, "SYN 5 ") {
+			t.Fatalf("first line after USR OK: %q (%v)", line, err)
+		}
+		ma.Expect("GTC A")
+		ma.Expect("BLP AL")
+		ma.Expect("LSG 0 Other%20Contacts 0")
+		ma.Expect("LST bob@example.com Bob 8")
+		ma.Quiet("ADD", 500*time.Millisecond)
 	})
 }

@@ -1,4 +1,4 @@
-// Package ns is abch's MSNP13/MSNP15 Notification Server. It holds the
+// Package ns is abch's Notification Server (MSNP8–12 and MSNP13/15). It holds the
 // client sockets and pairs with abch only through the public contract: the
 // NS API (package nsclient, over HTTP) and the change events on NATS
 // (docs/events.md). Presence and "one session per account" cross NS

@@ -138,7 +138,10 @@ var legacyListEvent func(u *user, ev nsclient.Event) [][]byte
 // clients act on; OIM mail notifications are dropped (offline messages
 // came with MSNP13). It reports whether the session still takes writes.
 func (s *Server) writeLegacyEvent(u *user, ev nsclient.Event) bool {
-	if legacyListEvent != nil {
+	// Before the client's first SYN no list line is pushed: the SYN answer
+	// (read after this event, on the same worker) lists the change, and
+	// pidgin 2.2.2 only builds its list at SYN.
+	if legacyListEvent != nil && u.ss.synVer.Load() > 0 {
 		for _, b := range legacyListEvent(u, ev) {
 			if !u.ss.send(b) {
 				return false

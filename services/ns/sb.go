@@ -6,9 +6,7 @@ package ns
 // ends the user's switchboard connections.
 
 import (
-	"crypto/hmac"
 	"crypto/rand"
-	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
 	"strconv"
@@ -19,53 +17,11 @@ import (
 
 	"github.com/abch-im/abch/nsclient"
 	"github.com/abch-im/abch/services/ns/msnp"
+	"github.com/abch-im/abch/services/ns/sbwire"
 )
-
-// SBSignOutPrefix starts the subject on which the NS announces that a
-// session ended: "abch.sb.signout.<cid>" (docs/sb.md). Switchboards end
-// that session's connections with BYE.
-const SBSignOutPrefix = "abch.sb.signout."
-
-// Switchboard request kinds on the user subject (NATS request/reply).
-const (
-	sbKindWho  = "sb.who"
-	sbKindRing = "sb.ring"
-)
-
-// sbRequest is a switchboard's request about a signed-in user.
-type sbRequest struct {
-	Kind string `json:"kind"`
-	// ring: the session (id, address, ANS cookie) and who calls.
-	Session  string `json:"session,omitempty"`
-	Addr     string `json:"addr,omitempty"`
-	Cookie   string `json:"cookie,omitempty"`
-	From     string `json:"from,omitempty"`
-	FromCID  int64  `json:"from_cid,omitempty"`
-	FromName string `json:"from_name,omitempty"`
-}
-
-// sbReply answers an sbRequest: the user as the switchboard shows it, or
-// the error number the caller gets (217).
-type sbReply struct {
-	OK      bool   `json:"ok"`
-	Code    int    `json:"code,omitempty"`
-	Email   string `json:"email,omitempty"`
-	Name    string `json:"name,omitempty"`
-	Caps    string `json:"caps,omitempty"`
-	Ver     int    `json:"ver,omitempty"`
-	NSID    string `json:"ns_session,omitempty"`
-	Visible bool   `json:"visible,omitempty"`
-}
 
 // sbCookieLifetime is how long an XFR SB cookie may be presented.
 const sbCookieLifetime = 2 * time.Minute
-
-// sbKey is the HMAC key of XFR SB cookies, derived from the NS key every NS
-// and switchboard process shares (docs/sb.md).
-func (s *Server) sbKey() []byte {
-	h := sha256.Sum256([]byte("abch sb cookie\x00" + s.cfg.API.Key))
-	return h[:]
-}
 
 // sbCookie is the XFR SB cookie of an account: "<cid>.<expiry>.<nonce>.<mac>",
 // the MAC covering the switchboard address, the lower-cased address, the CID,
@@ -77,9 +33,8 @@ func (s *Server) sbCookie(email string, cid int64) string {
 	_, _ = rand.Read(n[:])
 	nonce := hex.EncodeToString(n[:])
 	id := strconv.FormatInt(cid, 10)
-	mac := hmac.New(sha256.New, s.sbKey())
-	mac.Write([]byte("xfr\x00" + s.cfg.Switchboard + "\x00" + strings.ToLower(email) + "\x00" + id + "\x00" + exp + "\x00" + nonce))
-	return id + "." + exp + "." + nonce + "." + hex.EncodeToString(mac.Sum(nil)[:16])
+	mac := sbwire.CookieMAC(sbwire.CookieKey(s.cfg.API.Key), s.cfg.Switchboard, email, id, exp, nonce)
+	return id + "." + exp + "." + nonce + "." + hex.EncodeToString(mac)
 }
 
 // cmdXFR: "XFR trid SB" → "XFR trid SB addr CKI cookie U messenger.msn.com"
@@ -126,15 +81,15 @@ func (ss *session) cmdIMS(c msnp.Command) bool {
 }
 
 // sbRespond answers a switchboard request.
-func sbRespond(m *nats.Msg, r sbReply) {
+func sbRespond(m *nats.Msg, r sbwire.Member) {
 	data, _ := json.Marshal(r)
 	_ = m.Respond(data)
 }
 
 // whoReply describes u to a switchboard.
-func whoReply(u *user) sbReply {
+func whoReply(u *user) sbwire.Member {
 	p := u.snapshot()
-	return sbReply{OK: true, Email: u.email, Name: p.Name, Caps: p.Caps, Ver: u.ss.ver,
+	return sbwire.Member{OK: true, Email: u.email, Name: p.Name, Caps: p.Caps, Ver: u.ss.ver,
 		NSID: u.ss.sessionName(), Visible: p.visible()}
 }
 
@@ -142,19 +97,19 @@ func whoReply(u *user) sbReply {
 // subject on the user subject of cid): "who" is answered at once, "ring"
 // on the user's worker (the privacy check may call the NS API).
 func (s *Server) onSBRequest(m *nats.Msg, cid int64) {
-	var req sbRequest
+	var req sbwire.Request
 	u := s.local(cid)
 	if json.Unmarshal(m.Data, &req) != nil || u == nil {
-		sbRespond(m, sbReply{Code: msnp.ErrNotOnline})
+		sbRespond(m, sbwire.Member{Code: msnp.ErrNotOnline})
 		return
 	}
 	switch req.Kind {
-	case sbKindWho:
+	case sbwire.KindWho:
 		sbRespond(m, whoReply(u))
-	case sbKindRing:
+	case sbwire.KindRing:
 		u.enqueue(func() { s.ring(u, req, m) })
 	default:
-		sbRespond(m, sbReply{Code: msnp.ErrSyntax})
+		sbRespond(m, sbwire.Member{Code: msnp.ErrSyntax})
 	}
 }
 
@@ -165,9 +120,9 @@ func (s *Server) onSBRequest(m *nats.Msg, cid int64) {
 // req.From: u is online and visible, has IMs on, and lets the caller see
 // it (PROTOCOL.md §5.4). Anything else is 217, so a blocked caller cannot
 // tell blocked from offline.
-func (s *Server) ring(u *user, req sbRequest, m *nats.Msg) {
+func (s *Server) ring(u *user, req sbwire.Request, m *nats.Msg) {
 	if p := u.snapshot(); !p.visible() || u.imsOff.Load() || !s.mayCall(u, req.From, req.FromCID) {
-		sbRespond(m, sbReply{Code: msnp.ErrNotOnline})
+		sbRespond(m, sbwire.Member{Code: msnp.ErrNotOnline})
 		return
 	}
 	args := []string{req.Session, req.Addr, "CKI", req.Cookie, req.From, msnp.URLEncodeName(req.FromName)}
@@ -178,7 +133,7 @@ func (s *Server) ring(u *user, req sbRequest, m *nats.Msg) {
 		args = append(args, "1")
 	}
 	if !u.ss.line("RNG", args...) {
-		sbRespond(m, sbReply{Code: msnp.ErrNotOnline})
+		sbRespond(m, sbwire.Member{Code: msnp.ErrNotOnline})
 		return
 	}
 	sbRespond(m, whoReply(u))
@@ -217,6 +172,6 @@ func (s *Server) sbSignedOut(u *user) {
 	if s.cfg.NATS == nil {
 		return
 	}
-	data, _ := json.Marshal(map[string]string{"ns_session": u.ss.sessionName()})
-	_ = s.cfg.NATS.Publish(SBSignOutPrefix+strconv.FormatInt(u.cid, 10), data)
+	data, _ := json.Marshal(sbwire.SignOut{NSID: u.ss.sessionName()})
+	_ = s.cfg.NATS.Publish(sbwire.SignOutPrefix+strconv.FormatInt(u.cid, 10), data)
 }

@@ -47,6 +47,9 @@ type session struct {
 	// listVer is the SYN list version the MSNP8–9 client holds: set by
 	// SYN, moved by every list answer and pushed ADD/REM (any goroutine).
 	listVer atomic.Int64
+	// synVer is the list version of the session's last SYN answer: events
+	// at or below it are already in the client's list (lists_legacy.go).
+	synVer atomic.Int64
 }
 
 func newSession(s *Server, c net.Conn) *session {

@@ -91,23 +91,44 @@ func linksOf(l *nsclient.Lists, blp string) map[int64]link {
 const maxJobs = 1024
 
 // enqueue runs f on the user's worker after the jobs before it.
-func (u *user) enqueue(f func()) {
+func (u *user) enqueue(f func()) bool {
 	u.mu.Lock()
 	if u.dead {
 		u.mu.Unlock()
-		return
+		return false
 	}
 	if len(u.jobs) >= maxJobs {
 		u.mu.Unlock()
 		u.srv.cfg.Log.Warn("ns: event backlog full, disconnecting", "email", u.email)
 		u.ss.kill()
-		return
+		return false
 	}
 	u.jobs = append(u.jobs, f)
 	start := u.claimWorker()
 	u.mu.Unlock()
 	if start {
 		go u.work()
+	}
+	return true
+}
+
+// serial runs f on the user's worker, in order with the user's events, and
+// waits for it; false when the session ended first (f may not have run).
+// A command that changes the lists runs so: the events its change causes
+// are handled after its answer is queued, so the client never sees
+// presence (NLN) or an RL line for a contact before the answer that put
+// the contact on its list (pidgin 2.2.2's nln_cmd dereferences the user it
+// looks up; an unknown one crashes it).
+func (u *user) serial(f func()) bool {
+	done := make(chan struct{})
+	if !u.enqueue(func() { defer close(done); f() }) {
+		return false
+	}
+	select {
+	case <-done:
+		return true
+	case <-u.ss.done:
+		return false
 	}
 }
 

@@ -17,11 +17,12 @@ const annNickName = "AB.NickName"
 // entry per address, the union of its address-book entry (FL) and its
 // memberships (AL/BL/RL/PL), sorted by address; phone members as tel:
 // URIs; an entry without a name shows its address.
-func lists(rows *store.ListRows) *nsclient.Lists {
+// zero are the contacts also in SYN group 0 (store.SynGroupZero).
+func lists(rows *store.ListRows, zero map[int64]bool) *nsclient.Lists {
 	out := &nsclient.Lists{Contacts: []nsclient.ListEntry{}, Groups: make([]nsclient.Group, 0, len(rows.Groups))}
 	groupByID := map[int64]nsclient.Group{}
 	for _, g := range rows.Groups {
-		lg := nsclient.Group{GUID: g.GUID, Name: g.Name}
+		lg := nsclient.Group{ID: g.SynID, GUID: g.GUID, Name: g.Name}
 		groupByID[g.ID] = lg
 		out.Groups = append(out.Groups, lg)
 	}
@@ -36,7 +37,7 @@ func lists(rows *store.ListRows) *nsclient.Lists {
 		if e := byKey[key]; e != nil {
 			return e
 		}
-		e := &nsclient.ListEntry{Email: key, Groups: []nsclient.Group{}}
+		e := &nsclient.ListEntry{Email: key, Groups: []nsclient.Group{}, SynGroups: []int{}}
 		byKey[key] = e
 		return e
 	}
@@ -53,6 +54,7 @@ func lists(rows *store.ListRows) *nsclient.Lists {
 			sort.Slice(gs, func(i, j int) bool { return strings.ToLower(gs[i].Name) < strings.ToLower(gs[j].Name) })
 			e.Groups = gs
 		}
+		e.SynGroups = synGroups(e.Groups, zero[c.ID])
 	}
 	for _, m := range rows.Members {
 		addMember(entry, m)
@@ -64,6 +66,20 @@ func lists(rows *store.ListRows) *nsclient.Lists {
 		out.Contacts = append(out.Contacts, *e)
 	}
 	sort.Slice(out.Contacts, func(i, j int) bool { return out.Contacts[i].Email < out.Contacts[j].Email })
+	return out
+}
+
+// synGroups are an FL entry's MSNP8–9 group ids, ascending: its groups'
+// SYN ids, and 0 when it is in no group or also in group 0.
+func synGroups(gs []nsclient.Group, zero bool) []int {
+	out := make([]int, 0, len(gs)+1)
+	if len(gs) == 0 || zero {
+		out = append(out, 0)
+	}
+	for _, g := range gs {
+		out = append(out, g.ID)
+	}
+	sort.Ints(out)
 	return out
 }
 

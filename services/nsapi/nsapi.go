@@ -27,6 +27,7 @@ type Store interface {
 	Watchers(ctx context.Context, target *models.Account) ([]store.Watcher, error)
 	OfflineMessages(ctx context.Context, recipientID int64) ([]models.OfflineMessage, error)
 	PersonalStatus(ctx context.Context, accountID int64) (string, error)
+	SynStore
 }
 
 // Deps are the NS API's dependencies.
@@ -64,6 +65,13 @@ func (s *service) routes(g *gin.RouterGroup) {
 	g.PUT("/users/:email/privacy", s.putPrivacy)   // BLP command
 	g.GET("/users/:email/watchers", s.getWatchers) // who may see this account's presence
 	g.GET("/users/:email/maildata", s.getMailData) // initial OIM Mail-Data
+	// SYN-era list writes (synlists.go, docs/events.md §7.1).
+	g.POST("/users/:email/lists/add", s.addToList)             // ADD / ADC
+	g.POST("/users/:email/lists/remove", s.removeFromList)     // REM
+	g.POST("/users/:email/groups", s.addGroup)                 // ADG
+	g.PUT("/users/:email/groups/:group", s.renameGroup)        // REG
+	g.DELETE("/users/:email/groups/:group", s.removeGroup)     // RMG
+	g.PUT("/users/:email/contacts/:contact", s.setContactName) // SBP MFN / REA of a contact
 }
 
 // requireKey checks the bearer key in constant time; a missing or wrong key is

@@ -102,6 +102,7 @@ func (s *service) profile(ctx context.Context, acct *models.Account) (Profile, e
 		MSPAuth: s.deps.Tickets.Issue(acct.ID, acct.TokenVersion, auth.AudMessenger).T,
 		BLP:     acct.BLP, GTC: acct.GTC, Disabled: acct.Disabled,
 		Created: acct.CreatedAt.UTC(), Revision: models.FormatRevision(acct.Revision),
+		ListVersion: acct.ListVersion,
 	}, nil
 }
 
@@ -154,12 +155,30 @@ func (s *service) getLists(c *gin.Context) {
 	if !ok {
 		return
 	}
-	rows, err := s.deps.Store.ListRows(c.Request.Context(), acct.ID)
+	l, err := s.lists(c.Request.Context(), acct)
 	if err != nil {
 		s.fail(c, err)
 		return
 	}
-	c.JSON(http.StatusOK, lists(rows))
+	c.JSON(http.StatusOK, l)
+}
+
+// lists reads acct's lists. The version and privacy are acct's as the
+// caller read it, before the rows: a change racing the read leaves a
+// version older than the rows, so the next SYN is a full one rather than a
+// short answer that hides the change.
+func (s *service) lists(ctx context.Context, acct *models.Account) (*nsclient.Lists, error) {
+	rows, err := s.deps.Store.ListRows(ctx, acct.ID)
+	if err != nil {
+		return nil, err
+	}
+	zero, err := s.deps.Store.SynGroupZero(ctx, acct.ID)
+	if err != nil {
+		return nil, err
+	}
+	l := lists(rows, zero)
+	l.Version, l.Revision, l.BLP, l.GTC = acct.ListVersion, models.FormatRevision(acct.Revision), acct.BLP, acct.GTC
+	return l, nil
 }
 
 // getPrivacy answers BLP and GTC.
@@ -186,7 +205,7 @@ func (s *service) putPrivacy(c *gin.Context) {
 		s.fail(c, err)
 		return
 	}
-	c.JSON(http.StatusOK, Privacy{BLP: updated.BLP, GTC: updated.GTC})
+	c.JSON(http.StatusOK, nsclient.Privacy{BLP: updated.BLP, GTC: updated.GTC, Version: updated.ListVersion})
 }
 
 // getWatchers answers who has the account on their FL and whether each may

@@ -5,7 +5,6 @@ import (
 
 	"github.com/abch-im/abch/internal/auth"
 	"github.com/abch-im/abch/models"
-	"github.com/abch-im/abch/services/soap"
 )
 
 // detailReqStatus is the models.Error Detail key that overrides the
@@ -39,7 +38,7 @@ func disabledFault(err error) error {
 // either way): a right password refused there is a real user behind a
 // shared address (NAT, a proxy) locked out by someone else's guesses, and
 // the operator should raise ABCH_LOGIN_FAILURES_PER_ADDRESS.
-func (s *service) logThrottled(r *soap.Request, username, password, limit string) {
+func (s *service) logThrottled(r attempt, username, password, limit string) {
 	if s.deps.Log == nil {
 		return
 	}

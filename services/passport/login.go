@@ -1,13 +1,21 @@
 package passport
 
 import (
+	"context"
 	"errors"
 	"strings"
 
 	"github.com/abch-im/abch/internal/auth"
 	"github.com/abch-im/abch/models"
-	"github.com/abch-im/abch/services/soap"
 )
+
+// attempt is the request a sign-in comes with: RST's SOAP request or
+// Passport 1.4's login2.srf (tweener.go).
+type attempt struct {
+	Ctx      context.Context
+	ID       string // request id, for logs
+	RemoteIP string
+}
 
 // errFailed is the one error every failed sign-in becomes: wrong password,
 // unknown or disabled account and throttled attempts are indistinguishable
@@ -32,7 +40,7 @@ func throttleKeys(username, remoteIP string) (account, source string) {
 // (RST_OIM.md §1.2), so an account whose password is longer cannot sign in
 // from them; we do not accept prefixes (that would weaken every password) —
 // such users pick a password of at most 16 characters (docs/passport.md).
-func (s *service) authenticate(r *soap.Request, username, password string) (*models.Account, error) {
+func (s *service) authenticate(r attempt, username, password string) (*models.Account, error) {
 	acctKey, ipKey := throttleKeys(username, r.RemoteIP)
 	th := s.deps.Throttle
 	if th != nil {

@@ -141,7 +141,7 @@ func (s *service) requestTokens(r *soap.Request) (*soap.Response, error) {
 		return nil, err
 	}
 	r.Account = in.Username // logged with the outcome (never the password)
-	acct, err := s.authenticate(r, in.Username, in.Password)
+	acct, err := s.authenticate(attempt{Ctx: r.Ctx, ID: r.ID, RemoteIP: r.RemoteIP}, in.Username, in.Password)
 	if err != nil {
 		return nil, err
 	}

@@ -5,7 +5,6 @@ import (
 	"errors"
 
 	"github.com/abch-im/abch/models"
-	"github.com/abch-im/abch/services/soap"
 )
 
 // SignIn checks a Messenger password for another front end (the web pages,
@@ -22,7 +21,7 @@ func NewSignIn(deps Deps) *SignIn { return &SignIn{s: &service{deps: deps}} }
 // Check returns the account whose password this is, signing it in from
 // remoteIP; requestID names the attempt in the logs.
 func (c *SignIn) Check(ctx context.Context, username, password, remoteIP, requestID string) (*models.Account, error) {
-	return c.s.authenticate(&soap.Request{Ctx: ctx, ID: requestID, RemoteIP: remoteIP}, username, password)
+	return c.s.authenticate(attempt{Ctx: ctx, ID: requestID, RemoteIP: remoteIP}, username, password)
 }
 
 // Disabled reports whether err (from Check) is the refusal of a disabled

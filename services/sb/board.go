@@ -16,7 +16,10 @@ type board struct {
 	id  string
 	srv *Server
 
-	mu      sync.Mutex
+	mu sync.Mutex
+	// members is copy-on-write: replaced under mu, never changed in place,
+	// so a snapshot taken under mu may be read after it (MSG relays
+	// without allocating).
 	members []*conn
 	calling map[string]bool // lower-cased addresses CALed and not yet joined
 	closed  bool            // everybody left
@@ -44,24 +47,18 @@ func (s *Server) newBoard(c *conn) *board {
 	return b
 }
 
-// others returns the participants other than c.
-func (b *board) others(c *conn) []*conn {
+// snapshot returns the participants (read-only).
+func (b *board) snapshot() []*conn {
 	b.mu.Lock()
 	defer b.mu.Unlock()
-	out := make([]*conn, 0, len(b.members))
-	for _, m := range b.members {
-		if m != c {
-			out = append(out, m)
-		}
-	}
-	return out
+	return b.members
 }
 
 // leave removes c, if it is a participant, and sends BYE to the others;
 // the last one out closes the conversation.
 func (b *board) leave(c *conn, idle bool) {
 	b.mu.Lock()
-	kept := b.members[:0]
+	kept := make([]*conn, 0, len(b.members))
 	was := false
 	for _, m := range b.members {
 		if m != c {
@@ -70,11 +67,10 @@ func (b *board) leave(c *conn, idle bool) {
 			was = true
 		}
 	}
-	for i := len(kept); i < len(b.members); i++ {
-		b.members[i] = nil
+	if was {
+		b.members = kept
 	}
-	b.members = kept
-	others := append([]*conn(nil), kept...)
+	others := kept
 	if len(kept) == 0 {
 		b.closed = true
 	}
@@ -206,8 +202,8 @@ func (c *conn) cmdANS(cmd msnp.Command) bool {
 		c.board.Store(nil)
 		return c.authFailed(trid)
 	}
-	there := append([]*conn(nil), b.members...)
-	b.members = append(b.members, c)
+	there := b.members
+	b.members = append(there[:len(there):len(there)], c) // a new array: copy-on-write
 	b.mu.Unlock()
 	n := strconv.Itoa(len(there))
 	for i, o := range there {
@@ -321,15 +317,20 @@ func (c *conn) cmdMSG(cmd msnp.Command) bool {
 		return c.fail(ErrBadData, trid)
 	}
 	me := c.me.Load()
-	out := msnp.AppendPayload(nil, "MSG", []string{me.Email, c.name}, cmd.Payload)
-	others := c.board.Load().others(c)
-	got := 0
-	for _, o := range others {
+	// "MSG email name len\r\n" + payload, in one allocation.
+	out := make([]byte, 0, len(me.Email)+len(c.name)+len(cmd.Payload)+16)
+	out = msnp.AppendPayload(out, "MSG", []string{me.Email, c.name}, cmd.Payload)
+	got, others := 0, 0
+	for _, o := range c.board.Load().snapshot() {
+		if o == c {
+			continue
+		}
+		others++
 		if o.send(out) {
 			got++
 		}
 	}
-	failed := got == 0 || got < len(others)
+	failed := got == 0 || got < others
 	switch {
 	case failed && ack != "U":
 		return c.line("NAK", trid)

@@ -3,7 +3,6 @@ package sb_test
 import (
 	"testing"
 
-	"github.com/abch-im/abch/internal/testenv"
 	"github.com/abch-im/abch/internal/testenv/msnptest"
 )
 
@@ -13,13 +12,7 @@ import (
 // switchboard on the first process, they chat, and SIGTERM on Bob's NS
 // ends his part of the conversation.
 func TestAbchNSProcesses(t *testing.T) {
-	if testing.Short() {
-		t.Skip("builds the abch binary")
-	}
-	bin := testenv.BuildAbch(t)
-	cfg := testenv.Config(t, testenv.Databases(t)[0])
-	cfg.NATSURL = testenv.StartNATS(t)
-	e := msnptest.Start(t, cfg)
+	e, bin := msnptest.StartCluster(t)
 	p1 := e.StartNSProcess(bin)
 	p2 := e.StartNSProcess(bin)
 

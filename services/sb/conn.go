@@ -6,6 +6,7 @@ import (
 	"runtime/debug"
 	"sync"
 	"sync/atomic"
+	"syscall"
 	"time"
 
 	"github.com/abch-im/abch/services/ns/msnp"
@@ -22,15 +23,26 @@ const MaxMessage = 1664
 var limits = msnp.Limits{MaxLine: 2048, MaxPayload: MaxMessage}
 
 // conn is one client connection to the switchboard. Its reader goroutine
-// runs the commands; everything written goes through the bounded queue q
-// to the writer goroutine, so a participant that does not read never holds
-// up the others: when its queue is full it is cut off.
+// runs the commands. What is sent to it is written at once by the sending
+// goroutine when nothing is waiting and the socket takes it all without
+// blocking (one non-blocking write: the common case, which costs no
+// goroutine hand-off); otherwise it goes through the bounded queue q to
+// the writer goroutine, in order. So a participant that does not read never
+// holds up the others: when its queue is full it is cut off.
 type conn struct {
 	srv  *Server
 	nc   net.Conn
-	q    chan []byte   // nil entry: close after what came before
-	done chan struct{} // closed with the socket
+	raw  syscall.RawConn // nil: every write goes through q
+	q    chan []byte     // nil entry: close after what came before
+	done chan struct{}   // closed with the socket
 	once sync.Once
+
+	// wmu orders the writes: queued counts the entries of q the writer has
+	// not finished writing (a direct write may only go out when it is 0);
+	// closing is set once the close is queued (nothing is sent after it).
+	wmu     sync.Mutex
+	queued  int
+	closing bool
 
 	me    atomic.Pointer[member] // set by USR/ANS
 	board atomic.Pointer[board]
@@ -41,7 +53,11 @@ type conn struct {
 }
 
 func newConn(s *Server, nc net.Conn) *conn {
-	return &conn{srv: s, nc: nc, q: make(chan []byte, s.cfg.QueueLen), done: make(chan struct{})}
+	c := &conn{srv: s, nc: nc, q: make(chan []byte, s.cfg.QueueLen), done: make(chan struct{})}
+	if sc, ok := nc.(syscall.Conn); ok && directWrites {
+		c.raw, _ = sc.SyscallConn()
+	}
+	return c
 }
 
 // ver is the client's protocol version (0 before USR/ANS).
@@ -107,8 +123,12 @@ func (c *conn) run() {
 }
 
 // writer writes queued bytes, batching what is queued into one writev.
+// The write deadline is moved at most every quarter of WriteTimeout (a
+// timer update per write costs as much as the rest of a relay), so a write
+// may block for between 3/4 of it and all of it.
 func (c *conn) writer() {
 	bufs := make(net.Buffers, 0, 32)
+	var armed time.Time
 	for {
 		var b []byte
 		select {
@@ -134,12 +154,18 @@ func (c *conn) writer() {
 				}
 			}
 		}
-		if len(bufs) > 0 {
-			_ = c.nc.SetWriteDeadline(time.Now().Add(c.srv.cfg.WriteTimeout))
+		if n := len(bufs); n > 0 {
+			if now := time.Now(); now.Sub(armed) > c.srv.cfg.WriteTimeout/4 {
+				_ = c.nc.SetWriteDeadline(now.Add(c.srv.cfg.WriteTimeout))
+				armed = now
+			}
 			if _, err := bufs.WriteTo(c.nc); err != nil {
 				c.kill()
 				return
 			}
+			c.wmu.Lock()
+			c.queued -= n
+			c.wmu.Unlock()
 		}
 		if closing {
 			c.kill()
@@ -148,16 +174,35 @@ func (c *conn) writer() {
 	}
 }
 
-// send queues b; a full queue cuts the client off. It reports whether b
-// was queued.
+// send writes b, or queues what the socket did not take at once; a full
+// queue cuts the client off. It reports whether b was written or queued
+// (not after the connection closed or queued its close). b is not kept
+// once written, but may be when queued: the caller must not change it.
 func (c *conn) send(b []byte) bool {
 	select {
 	case <-c.done:
 		return false
 	default:
 	}
+	c.wmu.Lock()
+	defer c.wmu.Unlock()
+	if c.closing {
+		return false
+	}
+	if c.queued == 0 && c.raw != nil {
+		n, err := writeNow(c.raw, b)
+		if err != nil {
+			c.kill()
+			return false
+		}
+		if n == len(b) {
+			return true
+		}
+		b = b[n:]
+	}
 	select {
 	case c.q <- b:
+		c.queued++
 		return true
 	default:
 		c.srv.cfg.Log.Warn("sb: outbound queue full, disconnecting")
@@ -178,6 +223,9 @@ func (c *conn) fail(code int, trid string) bool {
 
 // queueClose closes the connection once what is queued is written.
 func (c *conn) queueClose() {
+	c.wmu.Lock()
+	c.closing = true
+	c.wmu.Unlock()
 	select {
 	case c.q <- nil:
 	case <-c.done:

@@ -3,20 +3,13 @@ package sb
 import (
 	"crypto/hmac"
 	"crypto/rand"
-	"crypto/sha256"
 	"encoding/hex"
 	"strconv"
 	"strings"
 	"time"
-)
 
-// cookieKey derives the XFR cookie key from the NS key (ABCH_NS_KEY), which
-// every NS and switchboard process already shares: SHA-256 of
-// "abch sb cookie", a NUL and the key (docs/sb.md).
-func cookieKey(nsKey string) []byte {
-	h := sha256.Sum256([]byte("abch sb cookie\x00" + nsKey))
-	return h[:]
-}
+	"github.com/abch-im/abch/services/ns/sbwire"
+)
 
 // xfrCookie is a checked XFR SB cookie.
 type xfrCookie struct {
@@ -26,10 +19,9 @@ type xfrCookie struct {
 }
 
 // checkXFRCookie verifies "<cid>.<expiry>.<nonce>.<mac>" as the NS made it
-// (services/ns/sb.go, docs/sb.md): the MAC over "xfr", this switchboard's
-// public address, the lower-cased address the client gave in USR, the CID,
-// the expiry and the nonce, each NUL-separated; HMAC-SHA256, the first 16
-// bytes in hex. It does not check single use (the caller takes the nonce).
+// (services/ns/sb.go, docs/sb.md): the MAC (sbwire.CookieMAC) covers this
+// switchboard's public address and the address the client gave in USR. It
+// does not check single use (the caller takes the nonce).
 func checkXFRCookie(key []byte, addr, email, cookie string, now time.Time) (xfrCookie, bool) {
 	f := strings.Split(cookie, ".")
 	if len(f) != 4 || len(f[2]) != 16 || len(f[3]) != 32 {
@@ -44,9 +36,7 @@ func checkXFRCookie(key []byte, addr, email, cookie string, now time.Time) (xfrC
 	if err != nil {
 		return xfrCookie{}, false
 	}
-	mac := hmac.New(sha256.New, key)
-	mac.Write([]byte("xfr\x00" + addr + "\x00" + strings.ToLower(email) + "\x00" + f[0] + "\x00" + f[1] + "\x00" + f[2]))
-	if !hmac.Equal(mac.Sum(nil)[:16], want) {
+	if !hmac.Equal(sbwire.CookieMAC(key, addr, email, f[0], f[1], f[2]), want) {
 		return xfrCookie{}, false
 	}
 	return xfrCookie{cid: cid, nonce: f[2], expiry: exp}, true

@@ -10,6 +10,7 @@ import (
 
 	"github.com/abch-im/abch/nsclient"
 	"github.com/abch-im/abch/services/ns/msnp"
+	"github.com/abch-im/abch/services/ns/sbwire"
 )
 
 // The switchboard's side of the NS contract (docs/sb.md). Requests go to
@@ -17,48 +18,21 @@ import (
 // with a reply subject; with nobody subscribed the account is offline
 // (NATS "no responders").
 
-// UserSubjectPrefix is the NS user subject (services/ns: UserSubject).
-const UserSubjectPrefix = "abch.ns.user."
-
-// SignOutPrefix starts the subject "abch.sb.signout.<cid>" on which an NS
-// announces that a session ended: {"ns_session": "<name>"}.
-const SignOutPrefix = "abch.sb.signout."
-
-// nsRequest is a request to the NS holding an account.
-type nsRequest struct {
-	Kind     string `json:"kind"` // "sb.who" or "sb.ring"
-	Session  string `json:"session,omitempty"`
-	Addr     string `json:"addr,omitempty"`
-	Cookie   string `json:"cookie,omitempty"`
-	From     string `json:"from,omitempty"`
-	FromCID  int64  `json:"from_cid,omitempty"`
-	FromName string `json:"from_name,omitempty"`
-}
-
-// member is a user as the NS describes it: address as the account spells
-// it, friendly name (decoded), client id of its CHG, protocol version and
-// NS session name.
+// member is a user as the NS describes it, with its CID.
 type member struct {
-	OK      bool   `json:"ok"`
-	Code    int    `json:"code,omitempty"`
-	Email   string `json:"email,omitempty"`
-	Name    string `json:"name,omitempty"`
-	Caps    string `json:"caps,omitempty"`
-	Ver     int    `json:"ver,omitempty"`
-	NSID    string `json:"ns_session,omitempty"`
-	Visible bool   `json:"visible,omitempty"`
-	cid     int64
+	sbwire.Member
+	cid int64
 }
 
 // errOffline means nobody holds the account (or it may not be reached).
 var errOffline = errors.New("sb: user not online")
 
 // ask sends req to the NS holding cid and decodes its answer.
-func (s *Server) ask(cid int64, req nsRequest) (member, error) {
+func (s *Server) ask(cid int64, req sbwire.Request) (member, error) {
 	data, _ := json.Marshal(req)
 	ctx, cancel := s.apiCtx()
 	defer cancel()
-	msg, err := s.cfg.NATS.RequestWithContext(ctx, UserSubjectPrefix+strconv.FormatInt(cid, 10), data)
+	msg, err := s.cfg.NATS.RequestWithContext(ctx, sbwire.UserSubject(cid), data)
 	if err != nil {
 		if errors.Is(err, nats.ErrNoResponders) {
 			return member{}, errOffline
@@ -66,7 +40,7 @@ func (s *Server) ask(cid int64, req nsRequest) (member, error) {
 		return member{}, err
 	}
 	var m member
-	if err := json.Unmarshal(msg.Data, &m); err != nil {
+	if err := json.Unmarshal(msg.Data, &m.Member); err != nil {
 		return member{}, err
 	}
 	if !m.OK {
@@ -78,7 +52,7 @@ func (s *Server) ask(cid int64, req nsRequest) (member, error) {
 
 // who asks the NS holding cid to describe its user.
 func (s *Server) who(cid int64) (member, error) {
-	return s.ask(cid, nsRequest{Kind: "sb.who"})
+	return s.ask(cid, sbwire.Request{Kind: sbwire.KindWho})
 }
 
 // lookup finds the CID of an address through the NS API (404: no account).
@@ -99,19 +73,17 @@ func (s *Server) lookup(email string) (int64, error) {
 // ring asks the NS holding the invitee to send RNG; the NS checks presence,
 // IMS and privacy and answers with the invitee or 217.
 func (s *Server) ring(cid int64, b *board, from member, cookie string) (member, error) {
-	return s.ask(cid, nsRequest{Kind: "sb.ring", Session: b.id, Addr: s.PublicAddr(), Cookie: cookie,
+	return s.ask(cid, sbwire.Request{Kind: sbwire.KindRing, Session: b.id, Addr: s.PublicAddr(), Cookie: cookie,
 		From: from.Email, FromCID: from.cid, FromName: from.Name})
 }
 
 // onSignOut ends the connections of an NS session that ended.
 func (s *Server) onSignOut(m *nats.Msg) {
-	cid, err := strconv.ParseInt(strings.TrimPrefix(m.Subject, SignOutPrefix), 10, 64)
+	cid, err := strconv.ParseInt(strings.TrimPrefix(m.Subject, sbwire.SignOutPrefix), 10, 64)
 	if err != nil {
 		return
 	}
-	var body struct {
-		NSID string `json:"ns_session"`
-	}
+	var body sbwire.SignOut
 	if json.Unmarshal(m.Data, &body) != nil {
 		return
 	}

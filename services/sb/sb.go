@@ -22,6 +22,7 @@ import (
 
 	"github.com/abch-im/abch/nsclient"
 	"github.com/abch-im/abch/services/ns/msnpserver"
+	"github.com/abch-im/abch/services/ns/sbwire"
 )
 
 // Config is what a switchboard needs to run.
@@ -100,7 +101,7 @@ func New(cfg Config) (*Server, error) {
 		return nil, errors.New("sb: NATS and the NS API are required")
 	}
 	s := &Server{
-		cfg: cfg, key: cookieKey(cfg.API.Key),
+		cfg: cfg, key: sbwire.CookieKey(cfg.API.Key),
 		boards: map[string]*board{}, invites: map[string]*invite{}, used: map[string]int64{},
 		stop: make(chan struct{}),
 	}
@@ -110,7 +111,7 @@ func New(cfg Config) (*Server, error) {
 		Run:  (*conn).run,
 		Kill: (*conn).kill,
 	}
-	sub, err := cfg.NATS.Subscribe(SignOutPrefix+"*", s.onSignOut)
+	sub, err := cfg.NATS.Subscribe(sbwire.SignOutPrefix+"*", s.onSignOut)
 	if err != nil {
 		return nil, err
 	}

@@ -48,6 +48,21 @@ func signIn(e *msnptest.Env, addr string, a *models.Account, fl ...*models.Accou
 	return &person{e: e, a: a, ns: e.SignIn(addr, a, fl...)}
 }
 
+// friends creates Alice and Bob, mutual FL contacts that allow each other.
+func friends(e *msnptest.Env) (alice, bob *models.Account) {
+	alice = e.Account("alice@example.com", "Alice")
+	bob = e.Account("bob@example.com", "Bob")
+	e.Friends(alice, bob)
+	return alice, bob
+}
+
+// pair starts abch with Alice and Bob (friends) both signed in to its NS.
+func pair(t *testing.T, cfg config.Config) (e *msnptest.Env, pa, pb *person) {
+	e = msnptest.Start(t, cfg)
+	alice, bob := friends(e)
+	return e, signIn(e, e.S.MSNPAddr, alice, bob), signIn(e, e.S.MSNPAddr, bob, alice)
+}
+
 var xfrRE = regexp.MustCompile(`^XFR (\d+) SB (\S+) CKI (\S+) U messenger\.msn\.com(?: 1)?$`)
 
 // xfr asks p's NS for a switchboard and returns its address and cookie.
@@ -316,12 +331,8 @@ func cookie(key, sbAddr, email string, cid int64, exp time.Time, nonce string) s
 
 func TestCookies(t *testing.T) {
 	testenv.ForEachDB(t, func(t *testing.T, cfg config.Config) {
-		e := msnptest.Start(t, cfg)
-		alice := e.Account("alice@example.com", "Alice")
-		bob := e.Account("bob@example.com", "Bob")
-		e.Friends(alice, bob)
-		pa := signIn(e, e.S.MSNPAddr, alice, bob)
-		pb := signIn(e, e.S.MSNPAddr, bob, alice)
+		e, pa, pb := pair(t, cfg)
+		alice := pa.a
 		refused := func(t *testing.T, line string) {
 			t.Helper()
 			c := msnptest.Dial(t, e.S.NS.SBAddr)
@@ -474,12 +485,7 @@ func TestCallRefused(t *testing.T) {
 
 func TestBadInput(t *testing.T) {
 	testenv.ForEachDB(t, func(t *testing.T, cfg config.Config) {
-		e := msnptest.Start(t, cfg)
-		alice := e.Account("alice@example.com", "Alice")
-		bob := e.Account("bob@example.com", "Bob")
-		e.Friends(alice, bob)
-		pa := signIn(e, e.S.MSNPAddr, alice, bob)
-		pb := signIn(e, e.S.MSNPAddr, bob, alice)
+		e, pa, pb := pair(t, cfg)
 		sa := pa.open(t)
 		sb := join(t, sa, pb)
 		sa.Expect("JOI bob@example.com Bob 1073741856")
@@ -559,9 +565,7 @@ func TestBadInput(t *testing.T) {
 func TestRingAcrossNS(t *testing.T) {
 	testenv.ForEachDB(t, func(t *testing.T, cfg config.Config) {
 		e := msnptest.Start(t, cfg)
-		alice := e.Account("alice@example.com", "Alice")
-		bob := e.Account("bob@example.com", "Bob")
-		e.Friends(alice, bob)
+		alice, bob := friends(e)
 		nc, err := nats.Connect(e.S.NATSURL)
 		if err != nil {
 			t.Fatal(err)
@@ -595,9 +599,7 @@ func TestRingAcrossNS(t *testing.T) {
 func TestMSNP15(t *testing.T) {
 	testenv.ForEachDB(t, func(t *testing.T, cfg config.Config) {
 		e := msnptest.Start(t, cfg)
-		alice := e.Account("alice@example.com", "Alice")
-		bob := e.Account("bob@example.com", "Bob")
-		e.Friends(alice, bob)
+		alice, bob := friends(e)
 		m := msnptest.Dial(t, e.S.MSNPAddr)
 		m.Login15(e, alice)
 		m.Online("NLN", bob)
@@ -639,9 +641,7 @@ func TestMSNP15(t *testing.T) {
 func TestIdleAndSecondSwitchboard(t *testing.T) {
 	testenv.ForEachDB(t, func(t *testing.T, cfg config.Config) {
 		e := msnptest.Start(t, cfg)
-		alice := e.Account("alice@example.com", "Alice")
-		bob := e.Account("bob@example.com", "Bob")
-		e.Friends(alice, bob)
+		alice, bob := friends(e)
 		nc, err := nats.Connect(e.S.NATSURL)
 		if err != nil {
 			t.Fatal(err)

@@ -22,11 +22,12 @@ const messengerServiceInfo = `<Info><Handle><Id>` + messengerServiceID + `</Id><
 const inviteAnnotation = "MSN.IM.InviteMessage"
 
 // emptyResponse is <name xmlns="…AddressBook"/> (AddMember/DeleteMember:
-// every client ignores the body, clients/RESPONSES.md §3). Sharing answers
-// carry no CacheKey: nothing per-request goes in the header (no SessionId),
-// so full answers can be cached and golden files are byte-exact.
-func emptyResponse(name string) []byte {
-	return soap.EmptyResponse(soap.BeginAB(512, ""), name, soap.NSAB)
+// every client ignores the body, clients/RESPONSES.md §3) for the account
+// with accountID. Nothing per-request goes in the header (the account's
+// CacheKey, no SessionId), so full answers can be cached and golden files
+// are byte-exact.
+func emptyResponse(accountID int64, name string) []byte {
+	return soap.EmptyResponse(soap.BeginAB(512, accountID), name, soap.NSAB)
 }
 
 // renderFindMembership builds the FindMembership answer for set
@@ -37,7 +38,7 @@ func emptyResponse(name string) []byte {
 // empty <Memberships/> (tolerated by every client). Without Messenger in the
 // filter, Services is empty and only OwnerNamespace is given.
 func renderFindMembership(set *store.MembershipSet, messenger bool) []byte {
-	w := soap.BeginAB(2048+len(set.Members)*700, "")
+	w := soap.BeginAB(2048+len(set.Members)*700, set.Account.ID)
 	w.OpenAttr("FindMembershipResponse", "xmlns", soap.NSAB)
 	w.Open("FindMembershipResult")
 	lastChange := models.FormatRevision(set.Revision)
@@ -106,11 +107,14 @@ func renderMember(w *xmlw.Writer, m *models.Membership) {
 		anns = append(anns, models.Annotation{Name: inviteAnnotation, Value: m.InviteMessage})
 	}
 	soap.WriteAnnotations(w, "Annotations", anns)
-	w.Bool("Deleted", m.Deleted)
-	w.Leaf("LastChanged", models.FormatRevision(m.Rev))
-	w.Leaf("JoinedDate", models.FormatTime(m.JoinedAt))
-	w.Leaf("ExpirationDate", models.NeverTimestamp)
-	w.Empty("Changes")
+	if m.Deleted {
+		w.Raw("<Deleted>true</Deleted>")
+	} else {
+		w.Raw("<Deleted>false</Deleted>")
+	}
+	w.Time("LastChanged", models.RevisionTime(m.Rev))
+	w.Time("JoinedDate", m.JoinedAt)
+	w.Raw("<ExpirationDate>" + models.NeverTimestamp + "</ExpirationDate><Changes/>")
 	switch m.MemberType {
 	case models.MemberEmail:
 		w.Leaf("Email", m.MemberName)
@@ -118,13 +122,11 @@ func renderMember(w *xmlw.Writer, m *models.Membership) {
 		w.Leaf("PhoneNumber", m.MemberName)
 	default:
 		w.Leaf("PassportName", m.MemberName)
-		w.Leaf("IsPassportNameHidden", "false")
-		w.Leaf("PassportId", "0")
+		w.Raw("<IsPassportNameHidden>false</IsPassportNameHidden><PassportId>0</PassportId>")
 		w.Int("CID", m.CID)
-		w.Empty("PassportChanges")
-		w.Leaf("LookedupByCID", "false")
+		w.Raw("<PassportChanges/><LookedupByCID>false</LookedupByCID>")
 	}
-	w.Close("Member")
+	w.Raw("</Member>")
 }
 
 // renderOwnerNamespace writes the per-user namespace header (§3.2).

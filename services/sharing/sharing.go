@@ -22,10 +22,7 @@ type Store interface {
 }
 
 // Deps are the Sharing service's dependencies.
-type Deps struct {
-	Store Store
-	soap.ABEndpoint
-}
+type Deps = soap.ABDeps[Store]
 
 // service is the Sharing service: its dependencies and its answer cache.
 type service struct {
@@ -36,17 +33,11 @@ type service struct {
 // New returns the Sharing service.
 func New(deps Deps) *soap.Service {
 	s := &service{deps: deps, cache: answercache.New[cacheKey](deps.CacheBytes)}
-	return &soap.Service{
-		Name:  "sharing",
-		Paths: []string{"/abservice/SharingService.asmx"},
-		Ops: map[string]soap.Handler{
-			"FindMembership": s.findMembership,
-			"AddMember":      s.addMember,
-			"DeleteMember":   s.deleteMember,
-		},
-		Fault: soap.ABFaults(deps.Hostname),
-		WSDL:  wsdl.Sharing,
-	}
+	return deps.Service("sharing", "/abservice/SharingService.asmx", map[string]soap.Handler{
+		"FindMembership": s.findMembership,
+		"AddMember":      s.addMember,
+		"DeleteMember":   s.deleteMember,
+	}, wsdl.Sharing)
 }
 
 // findMembership answers FindMembership. A full answer is a pure function
@@ -116,7 +107,7 @@ func (s *service) change(r *soap.Request, add bool) (*soap.Response, error) {
 	if add {
 		name = "AddMemberResponse"
 	}
-	return soap.OK(emptyResponse(name)), nil
+	return soap.OK(emptyResponse(p.AccountID, name)), nil
 }
 
 // errBad is a CodeBadRequest error with a formatted message.

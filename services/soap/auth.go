@@ -16,6 +16,20 @@ type ABEndpoint struct {
 	CacheBytes int
 }
 
+// ABDeps are an Address Book or Sharing service's dependencies: the store
+// it declares (S, the small interface it uses) and the endpoint's parts.
+type ABDeps[S any] struct {
+	Store S
+	ABEndpoint
+}
+
+// Service is the SOAP service of an Address Book endpoint (AB or Sharing)
+// served at path: its operations, the AB fault shape naming e's machine
+// and its WSDL.
+func (e ABEndpoint) Service(name, path string, ops map[string]Handler, wsdl []byte) *Service {
+	return &Service{Name: name, Paths: []string{path}, Ops: ops, Fault: ABFaults(e.Hostname), WSDL: wsdl}
+}
+
 // ABAuth checks the tickets of Address Book and Sharing requests.
 type ABAuth struct {
 	Auth *auth.Authenticator

@@ -21,7 +21,7 @@ func testService() *soap.Service {
 		Paths: []string{"/abservice/abservice.asmx"},
 		Ops: map[string]soap.Handler{
 			"ABFindAll": func(r *soap.Request) (*soap.Response, error) {
-				w := soap.BeginAB(256, "12r1:key")
+				w := soap.BeginAB(256, 7)
 				return soap.OK(soap.EmptyResponse(w, "ABFindAllResponse", soap.NSAB)), nil
 			},
 			"ABContactAdd": func(r *soap.Request) (*soap.Response, error) {

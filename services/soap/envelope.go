@@ -1,6 +1,10 @@
 package soap
 
 import (
+	"crypto/sha256"
+	"encoding/hex"
+	"strconv"
+
 	"github.com/abch-im/abch/internal/xmlw"
 	"github.com/abch-im/abch/models"
 )
@@ -46,33 +50,52 @@ func BeginPlain(capacity int) *xmlw.Writer {
 	return w
 }
 
-// BeginAB starts an Address Book or Sharing answer: the envelope, the
-// ServiceHeader (WriteServiceHeader) and <soap:Body>.
-func BeginAB(capacity int, cacheKey string) *xmlw.Writer {
+// BeginAB starts an Address Book or Sharing answer for the account with
+// accountID: the envelope, its ServiceHeader (CacheKey of the account) and
+// <soap:Body>.
+func BeginAB(capacity int, accountID int64) *xmlw.Writer {
 	w := Begin(capacity)
-	WriteServiceHeader(w, cacheKey)
+	ServiceHeader{CacheKey: CacheKey(accountID)}.Write(w)
 	BeginBody(w)
 	return w
 }
 
-// WriteServiceHeader writes the soap:Header of Address Book and Sharing
-// answers (PROTOCOL.md §0.4). With a cacheKey it is followed by
-// CacheKeyChanged=true: pidgin ≥ 2.6 then stores the key and echoes it back
-// (clients/RESPONSES.md §1 rule 12); the Address Book sends one. Without,
-// CacheKeyChanged=false tells clients to keep what they have: Sharing's
-// answers (and golden files) have always said so, although the captured
-// service sent its key there too (DESIGN.md "XML output"). No
-// PreferredHostName: MSNPSharp would send every later call to that host
-// (rule 12).
-func WriteServiceHeader(w *xmlw.Writer, cacheKey string) {
+// CacheKey is the opaque ServiceHeader/CacheKey of an account's Address
+// Book and Sharing answers: stable per account, so cached answers can carry
+// it (pidgin ≥ 2.6 echoes it back as ABApplicationHeader/CacheKey; nothing
+// else reads it).
+func CacheKey(accountID int64) string {
+	h := sha256.Sum256([]byte("abch ab cache key " + strconv.FormatInt(accountID, 10)))
+	return "12r1:" + hex.EncodeToString(h[:12])
+}
+
+// ServiceHeader is the soap:Header of Address Book and Sharing answers
+// (PROTOCOL.md §0.4), written in the one shape every captured AB and
+// Sharing answer has (clients/captures: ABFindAll, ABContactUpdate,
+// FindMembership …): Version, CacheKey, CacheKeyChanged=true, then
+// PreferredHostName and SessionId only when set. pidgin ≥ 2.6 stores the
+// key when CacheKeyChanged is true and echoes it back (clients/RESPONSES.md
+// §1 rule 12). Answers leave PreferredHostName out: MSNPSharp would send
+// every later call to that host (rule 12); only the redirect probe
+// (services/probe.go) names one.
+type ServiceHeader struct {
+	CacheKey          string
+	PreferredHostName string
+	SessionID         string
+}
+
+// Write writes h as <soap:Header><ServiceHeader …>…</soap:Header>.
+func (h ServiceHeader) Write(w *xmlw.Writer) {
 	w.Raw(`<soap:Header>`)
 	w.OpenAttr("ServiceHeader", "xmlns", NSAB)
 	w.Leaf("Version", ServiceVersion)
-	if cacheKey != "" {
-		w.Leaf("CacheKey", cacheKey)
-		w.Leaf("CacheKeyChanged", "true")
-	} else {
-		w.Leaf("CacheKeyChanged", "false")
+	w.Leaf("CacheKey", h.CacheKey)
+	w.Leaf("CacheKeyChanged", "true")
+	if h.PreferredHostName != "" {
+		w.Leaf("PreferredHostName", h.PreferredHostName)
+	}
+	if h.SessionID != "" {
+		w.Leaf("SessionId", h.SessionID)
 	}
 	w.Close("ServiceHeader")
 	w.Raw(`</soap:Header>`)

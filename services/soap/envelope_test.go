@@ -11,26 +11,33 @@ import (
 const envelopeStart = `<?xml version="1.0" encoding="utf-8"?><soap:Envelope xmlns:soap="http://schemas.xmlsoap.org/soap/envelope/" xmlns:xsi="http://www.w3.org/2001/XMLSchema-instance" xmlns:xsd="http://www.w3.org/2001/XMLSchema">`
 
 func TestServiceHeader(t *testing.T) {
-	t.Run("with a cache key: CacheKey and CacheKeyChanged=true (Address Book)", func(t *testing.T) {
-		got := string(soap.EmptyResponse(soap.BeginAB(0, "12r1:abc"), "ABAddResponse", soap.NSAB))
+	t.Run("an answer carries its account's CacheKey with CacheKeyChanged=true, as every captured AB and Sharing answer does", func(t *testing.T) {
+		got := string(soap.EmptyResponse(soap.BeginAB(0, 42), "ABAddResponse", soap.NSAB))
 		want := envelopeStart + `<soap:Header><ServiceHeader xmlns="http://www.msn.com/webservices/AddressBook"><Version>` + soap.ServiceVersion +
-			`</Version><CacheKey>12r1:abc</CacheKey><CacheKeyChanged>true</CacheKeyChanged></ServiceHeader></soap:Header>` +
+			`</Version><CacheKey>` + soap.CacheKey(42) + `</CacheKey><CacheKeyChanged>true</CacheKeyChanged></ServiceHeader></soap:Header>` +
 			`<soap:Body><ABAddResponse xmlns="http://www.msn.com/webservices/AddressBook"/></soap:Body></soap:Envelope>`
 		if got != want {
 			t.Errorf("got  %s\nwant %s", got, want)
 		}
 	})
-	t.Run("without: CacheKeyChanged=false only (Sharing)", func(t *testing.T) {
-		got := string(soap.End(soap.BeginAB(0, "")))
-		want := envelopeStart + `<soap:Header><ServiceHeader xmlns="http://www.msn.com/webservices/AddressBook"><Version>` + soap.ServiceVersion +
-			`</Version><CacheKeyChanged>false</CacheKeyChanged></ServiceHeader></soap:Header><soap:Body></soap:Body></soap:Envelope>`
-		if got != want {
-			t.Errorf("got  %s\nwant %s", got, want)
+	t.Run("the cache key is stable per account and differs between accounts", func(t *testing.T) {
+		if k := soap.CacheKey(42); k != soap.CacheKey(42) || k == soap.CacheKey(43) || !strings.HasPrefix(k, "12r1:") {
+			t.Errorf("CacheKey(42) = %q, CacheKey(43) = %q", k, soap.CacheKey(43))
 		}
 	})
 	t.Run("no PreferredHostName: MSNPSharp would move every later call there", func(t *testing.T) {
-		if strings.Contains(string(soap.End(soap.BeginAB(0, "k"))), "PreferredHostName") {
+		if strings.Contains(string(soap.End(soap.BeginAB(0, 1))), "PreferredHostName") {
 			t.Error("PreferredHostName sent")
+		}
+	})
+	t.Run("the redirect probe's header names the host and the session after the key", func(t *testing.T) {
+		w := soap.Begin(0)
+		soap.ServiceHeader{CacheKey: "12r1:s", PreferredHostName: "contacts.msn.com", SessionID: "s"}.Write(w)
+		want := envelopeStart + `<soap:Header><ServiceHeader xmlns="http://www.msn.com/webservices/AddressBook"><Version>` + soap.ServiceVersion +
+			`</Version><CacheKey>12r1:s</CacheKey><CacheKeyChanged>true</CacheKeyChanged><PreferredHostName>contacts.msn.com</PreferredHostName>` +
+			`<SessionId>s</SessionId></ServiceHeader></soap:Header>`
+		if got := string(w.Bytes()); got != want {
+			t.Errorf("got  %s\nwant %s", got, want)
 		}
 	})
 	t.Run("a plain envelope has no header", func(t *testing.T) {

@@ -58,6 +58,22 @@ func hasDTD(body []byte) bool {
 	return false
 }
 
+// FirstOperation parses body and returns the operation element of its SOAP
+// envelope, the first child of Body, as the dispatcher takes it (nil when
+// body does not parse or its Body is missing or empty). The decoders' fuzz
+// targets start from it.
+func FirstOperation(body []byte) *etree.Element {
+	doc, err := Parse(body)
+	if err != nil {
+		return nil
+	}
+	b := Child(doc.Root(), "Body")
+	if b == nil || len(b.ChildElements()) == 0 {
+		return nil
+	}
+	return b.ChildElements()[0]
+}
+
 // Child returns the first child element of e whose local name equals name,
 // case-insensitively (PROTOCOL.md §0.6: View/view, lastChange/LastChange).
 // A nil e yields nil.

@@ -4,6 +4,7 @@ import (
 	"os"
 	"os/exec"
 	"syscall"
+	"testing"
 	"time"
 
 	"github.com/abch-im/abch/internal/testenv"
@@ -52,4 +53,19 @@ func (p *NSProcess) Wait(d time.Duration) (exited bool, err error) {
 	case <-time.After(d):
 		return false, nil
 	}
+}
+
+// StartCluster is the set-up of a test that runs `abch ns` processes: it
+// skips the test with -short, builds the abch binary, starts Debian's
+// nats-server and abch on it (the first database kind), and returns abch
+// and the binary for StartNSProcess.
+func StartCluster(t *testing.T) (e *Env, bin string) {
+	t.Helper()
+	if testing.Short() {
+		t.Skip("builds the abch binary")
+	}
+	bin = testenv.BuildAbch(t)
+	cfg := testenv.Config(t, testenv.Databases(t)[0])
+	cfg.NATSURL = testenv.StartNATS(t)
+	return Start(t, cfg), bin
 }

@@ -18,11 +18,6 @@ import (
 // params[1..5]), msn.c and userlist.c (what the client sends); the jml
 // library's Incoming{ADD,ADC,ADG,REG,RMG,REM,REA,SBP,BLP} (the MSNP10 forms).
 
-// FirstGUIDVersion is the first protocol version that names FL contacts and
-// groups by GUID (ADC, LSG name guid) and drops the list version from
-// answers.
-const FirstGUIDVersion = 10
-
 // ListOp is a parsed ADD, ADC or REM.
 type ListOp struct {
 	List  string // FL AL BL (ADD, ADC); FL AL BL PL (REM)
@@ -41,10 +36,15 @@ var clientLists = map[string]bool{"FL": true, "AL": true, "BL": true}
 
 func listArgErr(msg string) error { return &Error{Code: ErrInvalidParameter, Msg: msg} }
 
+// badAddress refuses a malformed sign-in name with 208, the NS API's number
+// for it (pidgin 2.2.2 add_error: "… is not a valid passport account").
+var badAddress error = &Error{Code: ErrInvalidUsername, Msg: "malformed address"}
+
 // ParseADD parses the arguments after the trid of MSNP8–9
 // "ADD trid FL|AL|BL email nick [gid]" (pidgin 2.2.2
 // msn_notification_add_buddy; a missing nick takes the address). Errors are
-// *Error: 201 for a bad list, address, nick or group id.
+// *Error: 201 for a bad list or group id, 208 for a malformed address, 209
+// for a bad nick.
 func ParseADD(args []string) (ListOp, error) {
 	if len(args) < 2 || len(args) > 4 {
 		return ListOp{}, &Error{Code: ErrSyntax, Msg: "ADD: wrong number of arguments"}
@@ -98,10 +98,17 @@ func ParseADC(args []string) (ListOp, error) {
 	return op, op.check()
 }
 
+// validAddress reports whether s is a sign-in name exactly as written
+// (models.NormalizeEmail would also accept it with surrounding spaces).
+func validAddress(s string) bool {
+	n, err := models.NormalizeEmail(s)
+	return err == nil && strings.EqualFold(n, s)
+}
+
 // check validates the address and decodes the nick.
 func (op *ListOp) check() error {
-	if _, err := models.NormalizeEmail(op.Email); err != nil {
-		return listArgErr("bad address")
+	if !validAddress(op.Email) {
+		return badAddress
 	}
 	nick, err := DecodeName(op.NickArg)
 	if err != nil {
@@ -129,7 +136,7 @@ func ParseREM(args []string, version int) (ListOp, error) {
 			return op, listArgErr("REM: group " + op.Group)
 		}
 	}
-	if op.List == "FL" && version >= FirstGUIDVersion {
+	if op.List == "FL" && GroupGUIDs(version) {
 		op.GUID = args[1]
 		if !ValidGUID(op.GUID) {
 			return op, listArgErr("REM: contact id")
@@ -137,15 +144,15 @@ func ParseREM(args []string, version int) (ListOp, error) {
 		return op, nil
 	}
 	op.Email = args[1]
-	if _, err := models.NormalizeEmail(op.Email); err != nil {
-		return op, listArgErr("REM: bad address")
+	if !validAddress(op.Email) {
+		return op, badAddress
 	}
 	return op, nil
 }
 
 // validGroupID reports whether s names a group in the session's form.
 func validGroupID(s string, version int) bool {
-	if version >= FirstGUIDVersion {
+	if GroupGUIDs(version) {
 		return ValidGUID(s)
 	}
 	_, ok := GroupNumber(s)
@@ -155,22 +162,15 @@ func validGroupID(s string, version int) bool {
 // GroupNumber parses an MSNP8–9 group id: a decimal integer 0–999999 with
 // no sign or leading zeros (LSG ids; 0 is the no-group group).
 func GroupNumber(s string) (int, bool) {
-	if s == "" || len(s) > 6 || (len(s) > 1 && s[0] == '0') {
+	if len(s) > 6 || (len(s) > 1 && s[0] == '0') {
 		return 0, false
 	}
-	n := 0
-	for i := 0; i < len(s); i++ {
-		if s[i] < '0' || s[i] > '9' {
-			return 0, false
-		}
-		n = n*10 + int(s[i]-'0')
-	}
-	return n, true
+	return parseLength(s) // digits only, not empty
 }
 
 // ValidGUID reports whether s is a bare GUID, "xxxxxxxx-xxxx-xxxx-xxxx-xxxxxxxxxxxx"
 // in hex digits of either case (contact and group ids of MSNP10–12).
-func ValidGUID(s string) bool { return validGUID("{" + s + "}") }
+func ValidGUID(s string) bool { return models.IsGUID(s) }
 
 // MaxGroupName is the longest decoded group name (bytes of UTF-8) the codec
 // passes on; the NS API applies the exact limit (229 beyond it).
@@ -194,7 +194,7 @@ func DecodeGroupName(arg string) (string, error) {
 func withVersion(version int, trid string, listVer int64, rest ...string) []string {
 	out := make([]string, 0, 2+len(rest))
 	out = append(out, trid)
-	if version < FirstGUIDVersion {
+	if ListVersionInts(version) {
 		out = append(out, strconv.FormatInt(listVer, 10))
 	}
 	return append(out, rest...)
@@ -227,7 +227,7 @@ func ADCArgs(trid string, op ListOp, guid string) []string {
 // "trid list ver id [gid]", MSNP10–12 "trid list id [gid]" (jml IncomingREM).
 func REMArgs(version int, trid, list string, listVer int64, id, group string) []string {
 	out := []string{trid, list}
-	if version < FirstGUIDVersion {
+	if ListVersionInts(version) {
 		out = append(out, strconv.FormatInt(listVer, 10))
 	}
 	out = append(out, id)
@@ -241,7 +241,7 @@ func REMArgs(version int, trid, list string, listVer int64, id, group string) []
 // "trid ver name gid 0" (pidgin adg_cmd: params[2] name, [3] id),
 // MSNP10–12 "trid name groupguid" (jml IncomingADG).
 func ADGArgs(version int, trid string, listVer int64, nameArg, group string) []string {
-	if version >= FirstGUIDVersion {
+	if GroupGUIDs(version) {
 		return []string{trid, nameArg, group}
 	}
 	return withVersion(version, trid, listVer, nameArg, group, "0")
@@ -256,7 +256,7 @@ func RMGArgs(version int, trid string, listVer int64, group string) []string {
 // "trid ver gid name 0" (pidgin reg_cmd: params[2] id, [3] name),
 // MSNP10–12 "trid groupguid name" (jml IncomingREG).
 func REGArgs(version int, trid string, listVer int64, group, nameArg string) []string {
-	if version >= FirstGUIDVersion {
+	if GroupGUIDs(version) {
 		return []string{trid, group, nameArg}
 	}
 	return withVersion(version, trid, listVer, group, nameArg, "0")
@@ -283,7 +283,7 @@ func AppendReverseAdded(dst []byte, version int, listVer int64, email, name stri
 	if name == "" {
 		name = email
 	}
-	if version >= FirstGUIDVersion {
+	if GroupGUIDs(version) {
 		return AppendLine(dst, "ADC", "0", "RL", "N="+email, "F="+URLEncodeName(name))
 	}
 	return AppendLine(dst, "ADD", ADDArgs("0", "RL", listVer, email, URLEncodeName(name), "")...)

@@ -8,6 +8,8 @@ import (
 	"strconv"
 	"strings"
 	"unicode/utf8"
+
+	"github.com/abch-im/abch/models"
 )
 
 // UUX is a parsed UUX payload:
@@ -154,23 +156,7 @@ func (u *UUX) setField(name, v string) string {
 // validGUID reports whether s is "{xxxxxxxx-xxxx-xxxx-xxxx-xxxxxxxxxxxx}"
 // (hex, either case).
 func validGUID(s string) bool {
-	if len(s) != 38 || s[0] != '{' || s[37] != '}' {
-		return false
-	}
-	for i := 1; i < 37; i++ {
-		c := s[i]
-		switch i {
-		case 9, 14, 19, 24:
-			if c != '-' {
-				return false
-			}
-		default:
-			if !(c >= '0' && c <= '9' || c >= 'a' && c <= 'f' || c >= 'A' && c <= 'F') {
-				return false
-			}
-		}
-	}
-	return true
+	return len(s) == 38 && s[0] == '{' && s[37] == '}' && models.IsGUID(s[1:37])
 }
 
 // UBXPayload builds the UBX payload watchers get for a user's status data:
