@@ -10,6 +10,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/abch-im/abch/services/ns/sbwire"
 )
 
 // BenchmarkRelay measures the relay path alone over loopback TCP: P
@@ -45,7 +47,7 @@ func benchRelay(b *testing.B, convs int) {
 			b.Fatal(err)
 		}
 		c := newConn(s, nc)
-		c.signedIn(member{Email: email, Name: "Bench User", Ver: 13}, bd)
+		c.signedIn(member{Member: sbwire.Member{Email: email, Name: "Bench User", Ver: 13}}, bd)
 		bd.mu.Lock()
 		bd.members = append(bd.members[:len(bd.members):len(bd.members)], c)
 		bd.mu.Unlock()
