@@ -847,7 +847,8 @@ var clientSeq struct {
 // signed on.
 func (h *harness) signedOn(t *testing.T, f flavour, acct account) *client {
 	t.Helper()
-	c := h.signedOn(t, f, acct)
+	c := h.client(t, f, acct)
+	c.waitSignedOn()
 	return c
 }
 
