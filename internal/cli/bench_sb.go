@@ -431,7 +431,6 @@ func parseDecimal(b []byte) (int, bool) {
 // schedule; then it waits for the last relays and reports.
 func (b *sbBench) relay(ctx context.Context, convs []*sbConv) error {
 	o := b.o
-	out := b.out
 	var sides []*sbSide
 	for _, cv := range convs {
 		sides = append(sides, cv.side[0], cv.side[1])
@@ -441,123 +440,145 @@ func (b *sbBench) relay(ctx context.Context, convs []*sbConv) error {
 	if perSide < 1 {
 		return fmt.Errorf("--rate %.1f over --duration %s gives no message per side", o.rate, o.duration)
 	}
-	fmt.Fprintf(out, "relaying for %s: %d conversations × %.1f messages/s (both sides, ack %s) = %.0f messages/s offered, %d senders...\n",
+	fmt.Fprintf(b.out, "relaying for %s: %d conversations × %.1f messages/s (both sides, ack %s) = %.0f messages/s offered, %d senders...\n",
 		o.duration, len(convs), o.rate, o.ack, float64(len(convs))*o.rate, o.senders)
 	base := time.Now()
 	for _, sd := range sides {
 		go sd.read(base, perSide+16)
 	}
+	var t sbTotals
 	cpu0, self0 := procCPU(o.ns.serverPID), procCPU(os.Getpid())
 	start := base.Add(50 * time.Millisecond)
-	var wg sync.WaitGroup
-	var lag []time.Duration
-	var lagMu sync.Mutex
-	var writeErr atomic.Value
-	for w := 0; w < o.senders; w++ {
+	t.lag, t.writeErr = b.sendAll(ctx, sides, base, start, interval, perSide)
+	t.sendTook = time.Since(start)
+	t.serverCPU, t.selfCPU = procCPU(o.ns.serverPID)-cpu0, procCPU(os.Getpid())-self0
+	b.collect(sides, &t)
+	return b.report(ctx, &t)
+}
+
+// sbTotals is what a relay phase measured.
+type sbTotals struct {
+	sent, relayed, acks, naks int64
+	lat, lag                  []time.Duration // relay latency; sender lag (every 8th message)
+	sendTook                  time.Duration
+	serverCPU, selfCPU        time.Duration
+	writeErr, readErr         error
+}
+
+// sendAll writes every side's perSide messages on schedule: side k's n-th
+// message is due at start + k·interval/len(sides) + n·interval, and sender
+// w has every o.senders-th side. It returns the sender lag samples and the
+// first write error.
+func (b *sbBench) sendAll(ctx context.Context, sides []*sbSide, base, start time.Time, interval time.Duration, perSide int) ([]time.Duration, error) {
+	var (
+		wg       sync.WaitGroup
+		mu       sync.Mutex
+		lag      []time.Duration
+		writeErr error
+	)
+	for w := 0; w < b.o.senders; w++ {
 		wg.Add(1)
 		go func(w int) {
 			defer wg.Done()
-			// Side k's n-th message is due at start + k·interval/len(sides)
-			// + n·interval; this sender has every o.senders-th side.
-			var mine []int
-			for k := w; k < len(sides); k += o.senders {
-				mine = append(mine, k)
-			}
 			var myLag []time.Duration
+			var myErr error
 			for n := 0; n < perSide && ctx.Err() == nil; n++ {
-				for _, k := range mine {
+				for k := w; k < len(sides); k += b.o.senders {
 					due := start.Add(time.Duration(n)*interval + time.Duration(k)*interval/time.Duration(len(sides)))
 					if d := time.Until(due); d > 0 {
 						time.Sleep(d)
 					}
 					sd := sides[k]
 					now := time.Since(base)
-					late := now - due.Sub(base)
 					if n%8 == 0 {
-						myLag = append(myLag, late)
+						myLag = append(myLag, now-due.Sub(base))
 					}
 					_ = sd.conn.SetWriteDeadline(time.Now().Add(10 * time.Second))
-					if _, err := sd.conn.Write(sd.message(o.ack, now)); err != nil {
-						writeErr.CompareAndSwap(nil, fmt.Errorf("%s: %w", sd.email, err))
+					if _, err := sd.conn.Write(sd.message(b.o.ack, now)); err != nil {
+						if myErr == nil {
+							myErr = fmt.Errorf("%s: %w", sd.email, err)
+						}
 						continue
 					}
 					sd.sent.Add(1)
 				}
 			}
-			lagMu.Lock()
+			mu.Lock()
 			lag = append(lag, myLag...)
-			lagMu.Unlock()
+			if writeErr == nil {
+				writeErr = myErr
+			}
+			mu.Unlock()
 		}(w)
 	}
 	wg.Wait()
-	sendTook := time.Since(start)
-	cpuSend, selfSend := procCPU(o.ns.serverPID), procCPU(os.Getpid())
-	// Wait for the relays still in flight.
-	var sent int64
+	return lag, writeErr
+}
+
+// collect waits up to o.drain for the relays (and, with ack A, the ACKs)
+// still in flight, stops the readers and gathers their counts, latencies
+// and first error into t.
+func (b *sbBench) collect(sides []*sbSide, t *sbTotals) {
 	for _, sd := range sides {
-		sent += sd.sent.Load()
+		t.sent += sd.sent.Load()
 	}
-	want := func() (relayed, acked int64) {
+	arrived := func() (relayed, acked int64) {
 		for _, sd := range sides {
 			relayed += sd.got.Load()
 			acked += sd.acks.Load() + sd.naks.Load()
 		}
-		return
+		return relayed, acked
 	}
-	wantAcks := sent
-	if o.ack != "A" {
-		wantAcks = 0
-	}
-	drainEnd := time.Now().Add(o.drain)
-	for time.Now().Before(drainEnd) {
-		if r, k := want(); r >= sent && (o.ack != "A" || k >= wantAcks) {
+	for end := time.Now().Add(b.o.drain); time.Now().Before(end); time.Sleep(10 * time.Millisecond) {
+		if r, k := arrived(); r >= t.sent && (b.o.ack != "A" || k >= t.sent) {
 			break
 		}
-		time.Sleep(10 * time.Millisecond)
 	}
-	relayed, _ := want()
-	var acks, naks int64
-	var all []time.Duration
-	var firstReadErr error
-	for _, sd := range sides {
-		acks += sd.acks.Load()
-		naks += sd.naks.Load()
-	}
-	// Stop the readers before reading their latencies.
 	for _, sd := range sides {
 		_ = sd.conn.SetReadDeadline(time.Now())
 	}
 	for _, sd := range sides {
 		<-sd.done
-		all = append(all, sd.lat...)
-		if firstReadErr == nil && sd.readErr != nil && !isTimeout(sd.readErr) {
-			firstReadErr = fmt.Errorf("%s: %w", sd.email, sd.readErr)
+		t.relayed += sd.got.Load()
+		t.acks += sd.acks.Load()
+		t.naks += sd.naks.Load()
+		t.lat = append(t.lat, sd.lat...)
+		if t.readErr == nil && sd.readErr != nil && !isTimeout(sd.readErr) {
+			t.readErr = fmt.Errorf("%s: %w", sd.email, sd.readErr)
 		}
 	}
-	sortDurations(all)
-	sortDurations(lag)
+	sortDurations(t.lat)
+	sortDurations(t.lag)
+}
+
+// report prints the relay figures and fails on a lost message, a NAK, a
+// missing ACK or an I/O error.
+func (b *sbBench) report(ctx context.Context, t *sbTotals) error {
+	out, o := b.out, b.o
+	secs := t.sendTook.Seconds()
 	fmt.Fprintf(out, "relay: %d messages sent in %s (%.0f/s), %d relayed (%.0f messages/s), %d lost; %d ACK, %d NAK\n",
-		sent, sendTook.Round(time.Millisecond), float64(sent)/sendTook.Seconds(), relayed, float64(relayed)/sendTook.Seconds(), sent-relayed, acks, naks)
+		t.sent, t.sendTook.Round(time.Millisecond), float64(t.sent)/secs, t.relayed, float64(t.relayed)/secs, t.sent-t.relayed, t.acks, t.naks)
 	fmt.Fprintf(out, "relay latency (MSG written to the other side's relayed MSG read): p50 %s  p90 %s  p99 %s  p99.9 %s  max %s\n",
-		pctl(all, 0.50), pctl(all, 0.90), pctl(all, 0.99), pctl(all, 0.999), pctl(all, 1))
-	fmt.Fprintf(out, "sender lag behind schedule (load generator): p50 %s  p99 %s  max %s\n", pctl(lag, 0.5), pctl(lag, 0.99), pctl(lag, 1))
-	if cpu := cpuSend - cpu0; cpu > 0 && relayed > 0 {
-		per := cpu / time.Duration(relayed)
+		pctl(t.lat, 0.50), pctl(t.lat, 0.90), pctl(t.lat, 0.99), pctl(t.lat, 0.999), pctl(t.lat, 1))
+	fmt.Fprintf(out, "sender lag behind schedule (load generator): p50 %s  p99 %s  max %s\n", pctl(t.lag, 0.5), pctl(t.lag, 0.99), pctl(t.lag, 1))
+	switch {
+	case t.serverCPU > 0 && t.relayed > 0:
+		per := t.serverCPU / time.Duration(t.relayed)
 		fmt.Fprintf(out, "server CPU during the relay: %s (%s per relayed message: one core would relay about %.0f messages/s)\n",
-			cpu.Round(10*time.Millisecond), per.Round(100*time.Nanosecond), float64(time.Second)/float64(per))
+			t.serverCPU.Round(10*time.Millisecond), per.Round(100*time.Nanosecond), float64(time.Second)/float64(per))
+	case o.ns.serverPID > 0:
+		fmt.Fprintln(out, "server CPU during the relay: under the 10 ms the kernel counts in (run longer to divide it)")
 	}
-	fmt.Fprintf(out, "load generator: %s; CPU during the relay %s\n", selfMemory(), (selfSend - self0).Round(10*time.Millisecond))
-	if err, _ := writeErr.Load().(error); err != nil {
-		return fmt.Errorf("write: %w", err)
-	}
-	if firstReadErr != nil {
-		return firstReadErr
-	}
-	if relayed < sent {
-		return fmt.Errorf("%d of %d messages not relayed within %s", sent-relayed, sent, o.drain)
-	}
-	if o.ack == "A" && (acks != sent || naks != 0) {
-		return fmt.Errorf("%d messages sent with ack A got %d ACK and %d NAK", sent, acks, naks)
+	fmt.Fprintf(out, "load generator: %s; CPU during the relay %s\n", selfMemory(), t.selfCPU.Round(10*time.Millisecond))
+	switch {
+	case t.writeErr != nil:
+		return fmt.Errorf("write: %w", t.writeErr)
+	case t.readErr != nil:
+		return t.readErr
+	case t.relayed < t.sent:
+		return fmt.Errorf("%d of %d messages not relayed within %s", t.sent-t.relayed, t.sent, o.drain)
+	case o.ack == "A" && (t.acks != t.sent || t.naks != 0):
+		return fmt.Errorf("%d messages sent with ack A got %d ACK and %d NAK", t.sent, t.acks, t.naks)
 	}
 	return ctx.Err()
 }
