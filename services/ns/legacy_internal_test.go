@@ -29,11 +29,12 @@ func TestLegacyEventNotices(t *testing.T) {
 	const hint = `<NOTIFICATION id="0" siteid="45705" siteurl="http://contacts.msn.com"><TO pid="0x1:0x2" name="alice@example.com"><VIA agent="messenger" /></TO><MSG id="0"><SUBSCR url="s.htm" /><ACTION url="a.htm" /><BODY>&lt;NotificationData&gt;&lt;Service&gt;ABCHInternal&lt;/Service&gt;&lt;/NotificationData&gt;</BODY></MSG></NOTIFICATION>`
 	const notice = `<NOTIFICATION id="7" siteid="111100200"><TO pid="0x1:0x2" name="alice@example.com" /><MSG id="1"><ACTION url="a.htm" /><SUBSCR url="s.htm" /><BODY><TEXT>Happy birthday</TEXT></BODY></MSG></NOTIFICATION>`
 	lists := 0
+	orig := legacyListEvent // the list commands' hook: restored for the other tests
+	defer func() { legacyListEvent = orig }()
 	legacyListEvent = func(*user, nsclient.Event) [][]byte {
 		lists++
 		return [][]byte{[]byte("ADD 0 RL 2 bob@example.com Bob\r\n")}
 	}
-	defer func() { legacyListEvent = nil }()
 	ev := nsclient.Event{Type: "reverse.added", NS: []nsclient.NSCommand{
 		{Command: "ADL", Args: "0", Payload: `<ml><d n="example.com"><c n="bob" t="1" l="8" /></d></ml>`},
 		{Command: "NOT", Payload: hint},
