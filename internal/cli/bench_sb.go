@@ -28,23 +28,6 @@ import (
 // every conversation send pidgin's text messages ("MSG trid A len", acked)
 // at a fixed rate for --duration, and the time from writing a MSG to the
 // other side reading the relayed MSG is measured.
-//
-// The mode is added to the bench command the way bench_ns.go adds --mode
-// ns: this init wraps the constructor bench_ns.go wrapped (files are
-// initialised in name order) and runs the SB load when --mode is sb; it
-// reads the NS mode's --msnp-addr, --signin-concurrency, --source-addrs and
-// --server-pid flags. TestBenchSBRegistered fails if that stops holding.
-func init() {
-	for i, mk := range extraCommands {
-		extraCommands[i] = func(a *app) *cobra.Command {
-			c := mk(a)
-			if c.Name() == "bench" {
-				addSBBench(a, c)
-			}
-			return c
-		}
-	}
-}
 
 // sbBenchOpts are the flags of --mode sb.
 type sbBenchOpts struct {
@@ -57,33 +40,31 @@ type sbBenchOpts struct {
 	drain    time.Duration
 }
 
-func addSBBench(a *app, c *cobra.Command) {
-	o := &sbBenchOpts{}
+// sbBenchLong and sbBenchExample are bench's help text for --mode sb.
+const (
+	sbBenchLong    = "--mode sb: 2×N MSNP13 sessions (--conversations N, default 1000) sign in, every pair opens a two-party conversation through XFR SB / USR / CAL / RNG / ANS, then both sides send pidgin's acked text messages at --rate per conversation for --duration; relay throughput and the latency from writing a MSG to the other side reading it are reported."
+	sbBenchExample = "  abch bench --mode sb --url http://127.0.0.1:8080 --msnp-addr 127.0.0.1:1863 --conversations 1000 --rate 20 --duration 20s --server-pid PID"
+)
+
+// addSBBenchFlags adds the --mode sb flags to the bench command c.
+func addSBBenchFlags(c *cobra.Command, o *sbBenchOpts) {
 	f := c.Flags()
 	f.IntVar(&o.convs, "conversations", 1000, "sb mode: two-party conversations (2× as many users sign in)")
 	f.Float64Var(&o.rate, "rate", 20, "sb mode: messages per second per conversation, both sides together")
 	f.StringVar(&o.ack, "ack", "A", "sb mode: acknowledgement mode of the messages: A (pidgin's text messages), N or U")
 	f.IntVar(&o.senders, "senders", 8, "sb mode: goroutines writing the messages on schedule")
 	f.DurationVar(&o.drain, "drain-timeout", 5*time.Second, "sb mode: how long relayed messages may still arrive after the last send")
-	c.Example += "\n  abch bench --mode sb --url http://127.0.0.1:8080 --msnp-addr 127.0.0.1:1863 --conversations 1000 --rate 20 --duration 20s --server-pid PID"
-	c.Long += "\n\n--mode sb: 2×N MSNP13 sessions (--conversations N, default 1000) sign in, every pair opens a two-party conversation through XFR SB / USR / CAL / RNG / ANS, then both sides send pidgin's acked text messages at --rate per conversation for --duration; relay throughput and the latency from writing a MSG to the other side reading it are reported."
-	run := c.RunE
-	c.RunE = func(cmd *cobra.Command, args []string) error {
-		if mode, _ := cmd.Flags().GetString("mode"); mode != "sb" {
-			return run(cmd, args)
-		}
-		fl := cmd.Flags()
-		o.ns.url, _ = fl.GetString("url")
-		o.ns.msnpAddr, _ = fl.GetString("msnp-addr")
-		o.ns.signinConc, _ = fl.GetInt("signin-concurrency")
-		o.ns.sources, _ = fl.GetInt("source-addrs")
-		o.ns.serverPID, _ = fl.GetInt("server-pid")
-		o.duration, _ = fl.GetDuration("duration")
-		if !fl.Changed("duration") {
-			o.duration = 10 * time.Second
-		}
-		return runSBBench(cmd.Context(), a, o)
-	}
+}
+
+// runSBBenchMode is --mode sb: it signs in with the NS mode's --msnp-addr,
+// --signin-concurrency, --source-addrs and --server-pid and runs for
+// bench's --duration.
+func runSBBenchMode(cmd *cobra.Command, a *app, bo *benchOpts) error {
+	o := &bo.sb
+	o.ns = bo.ns
+	o.ns.url = bo.url
+	o.duration = bo.duration
+	return runSBBench(cmd.Context(), a, o)
 }
 
 func runSBBench(ctx context.Context, a *app, o *sbBenchOpts) error {
@@ -97,15 +78,11 @@ func runSBBench(ctx context.Context, a *app, o *sbBenchOpts) error {
 	if n, err := raiseNoFile(); err == nil {
 		fmt.Fprintf(out, "open files limit: %d\n", n)
 	}
-	st, err := a.openStore(ctx)
+	st, tk, err := a.benchTicketer(ctx)
 	if err != nil {
 		return err
 	}
 	defer st.Close()
-	secret, err := a.benchSecret(ctx, st)
-	if err != nil {
-		return err
-	}
 	// A ring with two contacts each: users 2i and 2i+1 are mutual contacts
 	// (FL+AL+RL), so every caller may call its partner.
 	users := 2 * o.convs
@@ -119,7 +96,6 @@ func runSBBench(ctx context.Context, a *app, o *sbBenchOpts) error {
 		return err
 	}
 	fmt.Fprintf(out, "seeded %d accounts in %s\n", len(accts), time.Since(start).Round(time.Millisecond))
-	tk := auth.NewTicketer([]byte(secret), a.cfg.TicketLifetime)
 	nb := &nsBench{o: &o.ns, out: out, track: map[string]*nsChange{}}
 	for i := range accts {
 		nb.sess = append(nb.sess, &nsSession{b: nb, idx: i, email: accts[i].Email, name: accts[i].DisplayName,

@@ -1,7 +1,6 @@
 package cli
 
 import (
-	"context"
 	"fmt"
 	"io"
 	"log/slog"
@@ -42,19 +41,6 @@ func init() {
 	extraCommands = append(extraCommands, (*app).inviteCmd)
 }
 
-// withStore is a RunE that opens (and migrates) the configured store, runs
-// f with it and closes it.
-func (a *app) withStore(f func(ctx context.Context, st *store.Store) error) func(*cobra.Command, []string) error {
-	return func(cmd *cobra.Command, _ []string) error {
-		st, err := a.openStore(cmd.Context())
-		if err != nil {
-			return err
-		}
-		defer st.Close()
-		return f(cmd.Context(), st)
-	}
-}
-
 // inviteCmd makes and lists the invitation codes of ABCH_SIGNUP=invite
 // (the dashboard's Invitations page does the same).
 func (a *app) inviteCmd() *cobra.Command {
@@ -65,19 +51,21 @@ func (a *app) inviteCmd() *cobra.Command {
 		Use:   "create [--count N] [--note TEXT]",
 		Short: "Make invitation codes, one a line (each signs up one account)",
 		Args:  cobra.NoArgs,
-		RunE: a.withStore(func(ctx context.Context, st *store.Store) error {
-			codes, err := st.CreateInvites(ctx, count, note)
-			if err != nil {
-				return err
-			}
-			for _, c := range codes {
-				fmt.Fprintln(a.stdout, c)
-			}
-			if a.cfg.Signup != "invite" {
-				fmt.Fprintf(a.stderr, "note: ABCH_SIGNUP is %q; the codes are asked for only with ABCH_SIGNUP=invite\n", a.cfg.Signup)
-			}
-			return nil
-		}),
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			return a.useStore(cmd.Context(), func(st *store.Store) error {
+				codes, err := st.CreateInvites(cmd.Context(), count, note)
+				if err != nil {
+					return err
+				}
+				for _, c := range codes {
+					fmt.Fprintln(a.stdout, c)
+				}
+				if a.cfg.Signup != "invite" {
+					fmt.Fprintf(a.stderr, "note: ABCH_SIGNUP is %q; the codes are asked for only with ABCH_SIGNUP=invite\n", a.cfg.Signup)
+				}
+				return nil
+			})
+		},
 	}
 	create.Flags().IntVar(&count, "count", 1, "how many codes")
 	create.Flags().StringVar(&note, "note", "", "who the codes are for (shown in the list)")
@@ -85,22 +73,24 @@ func (a *app) inviteCmd() *cobra.Command {
 		Use:   "list",
 		Short: "List invitation codes, newest first, with who used them",
 		Args:  cobra.NoArgs,
-		RunE: a.withStore(func(ctx context.Context, st *store.Store) error {
-			list, err := st.Invites(ctx, 1000)
-			if err != nil {
-				return err
-			}
-			tw := tabwriter.NewWriter(a.stdout, 0, 4, 2, ' ', 0)
-			fmt.Fprintln(tw, "CODE\tMADE\tUSED BY\tNOTE")
-			for _, i := range list {
-				used := "-"
-				if i.UsedBy != "" {
-					used = i.UsedBy + " " + i.UsedAt.Format("2006-01-02 15:04")
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			return a.useStore(cmd.Context(), func(st *store.Store) error {
+				list, err := st.Invites(cmd.Context(), 1000)
+				if err != nil {
+					return err
 				}
-				fmt.Fprintf(tw, "%s\t%s\t%s\t%s\n", i.Code, i.CreatedAt.Format("2006-01-02 15:04"), used, i.Note)
-			}
-			return tw.Flush()
-		}),
+				tw := tabwriter.NewWriter(a.stdout, 0, 4, 2, ' ', 0)
+				fmt.Fprintln(tw, "CODE\tMADE\tUSED BY\tNOTE")
+				for _, i := range list {
+					used := "-"
+					if i.UsedBy != "" {
+						used = i.UsedBy + " " + i.UsedAt.Format("2006-01-02 15:04")
+					}
+					fmt.Fprintf(tw, "%s\t%s\t%s\t%s\n", i.Code, i.CreatedAt.Format("2006-01-02 15:04"), used, i.Note)
+				}
+				return tw.Flush()
+			})
+		},
 	}
 	c.AddCommand(create, list)
 	return c

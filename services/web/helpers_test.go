@@ -76,7 +76,7 @@ func start(t *testing.T, cfg config.Config, edit func(*config.Config)) *env {
 	logs := &testenv.SyncBuffer{}
 	log := slog.New(slog.NewTextHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	c := &clock{at: time.Now()}
-	d := web.DepsOf(s, func(w io.Writer, ip, nsIP net.IP) { cli.WriteHosts(w, ip, nsIP, "hosts", cfg.PassportDALogin) })
+	d := web.DepsOf(s, func(w io.Writer, ip, nsIP net.IP) { cli.WriteHosts(w, ip, nsIP, "hosts", s.Config.PassportDALogin) })
 	d.Log, d.Now, d.SampleEvery = log, c.now, 50*time.Millisecond
 	d.SignIn = passport.NewSignIn(passport.Deps{Store: s.Store, Tickets: s.Deps.Tickets, Throttle: s.Deps.Throttle, Config: s.Config, Log: log})
 	_, addr, err := web.MountDeps(s, d)
