@@ -184,22 +184,18 @@ func (s *Store) loadFull(ctx context.Context, ownerID int64) (*Book, error) {
 	var count, linkContact int64
 	var linkGUID string
 	next := 0
-	err = s.rawRead(ctx,
-		rawQuery{
+	queries := []rawQuery{
+		{
 			cols: acc.list(""), rest: `FROM accounts WHERE id = $1`, args: []any{ownerID},
 			targets: acc.targets(&b.Owner), row: func() error { found = true; return nil },
 		},
-		rawQuery{
-			// The number of contacts first, so the slice is allocated once.
-			cols: "count(*)", rest: `FROM contacts WHERE owner_id = $1 AND NOT deleted`, args: []any{ownerID},
-			targets: []any{&count}, row: func() error { b.Contacts = make([]BookContact, 0, count); return nil },
-		},
-		rawQuery{
+		s.countFirst(`FROM contacts WHERE owner_id = $1 AND NOT deleted`, []any{ownerID}, &count, func() { b.Contacts = make([]BookContact, 0, count) }),
+		{
 			cols: con.list(""), rest: `FROM contacts WHERE owner_id = $1 AND NOT deleted ORDER BY id`, args: []any{ownerID},
 			targets: con.targets(&ct),
 			row:     func() error { b.Contacts = append(b.Contacts, BookContact{Contact: ct}); return nil },
 		},
-		rawQuery{
+		{
 			// The group links from the owner's live groups (a few index
 			// ranges; joining them to each contact probed two indexes per
 			// contact), merged into the contacts by id: both come in
@@ -218,11 +214,12 @@ func (s *Store) loadFull(ctx context.Context, ownerID int64) (*Book, error) {
 				return nil
 			},
 		},
-		rawQuery{
+		{
 			cols: grp.list(""), rest: `FROM ab_groups WHERE owner_id = $1 AND NOT deleted ORDER BY id`, args: []any{ownerID},
 			targets: grp.targets(&g), row: func() error { b.Groups = append(b.Groups, g); return nil },
 		},
-	)
+	}
+	err = s.rawRead(ctx, queries...)
 	if err != nil {
 		return nil, translate(err)
 	}

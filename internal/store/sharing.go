@@ -61,11 +61,7 @@ func (s *Store) Memberships(ctx context.Context, ownerID, sinceRev int64) (*Memb
 			cols: acc.list(""), rest: `FROM accounts WHERE id = $1`, args: []any{ownerID},
 			targets: acc.targets(&set.Account), row: func() error { found = true; return nil },
 		},
-		rawQuery{
-			// The number of rows first, so the slice is allocated once.
-			cols: "count(*)", rest: `FROM memberships m WHERE m.owner_id = $1 AND ` + roles + ` AND ` + cond, args: args,
-			targets: []any{&count}, row: func() error { set.Members = make([]models.Membership, 0, count); return nil },
-		},
+		s.countFirst(`FROM memberships m WHERE m.owner_id = $1 AND `+roles+` AND `+cond, args, &count, func() { set.Members = make([]models.Membership, 0, count) }),
 		rawQuery{
 			// The inviter's name as a subquery the rows that need it run
 			// (a join let Postgres hash the whole accounts table).
