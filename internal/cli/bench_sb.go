@@ -431,7 +431,6 @@ func parseDecimal(b []byte) (int, bool) {
 // schedule; then it waits for the last relays and reports.
 func (b *sbBench) relay(ctx context.Context, convs []*sbConv) error {
 	o := b.o
-	out := b.out
 	var sides []*sbSide
 	for _, cv := range convs {
 		sides = append(sides, cv.side[0], cv.side[1])
@@ -441,14 +440,37 @@ func (b *sbBench) relay(ctx context.Context, convs []*sbConv) error {
 	if perSide < 1 {
 		return fmt.Errorf("--rate %.1f over --duration %s gives no message per side", o.rate, o.duration)
 	}
-	fmt.Fprintf(out, "relaying for %s: %d conversations × %.1f messages/s (both sides, ack %s) = %.0f messages/s offered, %d senders...\n",
+	fmt.Fprintf(b.out, "relaying for %s: %d conversations × %.1f messages/s (both sides, ack %s) = %.0f messages/s offered, %d senders...\n",
 		o.duration, len(convs), o.rate, o.ack, float64(len(convs))*o.rate, o.senders)
 	base := time.Now()
 	for _, sd := range sides {
 		go sd.read(base, perSide+16)
 	}
-	cpu0, self0 := procCPU(o.ns.serverPID), procCPU(os.Getpid())
+	r := &sbRelayRun{cpu0: procCPU(o.ns.serverPID), self0: procCPU(os.Getpid())}
 	start := base.Add(50 * time.Millisecond)
+	r.lag, r.writeErr = b.send(ctx, sides, base, start, interval, perSide)
+	r.sendTook = time.Since(start)
+	r.cpuSend, r.selfSend = procCPU(o.ns.serverPID), procCPU(os.Getpid())
+	b.collect(sides, r)
+	b.report(r)
+	return b.verdict(ctx, r)
+}
+
+// sbRelayRun is what the timed phase measured.
+type sbRelayRun struct {
+	cpu0, self0, cpuSend, selfSend time.Duration // server's and own CPU before and after sending
+	sendTook                       time.Duration
+	lag, lat                       []time.Duration // sender lag, relay latency (sorted)
+	sent, relayed, acks, naks      int64
+	writeErr, readErr              error
+}
+
+// send writes perSide messages on every side from o.senders goroutines:
+// side k's n-th message is due at start + k·interval/len(sides) +
+// n·interval. It returns a sample of how late the writes were and the first
+// write error.
+func (b *sbBench) send(ctx context.Context, sides []*sbSide, base, start time.Time, interval time.Duration, perSide int) ([]time.Duration, error) {
+	o := b.o
 	var wg sync.WaitGroup
 	var lag []time.Duration
 	var lagMu sync.Mutex
@@ -457,8 +479,7 @@ func (b *sbBench) relay(ctx context.Context, convs []*sbConv) error {
 		wg.Add(1)
 		go func(w int) {
 			defer wg.Done()
-			// Side k's n-th message is due at start + k·interval/len(sides)
-			// + n·interval; this sender has every o.senders-th side.
+			// This sender has every o.senders-th side.
 			var mine []int
 			for k := w; k < len(sides); k += o.senders {
 				mine = append(mine, k)
@@ -490,12 +511,17 @@ func (b *sbBench) relay(ctx context.Context, convs []*sbConv) error {
 		}(w)
 	}
 	wg.Wait()
-	sendTook := time.Since(start)
-	cpuSend, selfSend := procCPU(o.ns.serverPID), procCPU(os.Getpid())
-	// Wait for the relays still in flight.
-	var sent int64
+	err, _ := writeErr.Load().(error)
+	return lag, err
+}
+
+// collect waits up to --drain-timeout for the relays (and, with ack A, the
+// ACKs) still in flight, stops the readers and gathers their counts and
+// latencies into r.
+func (b *sbBench) collect(sides []*sbSide, r *sbRelayRun) {
+	o := b.o
 	for _, sd := range sides {
-		sent += sd.sent.Load()
+		r.sent += sd.sent.Load()
 	}
 	want := func() (relayed, acked int64) {
 		for _, sd := range sides {
@@ -504,24 +530,21 @@ func (b *sbBench) relay(ctx context.Context, convs []*sbConv) error {
 		}
 		return
 	}
-	wantAcks := sent
+	wantAcks := r.sent
 	if o.ack != "A" {
 		wantAcks = 0
 	}
 	drainEnd := time.Now().Add(o.drain)
 	for time.Now().Before(drainEnd) {
-		if r, k := want(); r >= sent && (o.ack != "A" || k >= wantAcks) {
+		if rel, k := want(); rel >= r.sent && (o.ack != "A" || k >= wantAcks) {
 			break
 		}
 		time.Sleep(10 * time.Millisecond)
 	}
-	relayed, _ := want()
-	var acks, naks int64
-	var all []time.Duration
-	var firstReadErr error
+	r.relayed, _ = want()
 	for _, sd := range sides {
-		acks += sd.acks.Load()
-		naks += sd.naks.Load()
+		r.acks += sd.acks.Load()
+		r.naks += sd.naks.Load()
 	}
 	// Stop the readers before reading their latencies.
 	for _, sd := range sides {
@@ -529,35 +552,46 @@ func (b *sbBench) relay(ctx context.Context, convs []*sbConv) error {
 	}
 	for _, sd := range sides {
 		<-sd.done
-		all = append(all, sd.lat...)
-		if firstReadErr == nil && sd.readErr != nil && !isTimeout(sd.readErr) {
-			firstReadErr = fmt.Errorf("%s: %w", sd.email, sd.readErr)
+		r.lat = append(r.lat, sd.lat...)
+		if r.readErr == nil && sd.readErr != nil && !isTimeout(sd.readErr) {
+			r.readErr = fmt.Errorf("%s: %w", sd.email, sd.readErr)
 		}
 	}
-	sortDurations(all)
-	sortDurations(lag)
+	sortDurations(r.lat)
+	sortDurations(r.lag)
+}
+
+// report prints the relay's figures.
+func (b *sbBench) report(r *sbRelayRun) {
+	out := b.out
 	fmt.Fprintf(out, "relay: %d messages sent in %s (%.0f/s), %d relayed (%.0f messages/s), %d lost; %d ACK, %d NAK\n",
-		sent, sendTook.Round(time.Millisecond), float64(sent)/sendTook.Seconds(), relayed, float64(relayed)/sendTook.Seconds(), sent-relayed, acks, naks)
+		r.sent, r.sendTook.Round(time.Millisecond), float64(r.sent)/r.sendTook.Seconds(), r.relayed, float64(r.relayed)/r.sendTook.Seconds(), r.sent-r.relayed, r.acks, r.naks)
 	fmt.Fprintf(out, "relay latency (MSG written to the other side's relayed MSG read): p50 %s  p90 %s  p99 %s  p99.9 %s  max %s\n",
-		pctl(all, 0.50), pctl(all, 0.90), pctl(all, 0.99), pctl(all, 0.999), pctl(all, 1))
-	fmt.Fprintf(out, "sender lag behind schedule (load generator): p50 %s  p99 %s  max %s\n", pctl(lag, 0.5), pctl(lag, 0.99), pctl(lag, 1))
-	if cpu := cpuSend - cpu0; cpu > 0 && relayed > 0 {
-		per := cpu / time.Duration(relayed)
+		pctl(r.lat, 0.50), pctl(r.lat, 0.90), pctl(r.lat, 0.99), pctl(r.lat, 0.999), pctl(r.lat, 1))
+	fmt.Fprintf(out, "sender lag behind schedule (load generator): p50 %s  p99 %s  max %s\n", pctl(r.lag, 0.5), pctl(r.lag, 0.99), pctl(r.lag, 1))
+	if cpu := r.cpuSend - r.cpu0; cpu > 0 && r.relayed > 0 {
+		per := cpu / time.Duration(r.relayed)
 		fmt.Fprintf(out, "server CPU during the relay: %s (%s per relayed message: one core would relay about %.0f messages/s)\n",
 			cpu.Round(10*time.Millisecond), per.Round(100*time.Nanosecond), float64(time.Second)/float64(per))
 	}
-	fmt.Fprintf(out, "load generator: %s; CPU during the relay %s\n", selfMemory(), (selfSend - self0).Round(10*time.Millisecond))
-	if err, _ := writeErr.Load().(error); err != nil {
-		return fmt.Errorf("write: %w", err)
+	fmt.Fprintf(out, "load generator: %s; CPU during the relay %s\n", selfMemory(), (r.selfSend - r.self0).Round(10*time.Millisecond))
+}
+
+// verdict fails the run on a write or read error, a lost message or (ack
+// A) a missing ACK.
+func (b *sbBench) verdict(ctx context.Context, r *sbRelayRun) error {
+	o := b.o
+	if r.writeErr != nil {
+		return fmt.Errorf("write: %w", r.writeErr)
 	}
-	if firstReadErr != nil {
-		return firstReadErr
+	if r.readErr != nil {
+		return r.readErr
 	}
-	if relayed < sent {
-		return fmt.Errorf("%d of %d messages not relayed within %s", sent-relayed, sent, o.drain)
+	if r.relayed < r.sent {
+		return fmt.Errorf("%d of %d messages not relayed within %s", r.sent-r.relayed, r.sent, o.drain)
 	}
-	if o.ack == "A" && (acks != sent || naks != 0) {
-		return fmt.Errorf("%d messages sent with ack A got %d ACK and %d NAK", sent, acks, naks)
+	if o.ack == "A" && (r.acks != r.sent || r.naks != 0) {
+		return fmt.Errorf("%d messages sent with ack A got %d ACK and %d NAK", r.sent, r.acks, r.naks)
 	}
 	return ctx.Err()
 }
