@@ -23,13 +23,13 @@ import (
 	"github.com/abch-im/abch/models"
 )
 
-// The hot reads (the full book, the memberships, AccountByID) skip GORM: its reflection
-// per row and database/sql's conversions per column cost more than the
-// database itself (issue 19; the profiles are in BENCHMARKS.md). They use
-// GORM's column names (columnsOf) and scan into the same model structs, on
-// pgx directly (Postgres: one pipelined batch) or on the embedded
-// database's own driver connection (SQLite). rawread_test.go checks that
-// both readers return what GORM returns.
+// The hot reads (the full book, the memberships, AccountByID) skip GORM:
+// its reflection per row and database/sql's conversions per column cost
+// more than the database itself (issue 19; the profiles are in
+// BENCHMARKS.md). They use GORM's column names (columnsOf) and scan into
+// the same model structs, on pgx directly (Postgres: one pipelined batch)
+// or on the embedded database's own driver connection (SQLite).
+// rawread_test.go checks that both readers return what GORM returns.
 
 // rawQuery is one statement of a raw read, SELECT cols rest: the column
 // list, the rest of the statement with $n placeholders, its arguments, and
