@@ -457,139 +457,154 @@ func (b *sbBench) relay(ctx context.Context, convs []*sbConv) error {
 	for _, sd := range sides {
 		go sd.read(base, perSide+16)
 	}
-	var t sbTotals
-	cpu0, self0 := procCPU(o.ns.serverPID), procCPU(os.Getpid())
+	r := &sbRelayRun{cpu0: procCPU(o.ns.serverPID), self0: procCPU(os.Getpid())}
 	start := base.Add(50 * time.Millisecond)
-	t.lag, t.writeErr = b.sendAll(ctx, sides, base, start, interval, perSide)
-	t.sendTook = time.Since(start)
-	t.serverCPU, t.selfCPU = procCPU(o.ns.serverPID)-cpu0, procCPU(os.Getpid())-self0
-	b.collect(sides, &t)
-	return b.report(ctx, &t)
+	r.lag, r.writeErr = b.send(ctx, sides, base, start, interval, perSide)
+	r.sendTook = time.Since(start)
+	r.cpuSend, r.selfSend = procCPU(o.ns.serverPID), procCPU(os.Getpid())
+	b.collect(sides, r)
+	b.report(r)
+	return b.verdict(ctx, r)
 }
 
-// sbTotals is what a relay phase measured.
-type sbTotals struct {
-	sent, relayed, acks, naks int64
-	lat, lag                  []time.Duration // relay latency; sender lag (every 8th message)
-	sendTook                  time.Duration
-	serverCPU, selfCPU        time.Duration
-	writeErr, readErr         error
+// sbRelayRun is what the timed phase measured.
+type sbRelayRun struct {
+	cpu0, self0, cpuSend, selfSend time.Duration // server's and own CPU before and after sending
+	sendTook                       time.Duration
+	lag, lat                       []time.Duration // sender lag, relay latency (sorted)
+	sent, relayed, acks, naks      int64
+	writeErr, readErr              error
 }
 
-// sendAll writes every side's perSide messages on schedule: side k's n-th
-// message is due at start + k·interval/len(sides) + n·interval, and sender
-// w has every o.senders-th side. It returns the sender lag samples and the
-// first write error.
-func (b *sbBench) sendAll(ctx context.Context, sides []*sbSide, base, start time.Time, interval time.Duration, perSide int) ([]time.Duration, error) {
-	var (
-		wg       sync.WaitGroup
-		mu       sync.Mutex
-		lag      []time.Duration
-		writeErr error
-	)
-	for w := 0; w < b.o.senders; w++ {
+// send writes perSide messages on every side from o.senders goroutines:
+// side k's n-th message is due at start + k·interval/len(sides) +
+// n·interval. It returns a sample of how late the writes were and the first
+// write error.
+func (b *sbBench) send(ctx context.Context, sides []*sbSide, base, start time.Time, interval time.Duration, perSide int) ([]time.Duration, error) {
+	o := b.o
+	var wg sync.WaitGroup
+	var lag []time.Duration
+	var lagMu sync.Mutex
+	var writeErr atomic.Value
+	for w := 0; w < o.senders; w++ {
 		wg.Add(1)
 		go func(w int) {
 			defer wg.Done()
+			// This sender has every o.senders-th side.
+			var mine []int
+			for k := w; k < len(sides); k += o.senders {
+				mine = append(mine, k)
+			}
 			var myLag []time.Duration
-			var myErr error
 			for n := 0; n < perSide && ctx.Err() == nil; n++ {
-				for k := w; k < len(sides); k += b.o.senders {
+				for _, k := range mine {
 					due := start.Add(time.Duration(n)*interval + time.Duration(k)*interval/time.Duration(len(sides)))
 					if d := time.Until(due); d > 0 {
 						time.Sleep(d)
 					}
 					sd := sides[k]
 					now := time.Since(base)
+					late := now - due.Sub(base)
 					if n%8 == 0 {
-						myLag = append(myLag, now-due.Sub(base))
+						myLag = append(myLag, late)
 					}
 					_ = sd.conn.SetWriteDeadline(time.Now().Add(10 * time.Second))
-					if _, err := sd.conn.Write(sd.message(b.o.ack, now)); err != nil {
-						if myErr == nil {
-							myErr = fmt.Errorf("%s: %w", sd.email, err)
-						}
+					if _, err := sd.conn.Write(sd.message(o.ack, now)); err != nil {
+						writeErr.CompareAndSwap(nil, fmt.Errorf("%s: %w", sd.email, err))
 						continue
 					}
 					sd.sent.Add(1)
 				}
 			}
-			mu.Lock()
+			lagMu.Lock()
 			lag = append(lag, myLag...)
-			if writeErr == nil {
-				writeErr = myErr
-			}
-			mu.Unlock()
+			lagMu.Unlock()
 		}(w)
 	}
 	wg.Wait()
-	return lag, writeErr
+	err, _ := writeErr.Load().(error)
+	return lag, err
 }
 
-// collect waits up to o.drain for the relays (and, with ack A, the ACKs)
-// still in flight, stops the readers and gathers their counts, latencies
-// and first error into t.
-func (b *sbBench) collect(sides []*sbSide, t *sbTotals) {
+// collect waits up to --drain-timeout for the relays (and, with ack A, the
+// ACKs) still in flight, stops the readers and gathers their counts and
+// latencies into r.
+func (b *sbBench) collect(sides []*sbSide, r *sbRelayRun) {
+	o := b.o
 	for _, sd := range sides {
-		t.sent += sd.sent.Load()
+		r.sent += sd.sent.Load()
 	}
-	arrived := func() (relayed, acked int64) {
+	want := func() (relayed, acked int64) {
 		for _, sd := range sides {
 			relayed += sd.got.Load()
 			acked += sd.acks.Load() + sd.naks.Load()
 		}
-		return relayed, acked
+		return
 	}
-	for end := time.Now().Add(b.o.drain); time.Now().Before(end); time.Sleep(10 * time.Millisecond) {
-		if r, k := arrived(); r >= t.sent && (b.o.ack != "A" || k >= t.sent) {
+	wantAcks := r.sent
+	if o.ack != "A" {
+		wantAcks = 0
+	}
+	drainEnd := time.Now().Add(o.drain)
+	for time.Now().Before(drainEnd) {
+		if rel, k := want(); rel >= r.sent && (o.ack != "A" || k >= wantAcks) {
 			break
 		}
+		time.Sleep(10 * time.Millisecond)
 	}
+	r.relayed, _ = want()
+	for _, sd := range sides {
+		r.acks += sd.acks.Load()
+		r.naks += sd.naks.Load()
+	}
+	// Stop the readers before reading their latencies.
 	for _, sd := range sides {
 		_ = sd.conn.SetReadDeadline(time.Now())
 	}
 	for _, sd := range sides {
 		<-sd.done
-		t.relayed += sd.got.Load()
-		t.acks += sd.acks.Load()
-		t.naks += sd.naks.Load()
-		t.lat = append(t.lat, sd.lat...)
-		if t.readErr == nil && sd.readErr != nil && !isTimeout(sd.readErr) {
-			t.readErr = fmt.Errorf("%s: %w", sd.email, sd.readErr)
+		r.lat = append(r.lat, sd.lat...)
+		if r.readErr == nil && sd.readErr != nil && !isTimeout(sd.readErr) {
+			r.readErr = fmt.Errorf("%s: %w", sd.email, sd.readErr)
 		}
 	}
-	sortDurations(t.lat)
-	sortDurations(t.lag)
+	sortDurations(r.lat)
+	sortDurations(r.lag)
 }
 
-// report prints the relay figures and fails on a lost message, a NAK, a
-// missing ACK or an I/O error.
-func (b *sbBench) report(ctx context.Context, t *sbTotals) error {
-	out, o := b.out, b.o
-	secs := t.sendTook.Seconds()
+// report prints the relay's figures.
+func (b *sbBench) report(r *sbRelayRun) {
+	out := b.out
 	fmt.Fprintf(out, "relay: %d messages sent in %s (%.0f/s), %d relayed (%.0f messages/s), %d lost; %d ACK, %d NAK\n",
-		t.sent, t.sendTook.Round(time.Millisecond), float64(t.sent)/secs, t.relayed, float64(t.relayed)/secs, t.sent-t.relayed, t.acks, t.naks)
+		r.sent, r.sendTook.Round(time.Millisecond), float64(r.sent)/r.sendTook.Seconds(), r.relayed, float64(r.relayed)/r.sendTook.Seconds(), r.sent-r.relayed, r.acks, r.naks)
 	fmt.Fprintf(out, "relay latency (MSG written to the other side's relayed MSG read): p50 %s  p90 %s  p99 %s  p99.9 %s  max %s\n",
-		pctl(t.lat, 0.50), pctl(t.lat, 0.90), pctl(t.lat, 0.99), pctl(t.lat, 0.999), pctl(t.lat, 1))
-	fmt.Fprintf(out, "sender lag behind schedule (load generator): p50 %s  p99 %s  max %s\n", pctl(t.lag, 0.5), pctl(t.lag, 0.99), pctl(t.lag, 1))
-	switch {
-	case t.serverCPU > 0 && t.relayed > 0:
-		per := t.serverCPU / time.Duration(t.relayed)
+		pctl(r.lat, 0.50), pctl(r.lat, 0.90), pctl(r.lat, 0.99), pctl(r.lat, 0.999), pctl(r.lat, 1))
+	fmt.Fprintf(out, "sender lag behind schedule (load generator): p50 %s  p99 %s  max %s\n", pctl(r.lag, 0.5), pctl(r.lag, 0.99), pctl(r.lag, 1))
+	if cpu := r.cpuSend - r.cpu0; cpu > 0 && r.relayed > 0 {
+		per := cpu / time.Duration(r.relayed)
 		fmt.Fprintf(out, "server CPU during the relay: %s (%s per relayed message: one core would relay about %.0f messages/s)\n",
-			t.serverCPU.Round(10*time.Millisecond), per.Round(100*time.Nanosecond), float64(time.Second)/float64(per))
-	case o.ns.serverPID > 0:
+			cpu.Round(10*time.Millisecond), per.Round(100*time.Nanosecond), float64(time.Second)/float64(per))
+	} else if b.o.ns.serverPID > 0 {
 		fmt.Fprintln(out, "server CPU during the relay: under the 10 ms the kernel counts in (run longer to divide it)")
 	}
-	fmt.Fprintf(out, "load generator: %s; CPU during the relay %s\n", selfMemory(), t.selfCPU.Round(10*time.Millisecond))
-	switch {
-	case t.writeErr != nil:
-		return fmt.Errorf("write: %w", t.writeErr)
-	case t.readErr != nil:
-		return t.readErr
-	case t.relayed < t.sent:
-		return fmt.Errorf("%d of %d messages not relayed within %s", t.sent-t.relayed, t.sent, o.drain)
-	case o.ack == "A" && (t.acks != t.sent || t.naks != 0):
-		return fmt.Errorf("%d messages sent with ack A got %d ACK and %d NAK", t.sent, t.acks, t.naks)
+	fmt.Fprintf(out, "load generator: %s; CPU during the relay %s\n", selfMemory(), (r.selfSend - r.self0).Round(10*time.Millisecond))
+}
+
+// verdict fails the run on a write or read error, a lost message or (ack
+// A) a missing ACK.
+func (b *sbBench) verdict(ctx context.Context, r *sbRelayRun) error {
+	o := b.o
+	if r.writeErr != nil {
+		return fmt.Errorf("write: %w", r.writeErr)
+	}
+	if r.readErr != nil {
+		return r.readErr
+	}
+	if r.relayed < r.sent {
+		return fmt.Errorf("%d of %d messages not relayed within %s", r.sent-r.relayed, r.sent, o.drain)
+	}
+	if o.ack == "A" && (r.acks != r.sent || r.naks != 0) {
+		return fmt.Errorf("%d messages sent with ack A got %d ACK and %d NAK", r.sent, r.acks, r.naks)
 	}
 	return ctx.Err()
 }
