@@ -12,7 +12,7 @@ import (
 )
 
 // TestBenchNSRegistered checks that --mode ns and its flags are in the
-// bench command's help (benchModes, addNSBenchFlags).
+// bench command's help (its benchModes row, addNSBenchFlags).
 func TestBenchNSRegistered(t *testing.T) {
 	var out bytes.Buffer
 	root := NewRoot(&out, &out)
