@@ -54,6 +54,16 @@ func (c *Cache[K]) Get(key K, rev int64) ([]byte, bool) {
 	return e.body, true
 }
 
+// Holds reports whether an answer for key is kept at any revision: a
+// caller with none can skip reading the current revision before reading
+// the answer's data.
+func (c *Cache[K]) Holds(key K) bool {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	_, ok := c.items[key]
+	return ok
+}
+
 // Put stores body for key at rev, replacing an older revision, unless a
 // newer revision is already kept (a late writer). Least recently used
 // answers are evicted past the byte bound; an answer larger than the whole

@@ -110,3 +110,20 @@ func TestCacheHoldsWhatItCounts(t *testing.T) {
 	}
 	runtime.KeepAlive(c)
 }
+
+// TestHolds: Holds is true while an answer for the key is kept, at any
+// revision, and false once it is evicted.
+func TestHolds(t *testing.T) {
+	c := New[key](100)
+	if c.Holds(key{account: 1}) {
+		t.Fatal("an empty cache holds an answer")
+	}
+	c.Put(key{account: 1}, 7, bytes.Repeat([]byte("a"), 60))
+	if !c.Holds(key{account: 1}) || c.Holds(key{account: 1, variant: true}) {
+		t.Fatal("Holds does not follow the key")
+	}
+	c.Put(key{account: 2}, 3, bytes.Repeat([]byte("b"), 60)) // evicts 1
+	if c.Holds(key{account: 1}) || !c.Holds(key{account: 2}) {
+		t.Fatal("Holds after an eviction")
+	}
+}

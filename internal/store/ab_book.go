@@ -58,7 +58,7 @@ func (s *Store) LoadBook(ctx context.Context, ownerID int64, delta bool, since i
 // missed. A full read always re-reads the owner inside its snapshot.
 func (s *Store) LoadBookOf(ctx context.Context, ownerID int64, owner *models.Account, delta bool, since int64) (*Book, error) {
 	if !delta {
-		return s.loadFull(ctx, ownerID)
+		return s.loadFull(ctx, ownerID, nil)
 	}
 	b := &Book{Delta: true}
 	db := s.DB.WithContext(ctx)
@@ -161,10 +161,21 @@ func sortMeFirst(contacts []BookContact) {
 	})
 }
 
+// LoadFull is a full read of ownerID's book (LoadBook) that also hands the
+// owner's account row, read in the same snapshot, to check, for a caller
+// whose ticket signature is verified but whose account state is not (as
+// LoadDelta): check's error is returned as is (a nil account: there is no
+// such row), and nothing read is returned unless check passes. On Postgres
+// the ticket check and the book are then one round trip.
+func (s *Store) LoadFull(ctx context.Context, ownerID int64, check AccountCheck) (*Book, error) {
+	return s.loadFull(ctx, ownerID, check)
+}
+
 // loadFull is the full read of LoadBook without GORM (rawread.go): the
 // owner, the live contacts, the GUIDs of their live groups and the live
-// groups, in one snapshot; on Postgres one round trip.
-func (s *Store) loadFull(ctx context.Context, ownerID int64) (*Book, error) {
+// groups, in one snapshot; on Postgres one round trip. With check, the
+// owner's row goes to it before anything is returned (LoadFull).
+func (s *Store) loadFull(ctx context.Context, ownerID int64, check AccountCheck) (*Book, error) {
 	acc, err := s.columnsOf(&models.Account{})
 	if err != nil {
 		return nil, err
@@ -222,6 +233,15 @@ func (s *Store) loadFull(ctx context.Context, ownerID int64) (*Book, error) {
 	err = s.rawRead(ctx, queries...)
 	if err != nil {
 		return nil, translate(err)
+	}
+	if check != nil {
+		owner := &b.Owner
+		if !found {
+			owner = nil
+		}
+		if err := check(owner); err != nil {
+			return nil, err
+		}
 	}
 	if !found {
 		return nil, models.Errorf(models.CodeABDoesNotExist, "address book of account %d does not exist", ownerID)

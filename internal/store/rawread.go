@@ -23,13 +23,13 @@ import (
 	"github.com/abch-im/abch/models"
 )
 
-// The hot reads (the full book, the memberships) skip GORM: its reflection
-// per row and database/sql's conversions per column cost more than the
-// database itself (issue 19; the profiles are in BENCHMARKS.md). They use
-// GORM's column names (columnsOf) and scan into the same model structs, on
-// pgx directly (Postgres: one pipelined batch) or on the embedded
-// database's own driver connection (SQLite). rawread_test.go checks that
-// both readers return what GORM returns.
+// The hot reads (the full book, the memberships, AccountByID) skip GORM:
+// its reflection per row and database/sql's conversions per column cost
+// more than the database itself (issue 19; the profiles are in
+// BENCHMARKS.md). They use GORM's column names (columnsOf) and scan into
+// the same model structs, on pgx directly (Postgres: one pipelined batch)
+// or on the embedded database's own driver connection (SQLite).
+// rawread_test.go checks that both readers return what GORM returns.
 
 // rawQuery is one statement of a raw read, SELECT cols rest: the column
 // list, the rest of the statement with $n placeholders, its arguments, and
@@ -46,6 +46,7 @@ type rawQuery struct {
 // rawRead runs queries in order in one read-only snapshot (REPEATABLE READ
 // on Postgres, a read transaction on SQLite; a single statement is its own
 // snapshot and runs alone) and hands every row to its query's row function.
+// A query without columns (countFirst on SQLite) is left out.
 func (s *Store) rawRead(ctx context.Context, queries ...rawQuery) error {
 	sqlDB, err := s.DB.DB()
 	if err != nil {
@@ -75,8 +76,8 @@ func (s *Store) rawRead(ctx context.Context, queries ...rawQuery) error {
 	})
 }
 
-// pgRead sends BEGIN, the queries and COMMIT as one pipelined batch: one
-// round trip for the whole snapshot.
+// pgRead sends BEGIN, the queries and COMMIT (a single query alone) as one
+// pipelined batch: one round trip for the whole snapshot.
 func pgRead(ctx context.Context, c *pgx.Conn, queries []rawQuery) (err error) {
 	tx := len(queries) > 1
 	batch := &pgx.Batch{}

@@ -147,6 +147,22 @@ func TestLoadBookFullMatchesGORM(t *testing.T) {
 				t.Fatalf("a missing account: %v", err)
 			}
 		})
+		t.Run("LoadFull hands the snapshot's account row to the check", func(t *testing.T) {
+			var saw *models.Account
+			b, err := st.LoadFull(ctx, alice.ID, func(a *models.Account) error { saw = a; return nil })
+			must(err)
+			if saw == nil || saw.ID != alice.ID || saw.Revision != b.Owner.Revision || len(b.Contacts) != 4 {
+				t.Fatalf("check saw %+v; book of %d contacts at %d", saw, len(b.Contacts), b.Owner.Revision)
+			}
+			refuse := &models.Error{Code: models.CodePassportAuthFail, Message: "no"}
+			if b, err := st.LoadFull(ctx, alice.ID, func(*models.Account) error { return refuse }); err != refuse || b != nil {
+				t.Fatalf("check's error not returned as is: %v, %v", b, err)
+			}
+			var sawNil bool
+			if _, err := st.LoadFull(ctx, alice.ID+1000, func(a *models.Account) error { sawNil = a == nil; return refuse }); err != refuse || !sawNil {
+				t.Fatalf("missing account: check saw nil %v, err %v", sawNil, err)
+			}
+		})
 		t.Run("an account without a book is ABDoesNotExist", func(t *testing.T) {
 			if _, err := st.LoadBook(ctx, alice.ID+1000, false, 0); models.ErrorCode(err) != models.CodeABDoesNotExist {
 				t.Fatalf("got %v", err)
@@ -295,5 +311,21 @@ func TestMembershipsMatchGORM(t *testing.T) {
 		if _, err := st.Memberships(ctx, alice.ID+1000, 0); models.ErrorCode(err) != models.CodeNotFound {
 			t.Fatalf("no account: %v", err)
 		}
+		t.Run("MembershipsChecked hands the snapshot's account row to the check", func(t *testing.T) {
+			var saw *models.Account
+			got, err := st.MembershipsChecked(ctx, alice.ID, 0, func(a *models.Account) error { saw = a; return nil })
+			must(err)
+			if saw == nil || saw.ID != alice.ID || saw.Revision != got.Revision || len(got.Members) != len(set.Members) {
+				t.Fatalf("check saw %+v; %d members at %d", saw, len(got.Members), got.Revision)
+			}
+			refuse := &models.Error{Code: models.CodePassportAuthFail, Message: "no"}
+			if got, err := st.MembershipsChecked(ctx, alice.ID, 0, func(*models.Account) error { return refuse }); err != refuse || got != nil {
+				t.Fatalf("check's error not returned as is: %v, %v", got, err)
+			}
+			var sawNil bool
+			if _, err := st.MembershipsChecked(ctx, alice.ID+1000, 0, func(a *models.Account) error { sawNil = a == nil; return refuse }); err != refuse || !sawNil {
+				t.Fatalf("missing account: check saw nil %v, err %v", sawNil, err)
+			}
+		})
 	})
 }

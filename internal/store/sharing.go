@@ -37,6 +37,15 @@ type MembershipSet struct {
 // show it in the "X added you" dialog (PROTOCOL.md §3.2), and a row written
 // without it (an import, an older writer) should still name the person.
 func (s *Store) Memberships(ctx context.Context, ownerID, sinceRev int64) (*MembershipSet, error) {
+	return s.MembershipsChecked(ctx, ownerID, sinceRev, nil)
+}
+
+// MembershipsChecked is Memberships handing the owner's account row, read
+// in the same snapshot, to check first, for a caller whose ticket
+// signature is verified but whose account state is not (as LoadDelta):
+// check's error is returned as is (a nil account: there is no such row),
+// and nothing read is returned unless check passes.
+func (s *Store) MembershipsChecked(ctx context.Context, ownerID, sinceRev int64, check AccountCheck) (*MembershipSet, error) {
 	acc, err := s.columnsOf(&models.Account{})
 	if err != nil {
 		return nil, err
@@ -80,6 +89,15 @@ func (s *Store) Memberships(ctx context.Context, ownerID, sinceRev int64) (*Memb
 	)
 	if err != nil {
 		return nil, translate(err)
+	}
+	if check != nil {
+		owner := &set.Account
+		if !found {
+			owner = nil
+		}
+		if err := check(owner); err != nil {
+			return nil, err
+		}
 	}
 	if !found {
 		return nil, models.Errorf(models.CodeNotFound, "no account %d", ownerID)

@@ -26,6 +26,7 @@ import (
 type Store interface {
 	LoadBook(ctx context.Context, ownerID int64, delta bool, since int64) (*store.Book, error)
 	LoadDelta(ctx context.Context, ownerID, since int64, check store.AccountCheck) (*store.Book, error)
+	LoadFull(ctx context.Context, ownerID int64, check store.AccountCheck) (*store.Book, error)
 	EnsureAddressBook(ctx context.Context, ownerID int64) (string, error)
 	AddContacts(ctx context.Context, ownerID int64, in []models.NewContact, allowList bool) ([]string, error)
 	DeleteContacts(ctx context.Context, ownerID int64, guids []string) error
@@ -92,9 +93,11 @@ func (s *service) findContactsPaged(r *soap.Request) (*soap.Response, error) {
 }
 
 // find serves both find forms. A delta reads the caller's account row in
-// the same database round trip as the changed rows (store.LoadDelta), so
-// only the ticket's signature is checked before it and the account check
-// runs on the row that read returns. A request the caller got wrong is
+// the same database round trip as the changed rows (store.LoadDelta), and
+// so does a full read of a book the answer cache holds nothing for
+// (store.LoadFull), so only the ticket's signature is checked before it
+// and the account check runs on the row that read returns; a full read of
+// a cached book reads the account first, for the revision to look up. A request the caller got wrong is
 // answered only after the whole ticket check, so a caller whose ticket
 // fails sees AuthFailed first, as with begin (whose abId check findArgs
 // makes).
@@ -104,6 +107,21 @@ func (s *service) find(r *soap.Request, form findForm, deltasEl, cursorEl *etree
 		return nil, err
 	}
 	deltas, since, err := findArgs(r, deltasEl, cursorEl)
+	if err == nil && !deltas && !s.cache.Holds(cacheID{c.AccountID, form}) {
+		// Nothing cached for this book (the cache is off, or the book is
+		// cold, as most are at a sign-in): the account row is read with
+		// the book, as a delta reads it (store.LoadFull).
+		b, err := s.deps.Store.LoadFull(r.Ctx, c.AccountID, func(a *models.Account) error {
+			_, err := s.deps.Auth.Accept(r, c, a)
+			return err
+		})
+		if err != nil {
+			return nil, err
+		}
+		body := renderBook(b, form)
+		s.cache.Put(cacheID{c.AccountID, form}, b.Owner.Revision, body)
+		return soap.OK(body), nil
+	}
 	if err != nil || !deltas {
 		p, aerr := s.deps.Auth.Load(r, c)
 		if aerr != nil {

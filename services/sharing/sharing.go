@@ -17,6 +17,7 @@ import (
 // Store is the storage the Sharing service uses (*store.Store).
 type Store interface {
 	Memberships(ctx context.Context, ownerID, sinceRev int64) (*store.MembershipSet, error)
+	MembershipsChecked(ctx context.Context, ownerID, sinceRev int64, check store.AccountCheck) (*store.MembershipSet, error)
 	AddMembers(ctx context.Context, ownerID int64, specs []models.MemberSpec) (*store.MemberResult, error)
 	DeleteMembers(ctx context.Context, ownerID int64, specs []models.MemberSpec) (*store.MemberResult, error)
 }
@@ -44,12 +45,34 @@ func New(deps Deps) *soap.Service {
 // of (account, revision, whether Messenger was asked for), so it is cached
 // under the revision the ticket check loaded; any change bumps the
 // revision and the stale entry is never hit again.
+//
+// A full answer the cache holds nothing for (the cache is off, or the
+// account is cold, as most are at a sign-in) reads the account row with
+// the lists (store.MembershipsChecked): the ticket's signature is checked
+// first and the account check runs on the row that read returns. A request
+// the caller got wrong is answered only after the whole ticket check.
 func (s *service) findMembership(r *soap.Request) (*soap.Response, error) {
-	p, err := s.deps.Auth.Authenticate(r)
+	c, err := s.deps.Auth.CheckTicket(r)
 	if err != nil {
 		return nil, err
 	}
 	req, err := decodeFindMembership(r.Op)
+	if err == nil && req.Since == 0 && !s.cache.Holds(cacheKey{account: c.AccountID, messenger: req.Messenger}) {
+		set, err := s.deps.Store.MembershipsChecked(r.Ctx, c.AccountID, 0, func(a *models.Account) error {
+			_, err := s.deps.Auth.Accept(r, c, a)
+			return err
+		})
+		if err != nil {
+			return nil, err
+		}
+		body := renderFindMembership(set, req.Messenger)
+		s.cache.Put(cacheKey{account: c.AccountID, messenger: req.Messenger}, set.Revision, body)
+		return soap.OK(body), nil
+	}
+	p, aerr := s.deps.Auth.Load(r, c)
+	if aerr != nil {
+		return nil, aerr
+	}
 	if err != nil {
 		return nil, err
 	}
