@@ -31,16 +31,23 @@ func benchCmd(a *app) *cobra.Command {
 	o := &benchOpts{}
 	names := make([]string, len(benchModes))
 	help := make([]string, len(benchModes))
+	long := []string{"bench seeds benchmark accounts in the server's database, mints tickets with its secret and drives the server as --mode says."}
+	var examples []string
 	for i, m := range benchModes {
 		names[i] = m.name
 		help[i] = m.name + ": " + m.help
+		if m.doc != "" {
+			long = append(long, "--mode "+m.name+": "+m.doc)
+		}
+		if m.example != "" {
+			examples = append(examples, "  "+m.example)
+		}
 	}
 	c := &cobra.Command{
-		Use:   "bench --url URL [--users N] [--contacts N] [--concurrency N] [--duration D] [--mode " + strings.Join(names, "|") + "] [--rounds N] [--static] [--interval D] [--metrics-url URL]",
-		Short: "Load-test a running server: ABFindAll, FindMembership, a sign-in mix, a mixed soak, its NS or its switchboard (seeds bench accounts in its database)",
-		Long: "bench seeds benchmark accounts in the server's database, mints tickets with its secret and drives the server as --mode says.\n\n" +
-			nsBenchLong + "\n\n" + sbBenchLong, // bench_ns.go, bench_sb.go
-		Example: nsBenchExample + "\n" + sbBenchExample,
+		Use:     "bench --url URL [--users N] [--contacts N] [--concurrency N] [--duration D] [--mode " + strings.Join(names, "|") + "] [--rounds N] [--static] [--interval D] [--metrics-url URL]",
+		Short:   "Load-test a running server: ABFindAll, FindMembership, a sign-in mix, a mixed soak, its NS or its switchboard (seeds bench accounts in its database)",
+		Long:    strings.Join(long, "\n\n"),
+		Example: strings.Join(examples, "\n"),
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			for _, m := range benchModes {
 				if m.name == o.mode {
@@ -64,8 +71,11 @@ func benchCmd(a *app) *cobra.Command {
 	f.DurationVar(&o.rstDuration, "rst-duration", 10*time.Second, "signin: how long each RST round runs")
 	f.DurationVar(&o.interval, "interval", time.Minute, "soak: how often to print figures")
 	f.StringVar(&o.metricsURL, "metrics-url", "", "soak: the server's Prometheus endpoint for its memory and goroutines (default: --url + /metrics)")
-	addNSBenchFlags(c, &o.ns) // bench_ns.go
-	addSBBenchFlags(c, &o.sb) // bench_sb.go
+	for _, m := range benchModes {
+		if m.flags != nil {
+			m.flags(c, o)
+		}
+	}
 	return c
 }
 
@@ -87,18 +97,26 @@ type benchOpts struct {
 type benchMode struct {
 	name, help string
 	run        func(cmd *cobra.Command, a *app, o *benchOpts) error
+	// Optional: the mode's own flags, a paragraph of bench's help and an
+	// example command line.
+	flags        func(c *cobra.Command, o *benchOpts)
+	doc, example string
 }
 
 // benchModes are the --mode values, in the order --help lists them.
 var benchModes = []benchMode{
-	{"full", "full ABFindAll", runABBench},
-	{"delta", "deltasOnly with the latest cursor (nothing changed)", runABBench},
-	{"delta1", "deltasOnly with a cursor one change old", runABBench},
-	{"membership", "full FindMembership", runABBench},
-	{"signin", "RST, then FindMembership + full ABFindAll of --users distinct users of a seeded network with --contacts contacts on average", runSigninBench}, // bench_signin.go
-	{"soak", "mixed sign-ins, list changes, syncs and OIMs, with figures every --interval", runSoakBench},                                                     // soak.go
-	{"ns", "N MSNP13 sessions sign in to the server's NS, then status changes are timed to every watcher", runNSBenchMode},                                    // bench_ns.go
-	{"sb", "2N MSNP13 sessions hold N two-party conversations and send acked messages at --rate; relay throughput and latency", runSBBenchMode},               // bench_sb.go
+	{name: "full", help: "full ABFindAll", run: runABBench},
+	{name: "delta", help: "deltasOnly with the latest cursor (nothing changed)", run: runABBench},
+	{name: "delta1", help: "deltasOnly with a cursor one change old", run: runABBench},
+	{name: "membership", help: "full FindMembership", run: runABBench},
+	{name: "signin", help: "RST, then FindMembership + full ABFindAll of --users distinct users of a seeded network with --contacts contacts on average", run: runSigninBench}, // bench_signin.go
+	{name: "soak", help: "mixed sign-ins, list changes, syncs and OIMs, with figures every --interval", run: runSoakBench},                                                     // soak.go
+	{name: "ns", help: "N MSNP13 sessions sign in to the server's NS, then status changes are timed to every watcher", run: runNSBenchMode, // bench_ns.go
+		flags: addNSBenchFlags, doc: "N MSNP13 sessions (--users, default 1000) with C mutual contacts each (--contacts, default 50) sign in to the server's NS as pidgin 2.4.3 does, are held while the server's memory is read, then random users change status and the time until the last watcher has the NLN is measured.",
+		example: "abch bench --mode ns --url http://127.0.0.1:8080 --msnp-addr 127.0.0.1:1863 --users 10000 --contacts 50 --server-pid PID"},
+	{name: "sb", help: "2N MSNP13 sessions hold N two-party conversations and send acked messages at --rate; relay throughput and latency", run: runSBBenchMode, // bench_sb.go
+		flags: addSBBenchFlags, doc: "2×N MSNP13 sessions (--conversations N, default 1000) sign in, every pair opens a two-party conversation through XFR SB / USR / CAL / RNG / ANS, then both sides send pidgin's acked text messages at --rate per conversation for --duration; relay throughput and the latency from writing a MSG to the other side reading it are reported.",
+		example: "abch bench --mode sb --url http://127.0.0.1:8080 --msnp-addr 127.0.0.1:1863 --conversations 1000 --rate 20 --duration 20s --server-pid PID"},
 }
 
 // runSigninBench is --mode signin (bench_signin.go).

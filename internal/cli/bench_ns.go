@@ -46,15 +46,9 @@ type nsBenchOpts struct {
 	progress            time.Duration
 }
 
-// nsBenchLong and nsBenchExample are bench's help text for --mode ns.
-const (
-	nsBenchLong    = "--mode ns: N MSNP13 sessions (--users, default 1000) with C mutual contacts each (--contacts, default 50) sign in to the server's NS as pidgin 2.4.3 does, are held while the server's memory is read, then random users change status and the time until the last watcher has the NLN is measured."
-	nsBenchExample = "  abch bench --mode ns --url http://127.0.0.1:8080 --msnp-addr 127.0.0.1:1863 --users 10000 --contacts 50 --server-pid PID"
-)
-
 // addNSBenchFlags adds the --mode ns flags to the bench command c.
-func addNSBenchFlags(c *cobra.Command, o *nsBenchOpts) {
-	f := c.Flags()
+func addNSBenchFlags(c *cobra.Command, bo *benchOpts) {
+	f, o := c.Flags(), &bo.ns
 	f.StringVar(&o.msnpAddr, "msnp-addr", "127.0.0.1:1863", "ns mode: MSNP address of the server's NS")
 	f.IntVar(&o.signinConc, "signin-concurrency", 200, "ns mode: sign-ins in flight at once")
 	f.IntVar(&o.changes, "changes", 2000, "ns mode: status changes (CHG) to time")
@@ -80,6 +74,17 @@ func runNSBenchMode(cmd *cobra.Command, a *app, bo *benchOpts) error {
 	return runNSBench(cmd.Context(), a, o)
 }
 
+// msnpBenchStart is the start of the MSNP load modes (ns, sb): it raises
+// the open-files limit for the client sockets and opens the store and the
+// ticketer (tickets as RST would issue them, so the password hash is not
+// part of a sign-in).
+func (a *app) msnpBenchStart(ctx context.Context) (*store.Store, *auth.Ticketer, error) {
+	if n, err := raiseNoFile(); err == nil {
+		fmt.Fprintf(a.stdout, "open files limit: %d\n", n)
+	}
+	return a.benchTicketer(ctx)
+}
+
 func runNSBench(ctx context.Context, a *app, o *nsBenchOpts) error {
 	if o.users < 2 || o.contacts < 1 || o.contacts%2 != 0 || o.contacts >= o.users || o.signinConc < 1 ||
 		o.changes < 0 || o.changeConc < 1 || o.sources < 1 || o.sources > 254 {
@@ -88,12 +93,7 @@ func runNSBench(ctx context.Context, a *app, o *nsBenchOpts) error {
 	ctx, cancel := context.WithCancel(ctx) // ends the pinger
 	defer cancel()
 	out := a.stdout
-	if n, err := raiseNoFile(); err == nil {
-		fmt.Fprintf(out, "open files limit: %d\n", n)
-	}
-	// Tickets as RST would issue them (the same ticketer and secret), so
-	// the password hash is not part of a sign-in.
-	st, tk, err := a.benchTicketer(ctx)
+	st, tk, err := a.msnpBenchStart(ctx)
 	if err != nil {
 		return err
 	}

@@ -12,19 +12,9 @@ import (
 )
 
 // TestBenchNSRegistered checks that --mode ns and its flags are in the
-// bench command's help (benchModes, addNSBenchFlags).
+// bench command's help (its benchModes row, addNSBenchFlags).
 func TestBenchNSRegistered(t *testing.T) {
-	var out bytes.Buffer
-	root := NewRoot(&out, &out)
-	root.SetArgs([]string{"bench", "--help"})
-	if err := root.Execute(); err != nil {
-		t.Fatal(err)
-	}
-	for _, want := range []string{"--msnp-addr", "--server-pid", "--signin-concurrency", "--changes", "--mode ns"} {
-		if !strings.Contains(out.String(), want) {
-			t.Errorf("bench --help lacks %q:\n%s", want, out.String())
-		}
-	}
+	benchHelpHas(t, "--msnp-addr", "--server-pid", "--signin-concurrency", "--changes", "--mode ns")
 }
 
 // TestBenchNSRejectsBadFlags: flags that cannot make a ring get the usage
@@ -37,15 +27,36 @@ func TestBenchNSRejectsBadFlags(t *testing.T) {
 		"no sign-in concurrency":    {"--signin-concurrency", "0"},
 		"too many source addresses": {"--source-addrs", "255"},
 	} {
-		t.Run(name, func(t *testing.T) {
-			var out bytes.Buffer
-			root := NewRoot(&out, &out)
-			root.SetArgs(append([]string{"bench", "--mode", "ns", "--data-dir", t.TempDir()}, args...))
-			err := root.Execute()
-			if err == nil || !strings.Contains(err.Error(), "ns mode needs") {
-				t.Fatalf("got %v, want the ns mode usage error\n%s", err, out.String())
-			}
-		})
+		t.Run(name, func(t *testing.T) { benchUsageError(t, "ns", args) })
+	}
+}
+
+// benchHelpHas requires `abch bench --help` to name each of wants.
+func benchHelpHas(t *testing.T, wants ...string) {
+	t.Helper()
+	var out bytes.Buffer
+	root := NewRoot(&out, &out)
+	root.SetArgs([]string{"bench", "--help"})
+	if err := root.Execute(); err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range wants {
+		if !strings.Contains(out.String(), want) {
+			t.Errorf("bench --help lacks %q:\n%s", want, out.String())
+		}
+	}
+}
+
+// benchUsageError runs `abch bench --mode mode args…` and requires the
+// mode's usage error ("<mode> mode needs …"), given before anything is
+// seeded or dialled (no database is configured).
+func benchUsageError(t *testing.T, mode string, args []string) {
+	t.Helper()
+	var out bytes.Buffer
+	root := NewRoot(&out, &out)
+	root.SetArgs(append([]string{"bench", "--mode", mode, "--data-dir", t.TempDir()}, args...))
+	if err := root.Execute(); err == nil || !strings.Contains(err.Error(), mode+" mode needs") {
+		t.Fatalf("got %v, want the %s mode usage error\n%s", err, mode, out.String())
 	}
 }
 

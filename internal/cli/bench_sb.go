@@ -40,15 +40,9 @@ type sbBenchOpts struct {
 	drain    time.Duration
 }
 
-// sbBenchLong and sbBenchExample are bench's help text for --mode sb.
-const (
-	sbBenchLong    = "--mode sb: 2×N MSNP13 sessions (--conversations N, default 1000) sign in, every pair opens a two-party conversation through XFR SB / USR / CAL / RNG / ANS, then both sides send pidgin's acked text messages at --rate per conversation for --duration; relay throughput and the latency from writing a MSG to the other side reading it are reported."
-	sbBenchExample = "  abch bench --mode sb --url http://127.0.0.1:8080 --msnp-addr 127.0.0.1:1863 --conversations 1000 --rate 20 --duration 20s --server-pid PID"
-)
-
 // addSBBenchFlags adds the --mode sb flags to the bench command c.
-func addSBBenchFlags(c *cobra.Command, o *sbBenchOpts) {
-	f := c.Flags()
+func addSBBenchFlags(c *cobra.Command, bo *benchOpts) {
+	f, o := c.Flags(), &bo.sb
 	f.IntVar(&o.convs, "conversations", 1000, "sb mode: two-party conversations (2× as many users sign in)")
 	f.Float64Var(&o.rate, "rate", 20, "sb mode: messages per second per conversation, both sides together")
 	f.StringVar(&o.ack, "ack", "A", "sb mode: acknowledgement mode of the messages: A (pidgin's text messages), N or U")
@@ -75,10 +69,7 @@ func runSBBench(ctx context.Context, a *app, o *sbBenchOpts) error {
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	out := a.stdout
-	if n, err := raiseNoFile(); err == nil {
-		fmt.Fprintf(out, "open files limit: %d\n", n)
-	}
-	st, tk, err := a.benchTicketer(ctx)
+	st, tk, err := a.msnpBenchStart(ctx) // bench_ns.go
 	if err != nil {
 		return err
 	}

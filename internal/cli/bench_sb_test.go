@@ -14,17 +14,7 @@ import (
 // TestBenchSBRegistered checks that --mode sb and its flags are in the
 // bench command's help (benchModes, addSBBenchFlags) next to --mode ns.
 func TestBenchSBRegistered(t *testing.T) {
-	var out bytes.Buffer
-	root := NewRoot(&out, &out)
-	root.SetArgs([]string{"bench", "--help"})
-	if err := root.Execute(); err != nil {
-		t.Fatal(err)
-	}
-	for _, want := range []string{"--conversations", "--rate", "--ack", "--senders", "--mode sb", "--mode ns", "--msnp-addr"} {
-		if !strings.Contains(out.String(), want) {
-			t.Errorf("bench --help lacks %q:\n%s", want, out.String())
-		}
-	}
+	benchHelpHas(t, "--conversations", "--rate", "--ack", "--senders", "--mode sb", "--mode ns", "--msnp-addr")
 }
 
 // TestBenchSBRejectsBadFlags: settings that cannot run get the usage error
@@ -38,15 +28,7 @@ func TestBenchSBRejectsBadFlags(t *testing.T) {
 		"negative duration":     {"--duration", "-1s"},
 		"too many source addrs": {"--source-addrs", "255"},
 	} {
-		t.Run(name, func(t *testing.T) {
-			var out bytes.Buffer
-			root := NewRoot(&out, &out)
-			root.SetArgs(append([]string{"bench", "--mode", "sb", "--data-dir", t.TempDir()}, args...))
-			err := root.Execute()
-			if err == nil || !strings.Contains(err.Error(), "sb mode needs") {
-				t.Fatalf("got %v, want the sb mode usage error\n%s", err, out.String())
-			}
-		})
+		t.Run(name, func(t *testing.T) { benchUsageError(t, "sb", args) })
 	}
 }
 
