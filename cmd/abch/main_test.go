@@ -79,7 +79,7 @@ func TestCommandLine(t *testing.T) {
 	t.Run("serve answers, then SIGTERM exits 0", func(t *testing.T) {
 		httpAddr, nsAddr, natsAddr := testenv.FreeAddr(t), testenv.FreeAddr(t), testenv.FreeAddr(t)
 		cmd := exec.Command(bin, "serve")
-		cmd.Env = append(env, "ABCH_HTTP_ADDR="+httpAddr, "ABCH_NS_ADDR="+nsAddr, "ABCH_NATS_LISTEN="+natsAddr, "ABCH_MSNP_ADDR=127.0.0.1:0", "ABCH_SB_ADDR=127.0.0.1:0", "ABCH_NS_KEY=k")
+		cmd.Env = append(env, "ABCH_HTTP_ADDR="+httpAddr, "ABCH_NS_ADDR="+nsAddr, "ABCH_NATS_LISTEN="+natsAddr, "ABCH_MSNP_ADDR=127.0.0.1:0", "ABCH_SB_ADDR=127.0.0.1:0", "ABCH_WEB_ADDR=127.0.0.1:0", "ABCH_NS_KEY=k")
 		var out bytes.Buffer
 		cmd.Stdout, cmd.Stderr = &out, &out
 		if err := cmd.Start(); err != nil {

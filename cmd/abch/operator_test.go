@@ -35,7 +35,7 @@ func startServe(t *testing.T, bin string, env []string) (p *proc, exited bool) {
 	t.Helper()
 	p = &proc{out: &testenv.SyncBuffer{}, httpAddr: testenv.FreeAddr(t), done: make(chan struct{})}
 	p.cmd = exec.Command(bin, "serve")
-	p.cmd.Env = append(append([]string(nil), env...), "ABCH_HTTP_ADDR="+p.httpAddr, "ABCH_NS_ADDR="+testenv.FreeAddr(t), "ABCH_NATS_LISTEN="+testenv.FreeAddr(t), "ABCH_MSNP_ADDR=127.0.0.1:0", "ABCH_SB_ADDR=127.0.0.1:0", "ABCH_NS_KEY=k")
+	p.cmd.Env = append(append([]string(nil), env...), "ABCH_HTTP_ADDR="+p.httpAddr, "ABCH_NS_ADDR="+testenv.FreeAddr(t), "ABCH_NATS_LISTEN="+testenv.FreeAddr(t), "ABCH_MSNP_ADDR=127.0.0.1:0", "ABCH_SB_ADDR=127.0.0.1:0", "ABCH_WEB_ADDR=127.0.0.1:0", "ABCH_NS_KEY=k")
 	p.cmd.Stdout, p.cmd.Stderr = p.out, p.out
 	if err := p.cmd.Start(); err != nil {
 		t.Fatal(err)

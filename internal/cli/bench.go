@@ -36,10 +36,11 @@ func benchCmd(a *app) *cobra.Command {
 		help[i] = m.name + ": " + m.help
 	}
 	c := &cobra.Command{
-		Use:     "bench --url URL [--users N] [--contacts N] [--concurrency N] [--duration D] [--mode " + strings.Join(names, "|") + "] [--interval D] [--metrics-url URL]",
-		Short:   "Load-test ABFindAll or FindMembership of a running server (seeds bench-user-<contacts>c-N@bench.example accounts in its database)",
-		Long:    nsBenchLong, // bench_ns.go
-		Example: nsBenchExample,
+		Use:   "bench --url URL [--users N] [--contacts N] [--concurrency N] [--duration D] [--mode " + strings.Join(names, "|") + "] [--rounds N] [--static] [--interval D] [--metrics-url URL]",
+		Short: "Load-test a running server: ABFindAll, FindMembership, a sign-in mix, a mixed soak, its NS or its switchboard (seeds bench accounts in its database)",
+		Long: "bench seeds benchmark accounts in the server's database, mints tickets with its secret and drives the server as --mode says.\n\n" +
+			nsBenchLong + "\n\n" + sbBenchLong, // bench_ns.go, bench_sb.go
+		Example: nsBenchExample + "\n" + sbBenchExample,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			for _, m := range benchModes {
 				if m.name == o.mode {
@@ -64,6 +65,7 @@ func benchCmd(a *app) *cobra.Command {
 	f.DurationVar(&o.interval, "interval", time.Minute, "soak: how often to print figures")
 	f.StringVar(&o.metricsURL, "metrics-url", "", "soak: the server's Prometheus endpoint for its memory and goroutines (default: --url + /metrics)")
 	addNSBenchFlags(c, &o.ns) // bench_ns.go
+	addSBBenchFlags(c, &o.sb) // bench_sb.go
 	return c
 }
 
@@ -78,6 +80,7 @@ type benchOpts struct {
 	static                        bool
 	rstDuration                   time.Duration
 	ns                            nsBenchOpts // --mode ns
+	sb                            sbBenchOpts // --mode sb
 }
 
 // benchMode is one --mode of `abch bench`.
@@ -95,6 +98,7 @@ var benchModes = []benchMode{
 	{"signin", "RST, then FindMembership + full ABFindAll of --users distinct users of a seeded network with --contacts contacts on average", runSigninBench}, // bench_signin.go
 	{"soak", "mixed sign-ins, list changes, syncs and OIMs, with figures every --interval", runSoakBench},                                                     // soak.go
 	{"ns", "N MSNP13 sessions sign in to the server's NS, then status changes are timed to every watcher", runNSBenchMode},                                    // bench_ns.go
+	{"sb", "2N MSNP13 sessions hold N two-party conversations and send acked messages at --rate; relay throughput and latency", runSBBenchMode},               // bench_sb.go
 }
 
 // runSigninBench is --mode signin (bench_signin.go).

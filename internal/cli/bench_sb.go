@@ -28,23 +28,6 @@ import (
 // every conversation send pidgin's text messages ("MSG trid A len", acked)
 // at a fixed rate for --duration, and the time from writing a MSG to the
 // other side reading the relayed MSG is measured.
-//
-// The mode is added to the bench command the way bench_ns.go adds --mode
-// ns: this init wraps the constructor bench_ns.go wrapped (files are
-// initialised in name order) and runs the SB load when --mode is sb; it
-// reads the NS mode's --msnp-addr, --signin-concurrency, --source-addrs and
-// --server-pid flags. TestBenchSBRegistered fails if that stops holding.
-func init() {
-	for i, mk := range extraCommands {
-		extraCommands[i] = func(a *app) *cobra.Command {
-			c := mk(a)
-			if c.Name() == "bench" {
-				addSBBench(a, c)
-			}
-			return c
-		}
-	}
-}
 
 // sbBenchOpts are the flags of --mode sb.
 type sbBenchOpts struct {
@@ -57,33 +40,31 @@ type sbBenchOpts struct {
 	drain    time.Duration
 }
 
-func addSBBench(a *app, c *cobra.Command) {
-	o := &sbBenchOpts{}
+// sbBenchLong and sbBenchExample are bench's help text for --mode sb.
+const (
+	sbBenchLong    = "--mode sb: 2×N MSNP13 sessions (--conversations N, default 1000) sign in, every pair opens a two-party conversation through XFR SB / USR / CAL / RNG / ANS, then both sides send pidgin's acked text messages at --rate per conversation for --duration; relay throughput and the latency from writing a MSG to the other side reading it are reported."
+	sbBenchExample = "  abch bench --mode sb --url http://127.0.0.1:8080 --msnp-addr 127.0.0.1:1863 --conversations 1000 --rate 20 --duration 20s --server-pid PID"
+)
+
+// addSBBenchFlags adds the --mode sb flags to the bench command c.
+func addSBBenchFlags(c *cobra.Command, o *sbBenchOpts) {
 	f := c.Flags()
 	f.IntVar(&o.convs, "conversations", 1000, "sb mode: two-party conversations (2× as many users sign in)")
 	f.Float64Var(&o.rate, "rate", 20, "sb mode: messages per second per conversation, both sides together")
 	f.StringVar(&o.ack, "ack", "A", "sb mode: acknowledgement mode of the messages: A (pidgin's text messages), N or U")
 	f.IntVar(&o.senders, "senders", 8, "sb mode: goroutines writing the messages on schedule")
 	f.DurationVar(&o.drain, "drain-timeout", 5*time.Second, "sb mode: how long relayed messages may still arrive after the last send")
-	c.Example += "\n  abch bench --mode sb --url http://127.0.0.1:8080 --msnp-addr 127.0.0.1:1863 --conversations 1000 --rate 20 --duration 20s --server-pid PID"
-	c.Long += "\n\n--mode sb: 2×N MSNP13 sessions (--conversations N, default 1000) sign in, every pair opens a two-party conversation through XFR SB / USR / CAL / RNG / ANS, then both sides send pidgin's acked text messages at --rate per conversation for --duration; relay throughput and the latency from writing a MSG to the other side reading it are reported."
-	run := c.RunE
-	c.RunE = func(cmd *cobra.Command, args []string) error {
-		if mode, _ := cmd.Flags().GetString("mode"); mode != "sb" {
-			return run(cmd, args)
-		}
-		fl := cmd.Flags()
-		o.ns.url, _ = fl.GetString("url")
-		o.ns.msnpAddr, _ = fl.GetString("msnp-addr")
-		o.ns.signinConc, _ = fl.GetInt("signin-concurrency")
-		o.ns.sources, _ = fl.GetInt("source-addrs")
-		o.ns.serverPID, _ = fl.GetInt("server-pid")
-		o.duration, _ = fl.GetDuration("duration")
-		if !fl.Changed("duration") {
-			o.duration = 10 * time.Second
-		}
-		return runSBBench(cmd.Context(), a, o)
-	}
+}
+
+// runSBBenchMode is --mode sb: it signs in with the NS mode's --msnp-addr,
+// --signin-concurrency, --source-addrs and --server-pid and runs for
+// bench's --duration.
+func runSBBenchMode(cmd *cobra.Command, a *app, bo *benchOpts) error {
+	o := &bo.sb
+	o.ns = bo.ns
+	o.ns.url = bo.url
+	o.duration = bo.duration
+	return runSBBench(cmd.Context(), a, o)
 }
 
 func runSBBench(ctx context.Context, a *app, o *sbBenchOpts) error {
@@ -97,15 +78,11 @@ func runSBBench(ctx context.Context, a *app, o *sbBenchOpts) error {
 	if n, err := raiseNoFile(); err == nil {
 		fmt.Fprintf(out, "open files limit: %d\n", n)
 	}
-	st, err := a.openStore(ctx)
+	st, tk, err := a.benchTicketer(ctx)
 	if err != nil {
 		return err
 	}
 	defer st.Close()
-	secret, err := a.benchSecret(ctx, st)
-	if err != nil {
-		return err
-	}
 	// A ring with two contacts each: users 2i and 2i+1 are mutual contacts
 	// (FL+AL+RL), so every caller may call its partner.
 	users := 2 * o.convs
@@ -119,7 +96,6 @@ func runSBBench(ctx context.Context, a *app, o *sbBenchOpts) error {
 		return err
 	}
 	fmt.Fprintf(out, "seeded %d accounts in %s\n", len(accts), time.Since(start).Round(time.Millisecond))
-	tk := auth.NewTicketer([]byte(secret), a.cfg.TicketLifetime)
 	nb := &nsBench{o: &o.ns, out: out, track: map[string]*nsChange{}}
 	for i := range accts {
 		nb.sess = append(nb.sess, &nsSession{b: nb, idx: i, email: accts[i].Email, name: accts[i].DisplayName,
@@ -455,7 +431,6 @@ func parseDecimal(b []byte) (int, bool) {
 // schedule; then it waits for the last relays and reports.
 func (b *sbBench) relay(ctx context.Context, convs []*sbConv) error {
 	o := b.o
-	out := b.out
 	var sides []*sbSide
 	for _, cv := range convs {
 		sides = append(sides, cv.side[0], cv.side[1])
@@ -465,14 +440,37 @@ func (b *sbBench) relay(ctx context.Context, convs []*sbConv) error {
 	if perSide < 1 {
 		return fmt.Errorf("--rate %.1f over --duration %s gives no message per side", o.rate, o.duration)
 	}
-	fmt.Fprintf(out, "relaying for %s: %d conversations × %.1f messages/s (both sides, ack %s) = %.0f messages/s offered, %d senders...\n",
+	fmt.Fprintf(b.out, "relaying for %s: %d conversations × %.1f messages/s (both sides, ack %s) = %.0f messages/s offered, %d senders...\n",
 		o.duration, len(convs), o.rate, o.ack, float64(len(convs))*o.rate, o.senders)
 	base := time.Now()
 	for _, sd := range sides {
 		go sd.read(base, perSide+16)
 	}
-	cpu0, self0 := procCPU(o.ns.serverPID), procCPU(os.Getpid())
+	r := &sbRelayRun{cpu0: procCPU(o.ns.serverPID), self0: procCPU(os.Getpid())}
 	start := base.Add(50 * time.Millisecond)
+	r.lag, r.writeErr = b.send(ctx, sides, base, start, interval, perSide)
+	r.sendTook = time.Since(start)
+	r.cpuSend, r.selfSend = procCPU(o.ns.serverPID), procCPU(os.Getpid())
+	b.collect(sides, r)
+	b.report(r)
+	return b.verdict(ctx, r)
+}
+
+// sbRelayRun is what the timed phase measured.
+type sbRelayRun struct {
+	cpu0, self0, cpuSend, selfSend time.Duration // server's and own CPU before and after sending
+	sendTook                       time.Duration
+	lag, lat                       []time.Duration // sender lag, relay latency (sorted)
+	sent, relayed, acks, naks      int64
+	writeErr, readErr              error
+}
+
+// send writes perSide messages on every side from o.senders goroutines:
+// side k's n-th message is due at start + k·interval/len(sides) +
+// n·interval. It returns a sample of how late the writes were and the first
+// write error.
+func (b *sbBench) send(ctx context.Context, sides []*sbSide, base, start time.Time, interval time.Duration, perSide int) ([]time.Duration, error) {
+	o := b.o
 	var wg sync.WaitGroup
 	var lag []time.Duration
 	var lagMu sync.Mutex
@@ -481,8 +479,7 @@ func (b *sbBench) relay(ctx context.Context, convs []*sbConv) error {
 		wg.Add(1)
 		go func(w int) {
 			defer wg.Done()
-			// Side k's n-th message is due at start + k·interval/len(sides)
-			// + n·interval; this sender has every o.senders-th side.
+			// This sender has every o.senders-th side.
 			var mine []int
 			for k := w; k < len(sides); k += o.senders {
 				mine = append(mine, k)
@@ -514,12 +511,17 @@ func (b *sbBench) relay(ctx context.Context, convs []*sbConv) error {
 		}(w)
 	}
 	wg.Wait()
-	sendTook := time.Since(start)
-	cpuSend, selfSend := procCPU(o.ns.serverPID), procCPU(os.Getpid())
-	// Wait for the relays still in flight.
-	var sent int64
+	err, _ := writeErr.Load().(error)
+	return lag, err
+}
+
+// collect waits up to --drain-timeout for the relays (and, with ack A, the
+// ACKs) still in flight, stops the readers and gathers their counts and
+// latencies into r.
+func (b *sbBench) collect(sides []*sbSide, r *sbRelayRun) {
+	o := b.o
 	for _, sd := range sides {
-		sent += sd.sent.Load()
+		r.sent += sd.sent.Load()
 	}
 	want := func() (relayed, acked int64) {
 		for _, sd := range sides {
@@ -528,24 +530,21 @@ func (b *sbBench) relay(ctx context.Context, convs []*sbConv) error {
 		}
 		return
 	}
-	wantAcks := sent
+	wantAcks := r.sent
 	if o.ack != "A" {
 		wantAcks = 0
 	}
 	drainEnd := time.Now().Add(o.drain)
 	for time.Now().Before(drainEnd) {
-		if r, k := want(); r >= sent && (o.ack != "A" || k >= wantAcks) {
+		if rel, k := want(); rel >= r.sent && (o.ack != "A" || k >= wantAcks) {
 			break
 		}
 		time.Sleep(10 * time.Millisecond)
 	}
-	relayed, _ := want()
-	var acks, naks int64
-	var all []time.Duration
-	var firstReadErr error
+	r.relayed, _ = want()
 	for _, sd := range sides {
-		acks += sd.acks.Load()
-		naks += sd.naks.Load()
+		r.acks += sd.acks.Load()
+		r.naks += sd.naks.Load()
 	}
 	// Stop the readers before reading their latencies.
 	for _, sd := range sides {
@@ -553,35 +552,46 @@ func (b *sbBench) relay(ctx context.Context, convs []*sbConv) error {
 	}
 	for _, sd := range sides {
 		<-sd.done
-		all = append(all, sd.lat...)
-		if firstReadErr == nil && sd.readErr != nil && !isTimeout(sd.readErr) {
-			firstReadErr = fmt.Errorf("%s: %w", sd.email, sd.readErr)
+		r.lat = append(r.lat, sd.lat...)
+		if r.readErr == nil && sd.readErr != nil && !isTimeout(sd.readErr) {
+			r.readErr = fmt.Errorf("%s: %w", sd.email, sd.readErr)
 		}
 	}
-	sortDurations(all)
-	sortDurations(lag)
+	sortDurations(r.lat)
+	sortDurations(r.lag)
+}
+
+// report prints the relay's figures.
+func (b *sbBench) report(r *sbRelayRun) {
+	out := b.out
 	fmt.Fprintf(out, "relay: %d messages sent in %s (%.0f/s), %d relayed (%.0f messages/s), %d lost; %d ACK, %d NAK\n",
-		sent, sendTook.Round(time.Millisecond), float64(sent)/sendTook.Seconds(), relayed, float64(relayed)/sendTook.Seconds(), sent-relayed, acks, naks)
+		r.sent, r.sendTook.Round(time.Millisecond), float64(r.sent)/r.sendTook.Seconds(), r.relayed, float64(r.relayed)/r.sendTook.Seconds(), r.sent-r.relayed, r.acks, r.naks)
 	fmt.Fprintf(out, "relay latency (MSG written to the other side's relayed MSG read): p50 %s  p90 %s  p99 %s  p99.9 %s  max %s\n",
-		pctl(all, 0.50), pctl(all, 0.90), pctl(all, 0.99), pctl(all, 0.999), pctl(all, 1))
-	fmt.Fprintf(out, "sender lag behind schedule (load generator): p50 %s  p99 %s  max %s\n", pctl(lag, 0.5), pctl(lag, 0.99), pctl(lag, 1))
-	if cpu := cpuSend - cpu0; cpu > 0 && relayed > 0 {
-		per := cpu / time.Duration(relayed)
+		pctl(r.lat, 0.50), pctl(r.lat, 0.90), pctl(r.lat, 0.99), pctl(r.lat, 0.999), pctl(r.lat, 1))
+	fmt.Fprintf(out, "sender lag behind schedule (load generator): p50 %s  p99 %s  max %s\n", pctl(r.lag, 0.5), pctl(r.lag, 0.99), pctl(r.lag, 1))
+	if cpu := r.cpuSend - r.cpu0; cpu > 0 && r.relayed > 0 {
+		per := cpu / time.Duration(r.relayed)
 		fmt.Fprintf(out, "server CPU during the relay: %s (%s per relayed message: one core would relay about %.0f messages/s)\n",
 			cpu.Round(10*time.Millisecond), per.Round(100*time.Nanosecond), float64(time.Second)/float64(per))
 	}
-	fmt.Fprintf(out, "load generator: %s; CPU during the relay %s\n", selfMemory(), (selfSend - self0).Round(10*time.Millisecond))
-	if err, _ := writeErr.Load().(error); err != nil {
-		return fmt.Errorf("write: %w", err)
+	fmt.Fprintf(out, "load generator: %s; CPU during the relay %s\n", selfMemory(), (r.selfSend - r.self0).Round(10*time.Millisecond))
+}
+
+// verdict fails the run on a write or read error, a lost message or (ack
+// A) a missing ACK.
+func (b *sbBench) verdict(ctx context.Context, r *sbRelayRun) error {
+	o := b.o
+	if r.writeErr != nil {
+		return fmt.Errorf("write: %w", r.writeErr)
 	}
-	if firstReadErr != nil {
-		return firstReadErr
+	if r.readErr != nil {
+		return r.readErr
 	}
-	if relayed < sent {
-		return fmt.Errorf("%d of %d messages not relayed within %s", sent-relayed, sent, o.drain)
+	if r.relayed < r.sent {
+		return fmt.Errorf("%d of %d messages not relayed within %s", r.sent-r.relayed, r.sent, o.drain)
 	}
-	if o.ack == "A" && (acks != sent || naks != 0) {
-		return fmt.Errorf("%d messages sent with ack A got %d ACK and %d NAK", sent, acks, naks)
+	if o.ack == "A" && (r.acks != r.sent || r.naks != 0) {
+		return fmt.Errorf("%d messages sent with ack A got %d ACK and %d NAK", r.sent, r.acks, r.naks)
 	}
 	return ctx.Err()
 }

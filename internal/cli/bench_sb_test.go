@@ -11,8 +11,8 @@ import (
 	"github.com/abch-im/abch/internal/testenv"
 )
 
-// TestBenchSBRegistered checks that --mode sb reached the bench command
-// (bench_sb.go wraps the constructor at init) next to --mode ns.
+// TestBenchSBRegistered checks that --mode sb and its flags are in the
+// bench command's help (benchModes, addSBBenchFlags) next to --mode ns.
 func TestBenchSBRegistered(t *testing.T) {
 	var out bytes.Buffer
 	root := NewRoot(&out, &out)

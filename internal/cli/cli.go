@@ -15,6 +15,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/abch-im/abch/internal/accounts"
 	"github.com/abch-im/abch/internal/auth"
 	"github.com/abch-im/abch/internal/config"
 	"github.com/abch-im/abch/internal/server"
@@ -100,6 +101,12 @@ func (a *app) serveCmd() *cobra.Command {
 			if err != nil {
 				return err
 			}
+			if err := a.startWeb(s, log); err != nil { // web.go
+				ctx, cancel := context.WithCancel(cmd.Context())
+				cancel() // stop what started
+				_ = s.Run(ctx)
+				return err
+			}
 			err = s.Run(cmd.Context())
 			log.Info("abch stopped")
 			return err
@@ -112,6 +119,7 @@ func (a *app) serveCmd() *cobra.Command {
 	f.StringVar(&a.cfg.TLSKey, "tls-key", a.cfg.TLSKey, "TLS key (ABCH_TLS_KEY)")
 	f.StringVar(&a.cfg.TLSProfile, "tls-profile", a.cfg.TLSProfile, "TLS profile: legacy (TLS 1.0+, RSA/3DES/RC4 suites for XP/Vista/7 clients) or modern (ABCH_TLS_PROFILE)")
 	f.StringVar(&a.cfg.NSAddr, "ns-addr", a.cfg.NSAddr, "NS-facing API listener (ABCH_NS_ADDR)")
+	f.StringVar(&a.cfg.WebAddr, "web-addr", a.cfg.WebAddr, "sign-up, account and dashboard pages, \"off\" for none (ABCH_WEB_ADDR)")
 	f.StringVar(&a.cfg.MSNPAddr, "msnp-addr", a.cfg.MSNPAddr, "in-process Notification Server, \"off\" for none (ABCH_MSNP_ADDR)")
 	return c
 }
@@ -192,14 +200,11 @@ func (a *app) userAddCmd() *cobra.Command {
 				return err
 			}
 			return a.useStore(cmd.Context(), func(st *store.Store) error {
-				hash, err := auth.HashPassword(password, a.argon2())
+				acct, err := accounts.New(st, a.cfg).Create(cmd.Context(), accounts.NewUser{Email: args[0], Password: password, DisplayName: name}, accounts.Operator)
 				if err != nil {
 					return err
 				}
-				acct, err := st.CreateAccount(cmd.Context(), store.NewAccount{Email: args[0], PasswordHash: hash, DisplayName: name})
-				if err != nil {
-					return err
-				}
+				a.warnClientCut(password)
 				fmt.Fprintf(a.stdout, "created %s (cid %d, puid %016X)\n", acct.Email, acct.CID, uint64(acct.PUID))
 				return nil
 			})
@@ -225,17 +230,11 @@ func (a *app) userPasswdCmd() *cobra.Command {
 				return err
 			}
 			return a.useStore(cmd.Context(), func(st *store.Store) error {
-				acct, err := st.AccountByEmail(cmd.Context(), args[0])
+				acct, err := accounts.New(st, a.cfg).SetPassword(cmd.Context(), args[0], newPassword, accounts.Operator)
 				if err != nil {
 					return err
 				}
-				hash, err := auth.HashPassword(newPassword, a.argon2())
-				if err != nil {
-					return err
-				}
-				if err := st.SetPassword(cmd.Context(), acct.ID, hash, true); err != nil {
-					return err
-				}
+				a.warnClientCut(newPassword)
 				fmt.Fprintf(a.stdout, "password changed for %s\n", acct.Email)
 				return nil
 			})

@@ -49,6 +49,13 @@ func (a *app) addConfigFlags(pf *pflag.FlagSet) {
 	pf.StringVar(&c.MSNPURLHotmail, "msnp-url-hotmail", c.MSNPURLHotmail, "NS URL answers: the mail site (INBOX, FOLDERS, COMPOSE); empty = Microsoft's (ABCH_MSNP_URL_HOTMAIL)")
 	pf.StringVar(&c.MSNPURLProfile, "msnp-url-profile", c.MSNPURLProfile, "NS URL answers: the profile site (PROFILE, PERSON); empty = Microsoft's (ABCH_MSNP_URL_PROFILE)")
 	pf.StringVar(&c.MSNPURLMobile, "msnp-url-mobile", c.MSNPURLMobile, "NS URL answers: the mobile settings site (CHGMOB, MOBILE); empty = Microsoft's (ABCH_MSNP_URL_MOBILE)")
+	pf.StringVar(&c.Signup, "signup", c.Signup, "web sign-up: open, invite (an invitation code from `abch invite create`) or off (ABCH_SIGNUP)")
+	pf.Var(secretFlag{&c.AdminToken}, "admin-token", "operator dashboard token, at least 16 characters, empty = no dashboard; prefer the environment (ABCH_ADMIN_TOKEN)")
+	pf.DurationVar(&c.WebSessionIdle, "web-session-idle", c.WebSessionIdle, "a web session ends this long after its last request (ABCH_WEB_SESSION_IDLE)")
+	pf.IntVar(&c.SignupLimit, "signup-limit", c.SignupLimit, "web sign-up attempts per source address per window (ABCH_SIGNUP_LIMIT)")
+	pf.DurationVar(&c.SignupWindow, "signup-window", c.SignupWindow, "web sign-up rate window (ABCH_SIGNUP_WINDOW)")
+	pf.StringVar(&c.WebAddressHeader, "web-address-header", c.WebAddressHeader, "header a reverse proxy in front of the web pages puts the client address in, e.g. X-Real-IP; empty = the connection's (ABCH_WEB_ADDRESS_HEADER)")
+	pf.StringVar(&c.WebTLS, "web-tls", c.WebTLS, "on: serve the web pages over TLS with --tls-cert/--tls-key; off: plain HTTP (ABCH_WEB_TLS)")
 	pf.StringVar(&c.MSNPURLChat, "msnp-url-chat", c.MSNPURLChat, "NS URL answers: the chat rooms site (CHAT); empty = Microsoft's (ABCH_MSNP_URL_CHAT)")
 }
 

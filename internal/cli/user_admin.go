@@ -13,10 +13,10 @@ import (
 	"github.com/spf13/cobra"
 	"golang.org/x/term"
 
+	"github.com/abch-im/abch/internal/accounts"
 	"github.com/abch-im/abch/internal/listbits"
 	"github.com/abch-im/abch/internal/store"
 	"github.com/abch-im/abch/models"
-	"github.com/abch-im/abch/services/passport"
 )
 
 // readPassword returns the password of `user add` / `user passwd`: the
@@ -65,6 +65,14 @@ func (a *app) readPassword(cmd *cobra.Command, flag string, fromStdin bool) (str
 	return string(first), nil
 }
 
+// warnClientCut tells the operator that purple and BitlBee cannot sign in
+// with a password longer than they send (accounts.ClientCut).
+func (a *app) warnClientCut(password string) {
+	if n := len([]rune(password)); n > accounts.ClientCut {
+		fmt.Fprintf(a.stderr, "note: the password has %d characters; purple and BitlBee send only the first %d, so they cannot sign in with it (docs/passport.md)\n", n, accounts.ClientCut)
+	}
+}
+
 // userAdminCmds are the operator's account commands beside add/passwd/list.
 func (a *app) userAdminCmds() []*cobra.Command {
 	return []*cobra.Command{a.userShowCmd(), a.userSetDisabledCmd(true), a.userSetDisabledCmd(false), a.userUnlockCmd(), a.userDeleteCmd()}
@@ -78,25 +86,20 @@ func (a *app) userShowCmd() *cobra.Command {
 		Args:  cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			return a.useStore(cmd.Context(), func(st *store.Store) error {
-				sum, err := st.AccountSummary(cmd.Context(), args[0])
+				sum, err := accounts.New(st, a.cfg).Show(cmd.Context(), args[0])
 				if err != nil {
 					return err
 				}
-				acctKey, _ := passport.ThrottleKeys(sum.Account.Email, "")
-				fails, err := st.LoginFailures(cmd.Context(), time.Now().Add(-a.cfg.LoginFailureWindow), acctKey)
-				if err != nil {
-					return err
-				}
-				a.printAccount(sum, fails[acctKey])
+				a.printAccount(sum)
 				return nil
 			})
 		},
 	}
 }
 
-// printAccount writes `user show`'s answer: sum and the account's failed
+// printAccount writes `user show`'s answer: sum with the account's failed
 // sign-ins in the current throttle window.
-func (a *app) printAccount(sum *store.AccountSummary, fails int) {
+func (a *app) printAccount(sum *accounts.Summary) {
 	acct, w := sum.Account, a.stdout
 	fmt.Fprintf(w, "email:         %s\n", acct.Email)
 	fmt.Fprintf(w, "display name:  %s\n", acct.DisplayName)
@@ -112,10 +115,10 @@ func (a *app) printAccount(sum *store.AccountSummary, fails int) {
 		status = "disabled (abch user enable)"
 	}
 	fmt.Fprintf(w, "status:        %s\n", status)
-	if fails >= a.cfg.LoginFailuresPerAccount {
-		fmt.Fprintf(w, "locked:        yes, %d failed sign-ins in the current %s window (abch user unlock)\n", fails, a.cfg.LoginFailureWindow)
+	if sum.Locked {
+		fmt.Fprintf(w, "locked:        yes, %d failed sign-ins in the current %s window (abch user unlock)\n", sum.Failures, a.cfg.LoginFailureWindow)
 	} else {
-		fmt.Fprintf(w, "locked:        no (%d failed sign-ins in the current window, limit %d)\n", fails, a.cfg.LoginFailuresPerAccount)
+		fmt.Fprintf(w, "locked:        no (%d failed sign-ins in the current window, limit %d)\n", sum.Failures, sum.MaxFailures)
 	}
 	fmt.Fprintf(w, "contacts:      %d (%d on the Forward List)\ngroups:        %d\n", sum.Contacts, sum.Forward, sum.Groups)
 	fmt.Fprintf(w, "allow list:    %d\nblock list:    %d\nreverse list:  %d\npending list:  %d\n",
@@ -136,7 +139,7 @@ func (a *app) userSetDisabledCmd(disabled bool) *cobra.Command {
 		Args:  cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			return a.useStore(cmd.Context(), func(st *store.Store) error {
-				acct, changed, err := st.SetDisabled(cmd.Context(), args[0], disabled)
+				acct, changed, err := accounts.New(st, a.cfg).SetDisabled(cmd.Context(), args[0], disabled)
 				if err != nil {
 					return err
 				}
@@ -160,14 +163,10 @@ func (a *app) userUnlockCmd() *cobra.Command {
 		Args:  cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			return a.useStore(cmd.Context(), func(st *store.Store) error {
-				acctKey, ipKey := passport.ThrottleKeys(args[0], address)
-				if err := st.ClearLoginFailures(cmd.Context(), acctKey); err != nil {
+				if err := accounts.New(st, a.cfg).Unlock(cmd.Context(), args[0], address); err != nil {
 					return err
 				}
 				if address != "" {
-					if err := st.ClearLoginFailures(cmd.Context(), ipKey); err != nil {
-						return err
-					}
 					fmt.Fprintf(a.stdout, "cleared the failed sign-ins of %s and of %s\n", args[0], address)
 					return nil
 				}
@@ -196,12 +195,8 @@ func (a *app) userDeleteCmd() *cobra.Command {
 				return fmt.Errorf("deleting %s cannot be undone: run again with --yes", args[0])
 			}
 			return a.useStore(cmd.Context(), func(st *store.Store) error {
-				res, err := st.DeleteAccount(cmd.Context(), args[0])
+				res, err := accounts.New(st, a.cfg).Delete(cmd.Context(), args[0])
 				if err != nil {
-					return err
-				}
-				acctKey, _ := passport.ThrottleKeys(res.Account.Email, "")
-				if err := st.ClearLoginFailures(cmd.Context(), acctKey); err != nil {
 					return err
 				}
 				fmt.Fprintf(a.stdout, "deleted %s (cid %d)\n", res.Account.Email, res.Account.CID)

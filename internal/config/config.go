@@ -89,6 +89,22 @@ type Config struct {
 	// and abch's own connections present (also to ABCH_NATS_URL). Required
 	// when ABCH_NATS_LISTEN is beyond loopback.
 	NATSToken string
+
+	// The web pages (services/web, docs/web.md).
+	WebAddr string // ABCH_WEB_ADDR: sign-up, self-service and dashboard listener ("off": none)
+	// Signup is ABCH_SIGNUP: open (anyone), invite (an unused invitation
+	// code from `abch invite create` or the dashboard) or off.
+	Signup string
+	// AdminToken is ABCH_ADMIN_TOKEN: the operator dashboard's bearer token
+	// (empty: no dashboard).
+	AdminToken       string
+	WebSessionIdle   time.Duration // ABCH_WEB_SESSION_IDLE: a web session ends this long after its last request
+	SignupLimit      int           // ABCH_SIGNUP_LIMIT: sign-up attempts per source address per window
+	SignupWindow     time.Duration // ABCH_SIGNUP_WINDOW
+	WebAddressHeader string        // ABCH_WEB_ADDRESS_HEADER: header a reverse proxy puts the client address in (empty: the connection's)
+	// WebTLS is ABCH_WEB_TLS: "on" serves the web pages over TLS with
+	// ABCH_TLS_CERT/ABCH_TLS_KEY (and the TLS profile); "off" plain HTTP.
+	WebTLS string
 }
 
 // Defaults returns the configuration with every default filled in.
@@ -122,6 +138,12 @@ func Defaults() Config {
 		Hostname:                "ABCH01",
 		TLSProfile:              "legacy",
 		PassportDALogin:         "login.passport.com/login2.srf",
+		WebAddr:                 "127.0.0.1:8081",
+		Signup:                  "open",
+		WebSessionIdle:          30 * time.Minute,
+		SignupLimit:             10,
+		SignupWindow:            time.Hour,
+		WebTLS:                  "off",
 	}
 }
 
@@ -224,6 +246,14 @@ func fromLookup(lookup func(string) (string, bool)) (Config, error) {
 	integer("ABCH_LOGIN_FAILURES_PER_ADDRESS", &c.LoginFailuresPerAddress)
 	str("ABCH_NATS_TOKEN", &c.NATSToken)
 	str("ABCH_PASSPORT_DALOGIN", &c.PassportDALogin)
+	str("ABCH_WEB_ADDR", &c.WebAddr)
+	str("ABCH_SIGNUP", &c.Signup)
+	str("ABCH_ADMIN_TOKEN", &c.AdminToken)
+	dur("ABCH_WEB_SESSION_IDLE", &c.WebSessionIdle)
+	integer("ABCH_SIGNUP_LIMIT", &c.SignupLimit)
+	dur("ABCH_SIGNUP_WINDOW", &c.SignupWindow)
+	str("ABCH_WEB_ADDRESS_HEADER", &c.WebAddressHeader)
+	str("ABCH_WEB_TLS", &c.WebTLS)
 	if len(r.errs) > 0 {
 		return c, fmt.Errorf("config: %s", strings.Join(r.errs, "; "))
 	}
@@ -294,11 +324,41 @@ func (c *Config) Validate() error {
 	if c.OIMMaxPerRecipient <= 0 || c.OIMMaxBytes <= 0 {
 		errs = append(errs, "OIM limits must be positive")
 	}
+	errs = append(errs, c.validateWeb()...)
 	if len(errs) > 0 {
 		return fmt.Errorf("config: %s", strings.Join(errs, "; "))
 	}
 	return nil
 }
+
+// MinAdminToken is the shortest ABCH_ADMIN_TOKEN accepted: the dashboard
+// can delete accounts, so its token must not be guessable.
+const MinAdminToken = 16
+
+func (c *Config) validateWeb() []string {
+	var errs []string
+	switch c.Signup {
+	case "open", "invite", "off":
+	default:
+		errs = append(errs, fmt.Sprintf("ABCH_SIGNUP must be open, invite or off, not %q", c.Signup))
+	}
+	if c.AdminToken != "" && len(c.AdminToken) < MinAdminToken {
+		errs = append(errs, fmt.Sprintf("ABCH_ADMIN_TOKEN must be at least %d characters (empty: no dashboard)", MinAdminToken))
+	}
+	switch {
+	case c.WebTLS != "on" && c.WebTLS != "off":
+		errs = append(errs, fmt.Sprintf("ABCH_WEB_TLS must be on or off, not %q", c.WebTLS))
+	case c.WebTLS == "on" && c.TLSCert == "":
+		errs = append(errs, "ABCH_WEB_TLS=on needs ABCH_TLS_CERT and ABCH_TLS_KEY")
+	}
+	if c.WebSessionIdle <= 0 || c.SignupWindow <= 0 || c.SignupLimit <= 0 {
+		errs = append(errs, "ABCH_WEB_SESSION_IDLE, ABCH_SIGNUP_LIMIT and ABCH_SIGNUP_WINDOW must be positive")
+	}
+	return errs
+}
+
+// WebEnabled reports whether this process serves the web pages.
+func (c *Config) WebEnabled() bool { return c.WebAddr != "" && !strings.EqualFold(c.WebAddr, "off") }
 
 // MSNPEnabled reports whether this process runs the Notification Server.
 func (c *Config) MSNPEnabled() bool { return c.MSNPAddr != "" && !strings.EqualFold(c.MSNPAddr, "off") }
@@ -321,6 +381,9 @@ func (c Config) Redacted() Config {
 	}
 	if c.NATSToken != "" {
 		c.NATSToken = "<redacted>"
+	}
+	if c.AdminToken != "" {
+		c.AdminToken = "<redacted>"
 	}
 	if c.DatabaseURL != "" {
 		c.DatabaseURL = redactURL(c.DatabaseURL)

@@ -562,7 +562,7 @@ func TestRelayAfterSIGKILL(t *testing.T) {
 		child := exec.Command(os.Args[0], "-test.run=^$")
 		child.Env = append(os.Environ(), childEnv+"=1",
 			"ABCH_DATA_DIR="+cfg.DataDir, "ABCH_DATABASE_URL="+cfg.DatabaseURL, "ABCH_NATS_URL="+cfg.NATSURL,
-			"ABCH_HTTP_ADDR=127.0.0.1:0", "ABCH_NS_ADDR=127.0.0.1:0", "ABCH_MSNP_ADDR=127.0.0.1:0", "ABCH_SB_ADDR=127.0.0.1:0", "ABCH_NS_KEY=k", "ABCH_LOG_LEVEL=error")
+			"ABCH_HTTP_ADDR=127.0.0.1:0", "ABCH_NS_ADDR=127.0.0.1:0", "ABCH_MSNP_ADDR=127.0.0.1:0", "ABCH_SB_ADDR=127.0.0.1:0", "ABCH_WEB_ADDR=127.0.0.1:0", "ABCH_NS_KEY=k", "ABCH_LOG_LEVEL=error")
 		if err := child.Start(); err != nil {
 			t.Fatal(err)
 		}

@@ -545,6 +545,7 @@ func newHarness(t *testing.T) *harness {
 		"ABCH_MSNP_ADDR="+ns,
 		"ABCH_SB_ADDR="+sb,
 		"ABCH_SB_PUBLIC_ADDR="+sb,
+		"ABCH_WEB_ADDR=off",
 		"ABCH_LOG_LEVEL=debug",
 	)
 	h.abch(t, "certs", "--out", certs)
@@ -846,7 +847,8 @@ var clientSeq struct {
 // signed on.
 func (h *harness) signedOn(t *testing.T, f flavour, acct account) *client {
 	t.Helper()
-	c := h.signedOn(t, f, acct)
+	c := h.client(t, f, acct)
+	c.waitSignedOn()
 	return c
 }
 

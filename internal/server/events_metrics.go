@@ -41,3 +41,18 @@ func (s *Server) registerEventMetrics(reg *prometheus.Registry) {
 		}),
 	)
 }
+
+// registerNSMetrics exposes the in-process Notification Server on /metrics:
+// open MSNP connections and signed-in accounts (NS processes of their own,
+// `abch ns`, are not counted here).
+func (s *Server) registerNSMetrics(reg *prometheus.Registry) {
+	n := s.NS
+	reg.MustRegister(
+		prometheus.NewGaugeFunc(prometheus.GaugeOpts{
+			Name: "abch_ns_connections", Help: "Open MSNP connections of the in-process Notification Server.",
+		}, func() float64 { return float64(n.Sessions()) }),
+		prometheus.NewGaugeFunc(prometheus.GaugeOpts{
+			Name: "abch_ns_signed_in", Help: "Accounts signed in to the in-process Notification Server.",
+		}, func() float64 { return float64(n.SignedIn()) }),
+	)
+}

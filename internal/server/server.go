@@ -51,6 +51,9 @@ type Server struct {
 	// Broker is the JetStream connection; Relay publishes the outbox to it.
 	Broker *broker.Broker
 	Relay  *events.Relay
+	// Metrics is the registry /metrics exports (the web dashboard charts
+	// the same numbers).
+	Metrics *prometheus.Registry
 
 	servers []*http.Server
 	closers []func(context.Context) error
@@ -130,6 +133,7 @@ func Start(ctx context.Context, cfg config.Config, log *slog.Logger) (*Server, e
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	s.registerEventMetrics(reg)
+	s.Metrics = reg
 	disp := soap.NewDispatcher(cfg.MaxBodyBytes, log, soap.NewMetrics(reg), services.SOAP(deps)...)
 	client := s.clientHandler(disp, reg)
 
@@ -154,6 +158,7 @@ func Start(ctx context.Context, cfg config.Config, log *slog.Logger) (*Server, e
 		}
 		s.MSNPAddr = s.NS.Addr
 		s.AddCloser(s.NS.Close)
+		s.registerNSMetrics(reg) // events_metrics.go
 	}
 	// Periodic tombstone pruning (prune.go).
 	s.AddCloser(StartPruner(deps.Store, cfg.TombstoneHorizon, PruneInterval(cfg.TombstoneHorizon), RateWindows{Login: cfg.LoginFailureWindow, OIM: cfg.OIMSendWindow}, log))
@@ -256,6 +261,18 @@ func (s *Server) listen(addr string, h http.Handler, tls bool, cert, key string)
 		}
 	}()
 	return ln.Addr().String(), nil
+}
+
+// Listen serves h on addr like abch's own listeners (request framing
+// checked first, graceful shutdown with the server), in TLS with
+// ABCH_TLS_CERT/ABCH_TLS_KEY and the TLS profile when useTLS is set, and
+// returns the bound address; `abch serve` adds the web pages
+// (services/web) with it.
+func (s *Server) Listen(addr string, h http.Handler, useTLS bool) (string, error) {
+	if useTLS {
+		return s.listen(addr, h, true, s.Config.TLSCert, s.Config.TLSKey)
+	}
+	return s.listen(addr, h, false, "", "")
 }
 
 // AddCloser registers f to run at shutdown, after the listeners stop (the

@@ -21,12 +21,24 @@ type NewAccount struct {
 // CodeInvalidEmail for a malformed address and CodeAccountExists when the
 // address exists in any letter case.
 func (s *Store) CreateAccount(ctx context.Context, na NewAccount) (*models.Account, error) {
+	return s.createAccountWith(ctx, na, nil)
+}
+
+// createAccountWith is CreateAccount with first, when not nil, run in the
+// same transaction before the account is made (web.go uses up an
+// invitation code there).
+func (s *Store) createAccountWith(ctx context.Context, na NewAccount, first func(t *Txn, lower string) error) (*models.Account, error) {
 	lower, err := models.NormalizeEmail(na.Email)
 	if err != nil {
 		return nil, err
 	}
 	var acct *models.Account
 	err = s.Write(ctx, func(t *Txn) error {
+		if first != nil {
+			if err := first(t, lower); err != nil {
+				return err
+			}
+		}
 		var err error
 		acct, err = t.createAccount(na, lower)
 		return err

@@ -116,15 +116,14 @@ func (ss *session) cmdADL(c msnp.Command) bool {
 	}
 	u := ss.u
 	ask := map[string]bool{}
-	u.mu.Lock()
+	var fl []string
 	eachContact(ml, func(email string, cc msnp.MLContact) {
 		if cc.L&nsclient.FL != 0 {
-			key := strings.ToLower(email)
-			delete(u.removed, key)
-			ask[key] = true
+			ask[strings.ToLower(email)] = true
+			fl = append(fl, email)
 		}
 	})
-	u.mu.Unlock()
+	u.hideFL(false, fl...)
 	ss.line("ADL", c.TrID(), "OK")
 	if ml.L != 1 && len(ask) > 0 {
 		u.enqueue(func() { ss.srv.refresh(u, ask) })
@@ -158,17 +157,13 @@ func (ss *session) cmdRML(c msnp.Command) bool {
 	if err != nil {
 		return ss.mlError(err, c.TrID())
 	}
-	u := ss.u
-	u.mu.Lock()
+	var fl []string
 	eachContact(ml, func(email string, cc msnp.MLContact) {
 		if cc.L&nsclient.FL != 0 {
-			if u.removed == nil {
-				u.removed = map[string]bool{}
-			}
-			u.removed[strings.ToLower(email)] = true
+			fl = append(fl, email)
 		}
 	})
-	u.mu.Unlock()
+	ss.u.hideFL(true, fl...)
 	return ss.line("RML", c.TrID(), "OK")
 }
 

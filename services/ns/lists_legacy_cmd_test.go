@@ -11,6 +11,7 @@ import (
 
 	"github.com/beevik/etree"
 
+	"github.com/abch-im/abch/internal/auth"
 	"github.com/abch-im/abch/internal/config"
 	"github.com/abch-im/abch/internal/testenv"
 	"github.com/abch-im/abch/internal/testenv/msnptest"
@@ -35,6 +36,25 @@ func (l *legacy) do(cmd, args string) (string, string) {
 			return trid, line
 		}
 		l.Log = append(l.Log, line)
+	}
+}
+
+// answer sends "CMD trid args" (line is "CMD args") and requires the
+// answer want, in which {t} stands for the trid and {v} for the account's
+// list version as the NS API reports it after the answer (l.version).
+func (l *legacy) answer(t *testing.T, line, want string) {
+	t.Helper()
+	prev := l.T
+	l.T = t
+	defer func() { l.T = prev }()
+	cmd, args, _ := strings.Cut(line, " ")
+	trid, got := l.do(cmd, args)
+	want = strings.ReplaceAll(want, "{t}", trid)
+	if strings.Contains(want, "{v}") {
+		want = strings.ReplaceAll(want, "{v}", strconv.FormatInt(l.version(), 10))
+	}
+	if got != want {
+		t.Errorf("%s: got %q, want %q", line, got, want)
 	}
 }
 
@@ -98,6 +118,7 @@ func TestLegacyListCommands(t *testing.T) {
 		e.Account("bob@example.com", "Bob")
 		e.Account("carol@example.com", "Carol")
 		a, syn := signInLegacy(t, e, alice, 9)
+		a.version = func() int64 { return x.version(alice) }
 		v0 := x.version(alice)
 		if len(syn) == 0 || syn[0] != fmt.Sprintf("SYN 5 %d 0 1", v0) {
 			t.Fatalf("SYN answer %q (version %d)", syn, v0)
@@ -122,43 +143,24 @@ func TestLegacyListCommands(t *testing.T) {
 			}
 		})
 		t.Run("ADD AL answers with the list and version; ADD BL of the same contact is 219", func(t *testing.T) {
-			trid, got := a.do("ADD", "AL bob@example.com bob@example.com")
-			if want := fmt.Sprintf("ADD %s AL %d bob@example.com bob@example.com", trid, x.version(alice)); got != want {
-				t.Errorf("got %q, want %q", got, want)
-			}
-			trid, got = a.do("ADD", "BL bob@example.com bob@example.com")
-			if got != "219 "+trid {
-				t.Errorf("%q", got)
-			}
+			a.answer(t, "ADD AL bob@example.com bob@example.com", "ADD {t} AL {v} bob@example.com bob@example.com")
+			a.answer(t, "ADD BL bob@example.com bob@example.com", "219 {t}")
 		})
 		t.Run("REM of a contact not on that list is 216", func(t *testing.T) {
-			trid, got := a.do("REM", "BL carol@example.com")
-			if got != "216 "+trid {
-				t.Errorf("%q", got)
-			}
+			a.answer(t, "REM BL carol@example.com", "216 {t}")
 		})
 		t.Run("malformed addresses are 208; RL, a group on AL or a bad group id 201; a short command 200", func(t *testing.T) {
 			for _, args := range []string{"FL bob bob 0", "FL bob@ bob 0"} {
-				if trid, got := a.do("ADD", args); got != "208 "+trid {
-					t.Errorf("ADD %s: %q", args, got)
-				}
+				a.answer(t, "ADD "+args, "208 {t}")
 			}
 			for _, args := range []string{"RL carol@example.com carol", "AL carol@example.com carol 0", "FL carol@example.com carol x"} {
-				if trid, got := a.do("ADD", args); got != "201 "+trid {
-					t.Errorf("ADD %s: %q", args, got)
-				}
+				a.answer(t, "ADD "+args, "201 {t}")
 			}
-			if trid, got := a.do("ADD", "FL"); got != "200 "+trid {
-				t.Errorf("ADD FL: %q", got)
-			}
+			a.answer(t, "ADD FL", "200 {t}")
 		})
 		t.Run("ADD FL of the own address is 201, of an address with no account 205", func(t *testing.T) {
-			if trid, got := a.do("ADD", "FL alice@example.com alice@example.com 0"); got != "201 "+trid {
-				t.Errorf("own address: %q", got)
-			}
-			if trid, got := a.do("ADD", "FL nobody@example.com nobody@example.com 0"); got != "205 "+trid {
-				t.Errorf("no account: %q", got)
-			}
+			a.answer(t, "ADD FL alice@example.com alice@example.com 0", "201 {t}")
+			a.answer(t, "ADD FL nobody@example.com nobody@example.com 0", "205 {t}")
 		})
 		t.Run("garbage arguments get error lines and the session goes on", func(t *testing.T) {
 			for _, line := range []string{"REM", "RMG", "ADG", "REG 1", "REA x", "GTC", "BLP", "ADD FL a@b.c %zz 0", "REM FL a@b.c 0 0", "RMG -1", "REG 0x1 y 0", "ADG %00 0"} {
@@ -194,132 +196,72 @@ func TestLegacyListCommands(t *testing.T) {
 			}
 		})
 		t.Run("group errors: existing name 228, long name 229, group limit 223", func(t *testing.T) {
-			if trid, got := a.do("ADG", "work%20MATES 0"); got != "228 "+trid {
-				t.Errorf("duplicate: %q", got)
-			}
-			if trid, got := a.do("ADG", strings.Repeat("x", 62)+" 0"); got != "229 "+trid {
-				t.Errorf("62 characters: %q", got)
-			}
+			a.answer(t, "ADG work%20MATES 0", "228 {t}")
+			a.answer(t, "ADG "+strings.Repeat("x", 62)+" 0", "229 {t}")
 			if _, got := a.do("ADG", "Third 0"); !strings.HasPrefix(got, "ADG ") {
 				t.Fatalf("third group: %q", got)
 			}
-			if trid, got := a.do("ADG", "Fourth 0"); got != "223 "+trid {
-				t.Errorf("fourth group with ABCH_MAX_GROUPS=3: %q", got)
-			}
+			a.answer(t, "ADG Fourth 0", "223 {t}")
 		})
 		t.Run("ADD FL into a second group keeps group 0; unknown group ids are 224, a group the contact is not in 225", func(t *testing.T) {
-			trid, got := a.do("ADD", "FL bob@example.com bob@example.com "+work)
-			if want := fmt.Sprintf("ADD %s FL %d bob@example.com Bob %s", trid, x.version(alice), work); got != want {
-				t.Errorf("got %q, want %q", got, want)
-			}
-			if trid, got := a.do("ADD", "FL bob@example.com bob@example.com 77"); got != "224 "+trid {
-				t.Errorf("group 77: %q", got)
-			}
-			if trid, got := a.do("REM", "FL bob@example.com 77"); got != "224 "+trid {
-				t.Errorf("REM from group 77: %q", got)
-			}
-			if trid, got := a.do("REM", "FL bob@example.com "+family); got != "225 "+trid {
-				t.Errorf("REM from a group bob is not in: %q", got)
-			}
+			a.answer(t, "ADD FL bob@example.com bob@example.com "+work, "ADD {t} FL {v} bob@example.com Bob "+work)
+			a.answer(t, "ADD FL bob@example.com bob@example.com 77", "224 {t}")
+			a.answer(t, "REM FL bob@example.com 77", "224 {t}")
+			a.answer(t, "REM FL bob@example.com "+family, "225 {t}")
 		})
 		t.Run("REG renames; group 0 is 230 and an unknown id 224", func(t *testing.T) {
-			trid, got := a.do("REG", work+" Mates 0")
-			if want := fmt.Sprintf("REG %s %d %s Mates 0", trid, x.version(alice), work); got != want {
-				t.Errorf("got %q, want %q", got, want)
-			}
-			if trid, got := a.do("REG", "0 Zero 0"); got != "230 "+trid {
-				t.Errorf("REG 0: %q", got)
-			}
-			if trid, got := a.do("REG", "99 Nope 0"); got != "224 "+trid {
-				t.Errorf("REG 99: %q", got)
-			}
+			a.answer(t, "REG "+work+" Mates 0", "REG {t} {v} "+work+" Mates 0")
+			a.answer(t, "REG 0 Zero 0", "230 {t}")
+			a.answer(t, "REG 99 Nope 0", "224 {t}")
 		})
 		t.Run("REM FL from group 0 keeps the contact in its other group", func(t *testing.T) {
-			trid, got := a.do("REM", "FL bob@example.com 0")
-			if want := fmt.Sprintf("REM %s FL %d bob@example.com 0", trid, x.version(alice)); got != want {
-				t.Errorf("got %q, want %q", got, want)
-			}
+			a.answer(t, "REM FL bob@example.com 0", "REM {t} FL {v} bob@example.com 0")
 			if b := x.entry(alice, "bob@example.com"); b.Lists&nsclient.FL == 0 || len(b.Groups) != 1 || b.Groups[0].Name != "Mates" {
 				t.Errorf("bob: %+v", b)
 			}
 		})
 		t.Run("RMG removes a group, its contacts stay on the FL; RMG 0 is 230, an unknown id 224", func(t *testing.T) {
-			if trid, got := a.do("RMG", "0"); got != "230 "+trid {
-				t.Errorf("RMG 0: %q", got)
-			}
-			if trid, got := a.do("RMG", "99"); got != "224 "+trid {
-				t.Errorf("RMG 99: %q", got)
-			}
-			trid, got := a.do("RMG", family)
-			if want := fmt.Sprintf("RMG %s %d %s", trid, x.version(alice), family); got != want {
-				t.Errorf("got %q, want %q", got, want)
-			}
-			if trid, got := a.do("ADD", "FL bob@example.com bob@example.com "+family); got != "224 "+trid {
-				t.Errorf("ADD into the removed group: %q", got)
-			}
+			a.answer(t, "RMG 0", "230 {t}")
+			a.answer(t, "RMG 99", "224 {t}")
+			a.answer(t, "RMG "+family, "RMG {t} {v} "+family)
+			a.answer(t, "ADD FL bob@example.com bob@example.com "+family, "224 {t}")
 		})
 		t.Run("REM FL from the last group takes the contact off the FL", func(t *testing.T) {
-			trid, got := a.do("REM", "FL bob@example.com "+work)
-			if want := fmt.Sprintf("REM %s FL %d bob@example.com %s", trid, x.version(alice), work); got != want {
-				t.Errorf("got %q, want %q", got, want)
-			}
+			a.answer(t, "REM FL bob@example.com "+work, "REM {t} FL {v} bob@example.com "+work)
 			if b := x.entry(alice, "bob@example.com"); b.Lists&nsclient.FL != 0 {
 				t.Errorf("bob still on the FL: %+v", b)
 			}
 		})
 		t.Run("REM AL answers with the version", func(t *testing.T) {
-			trid, got := a.do("REM", "AL bob@example.com")
-			if want := fmt.Sprintf("REM %s AL %d bob@example.com", trid, x.version(alice)); got != want {
-				t.Errorf("got %q, want %q", got, want)
-			}
+			a.answer(t, "REM AL bob@example.com", "REM {t} AL {v} bob@example.com")
 		})
 		t.Run("REM FL without a group deletes the contact from every group", func(t *testing.T) {
 			a.do("ADD", "FL carol@example.com carol@example.com 0")
 			a.do("ADD", "FL carol@example.com carol@example.com "+work)
-			trid, got := a.do("REM", "FL carol@example.com")
-			if want := fmt.Sprintf("REM %s FL %d carol@example.com", trid, x.version(alice)); got != want {
-				t.Errorf("got %q, want %q", got, want)
-			}
+			a.answer(t, "REM FL carol@example.com", "REM {t} FL {v} carol@example.com")
 			if c := x.entry(alice, "carol@example.com"); c.Lists&nsclient.FL != 0 {
 				t.Errorf("carol: %+v", c)
 			}
 		})
 		t.Run("GTC and BLP answer with the version; bad values are 201", func(t *testing.T) {
-			trid, got := a.do("GTC", "N")
-			if want := fmt.Sprintf("GTC %s %d N", trid, x.version(alice)); got != want {
-				t.Errorf("got %q, want %q", got, want)
-			}
-			trid, got = a.do("BLP", "BL")
-			if want := fmt.Sprintf("BLP %s %d BL", trid, x.version(alice)); got != want {
-				t.Errorf("got %q, want %q", got, want)
-			}
+			a.answer(t, "GTC N", "GTC {t} {v} N")
+			a.answer(t, "BLP BL", "BLP {t} {v} BL")
 			if l := x.of(alice); l.BLP != "BL" || l.GTC != "N" {
 				t.Errorf("stored BLP %q GTC %q", l.BLP, l.GTC)
 			}
-			if trid, got := a.do("GTC", "X"); got != "201 "+trid {
-				t.Errorf("GTC X: %q", got)
-			}
-			if trid, got := a.do("BLP", "XL"); got != "201 "+trid {
-				t.Errorf("BLP XL: %q", got)
-			}
+			a.answer(t, "GTC X", "201 {t}")
+			a.answer(t, "BLP XL", "201 {t}")
 		})
 		t.Run("REA on the own address changes the friendly name", func(t *testing.T) {
-			trid, got := a.do("REA", "alice@example.com Alice%20%26%20Co")
-			if want := fmt.Sprintf("REA %s %d alice@example.com Alice%%20%%26%%20Co", trid, x.version(alice)); got != want {
-				t.Errorf("got %q, want %q", got, want)
-			}
+			a.answer(t, "REA alice@example.com Alice%20%26%20Co", "REA {t} {v} alice@example.com Alice%20%26%20Co")
 			p, err := x.api.Profile(context.Background(), alice.Email)
 			if err != nil || p.DisplayName != "Alice & Co" {
 				t.Errorf("profile %+v %v", p, err)
 			}
-			if trid, got := a.do("REA", "alice@example.com a%0Ab"); got != "209 "+trid {
-				t.Errorf("a name with a line break: %q", got)
-			}
+			a.answer(t, "REA alice@example.com a%0Ab", "209 {t}")
 		})
 		t.Run("ADC, SBP and the MSNP10 forms are not MSNP9 commands", func(t *testing.T) {
-			if trid, got := a.do("ADC", "FL N=carol@example.com F=Carol"); got != "200 "+trid {
-				t.Errorf("ADC: %q", got)
-			}
+			a.answer(t, "ADC FL N=carol@example.com F=Carol", "200 {t}")
 		})
 	})
 }
@@ -339,6 +281,7 @@ func TestLegacyListLimits(t *testing.T) {
 		erin := e.Account("erin@example.com", "Erin")
 		e.AddContact(erin, alice) // Erin invites Alice: RL and PL
 		a, _ := signInLegacy(t, e, alice, 9)
+		a.version = func() int64 { return x.version(alice) }
 
 		t.Run("ADD FL beyond ABCH_MAX_CONTACTS is 210 and adds nothing", func(t *testing.T) {
 			for _, who := range []string{"bob@example.com", "carol@example.com"} {
@@ -353,17 +296,12 @@ func TestLegacyListLimits(t *testing.T) {
 			}
 		})
 		t.Run("REM PL declines the invitation and keeps the RL", func(t *testing.T) {
-			trid, got := a.do("REM", "PL erin@example.com")
-			if want := fmt.Sprintf("REM %s PL %d erin@example.com", trid, x.version(alice)); got != want {
-				t.Errorf("got %q, want %q", got, want)
-			}
+			a.answer(t, "REM PL erin@example.com", "REM {t} PL {v} erin@example.com")
 			roles := findMembership(t, e, alice)
 			if len(roles["Pending"]) != 0 || !slices.Equal(roles["Reverse"], []string{"erin@example.com"}) {
 				t.Errorf("roles %v", roles)
 			}
-			if trid, got := a.do("REM", "PL erin@example.com"); got != "216 "+trid {
-				t.Errorf("again: %q", got)
-			}
+			a.answer(t, "REM PL erin@example.com", "216 {t}")
 		})
 	})
 }
@@ -389,9 +327,7 @@ func TestLegacyListCommandsMSNP11(t *testing.T) {
 			if want := "ADC " + trid + " FL N=bob@example.com F=Bobby C=" + bobGUID; got != want || bobGUID == "" {
 				t.Errorf("got %q, want %q", got, want)
 			}
-			if trid, got := a.do("ADC", "FL N=bob@example.com F=Bobby"); got != "215 "+trid {
-				t.Errorf("again: %q", got)
-			}
+			a.answer(t, "ADC FL N=bob@example.com F=Bobby", "215 {t}")
 		})
 		t.Run("ADG, ADC into the group by GUIDs, REG and REM from the group", func(t *testing.T) {
 			trid, got := a.do("ADG", "Friends")
@@ -403,66 +339,33 @@ func TestLegacyListCommandsMSNP11(t *testing.T) {
 			if want := "ADG " + trid + " Friends " + groupGUID; got != want || groupGUID == "" {
 				t.Fatalf("got %q, want %q", got, want)
 			}
-			trid, got = a.do("ADC", "FL C="+bobGUID+" "+groupGUID)
-			if want := "ADC " + trid + " FL C=" + bobGUID + " " + groupGUID; got != want {
-				t.Errorf("got %q, want %q", got, want)
-			}
-			trid, got = a.do("REG", groupGUID+" Pals")
-			if want := "REG " + trid + " " + groupGUID + " Pals"; got != want {
-				t.Errorf("got %q, want %q", got, want)
-			}
-			trid, got = a.do("REM", "FL "+bobGUID+" "+groupGUID)
-			if want := "REM " + trid + " FL " + bobGUID + " " + groupGUID; got != want {
-				t.Errorf("got %q, want %q", got, want)
-			}
+			a.answer(t, "ADC FL C="+bobGUID+" "+groupGUID, "ADC {t} FL C="+bobGUID+" "+groupGUID)
+			a.answer(t, "REG "+groupGUID+" Pals", "REG {t} "+groupGUID+" Pals")
+			a.answer(t, "REM FL "+bobGUID+" "+groupGUID, "REM {t} FL "+bobGUID+" "+groupGUID)
 			if b := x.entry(alice, "bob@example.com"); b.Lists&nsclient.FL == 0 || len(b.Groups) != 0 {
 				t.Errorf("bob after REM from the group: %+v", b)
 			}
 		})
 		t.Run("another user's contact GUID is 216, an unknown group GUID 224", func(t *testing.T) {
-			if trid, got := a.do("REM", "FL "+carolsBob); got != "216 "+trid {
-				t.Errorf("REM of Carol's contact: %q", got)
-			}
-			if trid, got := a.do("ADC", "FL C="+bobGUID+" 00000000-0000-0000-0000-00000000abcd"); got != "224 "+trid {
-				t.Errorf("unknown group: %q", got)
-			}
+			a.answer(t, "REM FL "+carolsBob, "216 {t}")
+			a.answer(t, "ADC FL C="+bobGUID+" 00000000-0000-0000-0000-00000000abcd", "224 {t}")
 			if x.entry(carol, "bob@example.com").Lists&nsclient.FL == 0 {
 				t.Error("Carol's contact changed")
 			}
 		})
 		t.Run("SBP MFN stores the contact's name", func(t *testing.T) {
-			trid, got := a.do("SBP", bobGUID+" MFN Bob%20B")
-			if want := "SBP " + trid + " " + bobGUID + " MFN Bob%20B"; got != want {
-				t.Errorf("got %q, want %q", got, want)
-			}
+			a.answer(t, "SBP "+bobGUID+" MFN Bob%20B", "SBP {t} "+bobGUID+" MFN Bob%20B")
 			if b := x.entry(alice, "bob@example.com"); b.DisplayName != "Bob B" {
 				t.Errorf("bob: %+v", b)
 			}
 		})
 		t.Run("RMG by GUID, REM FL by GUID, ADC BL and GTC without versions", func(t *testing.T) {
-			trid, got := a.do("RMG", groupGUID)
-			if want := "RMG " + trid + " " + groupGUID; got != want {
-				t.Errorf("got %q, want %q", got, want)
-			}
-			trid, got = a.do("REM", "FL "+bobGUID)
-			if want := "REM " + trid + " FL " + bobGUID; got != want {
-				t.Errorf("got %q, want %q", got, want)
-			}
-			trid, got = a.do("ADC", "BL N=carol@example.com")
-			if want := "ADC " + trid + " BL N=carol@example.com"; got != want {
-				t.Errorf("got %q, want %q", got, want)
-			}
-			trid, got = a.do("REM", "BL carol@example.com")
-			if want := "REM " + trid + " BL carol@example.com"; got != want {
-				t.Errorf("got %q, want %q", got, want)
-			}
-			trid, got = a.do("GTC", "N")
-			if want := "GTC " + trid + " N"; got != want {
-				t.Errorf("got %q, want %q", got, want)
-			}
-			if trid, got := a.do("REA", "alice@example.com Al"); got != "502 "+trid {
-				t.Errorf("REA in MSNP11: %q", got)
-			}
+			a.answer(t, "RMG "+groupGUID, "RMG {t} "+groupGUID)
+			a.answer(t, "REM FL "+bobGUID, "REM {t} FL "+bobGUID)
+			a.answer(t, "ADC BL N=carol@example.com", "ADC {t} BL N=carol@example.com")
+			a.answer(t, "REM BL carol@example.com", "REM {t} BL carol@example.com")
+			a.answer(t, "GTC N", "GTC {t} N")
+			a.answer(t, "REA alice@example.com Al", "502 {t}")
 		})
 	})
 }
@@ -481,6 +384,7 @@ func TestLegacyListsAcrossEras(t *testing.T) {
 
 		b := e.SignIn(e.S.MSNPAddr, bob) // MSNP13
 		a, _ := signInLegacy(t, e, alice, 9)
+		a.version = func() int64 { return x.version(alice) }
 
 		t.Run("an MSNP9 ADD FL reaches the MSNP13 target as ADL l=8 and NOT", func(t *testing.T) {
 			a.T, b.T = t, t
@@ -521,10 +425,7 @@ func TestLegacyListsAcrossEras(t *testing.T) {
 			if roles := findMembership(t, e, alice); !slices.Contains(roles["Pending"], "carol@example.com") {
 				t.Fatalf("before: %v", roles)
 			}
-			trid, got := a.do("ADD", "AL carol@example.com Carol")
-			if want := fmt.Sprintf("ADD %s AL %d carol@example.com Carol", trid, x.version(alice)); got != want {
-				t.Errorf("got %q, want %q", got, want)
-			}
+			a.answer(t, "ADD AL carol@example.com Carol", "ADD {t} AL {v} carol@example.com Carol")
 			roles := findMembership(t, e, alice)
 			if slices.Contains(roles["Pending"], "carol@example.com") || !slices.Contains(roles["Allow"], "carol@example.com") || !slices.Contains(roles["Reverse"], "carol@example.com") {
 				t.Errorf("after: %v", roles)
@@ -654,4 +555,42 @@ func soapElems(t *testing.T, body, tag string) []*etree.Element {
 		t.Fatalf("not XML: %v\n%s", err, body)
 	}
 	return doc.FindElements("//" + tag)
+}
+
+// BenchmarkLegacyAddRemove is one MSNP9 "ADD FL … 0" and "REM FL … 0" pair
+// per op, each answered after its NS API write (a transaction with its
+// events) through the real stack on the embedded database.
+//
+//	go test ./services/ns/ -run X -bench LegacyAddRemove -benchtime 3s
+func BenchmarkLegacyAddRemove(b *testing.B) {
+	e := msnptest.Start(b, testenv.Config(b, testenv.DB{Name: "sqlite"}))
+	alice := e.Account("alice@example.com", "Alice A")
+	e.Account("bob@example.com", "Bob")
+	m := msnptest.Dial(b, e.S.MSNPAddr)
+	for _, step := range [][2]string{
+		{"VER 1 MSNP9 MSNP8 CVR0", "VER 1 "},
+		{"CVR 2 0x0409 winnt 5.1 i386 MSNMSGR 6.0.0602 MSMSGS " + alice.Email, "CVR 2 "},
+		{"USR 3 TWN I " + alice.Email, "USR 3 "},
+		{"USR 4 TWN S " + e.Ticket(alice, auth.AudMessenger).Text(), "USR 4 OK "},
+		{"SYN 5 0", "LSG 0 "},
+	} {
+		m.Send(step[0])
+		m.WaitFor(step[1], soon)
+	}
+	m.Trid = 5
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		for _, cmd := range []string{"ADD", "REM"} {
+			trid := m.Next()
+			if cmd == "ADD" {
+				m.Send("ADD " + trid + " FL bob@example.com bob@example.com 0")
+			} else {
+				m.Send("REM " + trid + " FL bob@example.com 0")
+			}
+			line, _ := m.WaitFor(cmd+" "+trid+" ", soon)
+			if !strings.Contains(line, "bob@example.com") {
+				b.Fatal(line)
+			}
+		}
+	}
 }

@@ -23,6 +23,9 @@ import (
 type legacy struct {
 	*msnptest.Conn
 	ver int
+	// version reads the account's list version from the NS API (answer's
+	// {v}); set by the tests that use it.
+	version func() int64
 }
 
 // signInLegacy signs a in with protocol ver as the SYN-era client of that

@@ -1,6 +1,7 @@
 package ns
 
 import (
+	"strings"
 	"sync"
 	"sync/atomic"
 
@@ -179,6 +180,28 @@ func (u *user) safely(f func()) {
 		}
 	}()
 	f()
+}
+
+// hideFL stops (hide) or resumes showing u's client the presence of these
+// addresses at once, before the lists catch up with the change's event:
+// the client took them off its FL (RML; an MSNP8–12 REM FL that took the
+// contact off the FL) or put them back (ADL FL; ADD/ADC FL). pidgin
+// 2.2.2's nln_cmd and fln_cmd, and 2.4.3's, dereference the contact they
+// look up, so presence for a contact the client no longer lists crashes it.
+func (u *user) hideFL(hide bool, emails ...string) {
+	u.mu.Lock()
+	defer u.mu.Unlock()
+	for _, e := range emails {
+		key := strings.ToLower(e)
+		switch {
+		case !hide:
+			delete(u.removed, key)
+		case u.removed == nil:
+			u.removed = map[string]bool{key: true}
+		default:
+			u.removed[key] = true
+		}
+	}
 }
 
 // snapshot returns the user's presence.

@@ -186,8 +186,8 @@ func (s *service) listWrite(c *gin.Context) (store.SynListWrite, bool) {
 		return w, false
 	}
 	w.Group = g
-	if len(w.Nickname) > store.MaxDisplayNameBytes {
-		refuse(c, errInvalidFriendlyName, "nickname is too long")
+	if len(w.Nickname) > store.MaxDisplayNameBytes || strings.ContainsAny(w.Nickname, "\r\n\x00") {
+		refuse(c, errInvalidFriendlyName, "nickname is too long or holds a line break")
 		return w, false
 	}
 	return w, true

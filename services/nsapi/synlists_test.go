@@ -240,6 +240,8 @@ func TestSynListWrites(t *testing.T) {
 				{"unknown group GUID", nsclient.ListWrite{List: "FL", Address: "carol@example.com", Group: "6a1c2f00-0000-4000-8000-000000000001"}, 224},
 				{"unknown contact GUID", nsclient.ListWrite{List: "FL", Contact: "6a1c2f00-0000-4000-8000-000000000002", Group: "0"}, 216},
 				{"a group on AL", nsclient.ListWrite{List: "AL", Address: "carol@example.com", Group: "0"}, 201},
+				{"a nickname with a line break", nsclient.ListWrite{List: "FL", Address: "carol@example.com", Nickname: "a\r\nb"}, 209},
+				{"an over-long nickname", nsclient.ListWrite{List: "FL", Address: "carol@example.com", Nickname: strings.Repeat("n", 388)}, 209},
 			}
 			for _, c := range cases {
 				_, err := api.AddToList(ctx, alice.Email, c.w)

@@ -36,3 +36,26 @@ func BenchmarkParseML(b *testing.B) {
 		}
 	}
 }
+
+// BenchmarkAppendSYN writes the full MSNP9 and MSNP12 SYN answers of a
+// list of 1,000 contacts in 20 groups (the NS API's contact limit).
+func BenchmarkAppendSYN(b *testing.B) {
+	l := SYNList{Version: "1234", Settings: "2026-12-06T05:14:15.1598562Z", Name: "Alice"}
+	for g := 1; g <= 20; g++ {
+		l.Groups = append(l.Groups, SYNGroup{ID: g, GUID: "00000000-0000-0000-0000-0000000000" + string(rune('a'+g%26)) + "0", Name: "Group " + string(rune('A'+g%26))})
+	}
+	for i := 0; i < 1000; i++ {
+		l.Contacts = append(l.Contacts, SYNContact{Email: "contact" + string(rune('a'+i%26)) + "@example.com", Name: "Contact Name",
+			GUID: "11111111-2222-3333-4444-555555555555", Lists: ListFL | ListAL | ListRL, Groups: []string{"3"}})
+	}
+	for _, ver := range []int{MSNP9, MSNP12} {
+		b.Run(VersionName(ver), func(b *testing.B) {
+			b.ReportAllocs()
+			var n int
+			for i := 0; i < b.N; i++ {
+				n = len(AppendSYN(nil, "5", l, ver))
+			}
+			b.SetBytes(int64(n))
+		})
+	}
+}

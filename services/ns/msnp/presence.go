@@ -304,7 +304,6 @@ func sha1Base64(s string) bool {
 // purple_url_decode (pidgin), HttpUtility.UrlDecode (MSNPSharp) or
 // urllib.unquote (papyon); all turn %XX back into bytes.
 func URLEncodeName(s string) string {
-	const hex = "0123456789ABCDEF"
 	n := 0
 	for i := 0; i < len(s); i++ {
 		if !unreserved(s[i]) {
@@ -314,16 +313,21 @@ func URLEncodeName(s string) string {
 	if n == 0 {
 		return s
 	}
-	b := make([]byte, 0, len(s)+2*n)
+	return string(appendEncodedName(make([]byte, 0, len(s)+2*n), s))
+}
+
+// appendEncodedName appends URLEncodeName(s) to dst.
+func appendEncodedName(dst []byte, s string) []byte {
+	const hex = "0123456789ABCDEF"
 	for i := 0; i < len(s); i++ {
 		c := s[i]
 		if unreserved(c) {
-			b = append(b, c)
+			dst = append(dst, c)
 		} else {
-			b = append(b, '%', hex[c>>4], hex[c&15])
+			dst = append(dst, '%', hex[c>>4], hex[c&15])
 		}
 	}
-	return string(b)
+	return dst
 }
 
 func unreserved(c byte) bool {

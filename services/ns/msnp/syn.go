@@ -1,9 +1,6 @@
 package msnp
 
-import (
-	"strconv"
-	"strings"
-)
+import "strconv"
 
 // The SYN-era (MSNP8–12) list synchronisation: the client sends "SYN trid
 // <version>" (MSNP8–9, an integer; pidgin 2.2.2 always sends 0) or "SYN
@@ -97,44 +94,11 @@ func AppendSYNShort(dst []byte, trid string, l SYNList, version int) []byte {
 // are now omitted" since MSNP8).
 func AppendSYN(dst []byte, trid string, l SYNList, version int) []byte {
 	guids := GroupGUIDs(version)
-	var lst [][]string
+	ncontacts := 0
 	for _, c := range l.Contacts {
-		bits := LegacyLists(c.Lists)
-		if bits == 0 {
-			continue
+		if LegacyLists(c.Lists) != 0 {
+			ncontacts++
 		}
-		name := c.Name
-		if name == "" {
-			name = c.Email
-		}
-		var groups []string
-		if bits&ListFL != 0 {
-			groups = c.Groups
-			if len(groups) == 0 && !guids {
-				groups = []string{"0"}
-			}
-		}
-		var args []string
-		if guids {
-			args = []string{"N=" + c.Email, "F=" + URLEncodeName(name)}
-			if c.GUID != "" {
-				args = append(args, "C="+c.GUID)
-			}
-			args = append(args, strconv.Itoa(bits))
-			if version >= MSNP12 {
-				n := c.Network
-				if n == 0 {
-					n = 1
-				}
-				args = append(args, strconv.Itoa(n))
-			}
-		} else {
-			args = []string{c.Email, URLEncodeName(name), strconv.Itoa(bits)}
-		}
-		if len(groups) > 0 {
-			args = append(args, strings.Join(groups, ","))
-		}
-		lst = append(lst, args)
 	}
 	ngroups := len(l.Groups)
 	if !guids {
@@ -148,16 +112,15 @@ func AppendSYN(dst []byte, trid string, l SYNList, version int) []byte {
 		blp = PrivacyAllow
 	}
 	if guids {
-		dst = AppendLine(dst, "SYN", trid, l.Version, l.Settings, strconv.Itoa(len(lst)), strconv.Itoa(ngroups))
+		dst = AppendLine(dst, "SYN", trid, l.Version, l.Settings, strconv.Itoa(ncontacts), strconv.Itoa(ngroups))
 	} else {
-		dst = AppendLine(dst, "SYN", trid, l.Version, strconv.Itoa(len(lst)), strconv.Itoa(ngroups))
+		dst = AppendLine(dst, "SYN", trid, l.Version, strconv.Itoa(ncontacts), strconv.Itoa(ngroups))
 	}
 	dst = AppendLine(dst, "GTC", gtc)
 	dst = AppendLine(dst, "BLP", blp)
 	if guids {
-		name := l.Name
-		if name != "" {
-			dst = AppendLine(dst, "PRP", "MFN", URLEncodeName(name))
+		if l.Name != "" {
+			dst = AppendLine(dst, "PRP", "MFN", URLEncodeName(l.Name))
 		}
 		for _, g := range l.Groups {
 			dst = AppendLine(dst, "LSG", URLEncodeName(g.Name), g.GUID)
@@ -168,8 +131,63 @@ func AppendSYN(dst []byte, trid string, l SYNList, version int) []byte {
 		}
 		dst = AppendLine(dst, "LSG", "0", URLEncodeName(OtherContacts), "0")
 	}
-	for _, args := range lst {
-		dst = AppendLine(dst, "LST", args...)
+	for _, c := range l.Contacts {
+		dst = appendLST(dst, c, version)
 	}
 	return dst
+}
+
+// appendLST appends c's LST line for version, or nothing when c is on no
+// list a SYN-era client knows.
+func appendLST(dst []byte, c SYNContact, version int) []byte {
+	bits := LegacyLists(c.Lists)
+	if bits == 0 {
+		return dst
+	}
+	name := c.Name
+	if name == "" {
+		name = c.Email
+	}
+	guids := GroupGUIDs(version)
+	dst = append(dst, "LST "...)
+	if guids {
+		dst = append(dst, "N="...)
+		dst = append(dst, c.Email...)
+		dst = append(dst, " F="...)
+		dst = appendEncodedName(dst, name)
+		if c.GUID != "" {
+			dst = append(dst, " C="...)
+			dst = append(dst, c.GUID...)
+		}
+	} else {
+		dst = append(dst, c.Email...)
+		dst = append(dst, ' ')
+		dst = appendEncodedName(dst, name)
+	}
+	dst = append(dst, ' ')
+	dst = strconv.AppendInt(dst, int64(bits), 10)
+	if guids && version >= MSNP12 {
+		n := c.Network
+		if n == 0 {
+			n = 1
+		}
+		dst = append(dst, ' ')
+		dst = strconv.AppendInt(dst, int64(n), 10)
+	}
+	if bits&ListFL != 0 {
+		switch {
+		case len(c.Groups) > 0:
+			for i, g := range c.Groups {
+				if i == 0 {
+					dst = append(dst, ' ')
+				} else {
+					dst = append(dst, ',')
+				}
+				dst = append(dst, g...)
+			}
+		case !guids:
+			dst = append(dst, " 0"...)
+		}
+	}
+	return append(dst, '\r', '\n')
 }
