@@ -485,6 +485,10 @@ func (b *sbBench) send(ctx context.Context, sides []*sbSide, base, start time.Ti
 			var mine []int
 			for k := w; k < len(sides); k += o.senders {
 				mine = append(mine, k)
+				// One write deadline for the whole run: moving it per
+				// write is a timer update per message, which costs the
+				// generator as much as the write itself.
+				_ = sides[k].conn.SetWriteDeadline(start.Add(o.duration + time.Minute))
 			}
 			var myLag []time.Duration
 			for n := 0; n < perSide && ctx.Err() == nil; n++ {
@@ -499,7 +503,6 @@ func (b *sbBench) send(ctx context.Context, sides []*sbSide, base, start time.Ti
 					if n%8 == 0 {
 						myLag = append(myLag, late)
 					}
-					_ = sd.conn.SetWriteDeadline(time.Now().Add(10 * time.Second))
 					if _, err := sd.conn.Write(sd.message(o.ack, now)); err != nil {
 						writeErr.CompareAndSwap(nil, fmt.Errorf("%s: %w", sd.email, err))
 						continue

@@ -317,27 +317,42 @@ func (c *conn) cmdMSG(cmd msnp.Command) bool {
 		return c.fail(ErrBadData, trid)
 	}
 	me := c.me.Load()
-	// "MSG email name len\r\n" + payload, in one allocation.
-	out := make([]byte, 0, len(me.Email)+len(c.name)+len(cmd.Payload)+16)
-	out = msnp.AppendPayload(out, "MSG", []string{me.Email, c.name}, cmd.Payload)
+	// "MSG email name len\r\n" + payload, built in the reader's scratch
+	// buffer: sendCopy copies only what a socket does not take at once.
+	out := append(c.scratch[:0], "MSG "...)
+	out = append(out, me.Email...)
+	out = append(out, ' ')
+	out = append(out, c.name...)
+	out = append(out, ' ')
+	out = strconv.AppendInt(out, int64(len(cmd.Payload)), 10)
+	out = append(out, '\r', '\n')
+	out = append(out, cmd.Payload...)
+	c.scratch = out
 	got, others := 0, 0
 	for _, o := range c.board.Load().snapshot() {
 		if o == c {
 			continue
 		}
 		others++
-		if o.send(out) {
+		if o.sendCopy(out) {
 			got++
 		}
 	}
 	failed := got == 0 || got < others
 	switch {
 	case failed && ack != "U":
-		return c.line("NAK", trid)
+		return c.ackLine("NAK", trid)
 	case !failed && (ack == "A" || ack == "D"):
-		return c.line("ACK", trid)
+		return c.ackLine("ACK", trid)
 	}
 	return true
+}
+
+// ackLine sends "ACK trid" or "NAK trid" from the reader's scratch buffer
+// (only the reader goroutine calls it, after the relay is done with it).
+func (c *conn) ackLine(name, trid string) bool {
+	c.scratch = msnp.AppendLine(c.scratch[:0], name, trid)
+	return c.sendCopy(c.scratch)
 }
 
 // ErrBadData is the switchboard's answer to a badly formed "MSG trid D"

@@ -32,9 +32,9 @@ var limits = msnp.Limits{MaxLine: 2048, MaxPayload: MaxMessage}
 type conn struct {
 	srv  *Server
 	nc   net.Conn
-	raw  syscall.RawConn // nil: every write goes through q
-	q    chan []byte     // nil entry: close after what came before
-	done chan struct{}   // closed with the socket
+	raw  *directWriter // nil: every write goes through q
+	q    chan []byte   // nil entry: close after what came before
+	done chan struct{} // closed with the socket
 	once sync.Once
 
 	// wmu orders the writes: queued counts the entries of q the writer has
@@ -50,12 +50,18 @@ type conn struct {
 	name string
 	// idle: the read timed out; BYE carries the idle flag.
 	idle bool
+	// scratch is the reader goroutine's buffer for what it relays and
+	// answers (sendCopy): the common case, a write the socket takes at
+	// once, allocates nothing.
+	scratch []byte
 }
 
 func newConn(s *Server, nc net.Conn) *conn {
 	c := &conn{srv: s, nc: nc, q: make(chan []byte, s.cfg.QueueLen), done: make(chan struct{})}
 	if sc, ok := nc.(syscall.Conn); ok && directWrites {
-		c.raw, _ = sc.SyscallConn()
+		if rc, err := sc.SyscallConn(); err == nil {
+			c.raw = newDirectWriter(rc)
+		}
 	}
 	return c
 }
@@ -84,7 +90,8 @@ func (c *conn) run() {
 	}()
 	go c.writer()
 	rd := msnp.NewReader(c.nc, limits)
-	var armed time.Time // when the read deadline was last moved
+	rd.ReusePayload = true // no command handler keeps a payload (cmdMSG copies it)
+	var armed time.Time    // when the read deadline was last moved
 	authed := false
 	for {
 		// Moving the deadline costs a timer update: while messages flow,
@@ -178,7 +185,13 @@ func (c *conn) writer() {
 // queue cuts the client off. It reports whether b was written or queued
 // (not after the connection closed or queued its close). b is not kept
 // once written, but may be when queued: the caller must not change it.
-func (c *conn) send(b []byte) bool {
+func (c *conn) send(b []byte) bool { return c.sendv(b, false) }
+
+// sendCopy is send for a buffer the caller reuses (its scratch): what has
+// to be queued is copied first.
+func (c *conn) sendCopy(b []byte) bool { return c.sendv(b, true) }
+
+func (c *conn) sendv(b []byte, reused bool) bool {
 	select {
 	case <-c.done:
 		return false
@@ -190,7 +203,7 @@ func (c *conn) send(b []byte) bool {
 		return false
 	}
 	if c.queued == 0 && c.raw != nil {
-		n, err := writeNow(c.raw, b)
+		n, err := c.raw.writeNow(b)
 		if err != nil {
 			c.kill()
 			return false
@@ -199,6 +212,9 @@ func (c *conn) send(b []byte) bool {
 			return true
 		}
 		b = b[n:]
+	}
+	if reused {
+		b = append([]byte(nil), b...)
 	}
 	select {
 	case c.q <- b:

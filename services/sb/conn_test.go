@@ -59,61 +59,16 @@ func testConn(t *testing.T, nc net.Conn, queue int) *conn {
 // writes once the socket is full leave in the order sent, byte for byte,
 // and a peer that is slow to read never blocks a sender.
 func TestSendOrder(t *testing.T) {
-	t.Run("a full socket hands the rest to the writer, in order, without blocking the sender", func(t *testing.T) {
-		server, client := socketPair(t)
-		c := testConn(t, server, 512)
-		if c.raw == nil && directWrites {
-			t.Fatal("no direct writes on a TCP connection")
+	// sendCopy is the relay's path: one scratch buffer, overwritten by the
+	// next message as soon as sendCopy returns, so what is queued must
+	// have been copied.
+	for _, reuse := range []bool{false, true} {
+		name := "a full socket hands the rest to the writer, in order, without blocking the sender"
+		if reuse {
+			name += " (sendCopy from one reused buffer)"
 		}
-		const n = 100
-		body := strings.Repeat("x", 900)
-		start := time.Now()
-		for i := 0; i < n; i++ {
-			if !c.send([]byte(fmt.Sprintf("MSG a@example.com A %d\r\n%05d%s", len(body)+5, i, body))) {
-				t.Fatalf("message %d refused", i)
-			}
-		}
-		if d := time.Since(start); d > 2*time.Second {
-			t.Errorf("sending to a peer that does not read took %s", d)
-		}
-		c.wmu.Lock()
-		queued := c.queued
-		c.wmu.Unlock()
-		if queued == 0 {
-			t.Errorf("90 KB went out without the queue: the test did not fill the socket")
-		}
-		r := bufio.NewReader(client)
-		_ = client.SetReadDeadline(time.Now().Add(10 * time.Second))
-		for i := 0; i < n; i++ {
-			line, err := r.ReadString('\n')
-			if err != nil {
-				t.Fatalf("message %d: %v", i, err)
-			}
-			f := strings.Fields(line)
-			size, _ := strconv.Atoi(f[len(f)-1])
-			p := make([]byte, size)
-			if _, err := io.ReadFull(r, p); err != nil {
-				t.Fatalf("message %d: %v", i, err)
-			}
-			if want := fmt.Sprintf("%05d%s", i, body); string(p) != want {
-				t.Fatalf("message %d out of order or damaged: %.20q", i, p)
-			}
-		}
-		// Once drained, writes go out directly again.
-		deadline := time.Now().Add(5 * time.Second)
-		for {
-			c.wmu.Lock()
-			queued = c.queued
-			c.wmu.Unlock()
-			if queued == 0 || time.Now().After(deadline) {
-				break
-			}
-			time.Sleep(5 * time.Millisecond)
-		}
-		if queued != 0 {
-			t.Fatalf("%d writes still queued after the peer read everything", queued)
-		}
-	})
+		t.Run(name, func(t *testing.T) { testSendOrderFull(t, reuse) })
+	}
 	t.Run("a peer that does not read is cut off when its queue overflows", func(t *testing.T) {
 		server, client := socketPair(t)
 		c := testConn(t, server, 8)
@@ -157,4 +112,72 @@ func TestSendOrder(t *testing.T) {
 			t.Errorf("peer read %q", got)
 		}
 	})
+}
+
+func testSendOrderFull(t *testing.T, reuse bool) {
+	server, client := socketPair(t)
+	c := testConn(t, server, 512)
+	if c.raw == nil && directWrites {
+		t.Fatal("no direct writes on a TCP connection")
+	}
+	const n = 100
+	body := strings.Repeat("x", 900)
+	var scratch []byte
+	start := time.Now()
+	for i := 0; i < n; i++ {
+		msg := fmt.Sprintf("MSG a@example.com A %d\r\n%05d%s", len(body)+5, i, body)
+		ok := false
+		if reuse {
+			scratch = append(scratch[:0], msg...)
+			ok = c.sendCopy(scratch)
+			for j := range scratch {
+				scratch[j] = '!' // what the relay's next message does to it
+			}
+		} else {
+			ok = c.send([]byte(msg))
+		}
+		if !ok {
+			t.Fatalf("message %d refused", i)
+		}
+	}
+	if d := time.Since(start); d > 2*time.Second {
+		t.Errorf("sending to a peer that does not read took %s", d)
+	}
+	c.wmu.Lock()
+	queued := c.queued
+	c.wmu.Unlock()
+	if queued == 0 {
+		t.Errorf("90 KB went out without the queue: the test did not fill the socket")
+	}
+	r := bufio.NewReader(client)
+	_ = client.SetReadDeadline(time.Now().Add(10 * time.Second))
+	for i := 0; i < n; i++ {
+		line, err := r.ReadString('\n')
+		if err != nil {
+			t.Fatalf("message %d: %v", i, err)
+		}
+		f := strings.Fields(line)
+		size, _ := strconv.Atoi(f[len(f)-1])
+		p := make([]byte, size)
+		if _, err := io.ReadFull(r, p); err != nil {
+			t.Fatalf("message %d: %v", i, err)
+		}
+		if want := fmt.Sprintf("%05d%s", i, body); string(p) != want {
+			t.Fatalf("message %d out of order or damaged: %.20q", i, p)
+		}
+	}
+	// Once drained, writes go out directly again.
+	deadline := time.Now().Add(5 * time.Second)
+	for {
+		c.wmu.Lock()
+		queued = c.queued
+		c.wmu.Unlock()
+		if queued == 0 || time.Now().After(deadline) {
+			break
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+	if queued != 0 {
+		t.Fatalf("%d writes still queued after the peer read everything", queued)
+	}
 }

@@ -8,6 +8,7 @@ import (
 	"regexp"
 	"strconv"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -648,7 +649,7 @@ func TestIdleAndSecondSwitchboard(t *testing.T) {
 		}
 		t.Cleanup(nc.Close)
 		sw, err := sb.New(sb.Config{API: nsclient.New("http://"+e.S.NSAddr, cfg.NSKey), NATS: nc,
-			IdleTimeout: 500 * time.Millisecond, InviteTimeout: 300 * time.Millisecond, Log: testenv.Logger(t)})
+			IdleTimeout: 2 * time.Second, InviteTimeout: 300 * time.Millisecond, Log: testenv.Logger(t)})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -683,10 +684,9 @@ func TestIdleAndSecondSwitchboard(t *testing.T) {
 			old := pb.rang(t)
 			sa.Send("CAL 9 bob@example.com")
 			sa.Expect("215 9 0")
-			for i := 0; i < 8; i++ { // not idle meanwhile (500 ms here)
-				time.Sleep(200 * time.Millisecond)
-				sa.SendPayload("MSG "+sa.Next()+" U", textMsg)
-			}
+			stop := keepTalking(sa)
+			defer stop()
+			time.Sleep(time.Second) // the call lapses after 300 ms
 			c := msnptest.Dial(t, addr)
 			c.Send("ANS 1 bob@example.com " + old.cookie + " " + old.sessid)
 			c.Expect("911 1 0")
@@ -707,12 +707,36 @@ func TestIdleAndSecondSwitchboard(t *testing.T) {
 			bobSB, _ := pb.answer(t, r)
 			sa.Expect("JOI bob@example.com Bob 1073741856")
 			// Alice keeps talking; Bob says nothing and is ended.
-			for i := 0; i < 4; i++ {
-				time.Sleep(200 * time.Millisecond)
-				sa.SendPayload("MSG "+sa.Next()+" U", textMsg)
-			}
-			sa.WaitFor("BYE bob@example.com 1", soon)
+			stop := keepTalking(sa)
+			defer stop()
+			sa.WaitFor("BYE bob@example.com 1", 10*time.Second)
 			bobSB.Closed(soon)
 		})
 	})
+}
+
+// keepTalking sends an unacknowledged message from m every 200 ms until
+// stop is called, so m never goes idle however slowly the test runs (each
+// message is one write, so it never splits a command the test sends).
+func keepTalking(m *msnptest.Conn) (stop func()) {
+	msg := []byte("MSG 999 U " + strconv.Itoa(len(textMsg)) + "\r\n" + textMsg)
+	done := make(chan struct{})
+	finished := make(chan struct{})
+	go func() {
+		defer close(finished)
+		tick := time.NewTicker(200 * time.Millisecond)
+		defer tick.Stop()
+		for {
+			select {
+			case <-done:
+				return
+			case <-tick.C:
+				if _, err := m.C.Write(msg); err != nil {
+					return
+				}
+			}
+		}
+	}()
+	var once sync.Once
+	return func() { once.Do(func() { close(done); <-finished }) }
 }

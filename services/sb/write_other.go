@@ -10,6 +10,10 @@ import (
 // directWrites: every write goes through the writer goroutine here.
 const directWrites = false
 
-func writeNow(syscall.RawConn, []byte) (int, error) {
+type directWriter struct{}
+
+func newDirectWriter(syscall.RawConn) *directWriter { return nil }
+
+func (*directWriter) writeNow([]byte) (int, error) {
 	return 0, errors.New("sb: direct writes not supported")
 }

@@ -19,13 +19,15 @@ func TestServiceHeader(t *testing.T) {
 		alice := e.account("alice@example.com", "Alice")
 		e.account("bob@example.com", "Bob")
 		want := `<CacheKey>` + soap.CacheKey(alice.ID) + `</CacheKey><CacheKeyChanged>true</CacheKeyChanged></ServiceHeader>`
-		for name, body := range map[string]string{
-			"FindMembership": findBody(""),
-			"AddMember":      memberBody("AddMember", passportMembership("Allow", "bob@example.com")),
-			"DeleteMember":   memberBody("DeleteMember", passportMembership("Allow", "bob@example.com")),
+		// In this order: DeleteMember removes what AddMember added (a map
+		// would run them in any order, and a DeleteMember first faults).
+		for _, op := range []struct{ name, body string }{
+			{"FindMembership", findBody("")},
+			{"AddMember", memberBody("AddMember", passportMembership("Allow", "bob@example.com"))},
+			{"DeleteMember", memberBody("DeleteMember", passportMembership("Allow", "bob@example.com"))},
 		} {
-			t.Run(name+" carries the owner's key", func(t *testing.T) {
-				r := e.post(alice, body)
+			t.Run(op.name+" carries the owner's key", func(t *testing.T) {
+				r := e.post(alice, op.body)
 				mustOK(t, r)
 				if !strings.Contains(r.Body, want) {
 					t.Errorf("header lacks %s:\n%s", want, r.Body)

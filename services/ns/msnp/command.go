@@ -103,6 +103,14 @@ type Reader struct {
 	r    *bufio.Reader
 	lim  Limits
 	long []byte // a line longer than the read buffer, assembled here
+
+	// ReusePayload makes Command.Payload a buffer the Reader owns and
+	// overwrites at the next Read, instead of a new allocation per payload
+	// command: for a caller that is done with a command (or has copied
+	// what it keeps) before it reads the next one, as the switchboard's
+	// relay is. Off by default.
+	ReusePayload bool
+	pay          []byte
 }
 
 // readBufSize is the Reader's buffer: most client lines are under 200
@@ -226,7 +234,7 @@ func (r *Reader) parse(line []byte) (Command, error) {
 			return Command{}, errorf(ErrInvalidParameter, trid, true, "payload longer than "+strconv.Itoa(r.lim.MaxPayload)+" bytes")
 		}
 		cmd.Args = cmd.Args[:len(cmd.Args)-1]
-		cmd.Payload = make([]byte, n)
+		cmd.Payload = r.payloadBuf(n)
 		if _, err := io.ReadFull(r.r, cmd.Payload); err != nil {
 			if errors.Is(err, io.EOF) {
 				err = io.ErrUnexpectedEOF
@@ -243,20 +251,37 @@ func (r *Reader) parse(line []byte) (Command, error) {
 	return cmd, nil
 }
 
+// payloadBuf returns a non-nil slice of n bytes for a payload: a new one,
+// or with ReusePayload the Reader's own buffer, grown as needed.
+func (r *Reader) payloadBuf(n int) []byte {
+	if !r.ReusePayload {
+		return make([]byte, n)
+	}
+	if cap(r.pay) < n || r.pay == nil {
+		r.pay = make([]byte, max(n, 256))
+	}
+	return r.pay[:n]
+}
+
 // splitArgs splits a line on spaces, ignoring empty fields (a trailing
-// space, or two spaces in a row).
+// space, or two spaces in a row). The fields share one string: one
+// allocation for the line, not one per field.
 func splitArgs(line []byte) []string {
-	var out []string
-	for len(line) > 0 {
-		i := bytes.IndexByte(line, ' ')
+	s := string(line)
+	out := make([]string, 0, 1+strings.Count(s, " "))
+	for len(s) > 0 {
+		i := strings.IndexByte(s, ' ')
 		if i < 0 {
-			out = append(out, string(line))
+			out = append(out, s)
 			break
 		}
 		if i > 0 {
-			out = append(out, string(line[:i]))
+			out = append(out, s[:i])
 		}
-		line = line[i+1:]
+		s = s[i+1:]
+	}
+	if len(out) == 0 {
+		return nil
 	}
 	return out
 }
