@@ -108,6 +108,7 @@ func (ss *session) cmdSYN(c msnp.Command) bool {
 	// move them (refresh), so what watchers were told stays consistent.
 	ss.listVer.Store(max(l.Version, 1))
 	ss.synVer.Store(l.Version)
+	ss.view = newListView(l)
 	if msnp.SYNUpToDate(c.Args[1:], syn, ss.ver) {
 		return ss.send(msnp.AppendSYNShort(nil, trid, syn, ss.ver))
 	}

@@ -63,6 +63,9 @@ func (ss *session) writeList(remove bool, w nsclient.ListWrite) (*nsclient.ListW
 		return nil, err
 	}
 	ss.noteListVersion(res.Version)
+	if ss.view != nil {
+		ss.view.put(res.Entry)
+	}
 	return res, nil
 }
 
@@ -222,6 +225,9 @@ func (ss *session) cmdADG(c msnp.Command) bool {
 	if !msnp.GroupGUIDs(ss.ver) {
 		group = strconv.Itoa(ss.u.addGroup(res.Group.GUID, res.Group.ID))
 	}
+	if ss.view != nil {
+		ss.view.putGroup(res.Group)
+	}
 	return ss.line("ADG", msnp.ADGArgs(ss.ver, trid, res.Version, nameArg, group)...)
 }
 
@@ -242,9 +248,14 @@ func (ss *session) cmdRMG(c msnp.Command) bool {
 	if err != nil {
 		return ss.listFail(err, trid)
 	}
+	guid := group
 	if !msnp.GroupGUIDs(ss.ver) {
 		id, _ := msnp.GroupNumber(group)
+		guid, _ = ss.u.groupGUID(id)
 		ss.u.removeGroup(id)
+	}
+	if ss.view != nil {
+		ss.view.dropGroup(guid)
 	}
 	return ss.line("RMG", msnp.RMGArgs(ss.ver, trid, res.Version, group)...)
 }
@@ -272,6 +283,9 @@ func (ss *session) cmdREG(c msnp.Command) bool {
 	})
 	if err != nil {
 		return ss.listFail(err, trid)
+	}
+	if ss.view != nil {
+		ss.view.putGroup(res.Group)
 	}
 	return ss.line("REG", msnp.REGArgs(ss.ver, trid, res.Version, group, c.Arg(2))...)
 }
@@ -391,19 +405,30 @@ func (ss *session) cmdLegacyBLP(c msnp.Command) bool {
 	return ss.setting(c, nsclient.Privacy{BLP: v}, v)
 }
 
-// legacyEventLines turns an event's ADL 0/RML 0 into the lines SYN-era
-// clients parse: the RL bit of "someone added/removed you" becomes
+// legacyEventLines turns an event into the lines SYN-era clients parse:
+// the RL bit of an ADL 0/RML 0 ("someone added/removed you") becomes
 // "ADD 0 RL ver email name" / "ADC 0 RL N=email F=name" and
-// "REM 0 RL [ver] email"; the AL/BL (and, for MSNP8–9, FL) bits of an
-// RML 0 (an account deleted) become "REM 0 AL|BL|FL [ver] email". The
-// version is the recipient's list version after the change; an event the
-// session's SYN already covered writes nothing.
+// "REM 0 RL [ver] email"; a change of the user's own FL/AL/BL or groups
+// (addressbook.changed, membership.changed: by another client, the web,
+// an operator, or a deleted account) becomes the ADD/ADC/REM/ADG/RMG/REG
+// lines of the difference from what the client was told (lists_view.go).
+// The version is the recipient's list version after the change; an event
+// the session's SYN already covered writes nothing.
 func legacyEventLines(u *user, ev nsclient.Event) [][]byte {
 	if ev.ListVersion > 0 && ev.ListVersion <= u.ss.synVer.Load() {
 		// Committed before the session's SYN read the lists (an event
 		// relayed after sign-in): the client already lists it.
 		return nil
 	}
+	out := reverseListLines(u, ev)
+	if ev.Type == "addressbook.changed" || ev.Type == "membership.changed" {
+		out = append(out, u.srv.syncView(u)...)
+	}
+	return out
+}
+
+// reverseListLines are the RL lines of an event's ADL 0/RML 0.
+func reverseListLines(u *user, ev nsclient.Event) [][]byte {
 	var out [][]byte
 	ver := int64(-1)
 	for _, c := range ev.NS {
@@ -439,17 +464,10 @@ func legacyListLines(version int, ver int64, added bool, email string, c msnp.ML
 		}
 		return [][]byte{msnp.AppendReverseAdded(nil, version, ver, email, name)}
 	}
-	var out [][]byte
-	for _, l := range []struct {
-		bit  int
-		name string
-	}{{msnp.ListFL, "FL"}, {msnp.ListAL, "AL"}, {msnp.ListBL, "BL"}, {msnp.ListRL, "RL"}} {
-		if c.L&l.bit == 0 || (l.bit == msnp.ListFL && msnp.GroupGUIDs(version)) {
-			continue // MSNP10–12 name FL entries by a GUID the event does not carry
-		}
-		out = append(out, msnp.AppendLine(nil, "REM", msnp.REMArgs(version, "0", l.name, ver, email, "")...))
+	if c.L&msnp.ListRL == 0 {
+		return nil // FL/AL/BL: the view's difference (syncView)
 	}
-	return out
+	return [][]byte{msnp.AppendReverseRemoved(nil, version, ver, email)}
 }
 
 // eventListVersion is the recipient's list version after the event: the

@@ -50,6 +50,9 @@ type session struct {
 	// synVer is the list version of the session's last SYN answer: events
 	// at or below it are already in the client's list (lists_legacy.go).
 	synVer atomic.Int64
+	// view is what the MSNP8–12 client was told of its lists (lists_view.go):
+	// set by SYN, used on the user's worker only.
+	view *listView
 }
 
 func newSession(s *Server, c net.Conn) *session {
