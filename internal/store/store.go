@@ -116,7 +116,12 @@ func Open(ctx context.Context, cfg config.Config, log *slog.Logger) (*Store, err
 		}
 		sqlDB, _ := db.DB()
 		// One writer at a time is SQLite's model; WAL lets readers go on.
+		// Every connection stays open: database/sql keeps 2 idle by
+		// default, so under load the other 6 were closed and reopened
+		// all the time, and a new connection sets its pragmas and parses
+		// the schema again on its first statement (issue 19).
 		sqlDB.SetMaxOpenConns(8)
+		sqlDB.SetMaxIdleConns(8)
 	}
 	s := &Store{
 		DB:      db,
