@@ -60,6 +60,7 @@ type Store struct {
 	mu       sync.Mutex
 	onCommit []func()
 	columns  sync.Map // reflect.Type → *modelColumns, see columnsOf
+	answers  answerWriter
 }
 
 // Open opens the configured database. It does not migrate: call Migrate.
@@ -170,8 +171,10 @@ func (s *Store) Ping(ctx context.Context) error {
 	return nil
 }
 
-// Close closes the database.
+// Close writes the stored answers still queued (StoreAnswer) and closes
+// the database.
 func (s *Store) Close() error {
+	s.StopAnswerWriter()
 	sqlDB, err := s.DB.DB()
 	if err != nil {
 		return err

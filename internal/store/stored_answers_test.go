@@ -1,0 +1,154 @@
+package store_test
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"reflect"
+	"testing"
+	"time"
+
+	"github.com/abch-im/abch/internal/config"
+	"github.com/abch-im/abch/internal/store"
+	"github.com/abch-im/abch/internal/testenv"
+	"github.com/abch-im/abch/models"
+)
+
+// TestStoredAnswers: an answer is served only for the account revision,
+// kind and format it was stored under; a change (any revision bump) makes
+// it unservable at once; a late writer cannot replace a newer answer; the
+// account row comes with it as GORM reads it and goes to the check first;
+// the rows go with the account; applying a migration drops them all.
+func TestStoredAnswers(t *testing.T) {
+	testenv.ForEachDB(t, func(t *testing.T, cfg config.Config) {
+		ctx := context.Background()
+		st := openSharingStore(t, cfg)
+		must := func(err error) {
+			t.Helper()
+			if err != nil {
+				t.Fatal(err)
+			}
+		}
+		alice, err := st.CreateAccount(ctx, store.NewAccount{Email: "alice@example.com", DisplayName: "Alice"})
+		must(err)
+		_, err = st.CreateAccount(ctx, store.NewAccount{Email: "bob@example.com"})
+		must(err)
+		get := func(kind, format string) ([]byte, *models.Account) {
+			t.Helper()
+			body, a, err := st.StoredAnswer(ctx, alice.ID, kind, format, nil)
+			must(err)
+			return body, a
+		}
+		rev := func() int64 {
+			t.Helper()
+			var a models.Account
+			must(st.DB.First(&a, alice.ID).Error)
+			return a.Revision
+		}
+		// Binary-safe and large: every byte value, 300 KB.
+		body := bytes.Repeat([]byte("<x>\x00\xff&amp;ü</x>"), 20000)
+
+		t.Run("nothing stored reads the account only", func(t *testing.T) {
+			b, a := get("ABFindAll", "f1")
+			if b != nil || a == nil || a.ID != alice.ID {
+				t.Fatalf("body %d bytes, account %+v", len(b), a)
+			}
+			var want models.Account
+			must(st.DB.First(&want, alice.ID).Error)
+			want.CreatedAt, want.UpdatedAt = want.CreatedAt.UTC(), want.UpdatedAt.UTC()
+			a.CreatedAt, a.UpdatedAt = a.CreatedAt.UTC(), a.UpdatedAt.UTC()
+			if !reflect.DeepEqual(*a, want) {
+				t.Fatalf("account row\n got %+v\nwant %+v", *a, want)
+			}
+		})
+		t.Run("served for its revision, kind and format only", func(t *testing.T) {
+			must(st.PutStoredAnswer(ctx, alice.ID, "ABFindAll", "f1", rev(), body))
+			if b, _ := get("ABFindAll", "f1"); !bytes.Equal(b, body) {
+				t.Fatalf("stored answer not served (%d bytes)", len(b))
+			}
+			if b, _ := get("ABFindAll", "f2"); b != nil {
+				t.Fatal("an answer of another format was served")
+			}
+			if b, _ := get("ABFindContactsPaged", "f1"); b != nil {
+				t.Fatal("an answer of another kind was served")
+			}
+		})
+		t.Run("a change makes it unservable", func(t *testing.T) {
+			old := rev()
+			_, err := st.AddContacts(ctx, alice.ID, []models.NewContact{{PassportName: "bob@example.com", IsMessengerUser: true}}, false)
+			must(err)
+			if b, a := get("ABFindAll", "f1"); b != nil || a.Revision == old {
+				t.Fatalf("after a change: %d bytes served, revision %d (was %d)", len(b), a.Revision, old)
+			}
+			// A late writer of the old revision stores nothing servable,
+			// and does not replace a newer answer.
+			must(st.PutStoredAnswer(ctx, alice.ID, "ABFindAll", "f1", rev(), []byte("new")))
+			must(st.PutStoredAnswer(ctx, alice.ID, "ABFindAll", "f1", old, body))
+			if b, _ := get("ABFindAll", "f1"); string(b) != "new" {
+				t.Fatalf("late writer: got %.20q", b)
+			}
+		})
+		t.Run("the check sees the row first", func(t *testing.T) {
+			refuse := errors.New("refused")
+			var seen *models.Account
+			b, a, err := st.StoredAnswer(ctx, alice.ID, "ABFindAll", "f1", func(a *models.Account) error { seen = a; return refuse })
+			if err != refuse || b != nil || a != nil || seen == nil || seen.ID != alice.ID {
+				t.Fatalf("got %d bytes, %v, %v; check saw %+v", len(b), a, err, seen)
+			}
+			_, _, err = st.StoredAnswer(ctx, 999999, "ABFindAll", "f1", func(a *models.Account) error {
+				if a != nil {
+					t.Errorf("check got %+v for no account", a)
+				}
+				return refuse
+			})
+			if err != refuse {
+				t.Fatalf("no account: %v", err)
+			}
+			b, a, err = st.StoredAnswer(ctx, 999999, "ABFindAll", "f1", nil)
+			if b != nil || a != nil || err != nil {
+				t.Fatalf("no account, no check: %d bytes, %v, %v", len(b), a, err)
+			}
+		})
+		t.Run("the background writer stores the newest", func(t *testing.T) {
+			r := rev()
+			st.StoreAnswer(alice.ID, "FindMembership", "f1", r-1, []byte("older"))
+			st.StoreAnswer(alice.ID, "FindMembership", "f1", r, []byte("newest"))
+			st.StoreAnswer(alice.ID, "FindMembership", "f1", r-2, []byte("oldest"))
+			fctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+			defer cancel()
+			must(st.FlushAnswers(fctx))
+			if b, _ := get("FindMembership", "f1"); string(b) != "newest" {
+				t.Fatalf("got %.20q", b)
+			}
+		})
+		t.Run("a migration drops every stored answer", func(t *testing.T) {
+			var n int64
+			must(st.DB.Table("stored_answers").Count(&n).Error)
+			if n == 0 {
+				t.Fatal("nothing stored")
+			}
+			undo := store.RegisterMigrationForTest("9999_test_noop", "SELECT 1")
+			defer undo()
+			must(st.Migrate(ctx))
+			must(st.DB.Table("stored_answers").Count(&n).Error)
+			if n != 0 {
+				t.Fatalf("%d stored answers after a migration", n)
+			}
+		})
+		t.Run("rows go with their account", func(t *testing.T) {
+			must(st.PutStoredAnswer(ctx, alice.ID, "ABFindAll", "f1", rev(), body))
+			_, err := st.DeleteAccount(ctx, alice.Email)
+			must(err)
+			var n int64
+			must(st.DB.Table("stored_answers").Where("owner_id = ?", alice.ID).Count(&n).Error)
+			if n != 0 {
+				t.Fatalf("%d stored answers of a deleted account", n)
+			}
+			must(st.PutStoredAnswer(ctx, alice.ID, "ABFindAll", "f1", 1, body)) // a late writer: nothing
+			must(st.DB.Table("stored_answers").Where("owner_id = ?", alice.ID).Count(&n).Error)
+			if n != 0 {
+				t.Fatal("an answer was stored for a deleted account")
+			}
+		})
+	})
+}
