@@ -181,6 +181,10 @@ CREATE INDEX offline_messages_recipient ON offline_messages (recipient_id, recei
 type sqlMigration struct {
 	ID  string
 	SQL string
+	// Dialect, when set, is the only database the SQL runs on (a storage
+	// setting one of them has); elsewhere the migration is recorded as
+	// applied and does nothing.
+	Dialect string
 }
 
 // dialectSQL expands the placeholders of a migration for one database.
@@ -217,6 +221,9 @@ func (s *Store) migrate(db *gorm.DB) error {
 		list = append(list, &gormigrate.Migration{
 			ID: m.ID,
 			Migrate: func(tx *gorm.DB) error {
+				if m.Dialect != "" && m.Dialect != s.Dialect {
+					return nil
+				}
 				for _, stmt := range splitStatements(dialectSQL(s.Dialect, m.SQL)) {
 					if err := tx.Exec(stmt).Error; err != nil {
 						return fmt.Errorf("migration %s: %w\n%s", m.ID, err, stmt)

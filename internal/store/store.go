@@ -146,7 +146,7 @@ func Open(ctx context.Context, cfg config.Config, log *slog.Logger) (*Store, err
 // foreign keys, and IMMEDIATE write transactions so two writers never
 // deadlock upgrading their locks.
 func SQLiteDSN(path string) string {
-	return "file:" + path + "?_pragma=busy_timeout(10000)&_pragma=journal_mode(WAL)&_pragma=foreign_keys(1)&_pragma=synchronous(NORMAL)&_txlock=immediate"
+	return "file:" + path + "?_pragma=busy_timeout(10000)&_pragma=journal_mode(WAL)&_pragma=foreign_keys(1)&_pragma=synchronous(NORMAL)&_pragma=mmap_size(1073741824)&_txlock=immediate"
 }
 
 // Migrate applies every pending migration.

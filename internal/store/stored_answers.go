@@ -2,8 +2,11 @@ package store
 
 import (
 	"context"
+	"fmt"
 	"sync"
 	"time"
+
+	"github.com/klauspost/compress/s2"
 
 	"github.com/abch-im/abch/models"
 )
@@ -26,6 +29,13 @@ import (
 // services/ab, services/sharing) and the schema (applying any migration
 // deletes every stored answer, Migrate). The rows go with their account
 // (ON DELETE CASCADE).
+//
+// The body is stored S2-compressed (klauspost/compress/s2, block format):
+// a 337 KB ABFindAll of 300 contacts is 41 KB, so the database reads a
+// tenth of the pages (on the embedded database, copying the overflow pages
+// of the uncompressed body was a quarter of serving it) and decoding it
+// costs a fraction of that. On Postgres the column is stored EXTERNAL: the
+// body is compressed already, and pglz would only try again.
 func init() {
 	register(sqlMigration{ID: "0720_stored_answers", SQL: `
 CREATE TABLE stored_answers (
@@ -36,6 +46,9 @@ CREATE TABLE stored_answers (
 	body     {{blob}} NOT NULL,
 	PRIMARY KEY (owner_id, kind)
 );
+`})
+	register(sqlMigration{ID: "0721_stored_answers_external", Dialect: DialectPostgres, SQL: `
+ALTER TABLE stored_answers ALTER COLUMN body SET STORAGE EXTERNAL;
 `})
 }
 
@@ -76,7 +89,17 @@ func (s *Store) StoredAnswer(ctx context.Context, ownerID int64, kind, format st
 	if !found {
 		return nil, nil, nil
 	}
-	return body, &a, nil
+	if body == nil {
+		return nil, &a, nil
+	}
+	out, err := s2.Decode(nil, body)
+	if err != nil {
+		// Not an answer this code stored: the row path serves the read
+		// and the next store replaces it.
+		s.Log.Warn("store: undecodable stored answer", "account", ownerID, "kind", kind, "err", err)
+		return nil, &a, nil
+	}
+	return out, &a, nil
 }
 
 // PutStoredAnswer stores body, the answer of kind rendered by format from
@@ -88,8 +111,11 @@ func (s *Store) PutStoredAnswer(ctx context.Context, ownerID int64, kind, format
 		SELECT ?, ?, ?, ?, ? WHERE EXISTS (SELECT 1 FROM accounts WHERE id = ?)
 		ON CONFLICT (owner_id, kind) DO UPDATE SET format = excluded.format, rev = excluded.rev, body = excluded.body
 		WHERE stored_answers.rev < excluded.rev OR stored_answers.format <> excluded.format`,
-		ownerID, kind, format, rev, body, ownerID).Error
-	return translate(err)
+		ownerID, kind, format, rev, s2.EncodeBetter(nil, body), ownerID).Error
+	if err != nil {
+		return fmt.Errorf("store: storing answer %s of account %d: %w", kind, ownerID, translate(err))
+	}
+	return nil
 }
 
 // StoreAnswer queues PutStoredAnswer for a background writer and returns

@@ -73,6 +73,14 @@ func TestStoredAnswers(t *testing.T) {
 				t.Fatal("an answer of another kind was served")
 			}
 		})
+		t.Run("a body this code did not store is a miss", func(t *testing.T) {
+			must(st.DB.Exec("UPDATE stored_answers SET body = ?", []byte("not s2")).Error)
+			if b, a := get("ABFindAll", "f1"); b != nil || a == nil {
+				t.Fatalf("undecodable body: %.20q, account %v", b, a)
+			}
+			must(st.DB.Exec("DELETE FROM stored_answers").Error)
+			must(st.PutStoredAnswer(ctx, alice.ID, "ABFindAll", "f1", rev(), body))
+		})
 		t.Run("a change makes it unservable", func(t *testing.T) {
 			old := rev()
 			_, err := st.AddContacts(ctx, alice.ID, []models.NewContact{{PassportName: "bob@example.com", IsMessengerUser: true}}, false)

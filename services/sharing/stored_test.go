@@ -6,6 +6,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/klauspost/compress/s2"
+
 	"github.com/abch-im/abch/internal/config"
 	"github.com/abch-im/abch/internal/testenv"
 	"github.com/abch-im/abch/models"
@@ -82,7 +84,11 @@ func testStoredNeverStale(t *testing.T, e *env, cacheBytes int) {
 		if err := e.Store.DB.Raw("SELECT body FROM stored_answers WHERE owner_id = ? AND kind = ? AND rev = ?", bob.ID, kind, revision()).Row().Scan(&body); err != nil {
 			t.Fatalf("%s: no answer stored for the current revision: %v", kind, err)
 		}
-		return string(body)
+		out, err := s2.Decode(nil, body)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return string(out)
 	}
 	check := func(step string, change func()) {
 		t.Helper()
@@ -92,7 +98,7 @@ func testStoredNeverStale(t *testing.T, e *env, cacheBytes int) {
 			if got := stored(kind); got != r.Body || got != fresh(messenger) {
 				t.Fatalf("%s: %s: the stored answer is not the answer served", step, kind)
 			}
-			if err := e.Store.DB.Exec("UPDATE stored_answers SET body = ?", []byte("STORED")).Error; err != nil {
+			if err := e.Store.DB.Exec("UPDATE stored_answers SET body = ?", s2.Encode(nil, []byte("STORED"))).Error; err != nil {
 				t.Fatal(err)
 			}
 			if cacheBytes == 0 {
