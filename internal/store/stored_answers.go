@@ -58,8 +58,10 @@ ALTER TABLE stored_answers ALTER COLUMN body SET STORAGE EXTERNAL;
 // no such account); its error is returned as is, and nothing is returned
 // unless it passes. The body is nil when no answer is stored for the
 // current revision (or there is no such account): the caller reads the
-// rows (the row path) and may store what it renders (StoreAnswer).
-func (s *Store) StoredAnswer(ctx context.Context, ownerID int64, kind, format string, check AccountCheck) ([]byte, *models.Account, error) {
+// rows (the row path) and may store what it renders (StoreAnswer). The
+// answer is decoded into dst's capacity when it fits (a recycled buffer),
+// else into a new buffer.
+func (s *Store) StoredAnswer(ctx context.Context, ownerID int64, kind, format string, dst []byte, check AccountCheck) ([]byte, *models.Account, error) {
 	acc, err := s.columnsOf(&models.Account{})
 	if err != nil {
 		return nil, nil, err
@@ -92,7 +94,7 @@ func (s *Store) StoredAnswer(ctx context.Context, ownerID int64, kind, format st
 	if body == nil {
 		return nil, &a, nil
 	}
-	out, err := s2.Decode(nil, body)
+	out, err := s2.Decode(dst[:cap(dst)], body)
 	if err != nil {
 		// Not an answer this code stored: the row path serves the read
 		// and the next store replaces it.

@@ -35,7 +35,7 @@ func TestStoredAnswers(t *testing.T) {
 		must(err)
 		get := func(kind, format string) ([]byte, *models.Account) {
 			t.Helper()
-			body, a, err := st.StoredAnswer(ctx, alice.ID, kind, format, nil)
+			body, a, err := st.StoredAnswer(ctx, alice.ID, kind, format, nil, nil)
 			must(err)
 			return body, a
 		}
@@ -65,6 +65,18 @@ func TestStoredAnswers(t *testing.T) {
 			must(st.PutStoredAnswer(ctx, alice.ID, "ABFindAll", "f1", rev(), body))
 			if b, _ := get("ABFindAll", "f1"); !bytes.Equal(b, body) {
 				t.Fatalf("stored answer not served (%d bytes)", len(b))
+			}
+			// Decoded into the caller's buffer when it fits, else a new one.
+			dst := make([]byte, 0, len(body)+10)
+			b, _, err := st.StoredAnswer(ctx, alice.ID, "ABFindAll", "f1", dst, nil)
+			must(err)
+			if !bytes.Equal(b, body) || &b[0] != &dst[:1][0] {
+				t.Fatal("not decoded into the buffer given")
+			}
+			b, _, err = st.StoredAnswer(ctx, alice.ID, "ABFindAll", "f1", make([]byte, 0, 10), nil)
+			must(err)
+			if !bytes.Equal(b, body) {
+				t.Fatal("a buffer too small gave a wrong answer")
 			}
 			if b, _ := get("ABFindAll", "f2"); b != nil {
 				t.Fatal("an answer of another format was served")
@@ -99,11 +111,11 @@ func TestStoredAnswers(t *testing.T) {
 		t.Run("the check sees the row first", func(t *testing.T) {
 			refuse := errors.New("refused")
 			var seen *models.Account
-			b, a, err := st.StoredAnswer(ctx, alice.ID, "ABFindAll", "f1", func(a *models.Account) error { seen = a; return refuse })
+			b, a, err := st.StoredAnswer(ctx, alice.ID, "ABFindAll", "f1", nil, func(a *models.Account) error { seen = a; return refuse })
 			if err != refuse || b != nil || a != nil || seen == nil || seen.ID != alice.ID {
 				t.Fatalf("got %d bytes, %v, %v; check saw %+v", len(b), a, err, seen)
 			}
-			_, _, err = st.StoredAnswer(ctx, 999999, "ABFindAll", "f1", func(a *models.Account) error {
+			_, _, err = st.StoredAnswer(ctx, 999999, "ABFindAll", "f1", nil, func(a *models.Account) error {
 				if a != nil {
 					t.Errorf("check got %+v for no account", a)
 				}
@@ -112,7 +124,7 @@ func TestStoredAnswers(t *testing.T) {
 			if err != refuse {
 				t.Fatalf("no account: %v", err)
 			}
-			b, a, err = st.StoredAnswer(ctx, 999999, "ABFindAll", "f1", nil)
+			b, a, err = st.StoredAnswer(ctx, 999999, "ABFindAll", "f1", nil, nil)
 			if b != nil || a != nil || err != nil {
 				t.Fatalf("no account, no check: %d bytes, %v, %v", len(b), a, err)
 			}

@@ -27,7 +27,7 @@ type Store interface {
 	LoadBook(ctx context.Context, ownerID int64, delta bool, since int64) (*store.Book, error)
 	LoadDelta(ctx context.Context, ownerID, since int64, check store.AccountCheck) (*store.Book, error)
 	LoadFull(ctx context.Context, ownerID int64, check store.AccountCheck) (*store.Book, error)
-	StoredAnswer(ctx context.Context, ownerID int64, kind, format string, check store.AccountCheck) ([]byte, *models.Account, error)
+	StoredAnswer(ctx context.Context, ownerID int64, kind, format string, dst []byte, check store.AccountCheck) ([]byte, *models.Account, error)
 	StoreAnswer(ownerID int64, kind, format string, rev int64, body []byte)
 	EnsureAddressBook(ctx context.Context, ownerID int64) (string, error)
 	AddContacts(ctx context.Context, ownerID int64, in []models.NewContact, allowList bool) ([]string, error)
@@ -120,11 +120,20 @@ func (s *service) find(r *soap.Request, form findForm, deltasEl, cursorEl *etree
 			return err
 		}
 		if s.deps.StoredAnswers {
-			body, owner, err := s.deps.Store.StoredAnswer(r.Ctx, c.AccountID, storedKind(form), renderFormat, check)
+			// With the answer cache off nothing keeps the answer once
+			// written: it is decoded into a recycled buffer.
+			var dst []byte
+			if s.deps.CacheBytes == 0 {
+				dst = soap.AnswerBuffer()
+			}
+			body, owner, err := s.deps.Store.StoredAnswer(r.Ctx, c.AccountID, storedKind(form), renderFormat, dst, check)
 			if err != nil {
 				return nil, err
 			}
 			if body != nil {
+				if s.deps.CacheBytes == 0 {
+					return soap.OKPooled(body), nil
+				}
 				s.cache.Put(cacheID{c.AccountID, form}, owner.Revision, body)
 				return soap.OK(body), nil
 			}
@@ -183,7 +192,7 @@ func (s *service) full(r *soap.Request, p *auth.Principal, form findForm) (*soap
 		return soap.OK(body), nil
 	}
 	if s.deps.StoredAnswers {
-		body, owner, err := s.deps.Store.StoredAnswer(r.Ctx, p.AccountID, storedKind(form), renderFormat, nil)
+		body, owner, err := s.deps.Store.StoredAnswer(r.Ctx, p.AccountID, storedKind(form), renderFormat, nil, nil)
 		if err != nil {
 			return nil, err
 		}

@@ -2,6 +2,7 @@ package ab_test
 
 import (
 	"context"
+	"fmt"
 	"testing"
 	"time"
 
@@ -146,6 +147,45 @@ func testStoredNeverStale(t *testing.T, cacheBytes int) {
 				n++
 				wantOK(t, e.call(alice, op("ABContactUpdate", `<contacts><Contact><contactInfo><contactType>Me</contactType><displayName>Alice `+
 					string(rune('0'+n))+`</displayName></contactInfo><propertiesChanged>DisplayName</propertiesChanged></Contact></contacts>`)), "ABContactUpdate")
+			})
+			t.Run("concurrent reads of different books each get their own", func(t *testing.T) {
+				// With the cache off, stored answers are decoded into
+				// recycled buffers (soap.OKPooled).
+				owners := []*models.Account{e.account("dave@example.com", "Dave"), e.account("erin@example.com", "Erin")}
+				for i, o := range owners {
+					for j := 0; j <= i; j++ {
+						wantOK(t, e.call(o, op("ABContactAdd", `<contacts><Contact><contactInfo><passportName>x`+string(rune('a'+j))+
+							`@example.com</passportName><isMessengerUser>false</isMessengerUser></contactInfo></Contact></contacts>`)), "ABContactAdd")
+					}
+					wantOK(t, e.findAll(o), "ABFindAll")
+				}
+				flush()
+				want := make([]string, len(owners))
+				for i, o := range owners {
+					b, err := e.Store.LoadBook(ctx, o.ID, false, 0)
+					if err != nil {
+						t.Fatal(err)
+					}
+					want[i] = string(ab.RenderFull(b, false))
+				}
+				errs := make(chan error, 64)
+				for g := 0; g < 8; g++ {
+					go func() {
+						for k := 0; k < 20; k++ {
+							i := (g + k) % len(owners)
+							if r := e.findAll(owners[i]); r.Body != want[i] {
+								errs <- fmt.Errorf("book %d: got another answer (%d bytes, want %d)", i, len(r.Body), len(want[i]))
+								return
+							}
+						}
+						errs <- nil
+					}()
+				}
+				for g := 0; g < 8; g++ {
+					if err := <-errs; err != nil {
+						t.Fatal(err)
+					}
+				}
 			})
 			t.Run("a stored answer is refused to a refused ticket", func(t *testing.T) {
 				wantOK(t, e.findAll(alice), "ABFindAll")

@@ -18,7 +18,7 @@ import (
 type Store interface {
 	Memberships(ctx context.Context, ownerID, sinceRev int64) (*store.MembershipSet, error)
 	MembershipsChecked(ctx context.Context, ownerID, sinceRev int64, check store.AccountCheck) (*store.MembershipSet, error)
-	StoredAnswer(ctx context.Context, ownerID int64, kind, format string, check store.AccountCheck) ([]byte, *models.Account, error)
+	StoredAnswer(ctx context.Context, ownerID int64, kind, format string, dst []byte, check store.AccountCheck) ([]byte, *models.Account, error)
 	StoreAnswer(ownerID int64, kind, format string, rev int64, body []byte)
 	AddMembers(ctx context.Context, ownerID int64, specs []models.MemberSpec) (*store.MemberResult, error)
 	DeleteMembers(ctx context.Context, ownerID int64, specs []models.MemberSpec) (*store.MemberResult, error)
@@ -67,11 +67,18 @@ func (s *service) findMembership(r *soap.Request) (*soap.Response, error) {
 		if s.deps.StoredAnswers {
 			// The answer stored for the account's revision, read with
 			// the account row (store.StoredAnswer); none: the lists.
-			body, owner, err := s.deps.Store.StoredAnswer(r.Ctx, c.AccountID, storedKind(req.Messenger), renderFormat, check)
+			var dst []byte
+			if s.deps.CacheBytes == 0 {
+				dst = soap.AnswerBuffer() // nothing keeps the answer once written
+			}
+			body, owner, err := s.deps.Store.StoredAnswer(r.Ctx, c.AccountID, storedKind(req.Messenger), renderFormat, dst, check)
 			if err != nil {
 				return nil, err
 			}
 			if body != nil {
+				if s.deps.CacheBytes == 0 {
+					return soap.OKPooled(body), nil
+				}
 				s.cache.Put(cacheKey{account: c.AccountID, messenger: req.Messenger}, owner.Revision, body)
 				return soap.OK(body), nil
 			}
@@ -95,7 +102,7 @@ func (s *service) findMembership(r *soap.Request) (*soap.Response, error) {
 			return soap.OK(body), nil
 		}
 		if s.deps.StoredAnswers {
-			body, owner, err := s.deps.Store.StoredAnswer(r.Ctx, p.AccountID, storedKind(req.Messenger), renderFormat, nil)
+			body, owner, err := s.deps.Store.StoredAnswer(r.Ctx, p.AccountID, storedKind(req.Messenger), renderFormat, nil, nil)
 			if err != nil {
 				return nil, err
 			}
