@@ -4,6 +4,8 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"fmt"
+	"os"
 	"reflect"
 	"testing"
 	"time"
@@ -171,4 +173,51 @@ func TestStoredAnswers(t *testing.T) {
 			}
 		})
 	})
+}
+
+// BenchmarkPutStoredAnswer is what storing one answer costs the background
+// writer (store.StoreAnswer): S2-encoding a 337 KB ABFindAll of 300
+// contacts (the golden answer's contact, repeated) and the upsert, on both
+// databases, one writer as in abch.
+func BenchmarkPutStoredAnswer(b *testing.B) {
+	dbs := []string{store.DialectSQLite}
+	if os.Getenv("ABCH_TEST_DATABASE_URL") != "" {
+		dbs = append(dbs, store.DialectPostgres)
+	}
+	for _, db := range dbs {
+		b.Run(db, func(b *testing.B) { benchPutStoredAnswer(b, testenv.Config(b, testenv.DB{Name: db})) })
+	}
+}
+
+func benchPutStoredAnswer(b *testing.B, cfg config.Config) {
+	ctx := context.Background()
+	st, err := store.Open(ctx, cfg, testenv.Logger(b))
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer st.Close()
+	if err := st.Migrate(ctx); err != nil {
+		b.Fatal(err)
+	}
+	a, err := st.CreateAccount(ctx, store.NewAccount{Email: "alice@example.com"})
+	if err != nil {
+		b.Fatal(err)
+	}
+	var body []byte
+	for i := 0; len(body) < 337_000; i++ {
+		body = fmt.Appendf(body, `<Contact><contactId>00000000-0000-4000-8000-%012d</contactId><contactInfo><annotations><Annotation><Name>AB.NickName</Name><Value>n%d</Value></Annotation></annotations>`+
+			`<contactType>Regular</contactType><quickName>Peer %d</quickName><passportName>peer%d@bench.example</passportName><IsPassportNameHidden>false</IsPassportNameHidden>`+
+			`<displayName>Peer %d</displayName><puid>0</puid><CID>%d</CID><IsNotMobileVisible>false</IsNotMobileVisible><isMobileIMEnabled>false</isMobileIMEnabled>`+
+			`<isMessengerUser>true</isMessengerUser><isFavorite>false</isFavorite><isSmtp>false</isSmtp><hasSpace>false</hasSpace><spotWatchState>NoDevice</spotWatchState>`+
+			`<birthdate>0001-01-01T00:00:00</birthdate><primaryEmailType>ContactEmailPersonal</primaryEmailType><PrimaryLocation>ContactLocationPersonal</PrimaryLocation>`+
+			`<PrimaryPhone>ContactPhonePersonal</PrimaryPhone><IsPrivate>false</IsPrivate><Gender>Unspecified</Gender><TimeZone>None</TimeZone></contactInfo>`+
+			`<propertiesChanged /><fDeleted>false</fDeleted><lastChange>2026-12-06T10:11:12.1234567Z</lastChange></Contact>`, i, i, i, i, i, 1000000+i*7919)
+	}
+	b.SetBytes(int64(len(body)))
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		if err := st.PutStoredAnswer(ctx, a.ID, "ABFindAll", "f1", int64(i+1), body); err != nil {
+			b.Fatal(err)
+		}
+	}
 }
