@@ -143,6 +143,26 @@ func TestStoredAnswers(t *testing.T) {
 				t.Fatalf("got %.20q", b)
 			}
 		})
+		t.Run("the background writer stores batches, skipping gone accounts", func(t *testing.T) {
+			r := rev()
+			for i := 0; i < 70; i++ { // three batches
+				st.StoreAnswer(alice.ID, fmt.Sprintf("kind%d", i), "f1", r, []byte(fmt.Sprintf("answer %d", i)))
+				st.StoreAnswer(999999, fmt.Sprintf("kind%d", i), "f1", r, []byte("nobody's"))
+			}
+			fctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+			defer cancel()
+			must(st.FlushAnswers(fctx))
+			for i := 0; i < 70; i++ {
+				if b, _ := get(fmt.Sprintf("kind%d", i), "f1"); string(b) != fmt.Sprintf("answer %d", i) {
+					t.Fatalf("kind%d: got %.20q", i, b)
+				}
+			}
+			var n int64
+			must(st.DB.Table("stored_answers").Where("owner_id = ?", 999999).Count(&n).Error)
+			if n != 0 {
+				t.Fatalf("%d answers stored for no account", n)
+			}
+		})
 		t.Run("a migration drops every stored answer", func(t *testing.T) {
 			var n int64
 			must(st.DB.Table("stored_answers").Count(&n).Error)
