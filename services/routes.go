@@ -58,7 +58,7 @@ func Tweener(d Deps) *passport.Tweener {
 
 // abEndpoint is the AB or Sharing service's part of d.
 func abEndpoint(d Deps, cacheBytes int) soap.ABEndpoint {
-	return soap.ABEndpoint{Auth: soap.ABAuth{Auth: d.Auth}, Hostname: d.Config.Hostname, CacheBytes: cacheBytes}
+	return soap.ABEndpoint{Auth: soap.ABAuth{Auth: d.Auth}, Hostname: d.Config.Hostname, CacheBytes: cacheBytes, StoredAnswers: d.Config.StoredAnswers == "on"}
 }
 
 // NS returns the NS-facing JSON API (ABCH_NS_ADDR).

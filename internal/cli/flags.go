@@ -24,6 +24,7 @@ func (a *app) addConfigFlags(pf *pflag.FlagSet) {
 	pf.IntVar(&c.MaxMembers, "max-members", c.MaxMembers, "members per role (ABCH_MAX_MEMBERS)")
 	pf.IntVar(&c.ABCacheBytes, "ab-cache-bytes", c.ABCacheBytes, "memory for rendered full ABFindAll answers, 0 = off (ABCH_AB_CACHE_BYTES)")
 	pf.IntVar(&c.SharingCacheBytes, "sharing-cache-bytes", c.SharingCacheBytes, "memory for rendered full FindMembership answers, 0 = off (ABCH_SHARING_CACHE_BYTES)")
+	pf.StringVar(&c.StoredAnswers, "stored-answers", c.StoredAnswers, "keep rendered full ABFindAll/FindMembership answers in the database per book revision: on or off (ABCH_STORED_ANSWERS)")
 	pf.Uint32Var(&c.Argon2Memory, "argon2-memory-kib", c.Argon2Memory, "argon2id memory (ABCH_ARGON2_MEMORY_KIB)")
 	pf.Uint32Var(&c.Argon2Time, "argon2-time", c.Argon2Time, "argon2id passes (ABCH_ARGON2_TIME)")
 	pf.Uint8Var(&c.Argon2Par, "argon2-parallelism", c.Argon2Par, "argon2id lanes (ABCH_ARGON2_PARALLELISM)")

@@ -39,6 +39,10 @@ type Config struct {
 	// Rendered full answers kept in memory, per process (0 turns a cache off).
 	ABCacheBytes      int // ABCH_AB_CACHE_BYTES: full ABFindAll answers
 	SharingCacheBytes int // ABCH_SHARING_CACHE_BYTES: full FindMembership answers
+	// StoredAnswers is ABCH_STORED_ANSWERS: "on" keeps the rendered full
+	// answers in the database as well, one row per book and answer kind,
+	// valid for one revision (store.StoredAnswer); "off" reads the rows.
+	StoredAnswers string
 
 	// Argon2id parameters for new password hashes.
 	Argon2Memory uint32 // ABCH_ARGON2_MEMORY_KIB
@@ -123,6 +127,7 @@ func Defaults() Config {
 		MaxMembers:              1500,
 		ABCacheBytes:            64 << 20,
 		SharingCacheBytes:       32 << 20,
+		StoredAnswers:           "on",
 		Argon2Memory:            19 * 1024,
 		Argon2Time:              2,
 		Argon2Par:               1,
@@ -215,6 +220,7 @@ func fromLookup(lookup func(string) (string, bool)) (Config, error) {
 	integer("ABCH_MAX_MEMBERS", &c.MaxMembers)
 	integer("ABCH_AB_CACHE_BYTES", &c.ABCacheBytes)
 	integer("ABCH_SHARING_CACHE_BYTES", &c.SharingCacheBytes)
+	str("ABCH_STORED_ANSWERS", &c.StoredAnswers)
 	mem, tm, par := int(c.Argon2Memory), int(c.Argon2Time), int(c.Argon2Par)
 	integer("ABCH_ARGON2_MEMORY_KIB", &mem)
 	integer("ABCH_ARGON2_TIME", &tm)
@@ -295,6 +301,9 @@ func (c *Config) Validate() error {
 	}
 	if c.ABCacheBytes < 0 || c.SharingCacheBytes < 0 {
 		errs = append(errs, "ABCH_AB_CACHE_BYTES and ABCH_SHARING_CACHE_BYTES must not be negative")
+	}
+	if c.StoredAnswers != "on" && c.StoredAnswers != "off" {
+		errs = append(errs, fmt.Sprintf("ABCH_STORED_ANSWERS must be on or off, not %q", c.StoredAnswers))
 	}
 	if c.Argon2Memory < 1024 || c.Argon2Time < 1 || c.Argon2Par < 1 {
 		errs = append(errs, "argon2 parameters too small (memory >= 1024 KiB, time >= 1, parallelism >= 1)")

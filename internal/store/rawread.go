@@ -41,6 +41,10 @@ type rawQuery struct {
 	args    []any
 	targets []any
 	row     func() error
+	// direct reads the columns one by one on the embedded database
+	// instead of packing them into json_array (which cannot hold a blob):
+	// for a query of one row, where the per-column locking costs little.
+	direct bool
 }
 
 // rawRead runs queries in order in one read-only snapshot (REPEATABLE READ
@@ -171,6 +175,7 @@ var pgScanFallbacks atomic.Int64
 // Postgres type OIDs decodePG reads.
 const (
 	oidBool        = 16
+	oidBytea       = 17
 	oidInt8        = 20
 	oidInt2        = 21
 	oidInt4        = 23
@@ -192,6 +197,8 @@ func canDecode(fd *pgconn.FieldDescription, target any) bool {
 		return binary && fd.DataTypeOID == oidBool
 	case *time.Time:
 		return binary && (fd.DataTypeOID == oidTimestamptz || fd.DataTypeOID == oidTimestamp)
+	case *[]byte:
+		return binary && fd.DataTypeOID == oidBytea
 	}
 	return false
 }
@@ -208,6 +215,8 @@ func decodePG(v []byte, target any, text *arena) error {
 			*d = ""
 		case **int64:
 			*d = nil
+		case *[]byte:
+			*d = nil
 		default:
 			return fmt.Errorf("NULL into %T", target)
 		}
@@ -216,6 +225,8 @@ func decodePG(v []byte, target any, text *arena) error {
 	switch d := target.(type) {
 	case *string:
 		*d = text.str(v)
+	case *[]byte:
+		*d = append(make([]byte, 0, len(v)), v...) // v is pgx's read buffer
 	case *int64:
 		n, err := pgInt(v)
 		*d = n
@@ -318,6 +329,9 @@ func sqliteQuery(ctx context.Context, qc driver.QueryerContext, q rawQuery) erro
 	for i, a := range q.args {
 		args[i] = driver.NamedValue{Ordinal: i + 1, Value: a}
 	}
+	if q.direct {
+		return sqliteDirect(ctx, qc, q, args)
+	}
 	rows, err := qc.QueryContext(ctx, sqlitePlaceholders("SELECT json_array("+q.cols+") "+q.rest), args)
 	if err != nil {
 		return err
@@ -340,6 +354,34 @@ func sqliteQuery(ctx context.Context, qc driver.QueryerContext, q rawQuery) erro
 		}
 		if len(vals) != len(q.targets) {
 			return fmt.Errorf("store: %d values for %d targets", len(vals), len(q.targets))
+		}
+		for i, v := range vals {
+			if err := assignValue(q.targets[i], v); err != nil {
+				return fmt.Errorf("store: value %d of %s: %w", i, q.cols, err)
+			}
+		}
+		if err := q.row(); err != nil {
+			return err
+		}
+	}
+}
+
+// sqliteDirect runs q reading each column from the driver (rawQuery.direct).
+func sqliteDirect(ctx context.Context, qc driver.QueryerContext, q rawQuery, args []driver.NamedValue) error {
+	rows, err := qc.QueryContext(ctx, sqlitePlaceholders("SELECT "+q.cols+" "+q.rest), args)
+	if err != nil {
+		return err
+	}
+	defer rows.Close()
+	if n := len(rows.Columns()); n != len(q.targets) {
+		return fmt.Errorf("store: %d columns for %d targets", n, len(q.targets))
+	}
+	vals := make([]driver.Value, len(q.targets))
+	for {
+		if err := rows.Next(vals); err == io.EOF {
+			return nil
+		} else if err != nil {
+			return err
 		}
 		for i, v := range vals {
 			if err := assignValue(q.targets[i], v); err != nil {
@@ -575,6 +617,17 @@ func assignValue(dst any, v driver.Value) error {
 			*d = &s
 		default:
 			return fmt.Errorf("%T into *string", v)
+		}
+	case *[]byte:
+		switch x := v.(type) {
+		case []byte:
+			*d = x // the driver's own copy
+		case string:
+			*d = []byte(x)
+		case nil:
+			*d = nil
+		default:
+			return fmt.Errorf("%T into []byte", v)
 		}
 	case *int64:
 		n, err := intValue(v)

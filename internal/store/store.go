@@ -60,6 +60,7 @@ type Store struct {
 	mu       sync.Mutex
 	onCommit []func()
 	columns  sync.Map // reflect.Type → *modelColumns, see columnsOf
+	answers  answerWriter
 }
 
 // Open opens the configured database. It does not migrate: call Migrate.
@@ -116,7 +117,12 @@ func Open(ctx context.Context, cfg config.Config, log *slog.Logger) (*Store, err
 		}
 		sqlDB, _ := db.DB()
 		// One writer at a time is SQLite's model; WAL lets readers go on.
+		// Every connection stays open: database/sql keeps 2 idle by
+		// default, so under load the other 6 were closed and reopened
+		// all the time, and a new connection sets its pragmas and parses
+		// the schema again on its first statement (issue 19).
 		sqlDB.SetMaxOpenConns(8)
+		sqlDB.SetMaxIdleConns(8)
 	}
 	s := &Store{
 		DB:      db,
@@ -140,7 +146,7 @@ func Open(ctx context.Context, cfg config.Config, log *slog.Logger) (*Store, err
 // foreign keys, and IMMEDIATE write transactions so two writers never
 // deadlock upgrading their locks.
 func SQLiteDSN(path string) string {
-	return "file:" + path + "?_pragma=busy_timeout(10000)&_pragma=journal_mode(WAL)&_pragma=foreign_keys(1)&_pragma=synchronous(NORMAL)&_txlock=immediate"
+	return "file:" + path + "?_pragma=busy_timeout(10000)&_pragma=journal_mode(WAL)&_pragma=foreign_keys(1)&_pragma=synchronous(NORMAL)&_pragma=mmap_size(1073741824)&_txlock=immediate"
 }
 
 // Migrate applies every pending migration.
@@ -165,8 +171,10 @@ func (s *Store) Ping(ctx context.Context) error {
 	return nil
 }
 
-// Close closes the database.
+// Close writes the stored answers still queued (StoreAnswer) and closes
+// the database.
 func (s *Store) Close() error {
+	s.StopAnswerWriter()
 	sqlDB, err := s.DB.DB()
 	if err != nil {
 		return err

@@ -27,6 +27,8 @@ type Store interface {
 	LoadBook(ctx context.Context, ownerID int64, delta bool, since int64) (*store.Book, error)
 	LoadDelta(ctx context.Context, ownerID, since int64, check store.AccountCheck) (*store.Book, error)
 	LoadFull(ctx context.Context, ownerID int64, check store.AccountCheck) (*store.Book, error)
+	StoredAnswer(ctx context.Context, ownerID int64, kind, format string, dst []byte, check store.AccountCheck) ([]byte, *models.Account, error)
+	StoreAnswer(ownerID int64, kind, format string, rev int64, body []byte)
 	EnsureAddressBook(ctx context.Context, ownerID int64) (string, error)
 	AddContacts(ctx context.Context, ownerID int64, in []models.NewContact, allowList bool) ([]string, error)
 	DeleteContacts(ctx context.Context, ownerID int64, guids []string) error
@@ -110,17 +112,37 @@ func (s *service) find(r *soap.Request, form findForm, deltasEl, cursorEl *etree
 	if err == nil && !deltas && !s.cache.Holds(cacheID{c.AccountID, form}) {
 		// Nothing cached for this book (the cache is off, or the book is
 		// cold, as most are at a sign-in): the account row is read with
-		// the book, as a delta reads it (store.LoadFull).
-		b, err := s.deps.Store.LoadFull(r.Ctx, c.AccountID, func(a *models.Account) error {
+		// the stored answer (store.StoredAnswer) or, when none is stored
+		// for its revision, with the book, as a delta reads it
+		// (store.LoadFull).
+		check := func(a *models.Account) error {
 			_, err := s.deps.Auth.Accept(r, c, a)
 			return err
-		})
+		}
+		if s.deps.StoredAnswers {
+			// With the answer cache off nothing keeps the answer once
+			// written: it is decoded into a recycled buffer.
+			var dst []byte
+			if s.deps.CacheBytes == 0 {
+				dst = soap.AnswerBuffer()
+			}
+			body, owner, err := s.deps.Store.StoredAnswer(r.Ctx, c.AccountID, storedKind(form), renderFormat, dst, check)
+			if err != nil {
+				return nil, err
+			}
+			if body != nil {
+				if s.deps.CacheBytes == 0 {
+					return soap.OKPooled(body), nil
+				}
+				s.cache.Put(cacheID{c.AccountID, form}, owner.Revision, body)
+				return soap.OK(body), nil
+			}
+		}
+		b, err := s.deps.Store.LoadFull(r.Ctx, c.AccountID, check)
 		if err != nil {
 			return nil, err
 		}
-		body := renderBook(b, form)
-		s.cache.Put(cacheID{c.AccountID, form}, b.Owner.Revision, body)
-		return soap.OK(body), nil
+		return soap.OK(s.rendered(b, form)), nil
 	}
 	if err != nil || !deltas {
 		p, aerr := s.deps.Auth.Load(r, c)
@@ -169,13 +191,33 @@ func (s *service) full(r *soap.Request, p *auth.Principal, form findForm) (*soap
 	if body, ok := s.cache.Get(cacheID{p.AccountID, form}, p.Revision); ok {
 		return soap.OK(body), nil
 	}
+	if s.deps.StoredAnswers {
+		body, owner, err := s.deps.Store.StoredAnswer(r.Ctx, p.AccountID, storedKind(form), renderFormat, nil, nil)
+		if err != nil {
+			return nil, err
+		}
+		if body != nil {
+			s.cache.Put(cacheID{p.AccountID, form}, owner.Revision, body)
+			return soap.OK(body), nil
+		}
+	}
 	b, err := s.deps.Store.LoadBook(r.Ctx, p.AccountID, false, 0)
 	if err != nil {
 		return nil, err
 	}
+	return soap.OK(s.rendered(b, form)), nil
+}
+
+// rendered renders the full book b and keeps the answer for the revision
+// it was read at: in the answer cache and, when stored answers are on, in
+// the database (written in the background, store.StoreAnswer).
+func (s *service) rendered(b *store.Book, form findForm) []byte {
 	body := renderBook(b, form)
-	s.cache.Put(cacheID{p.AccountID, form}, b.Owner.Revision, body)
-	return soap.OK(body), nil
+	s.cache.Put(cacheID{b.Owner.ID, form}, b.Owner.Revision, body)
+	if s.deps.StoredAnswers {
+		s.deps.Store.StoreAnswer(b.Owner.ID, storedKind(form), renderFormat, b.Owner.Revision, body)
+	}
+	return body
 }
 
 // mutation is the frame of every operation that changes the book:

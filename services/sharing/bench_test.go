@@ -106,56 +106,72 @@ func BenchmarkFindMembership300(b *testing.B) {
 // 16 concurrent clients (parallelism 8 on GOMAXPROCS=2) asking for the same
 // account's lists — 300 peers on Allow, every other one on Reverse too —
 // so every request reads and renders them; on both databases. ns/op is
-// wall time over all clients (the inverse of throughput).
+// wall time over all clients (the inverse of throughput). "rows" reads the
+// rows every time (ABCH_STORED_ANSWERS=off), "stored" the answer stored in
+// the database for the account's revision (on, the default).
 func BenchmarkFindMembershipUncached(b *testing.B) {
 	dbs := []testenv.DB{{Name: store.DialectSQLite}}
 	if os.Getenv("ABCH_TEST_DATABASE_URL") != "" {
 		dbs = append(dbs, testenv.DB{Name: store.DialectPostgres})
 	}
 	for _, db := range dbs {
-		b.Run(db.Name, func(b *testing.B) {
-			cfg := testenv.Config(b, db)
-			cfg.LogLevel = "error"
-			cfg.SharingCacheBytes = 0
-			s := testenv.StartServer(b, cfg)
-			ctx := context.Background()
-			owner, err := s.Store.CreateAccount(ctx, store.NewAccount{Email: "owner@bench.example", DisplayName: "Owner"})
-			if err != nil {
-				b.Fatal(err)
+		for _, stored := range []string{"off", "on"} {
+			name := db.Name + "/rows"
+			if stored == "on" {
+				name = db.Name + "/stored"
 			}
-			peers, err := s.Store.SeedPeers(ctx, "peer", "bench.example", 300)
-			if err != nil {
-				b.Fatal(err)
-			}
-			if err := s.Store.SeedMembers(ctx, owner.ID, peers); err != nil {
-				b.Fatal(err)
-			}
-			tt := strings.ReplaceAll(s.Deps.Tickets.Issue(owner.ID, owner.TokenVersion, auth.AudContacts).Text(), "&", "&amp;")
-			body := strings.Replace(findBody(""), "<TicketToken>x</TicketToken>", "<TicketToken>"+tt+"</TicketToken>", 1)
-			url := "http://" + s.HTTPAddr + "/abservice/SharingService.asmx"
-			c := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: 64, MaxConnsPerHost: 64}}
-			fetch := func() int64 {
-				resp, err := c.Post(url, "text/xml; charset=utf-8", strings.NewReader(body))
-				if err != nil {
-					b.Fatal(err)
-				}
-				n, err := io.Copy(io.Discard, resp.Body)
-				resp.Body.Close()
-				if err != nil || resp.StatusCode != 200 || n != resp.ContentLength {
-					b.Fatalf("status %d, %d of %d bytes: %v", resp.StatusCode, n, resp.ContentLength, err)
-				}
-				return n
-			}
-			if n := fetch(); n < 450*400 {
-				b.Fatalf("answer of %d bytes for 450 memberships", n)
-			}
-			b.SetParallelism(8)
-			b.ResetTimer()
-			b.RunParallel(func(pb *testing.PB) {
-				for pb.Next() {
-					fetch()
-				}
-			})
-		})
+			benchFindMembershipUncached(b, db, name, stored)
+		}
 	}
+}
+
+func benchFindMembershipUncached(b *testing.B, db testenv.DB, name, stored string) {
+	b.Run(name, func(b *testing.B) {
+		cfg := testenv.Config(b, db)
+		cfg.LogLevel = "error"
+		cfg.SharingCacheBytes = 0
+		cfg.StoredAnswers = stored
+		s := testenv.StartServer(b, cfg)
+		ctx := context.Background()
+		owner, err := s.Store.CreateAccount(ctx, store.NewAccount{Email: "owner@bench.example", DisplayName: "Owner"})
+		if err != nil {
+			b.Fatal(err)
+		}
+		peers, err := s.Store.SeedPeers(ctx, "peer", "bench.example", 300)
+		if err != nil {
+			b.Fatal(err)
+		}
+		if err := s.Store.SeedMembers(ctx, owner.ID, peers); err != nil {
+			b.Fatal(err)
+		}
+		tt := strings.ReplaceAll(s.Deps.Tickets.Issue(owner.ID, owner.TokenVersion, auth.AudContacts).Text(), "&", "&amp;")
+		body := strings.Replace(findBody(""), "<TicketToken>x</TicketToken>", "<TicketToken>"+tt+"</TicketToken>", 1)
+		url := "http://" + s.HTTPAddr + "/abservice/SharingService.asmx"
+		c := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: 64, MaxConnsPerHost: 64}}
+		fetch := func() int64 {
+			resp, err := c.Post(url, "text/xml; charset=utf-8", strings.NewReader(body))
+			if err != nil {
+				b.Fatal(err)
+			}
+			n, err := io.Copy(io.Discard, resp.Body)
+			resp.Body.Close()
+			if err != nil || resp.StatusCode != 200 || n != resp.ContentLength {
+				b.Fatalf("status %d, %d of %d bytes: %v", resp.StatusCode, n, resp.ContentLength, err)
+			}
+			return n
+		}
+		if n := fetch(); n < 450*400 {
+			b.Fatalf("answer of %d bytes for 450 memberships", n)
+		}
+		if err := s.Store.FlushAnswers(ctx); err != nil {
+			b.Fatal(err)
+		}
+		b.SetParallelism(8)
+		b.ResetTimer()
+		b.RunParallel(func(pb *testing.PB) {
+			for pb.Next() {
+				fetch()
+			}
+		})
+	})
 }

@@ -18,6 +18,8 @@ import (
 type Store interface {
 	Memberships(ctx context.Context, ownerID, sinceRev int64) (*store.MembershipSet, error)
 	MembershipsChecked(ctx context.Context, ownerID, sinceRev int64, check store.AccountCheck) (*store.MembershipSet, error)
+	StoredAnswer(ctx context.Context, ownerID int64, kind, format string, dst []byte, check store.AccountCheck) ([]byte, *models.Account, error)
+	StoreAnswer(ownerID int64, kind, format string, rev int64, body []byte)
 	AddMembers(ctx context.Context, ownerID int64, specs []models.MemberSpec) (*store.MemberResult, error)
 	DeleteMembers(ctx context.Context, ownerID int64, specs []models.MemberSpec) (*store.MemberResult, error)
 }
@@ -58,16 +60,34 @@ func (s *service) findMembership(r *soap.Request) (*soap.Response, error) {
 	}
 	req, err := decodeFindMembership(r.Op)
 	if err == nil && req.Since == 0 && !s.cache.Holds(cacheKey{account: c.AccountID, messenger: req.Messenger}) {
-		set, err := s.deps.Store.MembershipsChecked(r.Ctx, c.AccountID, 0, func(a *models.Account) error {
+		check := func(a *models.Account) error {
 			_, err := s.deps.Auth.Accept(r, c, a)
 			return err
-		})
+		}
+		if s.deps.StoredAnswers {
+			// The answer stored for the account's revision, read with
+			// the account row (store.StoredAnswer); none: the lists.
+			var dst []byte
+			if s.deps.CacheBytes == 0 {
+				dst = soap.AnswerBuffer() // nothing keeps the answer once written
+			}
+			body, owner, err := s.deps.Store.StoredAnswer(r.Ctx, c.AccountID, storedKind(req.Messenger), renderFormat, dst, check)
+			if err != nil {
+				return nil, err
+			}
+			if body != nil {
+				if s.deps.CacheBytes == 0 {
+					return soap.OKPooled(body), nil
+				}
+				s.cache.Put(cacheKey{account: c.AccountID, messenger: req.Messenger}, owner.Revision, body)
+				return soap.OK(body), nil
+			}
+		}
+		set, err := s.deps.Store.MembershipsChecked(r.Ctx, c.AccountID, 0, check)
 		if err != nil {
 			return nil, err
 		}
-		body := renderFindMembership(set, req.Messenger)
-		s.cache.Put(cacheKey{account: c.AccountID, messenger: req.Messenger}, set.Revision, body)
-		return soap.OK(body), nil
+		return soap.OK(s.rendered(set, req.Messenger)), nil
 	}
 	p, aerr := s.deps.Auth.Load(r, c)
 	if aerr != nil {
@@ -81,19 +101,39 @@ func (s *service) findMembership(r *soap.Request) (*soap.Response, error) {
 		if body, ok := s.cache.Get(key, p.Revision); ok {
 			return soap.OK(body), nil
 		}
+		if s.deps.StoredAnswers {
+			body, owner, err := s.deps.Store.StoredAnswer(r.Ctx, p.AccountID, storedKind(req.Messenger), renderFormat, nil, nil)
+			if err != nil {
+				return nil, err
+			}
+			if body != nil {
+				s.cache.Put(key, owner.Revision, body)
+				return soap.OK(body), nil
+			}
+		}
 		set, err := s.deps.Store.Memberships(r.Ctx, p.AccountID, 0)
 		if err != nil {
 			return nil, err
 		}
-		body := renderFindMembership(set, req.Messenger)
-		s.cache.Put(key, set.Revision, body)
-		return soap.OK(body), nil
+		return soap.OK(s.rendered(set, req.Messenger)), nil
 	}
 	set, err := s.deps.Store.Memberships(r.Ctx, p.AccountID, req.Since)
 	if err != nil {
 		return nil, err
 	}
 	return soap.OK(renderFindMembership(set, req.Messenger)), nil
+}
+
+// rendered renders the full set and keeps the answer for the revision it
+// was read at: in the answer cache and, when stored answers are on, in the
+// database (written in the background, store.StoreAnswer).
+func (s *service) rendered(set *store.MembershipSet, messenger bool) []byte {
+	body := renderFindMembership(set, messenger)
+	s.cache.Put(cacheKey{account: set.Account.ID, messenger: messenger}, set.Revision, body)
+	if s.deps.StoredAnswers {
+		s.deps.Store.StoreAnswer(set.Account.ID, storedKind(messenger), renderFormat, set.Revision, body)
+	}
+	return body
 }
 
 func (s *service) addMember(r *soap.Request) (*soap.Response, error) {

@@ -14,6 +14,9 @@ type ABEndpoint struct {
 	Auth       ABAuth
 	Hostname   string
 	CacheBytes int
+	// StoredAnswers keeps rendered full answers in the database too
+	// (ABCH_STORED_ANSWERS, store.StoredAnswer).
+	StoredAnswers bool
 }
 
 // ABDeps are an Address Book or Sharing service's dependencies: the store
