@@ -26,23 +26,31 @@ var limits = msnp.Limits{MaxLine: 2048, MaxPayload: MaxMessage}
 // runs the commands. What is sent to it is written at once by the sending
 // goroutine when nothing is waiting and the socket takes it all without
 // blocking (one non-blocking write: the common case, which costs no
-// goroutine hand-off); otherwise it goes through the bounded queue q to
-// the writer goroutine, in order. So a participant that does not read never
-// holds up the others: when its queue is full it is cut off.
+// goroutine hand-off); otherwise it goes through the bounded queue to the
+// writer goroutine, in order. So a participant that does not read never
+// holds up the others: when its queue is full it is cut off. The queue is a
+// slice under wmu, nil while nothing waits: a channel of QueueLen entries
+// was 12 KiB per connection, allocated up front and scanned by every
+// garbage collection (24 MiB for 2,000 connections, most of the
+// switchboard's heap, which made each collection long enough to show in
+// the relay's p99).
 type conn struct {
 	srv  *Server
 	nc   net.Conn
-	raw  *directWriter // nil: every write goes through q
-	q    chan []byte   // nil entry: close after what came before
+	raw  *directWriter // nil: every write goes through the queue
 	done chan struct{} // closed with the socket
 	once sync.Once
 
-	// wmu orders the writes: queued counts the entries of q the writer has
-	// not finished writing (a direct write may only go out when it is 0);
-	// closing is set once the close is queued (nothing is sent after it).
+	// wmu orders the writes: pending are the writes waiting for the writer
+	// goroutine (woken through wake), queued counts those and the ones it
+	// is writing (a direct write may only go out when it is 0); closing is
+	// set once the close is queued (nothing is sent after it, the writer
+	// closes the connection when it has written what came before).
 	wmu     sync.Mutex
+	pending [][]byte
 	queued  int
 	closing bool
+	wake    chan struct{} // capacity 1
 
 	me    atomic.Pointer[member] // set by USR/ANS
 	board atomic.Pointer[board]
@@ -57,7 +65,7 @@ type conn struct {
 }
 
 func newConn(s *Server, nc net.Conn) *conn {
-	c := &conn{srv: s, nc: nc, q: make(chan []byte, s.cfg.QueueLen), done: make(chan struct{})}
+	c := &conn{srv: s, nc: nc, wake: make(chan struct{}, 1), done: make(chan struct{})}
 	if sc, ok := nc.(syscall.Conn); ok && directWrites {
 		if rc, err := sc.SyscallConn(); err == nil {
 			c.raw = newDirectWriter(rc)
@@ -129,54 +137,53 @@ func (c *conn) run() {
 	}
 }
 
-// writer writes queued bytes, batching what is queued into one writev.
-// The write deadline is moved at most every quarter of WriteTimeout (a
-// timer update per write costs as much as the rest of a relay), so a write
-// may block for between 3/4 of it and all of it.
+// writer writes queued bytes, up to 64 writes in one writev. The write
+// deadline is moved at most every quarter of WriteTimeout (a timer update
+// per write costs as much as the rest of a relay), so a write may block for
+// between 3/4 of it and all of it.
 func (c *conn) writer() {
-	bufs := make(net.Buffers, 0, 32)
+	const batch = 64
+	var backing net.Buffers // made at the first queued write; WriteTo consumes the slice it is given
 	var armed time.Time
 	for {
-		var b []byte
 		select {
-		case b = <-c.q:
+		case <-c.wake:
 		case <-c.done:
 			return
 		}
-		closing := b == nil
-		bufs = bufs[:0]
-		if !closing {
-			bufs = append(bufs, b)
-		more:
-			for len(bufs) < 64 {
-				select {
-				case n := <-c.q:
-					if n == nil {
-						closing = true
-						break more
-					}
-					bufs = append(bufs, n)
-				default:
-					break more
+		for {
+			c.wmu.Lock()
+			n := min(len(c.pending), batch)
+			if n == 0 {
+				closing := c.closing
+				c.pending = nil // nothing kept while idle
+				c.wmu.Unlock()
+				if closing {
+					c.kill()
+					return
 				}
+				break
 			}
-		}
-		if n := len(bufs); n > 0 {
+			if backing == nil {
+				backing = make(net.Buffers, batch)
+			}
+			bufs := append(backing[:0], c.pending[:n]...)
+			clear(c.pending[:n])
+			c.pending = c.pending[n:]
+			c.wmu.Unlock()
 			if now := time.Now(); now.Sub(armed) > c.srv.cfg.WriteTimeout/4 {
 				_ = c.nc.SetWriteDeadline(now.Add(c.srv.cfg.WriteTimeout))
 				armed = now
 			}
-			if _, err := bufs.WriteTo(c.nc); err != nil {
+			_, err := bufs.WriteTo(c.nc)
+			clear(backing[:n])
+			if err != nil {
 				c.kill()
 				return
 			}
 			c.wmu.Lock()
 			c.queued -= n
 			c.wmu.Unlock()
-		}
-		if closing {
-			c.kill()
-			return
 		}
 	}
 }
@@ -213,17 +220,25 @@ func (c *conn) sendv(b []byte, reused bool) bool {
 		}
 		b = b[n:]
 	}
-	if reused {
-		b = append([]byte(nil), b...)
-	}
-	select {
-	case c.q <- b:
-		c.queued++
-		return true
-	default:
+	if len(c.pending) >= c.srv.cfg.QueueLen {
 		c.srv.cfg.Log.Warn("sb: outbound queue full, disconnecting")
 		c.kill()
 		return false
+	}
+	if reused {
+		b = append([]byte(nil), b...)
+	}
+	c.pending = append(c.pending, b)
+	c.queued++
+	c.signal()
+	return true
+}
+
+// signal wakes the writer (it may be awake already).
+func (c *conn) signal() {
+	select {
+	case c.wake <- struct{}{}:
+	default:
 	}
 }
 
@@ -242,12 +257,7 @@ func (c *conn) queueClose() {
 	c.wmu.Lock()
 	c.closing = true
 	c.wmu.Unlock()
-	select {
-	case c.q <- nil:
-	case <-c.done:
-	default:
-		c.kill()
-	}
+	c.signal()
 }
 
 // kill closes the connection now.
