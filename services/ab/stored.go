@@ -1,12 +1,11 @@
 package ab
 
 import (
-	"crypto/sha256"
-	"encoding/hex"
 	"time"
 
 	"github.com/abch-im/abch/internal/store"
 	"github.com/abch-im/abch/models"
+	"github.com/abch-im/abch/services/soap"
 )
 
 // Stored answers (store.StoredAnswer, issue 19): the rendered full answer
@@ -44,9 +43,5 @@ var renderFormat = func() string {
 			{Contact: models.Contact{ID: 3, GUID: "e-guid", Key: "email:carol@example.com", ContactType: "Regular", Email: "carol@example.com", Rev: rev}},
 		},
 	}
-	h := sha256.New()
-	h.Write([]byte(renderFormatVersion))
-	h.Write(renderBook(b, formFindAll))
-	h.Write(renderBook(b, formPaged))
-	return hex.EncodeToString(h.Sum(nil)[:12])
+	return soap.FormatDigest(renderFormatVersion, renderBook(b, formFindAll), renderBook(b, formPaged))
 }()

@@ -1,12 +1,11 @@
 package sharing
 
 import (
-	"crypto/sha256"
-	"encoding/hex"
 	"time"
 
 	"github.com/abch-im/abch/internal/store"
 	"github.com/abch-im/abch/models"
+	"github.com/abch-im/abch/services/soap"
 )
 
 // Stored answers (store.StoredAnswer, issue 19): the rendered full
@@ -46,9 +45,5 @@ var renderFormat = func() string {
 				State: "Accepted", JoinedAt: at, Rev: rev})
 		}
 	}
-	h := sha256.New()
-	h.Write([]byte(renderFormatVersion))
-	h.Write(renderFindMembership(set, true))
-	h.Write(renderFindMembership(set, false))
-	return hex.EncodeToString(h.Sum(nil)[:12])
+	return soap.FormatDigest(renderFormatVersion, renderFindMembership(set, true), renderFindMembership(set, false))
 }()
