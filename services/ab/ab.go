@@ -119,24 +119,8 @@ func (s *service) find(r *soap.Request, form findForm, deltasEl, cursorEl *etree
 			_, err := s.deps.Auth.Accept(r, c, a)
 			return err
 		}
-		if s.deps.StoredAnswers {
-			// With the answer cache off nothing keeps the answer once
-			// written: it is decoded into a recycled buffer.
-			var dst []byte
-			if s.deps.CacheBytes == 0 {
-				dst = soap.AnswerBuffer()
-			}
-			body, owner, err := s.deps.Store.StoredAnswer(r.Ctx, c.AccountID, storedKind(form), renderFormat, dst, check)
-			if err != nil {
-				return nil, err
-			}
-			if body != nil {
-				if s.deps.CacheBytes == 0 {
-					return soap.OKPooled(body), nil
-				}
-				s.cache.Put(cacheID{c.AccountID, form}, owner.Revision, body)
-				return soap.OK(body), nil
-			}
+		if resp, err := s.stored(r, c.AccountID, form, check); resp != nil || err != nil {
+			return resp, err
 		}
 		b, err := s.deps.Store.LoadFull(r.Ctx, c.AccountID, check)
 		if err != nil {
@@ -191,21 +175,30 @@ func (s *service) full(r *soap.Request, p *auth.Principal, form findForm) (*soap
 	if body, ok := s.cache.Get(cacheID{p.AccountID, form}, p.Revision); ok {
 		return soap.OK(body), nil
 	}
-	if s.deps.StoredAnswers {
-		body, owner, err := s.deps.Store.StoredAnswer(r.Ctx, p.AccountID, storedKind(form), renderFormat, nil, nil)
-		if err != nil {
-			return nil, err
-		}
-		if body != nil {
-			s.cache.Put(cacheID{p.AccountID, form}, owner.Revision, body)
-			return soap.OK(body), nil
-		}
+	if resp, err := s.stored(r, p.AccountID, form, nil); resp != nil || err != nil {
+		return resp, err
 	}
 	b, err := s.deps.Store.LoadBook(r.Ctx, p.AccountID, false, 0)
 	if err != nil {
 		return nil, err
 	}
 	return soap.OK(s.rendered(b, form)), nil
+}
+
+// stored serves the full answer stored for the account's current revision
+// (nil, nil when stored answers are off or none is stored); check, when
+// set, judges the account row read with it (store.AccountCheck).
+func (s *service) stored(r *soap.Request, accountID int64, form findForm, check store.AccountCheck) (*soap.Response, error) {
+	if !s.deps.StoredAnswers {
+		return nil, nil
+	}
+	return soap.ServeStored(s.deps.CacheBytes == 0, func(dst []byte) ([]byte, int64, error) {
+		body, owner, err := s.deps.Store.StoredAnswer(r.Ctx, accountID, storedKind(form), renderFormat, dst, check)
+		if body == nil {
+			return nil, 0, err
+		}
+		return body, owner.Revision, err
+	}, func(rev int64, body []byte) { s.cache.Put(cacheID{accountID, form}, rev, body) })
 }
 
 // rendered renders the full book b and keeps the answer for the revision

@@ -64,24 +64,8 @@ func (s *service) findMembership(r *soap.Request) (*soap.Response, error) {
 			_, err := s.deps.Auth.Accept(r, c, a)
 			return err
 		}
-		if s.deps.StoredAnswers {
-			// The answer stored for the account's revision, read with
-			// the account row (store.StoredAnswer); none: the lists.
-			var dst []byte
-			if s.deps.CacheBytes == 0 {
-				dst = soap.AnswerBuffer() // nothing keeps the answer once written
-			}
-			body, owner, err := s.deps.Store.StoredAnswer(r.Ctx, c.AccountID, storedKind(req.Messenger), renderFormat, dst, check)
-			if err != nil {
-				return nil, err
-			}
-			if body != nil {
-				if s.deps.CacheBytes == 0 {
-					return soap.OKPooled(body), nil
-				}
-				s.cache.Put(cacheKey{account: c.AccountID, messenger: req.Messenger}, owner.Revision, body)
-				return soap.OK(body), nil
-			}
+		if resp, err := s.stored(r, c.AccountID, req.Messenger, check); resp != nil || err != nil {
+			return resp, err
 		}
 		set, err := s.deps.Store.MembershipsChecked(r.Ctx, c.AccountID, 0, check)
 		if err != nil {
@@ -101,15 +85,8 @@ func (s *service) findMembership(r *soap.Request) (*soap.Response, error) {
 		if body, ok := s.cache.Get(key, p.Revision); ok {
 			return soap.OK(body), nil
 		}
-		if s.deps.StoredAnswers {
-			body, owner, err := s.deps.Store.StoredAnswer(r.Ctx, p.AccountID, storedKind(req.Messenger), renderFormat, nil, nil)
-			if err != nil {
-				return nil, err
-			}
-			if body != nil {
-				s.cache.Put(key, owner.Revision, body)
-				return soap.OK(body), nil
-			}
+		if resp, err := s.stored(r, p.AccountID, req.Messenger, nil); resp != nil || err != nil {
+			return resp, err
 		}
 		set, err := s.deps.Store.Memberships(r.Ctx, p.AccountID, 0)
 		if err != nil {
@@ -122,6 +99,24 @@ func (s *service) findMembership(r *soap.Request) (*soap.Response, error) {
 		return nil, err
 	}
 	return soap.OK(renderFindMembership(set, req.Messenger)), nil
+}
+
+// stored serves the full answer stored for the account's current revision
+// (nil, nil when stored answers are off or none is stored); check, when
+// set, judges the account row read with it (store.AccountCheck).
+func (s *service) stored(r *soap.Request, accountID int64, messenger bool, check store.AccountCheck) (*soap.Response, error) {
+	if !s.deps.StoredAnswers {
+		return nil, nil
+	}
+	return soap.ServeStored(s.deps.CacheBytes == 0, func(dst []byte) ([]byte, int64, error) {
+		body, owner, err := s.deps.Store.StoredAnswer(r.Ctx, accountID, storedKind(messenger), renderFormat, dst, check)
+		if body == nil {
+			return nil, 0, err
+		}
+		return body, owner.Revision, err
+	}, func(rev int64, body []byte) {
+		s.cache.Put(cacheKey{account: accountID, messenger: messenger}, rev, body)
+	})
 }
 
 // rendered renders the full set and keeps the answer for the revision it

@@ -357,3 +357,26 @@ func (m *Metrics) observe(service, op, fault string, d time.Duration) {
 	m.requests.WithLabelValues(service, op, fault).Inc()
 	m.latency.WithLabelValues(service, op).Observe(d.Seconds())
 }
+
+// ServeStored answers a full read from the answer stored in the database
+// for the account's current revision (load: the service's
+// store.StoredAnswer, returning the body and the revision it is valid
+// for; nil body: none is stored, and ServeStored returns nil). With pool
+// (the service's answer cache is off, nothing keeps the answer once
+// written) it is decoded into a recycled buffer and written from it;
+// otherwise keep puts it in the answer cache at its revision.
+func ServeStored(pool bool, load func(dst []byte) ([]byte, int64, error), keep func(rev int64, body []byte)) (*Response, error) {
+	var dst []byte
+	if pool {
+		dst = AnswerBuffer()
+	}
+	body, rev, err := load(dst)
+	if err != nil || body == nil {
+		return nil, err
+	}
+	if pool {
+		return OKPooled(body), nil
+	}
+	keep(rev, body)
+	return OK(body), nil
+}
