@@ -1,6 +1,7 @@
 package ns
 
 import (
+	"maps"
 	"slices"
 	"strconv"
 	"strings"
@@ -125,7 +126,7 @@ func (d *viewDiff) line(name string, args ...string) {
 
 func (d *viewDiff) lines(old, next *listView) {
 	version := d.u.ss.ver
-	for _, guid := range sortedKeys(next.groups) {
+	for _, guid := range slices.Sorted(maps.Keys(next.groups)) {
 		g := next.groups[guid]
 		name := msnp.URLEncodeName(g.Name)
 		was, had := old.groups[guid]
@@ -136,7 +137,7 @@ func (d *viewDiff) lines(old, next *listView) {
 			d.line("REG", msnp.REGArgs(version, "0", d.ver, d.groupArg(guid), name)...)
 		}
 	}
-	keys := sortedKeys(old.contacts)
+	keys := slices.Collect(maps.Keys(old.contacts))
 	for k := range next.contacts {
 		if _, ok := old.contacts[k]; !ok {
 			keys = append(keys, k)
@@ -146,7 +147,7 @@ func (d *viewDiff) lines(old, next *listView) {
 	for _, k := range keys {
 		d.contact(old.contacts[k], next.contacts[k])
 	}
-	for _, guid := range sortedKeys(old.groups) {
+	for _, guid := range slices.Sorted(maps.Keys(old.groups)) {
 		if _, ok := next.groups[guid]; !ok {
 			d.line("RMG", msnp.RMGArgs(version, "0", d.ver, d.groupArg(guid))...)
 			if !msnp.GroupGUIDs(version) {
@@ -257,13 +258,4 @@ func (u *user) groupID(guid string) (int, bool) {
 	defer u.mu.Unlock()
 	id, ok := u.ids().byGUID[guid]
 	return id, ok
-}
-
-func sortedKeys[V any](m map[string]V) []string {
-	out := make([]string, 0, len(m))
-	for k := range m {
-		out = append(out, k)
-	}
-	slices.Sort(out)
-	return out
 }

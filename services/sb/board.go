@@ -319,14 +319,7 @@ func (c *conn) cmdMSG(cmd msnp.Command) bool {
 	me := c.me.Load()
 	// "MSG email name len\r\n" + payload, built in the reader's scratch
 	// buffer: sendCopy copies only what a socket does not take at once.
-	out := append(c.scratch[:0], "MSG "...)
-	out = append(out, me.Email...)
-	out = append(out, ' ')
-	out = append(out, c.name...)
-	out = append(out, ' ')
-	out = strconv.AppendInt(out, int64(len(cmd.Payload)), 10)
-	out = append(out, '\r', '\n')
-	out = append(out, cmd.Payload...)
+	out := msnp.AppendPayload(c.scratch[:0], "MSG", []string{me.Email, c.name}, cmd.Payload)
 	c.scratch = out
 	got, others := 0, 0
 	for _, o := range c.board.Load().snapshot() {
