@@ -319,79 +319,77 @@ func sqliteRead(ctx context.Context, dc any, queries []rawQuery) (err error) {
 }
 
 // sqliteQuery runs q with its columns packed into one JSON array per row
-// (json_array): the embedded database's driver takes the connection's
-// mutex for every column of every row (two locks of a process-wide mutex
-// table in the pure-Go SQLite), which cost more than the query itself;
-// one value per row is a few calls, and the array is split here
-// (splitJSONRow) into the values the driver would have returned.
+// (json_array): the embedded database takes the connection's mutex for
+// every column of every row read (two locks of a process-wide mutex table
+// in the pure-Go SQLite), which cost more than the query itself; one value
+// per row is a few calls, and the array is split here (splitJSONRow) into
+// the values the driver would have returned. A direct query (one row)
+// reads its columns one by one. On abch's own connections
+// (sqlite_driver.go) the statement stays prepared between calls.
 func sqliteQuery(ctx context.Context, qc driver.QueryerContext, q rawQuery) error {
+	var text string
+	var take func(vals []driver.Value) error
+	if q.direct {
+		text = sqlitePlaceholders("SELECT " + q.cols + " " + q.rest)
+		take = func(vals []driver.Value) error {
+			if len(vals) != len(q.targets) {
+				return fmt.Errorf("store: %d columns for %d targets", len(vals), len(q.targets))
+			}
+			return assignRow(q, vals)
+		}
+	} else {
+		text = sqlitePlaceholders("SELECT json_array(" + q.cols + ") " + q.rest)
+		vals := make([]driver.Value, 0, len(q.targets))
+		take = func(row []driver.Value) error {
+			s, ok := row[0].(string)
+			if !ok {
+				return fmt.Errorf("store: json_array gave %T", row[0])
+			}
+			var err error
+			if vals, err = splitJSONRow(vals[:0], s); err != nil {
+				return err
+			}
+			if len(vals) != len(q.targets) {
+				return fmt.Errorf("store: %d values for %d targets", len(vals), len(q.targets))
+			}
+			return assignRow(q, vals)
+		}
+	}
+	if sc, ok := qc.(*sqliteConn); ok {
+		if ran, err := sc.cachedQuery(ctx, text, q.args, take); ran {
+			return err
+		}
+	}
 	args := make([]driver.NamedValue, len(q.args))
 	for i, a := range q.args {
 		args[i] = driver.NamedValue{Ordinal: i + 1, Value: a}
 	}
-	if q.direct {
-		return sqliteDirect(ctx, qc, q, args)
-	}
-	rows, err := qc.QueryContext(ctx, sqlitePlaceholders("SELECT json_array("+q.cols+") "+q.rest), args)
+	rows, err := qc.QueryContext(ctx, text, args)
 	if err != nil {
 		return err
 	}
 	defer rows.Close()
-	row := make([]driver.Value, 1)
-	vals := make([]driver.Value, 0, len(q.targets))
-	for {
-		if err := rows.Next(row); err == io.EOF {
-			return nil
-		} else if err != nil {
-			return err
-		}
-		text, ok := row[0].(string)
-		if !ok {
-			return fmt.Errorf("store: json_array gave %T", row[0])
-		}
-		if vals, err = splitJSONRow(vals[:0], text); err != nil {
-			return err
-		}
-		if len(vals) != len(q.targets) {
-			return fmt.Errorf("store: %d values for %d targets", len(vals), len(q.targets))
-		}
-		for i, v := range vals {
-			if err := assignValue(q.targets[i], v); err != nil {
-				return fmt.Errorf("store: value %d of %s: %w", i, q.cols, err)
-			}
-		}
-		if err := q.row(); err != nil {
-			return err
-		}
-	}
-}
-
-// sqliteDirect runs q reading each column from the driver (rawQuery.direct).
-func sqliteDirect(ctx context.Context, qc driver.QueryerContext, q rawQuery, args []driver.NamedValue) error {
-	rows, err := qc.QueryContext(ctx, sqlitePlaceholders("SELECT "+q.cols+" "+q.rest), args)
-	if err != nil {
-		return err
-	}
-	defer rows.Close()
-	if n := len(rows.Columns()); n != len(q.targets) {
-		return fmt.Errorf("store: %d columns for %d targets", n, len(q.targets))
-	}
-	vals := make([]driver.Value, len(q.targets))
+	vals := make([]driver.Value, len(rows.Columns()))
 	for {
 		if err := rows.Next(vals); err == io.EOF {
 			return nil
 		} else if err != nil {
 			return err
 		}
-		for i, v := range vals {
-			if err := assignValue(q.targets[i], v); err != nil {
-				return fmt.Errorf("store: value %d of %s: %w", i, q.cols, err)
-			}
-		}
-		if err := q.row(); err != nil {
+		if err := take(vals); err != nil {
 			return err
 		}
 	}
+}
+
+// assignRow stores a row's values in q's targets and hands the row to q.
+func assignRow(q rawQuery, vals []driver.Value) error {
+	for i, v := range vals {
+		if err := assignValue(q.targets[i], v); err != nil {
+			return fmt.Errorf("store: value %d of %s: %w", i, q.cols, err)
+		}
+	}
+	return q.row()
 }
 
 // splitJSONRow appends the values of SQLite's json_array text s: integers

@@ -108,10 +108,11 @@ func Open(ctx context.Context, cfg config.Config, log *slog.Logger) (*Store, err
 		sqlDB.SetConnMaxIdleTime(5 * time.Minute)
 	} else {
 		dialect = DialectSQLite
+		keepAllocatorPages()
 		if err := os.MkdirAll(cfg.DataDir, 0o700); err != nil {
 			return nil, fmt.Errorf("store: data dir: %w", err)
 		}
-		db, err = gorm.Open(sqlite.Open(SQLiteDSN(cfg.SQLitePath())), gcfg)
+		db, err = gorm.Open(sqlite.Dialector{DriverName: sqliteDriverName, DSN: SQLiteDSN(cfg.SQLitePath())}, gcfg)
 		if err != nil {
 			return nil, fmt.Errorf("store: open sqlite: %w", err)
 		}
