@@ -2,12 +2,14 @@ package store
 
 import (
 	"context"
+	"encoding/binary"
+	"errors"
 	"fmt"
 	"strings"
 	"sync"
 	"time"
 
-	"github.com/klauspost/compress/s2"
+	"github.com/pierrec/lz4/v4"
 	"gorm.io/gorm"
 
 	"github.com/abch-im/abch/models"
@@ -32,12 +34,12 @@ import (
 // deletes every stored answer, Migrate). The rows go with their account
 // (ON DELETE CASCADE).
 //
-// The body is stored S2-compressed (klauspost/compress/s2, block format):
-// a 337 KB ABFindAll of 300 contacts is 31 KB, so the database reads a
-// tenth of the pages (on the embedded database, copying the overflow pages
-// of the uncompressed body was a quarter of serving it) and decoding it
-// costs a fraction of that. On Postgres the column is stored EXTERNAL: the
-// body is compressed already, and pglz would only try again.
+// The body is stored LZ4-compressed (EncodeStoredBody): a 337 KB ABFindAll
+// of 300 contacts is 30 KB, so the database reads a tenth of the pages (on
+// the embedded database, copying the overflow pages of the uncompressed
+// body was a quarter of serving it) and decoding it costs a fraction of
+// that. On Postgres the column is stored EXTERNAL: the body is compressed
+// already, and pglz would only try again.
 func init() {
 	register(sqlMigration{ID: "0720_stored_answers", SQL: `
 CREATE TABLE stored_answers (
@@ -75,7 +77,7 @@ func (s *Store) StoredAnswer(ctx context.Context, ownerID int64, kind, format st
 		cols: acc.list("a") + ", r.body",
 		rest: `FROM accounts a LEFT JOIN stored_answers r ON r.owner_id = a.id AND r.kind = $1 AND r.format = $2 AND r.rev = a.revision
 			WHERE a.id = $3`,
-		args: []any{kind, format, ownerID}, direct: true,
+		args: []any{kind, format + codecTag, ownerID}, direct: true,
 		targets: append(acc.targets(&a), &body), row: func() error { found = true; return nil },
 	})
 	if err != nil {
@@ -96,7 +98,7 @@ func (s *Store) StoredAnswer(ctx context.Context, ownerID int64, kind, format st
 	if body == nil {
 		return nil, &a, nil
 	}
-	out, err := s2.Decode(dst[:cap(dst)], body)
+	out, err := DecodeStoredBody(dst, body)
 	if err != nil {
 		// Not an answer this code stored: the row path serves the read
 		// and the next store replaces it.
@@ -106,12 +108,90 @@ func (s *Store) StoredAnswer(ctx context.Context, ownerID int64, kind, format st
 	return out, &a, nil
 }
 
+// The stored form of a body: its length (uvarint), then the body as one
+// LZ4 block (pierrec/lz4). LZ4 rather than S2 (what the first stored
+// answers used): on a 337 KB ABFindAll it decodes in half the time (15 µs
+// against 32, the decode was a tenth of serving a stored answer on
+// Postgres) and encodes 2.4× faster, into slightly fewer bytes (29.8 KB
+// against 31.1). codecTag is part of the stored format key, so answers
+// stored in another form are never read as this one: they are replaced
+// on their book's next read.
+const codecTag = "+lz4"
+
+// maxStoredBody bounds the length a stored body may claim (a body larger
+// than any answer abch renders is not decoded).
+const maxStoredBody = 256 << 20
+
+// EncodeStoredBody is the stored form of body.
+func EncodeStoredBody(body []byte) []byte {
+	out := make([]byte, binary.MaxVarintLen64+lz4.CompressBlockBound(len(body)))
+	n := binary.PutUvarint(out, uint64(len(body)))
+	var c lz4.Compressor
+	m, err := c.CompressBlock(body, out[n:])
+	if err != nil || m == 0 && len(body) > 0 {
+		// Incompressible (CompressBlock gives up): an LZ4 block of
+		// literals only. Cannot fail with a buffer of CompressBlockBound.
+		m = literalBlock(body, out[n:])
+	}
+	return out[: n+m : n+m]
+}
+
+// literalBlock writes src as one LZ4 sequence of literals into dst.
+func literalBlock(src, dst []byte) int {
+	l := len(src)
+	i := 0
+	if l < 15 {
+		dst[0] = byte(l << 4)
+		i = 1
+	} else {
+		dst[0] = 0xF0
+		i = 1
+		for r := l - 15; ; r -= 255 {
+			if r < 255 {
+				dst[i] = byte(r)
+				i++
+				break
+			}
+			dst[i] = 255
+			i++
+		}
+	}
+	return i + copy(dst[i:], src)
+}
+
+// DecodeStoredBody decodes a stored form into dst's capacity when it fits
+// (a recycled buffer), else into a new buffer.
+func DecodeStoredBody(dst, enc []byte) ([]byte, error) {
+	size, n := binary.Uvarint(enc)
+	if n <= 0 || size > maxStoredBody {
+		return nil, errors.New("store: stored answer: bad length")
+	}
+	if uint64(cap(dst)) < size {
+		dst = make([]byte, size)
+	}
+	dst = dst[:size]
+	if size == 0 {
+		if len(enc) != n && !(len(enc) == n+1 && enc[n] == 0) {
+			return nil, errors.New("store: stored answer: data after an empty body")
+		}
+		return dst, nil
+	}
+	m, err := lz4.UncompressBlock(enc[n:], dst)
+	if err != nil {
+		return nil, fmt.Errorf("store: stored answer: %w", err)
+	}
+	if uint64(m) != size {
+		return nil, fmt.Errorf("store: stored answer: %d bytes, %d expected", m, size)
+	}
+	return dst, nil
+}
+
 // PutStoredAnswer stores body, the answer of kind rendered by format from
 // a snapshot of ownerID's book at revision rev, unless an answer of a
 // newer revision by the same format is stored already (a late writer). An
 // account deleted meanwhile stores nothing.
 func (s *Store) PutStoredAnswer(ctx context.Context, ownerID int64, kind, format string, rev int64, body []byte) error {
-	return s.putStoredAnswers(s.DB.WithContext(ctx), []storedItem{{answerKey{ownerID, kind}, pendingAnswer{format, rev, s2.EncodeBetter(nil, body)}}})
+	return s.putStoredAnswers(s.DB.WithContext(ctx), []storedItem{{answerKey{ownerID, kind}, pendingAnswer{format, rev, EncodeStoredBody(body)}}})
 }
 
 // storedItem is one encoded answer to store.
@@ -138,7 +218,7 @@ func (s *Store) putStoredAnswers(db *gorm.DB, items []storedItem) error {
 			sb.WriteString(", ")
 		}
 		sb.WriteString(value)
-		args = append(args, it.k.owner, it.k.kind, it.p.format, it.p.rev, it.p.encoded)
+		args = append(args, it.k.owner, it.k.kind, it.p.format+codecTag, it.p.rev, it.p.encoded)
 	}
 	// Accounts deleted meanwhile store nothing. (The WHERE also keeps
 	// SQLite's parser from reading ON CONFLICT as a join constraint.)
@@ -168,12 +248,9 @@ func (s *Store) StoreAnswer(ownerID int64, kind, format string, rev int64, body 
 	if stopped {
 		return
 	}
-	enc := s2.EncodeBetter(nil, body) // in the caller: every core encodes, the writer only writes
+	enc := EncodeStoredBody(body) // in the caller: every core encodes, the writer only writes
 	w.mu.Lock()
 	defer w.mu.Unlock()
-	if w.stopped {
-		return
-	}
 	if w.stopped {
 		return
 	}

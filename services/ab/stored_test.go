@@ -6,8 +6,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/klauspost/compress/s2"
-
 	"github.com/abch-im/abch/internal/config"
 	"github.com/abch-im/abch/internal/store"
 	"github.com/abch-im/abch/internal/testenv"
@@ -72,7 +70,7 @@ func testStoredNeverStale(t *testing.T, cacheBytes int) {
 				if err := e.Store.DB.Raw("SELECT body FROM stored_answers WHERE owner_id = ? AND kind = ? AND rev = ?", alice.ID, kind, e.revision(alice)).Row().Scan(&body); err != nil {
 					t.Fatalf("%s: no answer stored for the current revision: %v", kind, err)
 				}
-				out, err := s2.Decode(nil, body)
+				out, err := store.DecodeStoredBody(nil, body)
 				if err != nil {
 					t.Fatal(err)
 				}
@@ -88,7 +86,7 @@ func testStoredNeverStale(t *testing.T, cacheBytes int) {
 						t.Fatalf("%s: %s: the stored answer is not the answer served", step, kind)
 					}
 					// Mark the stored answer, so a read that serves it shows.
-					if err := e.Store.DB.Exec("UPDATE stored_answers SET body = ?", s2.Encode(nil, []byte("STORED"))).Error; err != nil {
+					if err := e.Store.DB.Exec("UPDATE stored_answers SET body = ?", store.EncodeStoredBody([]byte("STORED"))).Error; err != nil {
 						t.Fatal(err)
 					}
 					if cacheBytes == 0 {

@@ -6,9 +6,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/klauspost/compress/s2"
-
 	"github.com/abch-im/abch/internal/config"
+	"github.com/abch-im/abch/internal/store"
 	"github.com/abch-im/abch/internal/testenv"
 	"github.com/abch-im/abch/models"
 	"github.com/abch-im/abch/services/sharing"
@@ -84,7 +83,7 @@ func testStoredNeverStale(t *testing.T, e *env, cacheBytes int) {
 		if err := e.Store.DB.Raw("SELECT body FROM stored_answers WHERE owner_id = ? AND kind = ? AND rev = ?", bob.ID, kind, revision()).Row().Scan(&body); err != nil {
 			t.Fatalf("%s: no answer stored for the current revision: %v", kind, err)
 		}
-		out, err := s2.Decode(nil, body)
+		out, err := store.DecodeStoredBody(nil, body)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -98,7 +97,7 @@ func testStoredNeverStale(t *testing.T, e *env, cacheBytes int) {
 			if got := stored(kind); got != r.Body || got != fresh(messenger) {
 				t.Fatalf("%s: %s: the stored answer is not the answer served", step, kind)
 			}
-			if err := e.Store.DB.Exec("UPDATE stored_answers SET body = ?", s2.Encode(nil, []byte("STORED"))).Error; err != nil {
+			if err := e.Store.DB.Exec("UPDATE stored_answers SET body = ?", store.EncodeStoredBody([]byte("STORED"))).Error; err != nil {
 				t.Fatal(err)
 			}
 			if cacheBytes == 0 {
