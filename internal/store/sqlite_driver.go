@@ -280,7 +280,11 @@ func (c *sqliteConn) Close() error {
 // The rest is the driver's own.
 
 func (c *sqliteConn) Prepare(query string) (driver.Stmt, error) { return c.inner.Prepare(query) }
-func (c *sqliteConn) Begin() (driver.Tx, error)                 { return c.inner.Begin() } //nolint:staticcheck // database/sql's interface
+
+// Begin is part of driver.Conn; database/sql calls BeginTx.
+//
+//lint:ignore SA1019 driver.Conn requires it
+func (c *sqliteConn) Begin() (driver.Tx, error) { return c.inner.Begin() }
 
 func (c *sqliteConn) PrepareContext(ctx context.Context, query string) (driver.Stmt, error) {
 	return c.inner.(driver.ConnPrepareContext).PrepareContext(ctx, query)
