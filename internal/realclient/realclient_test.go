@@ -355,7 +355,8 @@ func flavourOf(fs []flavour, tag string) *flavour {
 // buddy added with the MSNP13 client is on the MSNP9 client's list; an
 // MSNP13 user's add reaches the MSNP9 client (ADD 0 RL), which accepts it;
 // the MSNP9 client's own add and removal change the MSNP13 user's lists
-// (NS API) and survive a new MSNP9 sign-in.
+// (NS API) and survive a new MSNP9 sign-in; an add to the MSNP9 user's own
+// list made elsewhere reaches the signed-in MSNP9 client.
 func acrossEras(t *testing.T, h *harness, syn, soap flavour) {
 	alice := h.account(t, "xa", "Alice X")
 	bob := h.account(t, "xb", "Bob X")
@@ -414,6 +415,33 @@ func acrossEras(t *testing.T, h *harness, syn, soap flavour) {
 		})
 		waitBits(t, h, alice, carol, "no FL", func(b int) bool { return b&listFL == 0 })
 		waitBits(t, h, carol, alice, "no RL", func(b int) bool { return b&listRL == 0 })
+	})
+	dave := h.account(t, "xd", "Dave X")
+	var daveID string
+	t.Run("an add to the MSNP9 user's own list made elsewhere reaches the signed-in MSNP9 client (ADD 0 FL)", func(t *testing.T) {
+		// Alice's own address book changed by another client of hers (an
+		// MSNP13 client or the web: ABContactAdd) while her MSNP9 client
+		// stays signed in: the NS pushes it as ADD with transaction id 0.
+		daveID = h.addContact(t, alice, dave)
+		a.in(t).waitBuddy(dave.email, "Dave on Alice's MSNP9 list without a new sign-in", func(event) bool { return true })
+	})
+	t.Run("a removal made elsewhere is off the MSNP9 list at the next sign-in", func(t *testing.T) {
+		// The NS pushes REM 0 FL to the signed-in client too, but pidgin
+		// 2.2.2 only clears its own list bits on a REM it did not ask for
+		// (userlist.c msn_got_rem_user: "TODO: When is the user totally
+		// removed?"): the buddy stays on its screen until the next sign-in,
+		// whose SYN no longer lists it.
+		if daveID == "" {
+			t.Skip("Dave was not added")
+		}
+		h.deleteContact(t, alice, daveID)
+		time.Sleep(settle)
+		a.quit()
+		a = h.signedOn(t, syn, alice)
+		a.in(t).waitBuddy(bob.email, "Bob on Alice's list after a new sign-in", func(event) bool { return true })
+		if e, ok := a.in(t).list()[dave.email]; ok {
+			t.Errorf("Dave is still on Alice's MSNP9 list after a new sign-in: %s", e.raw)
+		}
 	})
 }
 
@@ -712,12 +740,28 @@ func soapHeader(scenario, ticket string) string {
 	return `<soap:Header><ABApplicationHeader xmlns="http://www.msn.com/webservices/AddressBook"><ApplicationId>CFE80F9D-180F-4399-82AB-413F33A1FA11</ApplicationId><IsMigration>false</IsMigration><PartnerScenario>` + scenario + `</PartnerScenario></ABApplicationHeader><ABAuthHeader xmlns="http://www.msn.com/webservices/AddressBook"><ManagedGroupRequest>false</ManagedGroupRequest><TicketToken>` + ticket + `</TicketToken></ABAuthHeader></soap:Header>`
 }
 
-// addContact adds who to owner's address book as a Messenger contact.
-func (h *harness) addContact(t *testing.T, owner, who account) {
+// addContact adds who to owner's address book as a Messenger contact and
+// returns the new contact's id.
+func (h *harness) addContact(t *testing.T, owner, who account) string {
 	t.Helper()
 	ab := `<soap:Envelope xmlns:soap="http://schemas.xmlsoap.org/soap/envelope/">` + soapHeader("ContactSave", h.contactsTicket(t, owner)) + `<soap:Body><ABContactAdd xmlns="http://www.msn.com/webservices/AddressBook"><abId>00000000-0000-0000-0000-000000000000</abId><contacts><Contact><contactInfo><passportName>` + who.email + `</passportName><isSmtp>false</isSmtp><isMessengerUser>true</isMessengerUser></contactInfo></Contact></contacts><options><EnableAllowListManagement>true</EnableAllowListManagement></options></ABContactAdd></soap:Body></soap:Envelope>`
-	if out := h.post(t, "/abservice/abservice.asmx", "http://www.msn.com/webservices/AddressBook/ABContactAdd", ab); !strings.Contains(out, "<guid>") {
+	out := h.post(t, "/abservice/abservice.asmx", "http://www.msn.com/webservices/AddressBook/ABContactAdd", ab)
+	m := guidElem.FindStringSubmatch(out)
+	if m == nil {
 		t.Fatalf("ABContactAdd %s → %s: %s", owner.email, who.email, out)
+	}
+	return m[1]
+}
+
+var guidElem = regexp.MustCompile(`<guid>([^<]+)</guid>`)
+
+// deleteContact deletes the contact id from owner's address book
+// (ABContactDelete).
+func (h *harness) deleteContact(t *testing.T, owner account, id string) {
+	t.Helper()
+	ab := `<soap:Envelope xmlns:soap="http://schemas.xmlsoap.org/soap/envelope/">` + soapHeader("Timer", h.contactsTicket(t, owner)) + `<soap:Body><ABContactDelete xmlns="http://www.msn.com/webservices/AddressBook"><abId>00000000-0000-0000-0000-000000000000</abId><contacts><Contact><contactId>` + id + `</contactId></Contact></contacts></ABContactDelete></soap:Body></soap:Envelope>`
+	if out := h.post(t, "/abservice/abservice.asmx", "http://www.msn.com/webservices/AddressBook/ABContactDelete", ab); !strings.Contains(out, "ABContactDeleteResponse") {
+		t.Fatalf("ABContactDelete %s %s: %s", owner.email, id, out)
 	}
 }
 
