@@ -1,6 +1,7 @@
 package store
 
 import (
+	"bytes"
 	"context"
 	"encoding/binary"
 	"errors"
@@ -122,19 +123,36 @@ const codecTag = "+lz4"
 // than any answer abch renders is not decoded).
 const maxStoredBody = 256 << 20
 
-// EncodeStoredBody is the stored form of body.
+// EncodeStoredBody is the stored form of body, in a slice of its own size:
+// answers wait in the writer's queue (up to maxPendingAnswers of them), and
+// a slice of the compressor's worst-case buffer would keep all 340 KB of it
+// alive for a 30 KB answer.
 func EncodeStoredBody(body []byte) []byte {
-	out := make([]byte, binary.MaxVarintLen64+lz4.CompressBlockBound(len(body)))
+	e := encoders.Get().(*encoder)
+	defer encoders.Put(e)
+	need := binary.MaxVarintLen64 + lz4.CompressBlockBound(len(body))
+	if cap(e.buf) < need {
+		e.buf = make([]byte, need)
+	}
+	out := e.buf[:need]
 	n := binary.PutUvarint(out, uint64(len(body)))
-	var c lz4.Compressor
-	m, err := c.CompressBlock(body, out[n:])
+	m, err := e.c.CompressBlock(body, out[n:])
 	if err != nil || m == 0 && len(body) > 0 {
 		// Incompressible (CompressBlock gives up): an LZ4 block of
 		// literals only. Cannot fail with a buffer of CompressBlockBound.
 		m = literalBlock(body, out[n:])
 	}
-	return out[: n+m : n+m]
+	return bytes.Clone(out[:n+m])
 }
+
+// encoder is a compressor (its hash table is 64 KB) and its output buffer,
+// reused across encodings.
+type encoder struct {
+	c   lz4.Compressor
+	buf []byte
+}
+
+var encoders = sync.Pool{New: func() any { return new(encoder) }}
 
 // literalBlock writes src as one LZ4 sequence of literals into dst.
 func literalBlock(src, dst []byte) int {

@@ -64,3 +64,14 @@ func FuzzDecodeStoredBody(f *testing.F) {
 		}
 	})
 }
+
+// BenchmarkEncodeStoredBody: the encoding every reader of a changed book
+// pays before queueing its answer (a 337 KB ABFindAll-like body).
+func BenchmarkEncodeStoredBody(b *testing.B) {
+	body := []byte(strings.Repeat(`<Contact><contactId>5fa6bd0c-0b8d-4b38-a5a6-0b0e6b3f2a17</contactId><contactInfo><passportName>someone@example.com</passportName><isMessengerUser>true</isMessengerUser></contactInfo></Contact>`, 1700))
+	b.SetBytes(int64(len(body)))
+	b.ReportAllocs()
+	for b.Loop() {
+		store.EncodeStoredBody(body)
+	}
+}
