@@ -16,7 +16,7 @@ import (
 // per cycle. Without the kept blocks every cycle maps a fresh 1 MiB and
 // faults its pages in: NOKEEP=1 (this test only) skips keepAllocatorPages
 // and shows it, measured 8, 25 and 50 faults per allocation of 30, 100 and
-// 200 KB, against 0.5, 0.26 and 0.1 with the blocks kept.
+// 200 KB, against none with the blocks kept.
 func TestAllocatorKeepsPages(t *testing.T) {
 	if os.Getenv("NOKEEP") == "" {
 		keepAllocatorPages()
@@ -40,9 +40,14 @@ func TestAllocatorKeepsPages(t *testing.T) {
 				b[i] = 1
 			}
 		}
-		p := libc.Xmalloc(tls, types.Size_t(size)) // the first may map
-		touch(p)
-		libc.Xfree(tls, p)
+		// Warm up: the allocator hands out each slot of its mapping once
+		// before it reuses freed ones (~30 slots of 32 KB in 1 MiB), and
+		// a slot's first use faults its pages in.
+		for i := 0; i < 100; i++ {
+			p := libc.Xmalloc(tls, types.Size_t(size))
+			touch(p)
+			libc.Xfree(tls, p)
+		}
 		before := faults()
 		for i := 0; i < cycles; i++ {
 			p := libc.Xmalloc(tls, types.Size_t(size))
@@ -52,7 +57,9 @@ func TestAllocatorKeepsPages(t *testing.T) {
 			touch(p)
 			libc.Xfree(tls, p)
 		}
-		if n := faults() - before; n >= cycles {
+		n := faults() - before
+		t.Logf("%d KB blocks: %d page faults in %d allocations", size>>10, n, cycles)
+		if n > cycles/50 {
 			t.Errorf("%d KB blocks: %d page faults in %d allocations (a mapping per allocation)", size>>10, n, cycles)
 		}
 	}
