@@ -108,12 +108,8 @@ func (s *service) stored(r *soap.Request, accountID int64, messenger bool, check
 	if !s.deps.StoredAnswers {
 		return nil, nil
 	}
-	return soap.ServeStored(s.deps.CacheBytes == 0, func(dst []byte) ([]byte, int64, error) {
-		body, owner, err := s.deps.Store.StoredAnswer(r.Ctx, accountID, storedKind(messenger), renderFormat, dst, check)
-		if body == nil {
-			return nil, 0, err
-		}
-		return body, owner.Revision, err
+	return soap.ServeStored(s.deps.CacheBytes == 0, func(dst []byte) ([]byte, *models.Account, error) {
+		return s.deps.Store.StoredAnswer(r.Ctx, accountID, storedKind(messenger), renderFormat, dst, check)
 	}, func(rev int64, body []byte) {
 		s.cache.Put(cacheKey{account: accountID, messenger: messenger}, rev, body)
 	})

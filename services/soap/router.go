@@ -360,23 +360,24 @@ func (m *Metrics) observe(service, op, fault string, d time.Duration) {
 
 // ServeStored answers a full read from the answer stored in the database
 // for the account's current revision (load: the service's
-// store.StoredAnswer, returning the body and the revision it is valid
-// for; nil body: none is stored, and ServeStored returns nil). With pool
-// (the service's answer cache is off, nothing keeps the answer once
-// written) it is decoded into a recycled buffer and written from it;
-// otherwise keep puts it in the answer cache at its revision.
-func ServeStored(pool bool, load func(dst []byte) ([]byte, int64, error), keep func(rev int64, body []byte)) (*Response, error) {
+// store.StoredAnswer, returning the body and the account row read with it,
+// whose revision the body is valid for; nil body: none is stored, and
+// ServeStored returns nil). With pool (the service's answer cache is off,
+// nothing keeps the answer once written) it is decoded into a recycled
+// buffer and written from it; otherwise keep puts it in the answer cache at
+// its revision.
+func ServeStored(pool bool, load func(dst []byte) ([]byte, *models.Account, error), keep func(rev int64, body []byte)) (*Response, error) {
 	var dst []byte
 	if pool {
 		dst = AnswerBuffer()
 	}
-	body, rev, err := load(dst)
+	body, owner, err := load(dst)
 	if err != nil || body == nil {
 		return nil, err
 	}
 	if pool {
 		return OKPooled(body), nil
 	}
-	keep(rev, body)
+	keep(owner.Revision, body)
 	return OK(body), nil
 }
