@@ -331,12 +331,7 @@ func sqliteQuery(ctx context.Context, qc driver.QueryerContext, q rawQuery) erro
 	var take func(vals []driver.Value) error
 	if q.direct {
 		text = sqlitePlaceholders("SELECT " + q.cols + " " + q.rest)
-		take = func(vals []driver.Value) error {
-			if len(vals) != len(q.targets) {
-				return fmt.Errorf("store: %d columns for %d targets", len(vals), len(q.targets))
-			}
-			return assignRow(q, vals)
-		}
+		take = func(vals []driver.Value) error { return assignRow(q, vals) }
 	} else {
 		text = sqlitePlaceholders("SELECT json_array(" + q.cols + ") " + q.rest)
 		vals := make([]driver.Value, 0, len(q.targets))
@@ -348,9 +343,6 @@ func sqliteQuery(ctx context.Context, qc driver.QueryerContext, q rawQuery) erro
 			var err error
 			if vals, err = splitJSONRow(vals[:0], s); err != nil {
 				return err
-			}
-			if len(vals) != len(q.targets) {
-				return fmt.Errorf("store: %d values for %d targets", len(vals), len(q.targets))
 			}
 			return assignRow(q, vals)
 		}
@@ -382,8 +374,12 @@ func sqliteQuery(ctx context.Context, qc driver.QueryerContext, q rawQuery) erro
 	}
 }
 
-// assignRow stores a row's values in q's targets and hands the row to q.
+// assignRow stores a row's values, one per target, in q's targets and
+// hands the row to q.
 func assignRow(q rawQuery, vals []driver.Value) error {
+	if len(vals) != len(q.targets) {
+		return fmt.Errorf("store: %d values for %d targets", len(vals), len(q.targets))
+	}
 	for i, v := range vals {
 		if err := assignValue(q.targets[i], v); err != nil {
 			return fmt.Errorf("store: value %d of %s: %w", i, q.cols, err)
