@@ -63,9 +63,7 @@ func (ss *session) writeList(remove bool, w nsclient.ListWrite) (*nsclient.ListW
 		return nil, err
 	}
 	ss.noteListVersion(res.Version)
-	if ss.view != nil {
-		ss.view.put(res.Entry)
-	}
+	ss.view.put(res.Entry)
 	return res, nil
 }
 
@@ -225,9 +223,7 @@ func (ss *session) cmdADG(c msnp.Command) bool {
 	if !msnp.GroupGUIDs(ss.ver) {
 		group = strconv.Itoa(ss.u.addGroup(res.Group.GUID, res.Group.ID))
 	}
-	if ss.view != nil {
-		ss.view.putGroup(res.Group)
-	}
+	ss.view.putGroup(res.Group)
 	return ss.line("ADG", msnp.ADGArgs(ss.ver, trid, res.Version, nameArg, group)...)
 }
 
@@ -254,9 +250,7 @@ func (ss *session) cmdRMG(c msnp.Command) bool {
 		guid, _ = ss.u.groupGUID(id)
 		ss.u.removeGroup(id)
 	}
-	if ss.view != nil {
-		ss.view.dropGroup(guid)
-	}
+	ss.view.dropGroup(guid)
 	return ss.line("RMG", msnp.RMGArgs(ss.ver, trid, res.Version, group)...)
 }
 
@@ -284,9 +278,7 @@ func (ss *session) cmdREG(c msnp.Command) bool {
 	if err != nil {
 		return ss.listFail(err, trid)
 	}
-	if ss.view != nil {
-		ss.view.putGroup(res.Group)
-	}
+	ss.view.putGroup(res.Group)
 	return ss.line("REG", msnp.REGArgs(ss.ver, trid, res.Version, group, c.Arg(2))...)
 }
 

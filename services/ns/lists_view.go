@@ -56,8 +56,12 @@ func newListView(l *nsclient.Lists) *listView {
 }
 
 // put records a contact as the NS API shows it (an entry that left every
-// viewed list is dropped).
+// viewed list is dropped). put, putGroup and dropGroup do nothing on a nil
+// view (a session before its first SYN, which will list everything).
 func (v *listView) put(e nsclient.ListEntry) {
+	if v == nil {
+		return
+	}
 	key := strings.ToLower(e.Email)
 	c := viewContact{email: e.Email, name: e.DisplayName, guid: e.ContactGUID, lists: e.Lists & viewedLists}
 	if c.lists == 0 {
@@ -74,9 +78,16 @@ func (v *listView) put(e nsclient.ListEntry) {
 }
 
 // putGroup and dropGroup follow the session's own ADG/REG and RMG.
-func (v *listView) putGroup(g nsclient.Group) { v.groups[g.GUID] = g }
+func (v *listView) putGroup(g nsclient.Group) {
+	if v != nil {
+		v.groups[g.GUID] = g
+	}
+}
 
 func (v *listView) dropGroup(guid string) {
+	if v == nil {
+		return
+	}
 	delete(v.groups, guid)
 	for k, c := range v.contacts {
 		if i := slices.Index(c.groups, guid); i >= 0 {
